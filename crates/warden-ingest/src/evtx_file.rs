@@ -1,0 +1,179 @@
+//! EVTX files, read chunk by chunk with the `evtx` crate.
+//!
+//! A chunk that cannot be read is reported once, with its number and raw
+//! bytes, and reading goes on with the next chunk; a record that cannot be
+//! rendered is reported with its record id.
+
+use std::collections::VecDeque;
+use std::io::Cursor;
+use std::sync::Arc;
+
+use evtx::err::EvtxError;
+use evtx::{EvtxParser, IntoIterChunks, ParserSettings};
+use warden_core::{Location, Origin};
+
+use crate::{Diagnostic, Options, Parsed, build_alert};
+
+const FILE_HEADER: usize = 4096;
+const CHUNK: usize = 65536;
+
+pub(crate) fn looks_like_evtx(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"ElfFile\0")
+}
+
+pub(crate) struct EvtxStream<'a> {
+    bytes: &'a [u8],
+    file: String,
+    opts: &'a Options,
+    settings: Arc<ParserSettings>,
+    chunks: Option<IntoIterChunks<Cursor<Vec<u8>>>>,
+    /// Chunks handed out so far, to place an error when the crate gives no number.
+    seen: u64,
+    queue: VecDeque<Parsed>,
+    position: usize,
+}
+
+impl<'a> EvtxStream<'a> {
+    pub(crate) fn new(bytes: &'a [u8], file: &str, opts: &'a Options) -> Self {
+        let settings = ParserSettings::new().num_threads(1).separate_json_attributes(false);
+        let mut queue = VecDeque::new();
+        let chunks = match EvtxParser::from_read_seek(Cursor::new(bytes.to_vec())) {
+            Ok(p) => Some(p.with_configuration(settings.clone()).into_chunks()),
+            Err(e) => {
+                queue.push_back(Parsed::Rejected(Diagnostic {
+                    origin: Origin { file: file.to_owned(), location: Location::Whole(true) },
+                    reason: format!("not a readable EVTX file: {}", chain(&e)),
+                    raw: bytes.to_vec(),
+                }));
+                None
+            }
+        };
+        EvtxStream {
+            bytes,
+            file: file.to_owned(),
+            opts,
+            settings: Arc::new(settings),
+            chunks,
+            seen: 0,
+            queue,
+            position: 0,
+        }
+    }
+
+    pub(crate) fn position(&self) -> usize {
+        self.position
+    }
+
+    fn origin(&self, location: Location) -> Origin {
+        Origin { file: self.file.clone(), location }
+    }
+
+    fn chunk_bytes(&self, n: u64) -> Vec<u8> {
+        let start = FILE_HEADER.saturating_add((n as usize).saturating_mul(CHUNK)).min(self.bytes.len());
+        let end = start.saturating_add(CHUNK).min(self.bytes.len());
+        self.bytes[start..end].to_vec()
+    }
+
+    /// Reads the next chunk's records into the queue. False when no chunk is left.
+    fn fill(&mut self) -> bool {
+        let Some(chunks) = self.chunks.as_mut() else { return false };
+        let Some(next) = chunks.next() else {
+            self.chunks = None;
+            self.position = self.bytes.len();
+            return false;
+        };
+        self.seen += 1;
+        let mut data = match next {
+            Ok(data) => data,
+            Err(e) => {
+                let n = match &e {
+                    EvtxError::FailedToParseChunk { chunk_id, .. } => *chunk_id,
+                    _ => self.seen - 1,
+                };
+                self.position = (FILE_HEADER + (n as usize + 1) * CHUNK).min(self.bytes.len());
+                let raw = self.chunk_bytes(n);
+                self.queue.push_back(Parsed::Rejected(Diagnostic {
+                    origin: self.origin(Location::Chunk(n)),
+                    reason: format!("EVTX chunk {n} cannot be read: {}", chain(&e)),
+                    raw,
+                }));
+                return true;
+            }
+        };
+        let number = data.number.unwrap_or(self.seen - 1);
+        self.position = (FILE_HEADER + (number as usize + 1) * CHUNK).min(self.bytes.len());
+        let mut chunk = match data.parse(self.settings.clone()) {
+            Ok(c) => c,
+            Err(e) => {
+                let raw = self.chunk_bytes(number);
+                self.queue.push_back(Parsed::Rejected(Diagnostic {
+                    origin: self.origin(Location::Chunk(number)),
+                    reason: format!("EVTX chunk {number} cannot be parsed: {}", chain(&e)),
+                    raw,
+                }));
+                return true;
+            }
+        };
+        let mut items = Vec::new();
+        for record in chunk.iter() {
+            let item = match record.and_then(|r| r.into_json_value()) {
+                Ok(rec) => {
+                    let origin = self.origin(Location::Record(rec.event_record_id));
+                    match build_alert(&rec.data, origin.clone(), self.opts) {
+                        Ok(alert) => Parsed::Alert(Box::new(alert)),
+                        Err(reason) => Parsed::Rejected(Diagnostic {
+                            origin,
+                            reason,
+                            raw: serde_json::to_vec(&rec.data).unwrap_or_default(),
+                        }),
+                    }
+                }
+                Err(e) => {
+                    let location = match &e {
+                        EvtxError::FailedToParseRecord { record_id, .. } => Location::Record(*record_id),
+                        _ => Location::Chunk(number),
+                    };
+                    Parsed::Rejected(Diagnostic {
+                        origin: self.origin(location),
+                        reason: format!("EVTX record cannot be read: {}", chain(&e)),
+                        raw: Vec::new(),
+                    })
+                }
+            };
+            items.push(item);
+        }
+        drop(chunk);
+        self.queue.extend(items);
+        true
+    }
+}
+
+impl Iterator for EvtxStream<'_> {
+    type Item = Parsed;
+
+    fn next(&mut self) -> Option<Parsed> {
+        loop {
+            if let Some(p) = self.queue.pop_front() {
+                return Some(p);
+            }
+            if !self.fill() {
+                return None;
+            }
+        }
+    }
+}
+
+/// An error and its sources, joined: "a: b: c".
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        let text = inner.to_string();
+        if !s.ends_with(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        src = inner.source();
+    }
+    s
+}

@@ -1,0 +1,217 @@
+//! Bytes in a supported format → [`Alert`]s plus diagnostics.
+//!
+//! [`read`] takes one input (a file's bytes, a request body, standard input)
+//! and yields [`Parsed`] items one at a time: an alert, or a [`Diagnostic`]
+//! carrying the raw bytes that could not be read and exactly why. A bad record
+//! never aborts the rest of its batch. Inputs may be one JSON document, a JSON
+//! array, NDJSON, pretty-printed concatenated documents, or an EVTX file; the
+//! format of each record (OCSF, ECS, Suricata EVE, Windows events, generic
+//! JSON) is detected from its fields unless the caller forces one.
+//!
+//! Ingest knows nothing about storage, HTTP, analysis or the terminal: it does
+//! not decide what happens to a rejected record, only describes it.
+
+mod detect;
+mod evtx_file;
+mod flatten;
+mod json;
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use evtx_file::EvtxStream;
+use warden_core::{Alert, AlertId, Canon, FieldMap, Fingerprint, Format, Origin};
+
+pub use detect::detect_format;
+
+/// Size and shape limits that keep hostile input from exhausting memory.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Limits {
+    /// Largest single record (a line, an array element, an EVTX record).
+    pub max_record_bytes: usize,
+    /// Largest single field value.
+    pub max_field_bytes: usize,
+    /// Deepest nesting of objects and arrays.
+    pub max_depth: usize,
+    /// Most fields in one record once flattened.
+    pub max_fields: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_record_bytes: 16 << 20, max_field_bytes: 1 << 20, max_depth: 64, max_fields: 10_000 }
+    }
+}
+
+/// How to read one input.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Stamped on every alert as its receive time.
+    pub received_at: Timestamp,
+    /// Force one format instead of detecting it per record.
+    pub format: Option<Format>,
+    pub limits: Limits,
+    /// For generic JSON: canonical field → candidate paths, tried in order
+    /// before the built-in guesses.
+    pub json_field_map: BTreeMap<Canon, Vec<String>>,
+}
+
+impl Options {
+    pub fn new(received_at: Timestamp) -> Self {
+        Options { received_at, format: None, limits: Limits::default(), json_field_map: BTreeMap::new() }
+    }
+}
+
+/// A record that could not become an alert.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Diagnostic {
+    pub origin: Origin,
+    /// What is wrong, precisely enough to fix the input.
+    pub reason: String,
+    /// The record's raw bytes, for the dead-letter store.
+    pub raw: Vec<u8>,
+}
+
+/// One item read from an input.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Parsed {
+    Alert(Box<Alert>),
+    Rejected(Diagnostic),
+}
+
+/// Reads one input, yielding alerts and diagnostics in input order.
+///
+/// `file` names the input in origins and diagnostics (`-` for stdin).
+pub fn read<'a>(bytes: &'a [u8], file: &str, opts: &'a Options) -> Reader<'a> {
+    let inner = if evtx_file::looks_like_evtx(bytes) {
+        Inner::Evtx(Box::new(evtx_file::EvtxStream::new(bytes, file, opts)))
+    } else {
+        Inner::Json(json::JsonStream::new(bytes, file, opts))
+    };
+    Reader { inner, total: bytes.len() }
+}
+
+/// An iterator over one input's [`Parsed`] items.
+pub struct Reader<'a> {
+    inner: Inner<'a>,
+    total: usize,
+}
+
+enum Inner<'a> {
+    Json(json::JsonStream<'a>),
+    Evtx(Box<evtx_file::EvtxStream<'a>>),
+}
+
+impl Reader<'_> {
+    /// Bytes of the input consumed so far, for progress reporting.
+    pub fn position(&self) -> usize {
+        match &self.inner {
+            Inner::Json(j) => json::JsonStream::position(j),
+            Inner::Evtx(e) => EvtxStream::position(e),
+        }
+    }
+
+    /// Total bytes of the input.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+}
+
+impl Iterator for Reader<'_> {
+    type Item = Parsed;
+
+    fn next(&mut self) -> Option<Parsed> {
+        match &mut self.inner {
+            Inner::Json(j) => j.next(),
+            Inner::Evtx(e) => e.next(),
+        }
+    }
+}
+
+/// Turns one parsed JSON record into an alert: flatten, detect, map, fingerprint.
+pub(crate) fn build_alert(value: &serde_json::Value, origin: Origin, opts: &Options) -> Result<Alert, String> {
+    if !value.is_object() {
+        return Err(format!("expected a JSON object, found {}", json_kind(value)));
+    }
+    let fields = flatten::flatten(value, &opts.limits)?;
+    if fields.is_empty() {
+        return Err("the object has no fields".to_owned());
+    }
+    let format = opts.format.unwrap_or_else(|| detect_format(&fields));
+    let canon = detect::canonical_paths(format, &fields, &opts.json_field_map);
+    let observed_at = canon
+        .get(&Canon::Timestamp)
+        .and_then(|p| warden_core::Fields::get(&fields, p))
+        .and_then(detect::parse_time);
+    let fingerprint = fingerprint(format, &fields);
+    Ok(Alert {
+        id: AlertId::from_fingerprint(&fingerprint),
+        format,
+        received_at: opts.received_at,
+        observed_at,
+        fingerprint,
+        origin,
+        fields,
+        canon,
+    })
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// SHA-256 over the format and every (path, value) pair in path order, so the
+/// same content gives the same fingerprint whether keys were nested, dotted or
+/// reordered.
+pub fn fingerprint(format: Format, fields: &FieldMap) -> Fingerprint {
+    use sha2::{Digest, Sha256};
+    use warden_core::{Fields, Value};
+    let mut h = Sha256::new();
+    h.update(format.as_str().as_bytes());
+    for (path, value) in fields.iter() {
+        h.update([0u8]);
+        h.update(path.as_bytes());
+        let (tag, text) = match value {
+            Value::Null => (b'n', String::new()),
+            Value::Bool(b) => (b'b', b.to_string()),
+            Value::Int(i) => (b'i', i.to_string()),
+            Value::Float(f) => (b'f', f.to_string()),
+            Value::Str(s) => (b's', s.clone()),
+        };
+        h.update([0u8, tag]);
+        h.update(text.as_bytes());
+    }
+    Fingerprint::from_hex(hex(&h.finalize()))
+}
+
+/// Lower-case hex of a byte string.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_and_dotted_keys_give_one_fingerprint() {
+        let opts = Options::new(Timestamp::UNIX_EPOCH);
+        let o = || Origin { file: "t".into(), location: warden_core::Location::Line(1) };
+        let a = build_alert(&serde_json::json!({"event": {"kind": "alert"}, "x": 1}), o(), &opts).unwrap();
+        let b = build_alert(&serde_json::json!({"x": 1, "event.kind": "alert"}), o(), &opts).unwrap();
+        assert_eq!(a.fingerprint, b.fingerprint);
+        assert_eq!(a.id, b.id);
+    }
+}
