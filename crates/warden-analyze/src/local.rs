@@ -1,0 +1,629 @@
+//! The local analyzer: a small set of well-known detections over canonical
+//! fields, plus the source product's own verdict where it gives one.
+//!
+//! Each detection cites the fields it matched, so an analyst (and
+//! validation) can check every claim. When nothing matches, the analyzer says
+//! so plainly and with modest confidence rather than inventing certainty.
+//! The Sigma rule engine replaces the hand-written matchers here when it lands.
+
+use warden_core::{
+    Alert, AnalyzerInfo, Assessment, Canon, Confidence, Evidence, Format, Severity, TechniqueId, Value, Verdict,
+};
+
+use crate::{AnalyzeError, Analyzer, ProtectedAlert};
+
+/// Version of the built-in detection set; recorded with every assessment.
+const RULESET: &str = "builtin-2026.11.1";
+
+/// One built-in detection.
+struct Detection {
+    id: &'static str,
+    title: &'static str,
+    verdict: Verdict,
+    severity: Severity,
+    confidence: f64,
+    techniques: &'static [&'static str],
+    actions: &'static [&'static str],
+    /// The evidence when the detection matches.
+    matches: fn(&Alert) -> Option<Vec<Evidence>>,
+}
+
+/// What matched, with the detection it came from.
+struct Hit {
+    d: &'static Detection,
+    evidence: Vec<Evidence>,
+}
+
+/// The offline analyzer Warden ships with.
+#[derive(Default)]
+pub struct LocalAnalyzer;
+
+impl LocalAnalyzer {
+    pub fn new() -> Self {
+        LocalAnalyzer
+    }
+}
+
+impl Analyzer for LocalAnalyzer {
+    fn info(&self) -> AnalyzerInfo {
+        AnalyzerInfo {
+            name: "local".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            model: None,
+            provider: None,
+            ruleset: Some(RULESET.into()),
+        }
+    }
+
+    fn analyze(&self, protected: &ProtectedAlert) -> Result<Assessment, AnalyzeError> {
+        let alert = protected.alert();
+        let hits: Vec<Hit> =
+            DETECTIONS.iter().filter_map(|d| (d.matches)(alert).map(|evidence| Hit { d, evidence })).collect();
+        Ok(if hits.is_empty() { self.fallback(alert) } else { self.combine(alert, hits) })
+    }
+}
+
+impl LocalAnalyzer {
+    fn combine(&self, alert: &Alert, mut hits: Vec<Hit>) -> Assessment {
+        let rank = |v: Verdict| match v {
+            Verdict::Malicious => 3,
+            Verdict::Suspicious => 2,
+            Verdict::Unknown => 1,
+            Verdict::Benign => 0,
+        };
+        hits.sort_by(|a, b| {
+            (rank(b.d.verdict), b.d.severity)
+                .cmp(&(rank(a.d.verdict), a.d.severity))
+                .then(b.d.confidence.total_cmp(&a.d.confidence))
+        });
+        let primary = hits[0].d;
+        // Independent detections that agree make the verdict more likely: noisy-or, capped.
+        let agreeing = hits.iter().filter(|h| h.d.verdict == primary.verdict);
+        let confidence = (1.0 - agreeing.map(|h| 1.0 - h.d.confidence).product::<f64>()).min(0.99);
+        let severity = hits.iter().map(|h| h.d.severity).max().unwrap_or(primary.severity);
+        let mut techniques: Vec<TechniqueId> =
+            hits.iter().flat_map(|h| h.d.techniques).filter_map(|t| TechniqueId::parse(t).ok()).collect();
+        techniques.sort();
+        techniques.dedup();
+        let mut evidence: Vec<Evidence> = Vec::new();
+        for e in hits.iter().flat_map(|h| h.evidence.iter()) {
+            if !evidence.iter().any(|x| x.path == e.path) {
+                evidence.push(e.clone());
+            }
+        }
+        let mut actions: Vec<String> = hits.iter().flat_map(|h| h.d.actions).map(|s| (*s).to_owned()).collect();
+        actions.sort();
+        actions.dedup();
+        let mut summary = format!("{}{}.", primary.title, context(alert));
+        if hits.len() > 1 {
+            let others: Vec<&str> = hits[1..].iter().map(|h| h.d.title).collect();
+            summary.push_str(&format!(" Also matched: {}.", others.join("; ")));
+        }
+        let ids: Vec<&str> = hits.iter().map(|h| h.d.id).collect();
+        summary.push_str(&format!(" [detections: {}]", ids.join(", ")));
+        Assessment {
+            verdict: primary.verdict,
+            severity,
+            confidence: Confidence::saturating(confidence),
+            techniques,
+            summary,
+            evidence,
+            recommended_actions: actions,
+            analyzer: self.info(),
+        }
+    }
+
+    /// No detection matched: say what is known and no more.
+    fn fallback(&self, alert: &Alert) -> Assessment {
+        let mut evidence = Vec::new();
+        for c in [Canon::RuleName, Canon::EventCode, Canon::Channel, Canon::Image, Canon::CommandLine] {
+            if let Some(e) = cite(alert, c, "identifies what the source recorded") {
+                evidence.push(e);
+            }
+        }
+        let (verdict, severity, confidence, summary) = if evidence.is_empty() {
+            (
+                Verdict::Unknown,
+                Severity::Info,
+                0.2,
+                "The record has none of the fields the local analyzer reads (no rule name, event code, \
+                 process or channel); it cannot be judged without a human."
+                    .to_owned(),
+            )
+        } else if let Some(vendor) = vendor_severity(alert) {
+            // The source product raised it and nothing here corroborates or refutes it.
+            (
+                Verdict::Suspicious,
+                vendor,
+                0.5,
+                format!(
+                    "The source product raised this at {vendor} severity{}; no local detection corroborates it.",
+                    context(alert)
+                ),
+            )
+        } else {
+            (
+                Verdict::Benign,
+                Severity::Info,
+                0.6,
+                format!("No local detection matched this event{}.", context(alert)),
+            )
+        };
+        let techniques = source_techniques(alert);
+        if let Some(e) = cite(alert, Canon::VendorSeverity, "the source product's own severity") {
+            evidence.push(e);
+        }
+        Assessment {
+            verdict,
+            severity,
+            confidence: Confidence::saturating(confidence),
+            techniques,
+            summary,
+            evidence,
+            recommended_actions: Vec::new(),
+            analyzer: self.info(),
+        }
+    }
+}
+
+/// " on host H (user U)" when known.
+fn context(a: &Alert) -> String {
+    let mut s = String::new();
+    if let Some(h) = a.canonical_text(Canon::Host) {
+        s.push_str(&format!(" on {}", clip(&h)));
+    }
+    if let Some(u) = a.canonical_text(Canon::User) {
+        s.push_str(&format!(" (user {})", clip(&u)));
+    }
+    s
+}
+
+fn clip(s: &str) -> String {
+    if s.chars().count() <= 80 { s.to_owned() } else { format!("{}…", s.chars().take(79).collect::<String>()) }
+}
+
+/// Evidence citing a canonical field's original path and value.
+fn cite(a: &Alert, c: Canon, note: &str) -> Option<Evidence> {
+    let (path, value) = a.canonical(c)?;
+    Some(Evidence { path: path.to_owned(), value: value.clone(), note: note.to_owned() })
+}
+
+/// The canonical field's text, lower-cased, for matching.
+fn lower(a: &Alert, c: Canon) -> Option<String> {
+    a.canonical(c).map(|(_, v)| v.to_string().to_lowercase())
+}
+
+fn event_code(a: &Alert) -> Option<i64> {
+    a.canonical(Canon::EventCode).and_then(|(_, v)| v.as_i64())
+}
+
+fn channel(a: &Alert) -> String {
+    lower(a, Canon::Channel).unwrap_or_default()
+}
+
+fn ends_with_any(s: &str, names: &[&str]) -> bool {
+    names.iter().any(|n| s.ends_with(n))
+}
+
+/// Command line or script block, lower-cased, and the evidence citing it.
+fn code_text(a: &Alert) -> Option<(String, Canon)> {
+    [Canon::CommandLine, Canon::ScriptBlock].into_iter().find_map(|c| lower(a, c).map(|t| (t, c)))
+}
+
+fn cmd_matches(a: &Alert, test: impl Fn(&str) -> bool, note: &str) -> Option<Vec<Evidence>> {
+    let (text, c) = code_text(a)?;
+    test(&text).then(|| cite(a, c, note).into_iter().collect())
+}
+
+fn vendor_severity(a: &Alert) -> Option<Severity> {
+    let (_, v) = a.canonical(Canon::VendorSeverity)?;
+    match (a.format, v) {
+        // Suricata: 1 is the most severe.
+        (Format::Eve, v) => match v.as_i64()? {
+            1 => Some(Severity::High),
+            2 => Some(Severity::Medium),
+            3 => Some(Severity::Low),
+            _ => Some(Severity::Info),
+        },
+        // Windows levels: 1 critical, 2 error, 3 warning, 4 information.
+        (Format::Evtx, _) => None,
+        (_, Value::Int(_)) | (_, Value::Float(_)) => match v.as_i64()? {
+            // OCSF severity_id: 1 informational … 5 critical, 6 fatal. ECS risk scores are 0–100.
+            5 | 6 => Some(Severity::Critical),
+            99 => None,
+            4 => Some(Severity::High),
+            3 => Some(Severity::Medium),
+            2 => Some(Severity::Low),
+            0 | 1 => Some(Severity::Info),
+            n if n >= 90 => Some(Severity::Critical),
+            n if n >= 70 => Some(Severity::High),
+            n if n >= 40 => Some(Severity::Medium),
+            _ => Some(Severity::Low),
+        },
+        (_, Value::Str(s)) => match s.to_ascii_lowercase().as_str() {
+            "critical" | "fatal" => Some(Severity::Critical),
+            "high" | "error" => Some(Severity::High),
+            "medium" | "warning" | "moderate" => Some(Severity::Medium),
+            "low" => Some(Severity::Low),
+            "informational" | "info" | "information" => Some(Severity::Info),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Technique ids the source product attached (ECS `threat.technique.id`, OCSF attacks).
+fn source_techniques(a: &Alert) -> Vec<TechniqueId> {
+    let mut out: Vec<TechniqueId> = warden_core::Fields::iter(a)
+        .filter(|(p, _)| {
+            p.starts_with("threat.technique")
+                || p.starts_with("kibana.alert.rule.threat")
+                || p.starts_with("finding_info.attacks")
+                || p.starts_with("attacks")
+        })
+        .filter(|(p, _)| p.ends_with(".id") || p.ends_with(".uid") || p.ends_with(".id[0]"))
+        .filter_map(|(_, v)| v.as_str().and_then(|s| TechniqueId::parse(s).ok()))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+static DETECTIONS: &[Detection] = &[
+    Detection {
+        id: "cred_lsass_access",
+        title: "A process opened LSASS memory with rights typical of credential dumping",
+        verdict: Verdict::Malicious,
+        severity: Severity::High,
+        confidence: 0.9,
+        techniques: &["T1003.001"],
+        actions: &["isolate_host", "reset_credentials"],
+        matches: |a| {
+            let target = lower(a, Canon::TargetImage)?;
+            let access = lower(a, Canon::GrantedAccess)?;
+            (target.ends_with("\\lsass.exe")
+                && ["0x1010", "0x1410", "0x1438", "0x143a", "0x1fffff", "0x1f3fff"].contains(&access.as_str()))
+            .then(|| {
+                [cite(a, Canon::TargetImage, "the process whose memory was opened"), cite(a, Canon::GrantedAccess, "access rights that allow reading credentials")]
+                    .into_iter()
+                    .flatten()
+                    .collect()
+            })
+        },
+    },
+    Detection {
+        id: "cred_dump_tool",
+        title: "Credential dumping tool or technique on the command line",
+        verdict: Verdict::Malicious,
+        severity: Severity::Critical,
+        confidence: 0.95,
+        techniques: &["T1003.001", "T1003.002", "T1003.003"],
+        actions: &["isolate_host", "reset_credentials"],
+        matches: |a| {
+            cmd_matches(
+                a,
+                |t| {
+                    ["mimikatz", "sekurlsa::", "lsadump::", "kerberos::golden"].iter().any(|k| t.contains(k))
+                        || (t.contains("comsvcs") && t.contains("minidump"))
+                        || (t.contains("procdump") && t.contains("lsass"))
+                        || (t.contains("ntdsutil") && t.contains("ifm"))
+                        || (t.contains("reg") && t.contains("save") && (t.contains("hklm\\sam") || t.contains("hklm\\security")))
+                },
+                "command line names a credential dumping tool or technique",
+            )
+        },
+    },
+    Detection {
+        id: "ps_download_cradle",
+        title: "PowerShell downloads and executes code in memory",
+        verdict: Verdict::Malicious,
+        severity: Severity::High,
+        confidence: 0.9,
+        techniques: &["T1059.001", "T1105"],
+        actions: &["isolate_host", "block_indicator"],
+        matches: |a| {
+            cmd_matches(
+                a,
+                |t| {
+                    ["downloadstring", "downloadfile", "invoke-webrequest", "iwr ", "net.webclient", "start-bitstransfer"]
+                        .iter()
+                        .any(|k| t.contains(k))
+                        && ["iex", "invoke-expression", "| powershell", "-exec bypass"].iter().any(|k| t.contains(k))
+                },
+                "downloads remote content and executes it",
+            )
+        },
+    },
+    Detection {
+        id: "ps_encoded_command",
+        title: "PowerShell run with an encoded command",
+        verdict: Verdict::Suspicious,
+        severity: Severity::Medium,
+        confidence: 0.8,
+        techniques: &["T1059.001", "T1027"],
+        actions: &["open_ticket"],
+        matches: |a| {
+            let image = lower(a, Canon::Image).unwrap_or_default();
+            let (text, c) = code_text(a)?;
+            let ps = image.ends_with("powershell.exe") || image.ends_with("pwsh.exe") || text.contains("powershell");
+            let encoded = text.split_whitespace().collect::<Vec<_>>().windows(2).any(|w| {
+                let flag = w[0].trim_start_matches(['-', '/']);
+                ["e", "en", "enc", "enco", "encodedcommand", "ec"].contains(&flag) && w[1].len() >= 16
+            }) || text.contains("frombase64string");
+            (ps && encoded).then(|| cite(a, c, "the command hides its content in base64").into_iter().collect())
+        },
+    },
+    Detection {
+        id: "lolbin_proxy_execution",
+        title: "A signed Windows binary used to fetch or run remote code",
+        verdict: Verdict::Malicious,
+        severity: Severity::High,
+        confidence: 0.88,
+        techniques: &["T1218.005", "T1218.010", "T1218.011", "T1105", "T1140", "T1197"],
+        actions: &["isolate_host", "block_indicator"],
+        matches: |a| {
+            cmd_matches(
+                a,
+                |t| {
+                    let remote = t.contains("http://") || t.contains("https://") || t.contains("ftp://");
+                    (t.contains("certutil") && (t.contains("-urlcache") || t.contains("/urlcache")) && remote)
+                        || (t.contains("certutil") && (t.contains("-decode") || t.contains("/decode")))
+                        || (t.contains("mshta") && (remote || t.contains("javascript:") || t.contains("vbscript:")))
+                        || (t.contains("regsvr32") && t.contains("/i:") && (remote || t.contains("scrobj")))
+                        || (t.contains("rundll32") && (t.contains("javascript:") || remote))
+                        || (t.contains("bitsadmin") && t.contains("/transfer") && remote)
+                },
+                "a trusted system binary is made to download or execute content",
+            )
+        },
+    },
+    Detection {
+        id: "log_cleared",
+        title: "An event log was cleared",
+        verdict: Verdict::Malicious,
+        severity: Severity::High,
+        confidence: 0.9,
+        techniques: &["T1070.001"],
+        actions: &["isolate_host", "open_ticket"],
+        matches: |a| {
+            let ch = channel(a);
+            let by_event = match event_code(a) {
+                Some(1102) => ch.contains("security") || ch.contains("eventlog"),
+                Some(104) => ch.contains("system") || ch.contains("eventlog"),
+                _ => false,
+            };
+            if by_event {
+                return cite(a, Canon::EventCode, "the event id Windows writes when a log is cleared").map(|e| vec![e]);
+            }
+            cmd_matches(
+                a,
+                |t| (t.contains("wevtutil") && (t.contains(" cl ") || t.contains(" clear-log"))) || t.contains("clear-eventlog"),
+                "the command clears an event log",
+            )
+        },
+    },
+    Detection {
+        id: "service_installed",
+        title: "A new service was installed",
+        verdict: Verdict::Suspicious,
+        severity: Severity::Medium,
+        confidence: 0.6,
+        techniques: &["T1543.003"],
+        actions: &["open_ticket"],
+        matches: |a| {
+            matches!(event_code(a), Some(7045) | Some(4697)).then(|| {
+                [cite(a, Canon::EventCode, "the event id for a service installation"), cite(a, Canon::ServiceName, "the new service")]
+                    .into_iter()
+                    .flatten()
+                    .collect()
+            })
+        },
+    },
+    Detection {
+        id: "service_installed_suspicious_path",
+        title: "A service was installed that runs a shell, a script or a file from a temporary or admin-share path",
+        verdict: Verdict::Malicious,
+        severity: Severity::High,
+        confidence: 0.88,
+        techniques: &["T1543.003", "T1569.002"],
+        actions: &["isolate_host"],
+        matches: |a| {
+            if !matches!(event_code(a), Some(7045) | Some(4697)) {
+                return None;
+            }
+            let (path, value) = ["Event.EventData.ImagePath", "Event.EventData.ServiceFileName", "ImagePath", "ServiceFileName", "winlog.event_data.ImagePath"]
+                .iter()
+                .find_map(|p| warden_core::Fields::get(a, p).map(|v| (*p, v)))?;
+            let t = value.to_string().to_lowercase();
+            ["cmd /c", "cmd.exe /c", "powershell", "%comspec%", "\\temp\\", "\\appdata\\", "\\\\127.0.0.1\\admin$", "admin$", "psexesvc"]
+                .iter()
+                .any(|k| t.contains(k))
+                .then(|| vec![Evidence { path: path.to_owned(), value: value.clone(), note: "what the service runs".into() }])
+        },
+    },
+    Detection {
+        id: "scheduled_task_created",
+        title: "A scheduled task was created",
+        verdict: Verdict::Suspicious,
+        severity: Severity::Medium,
+        confidence: 0.7,
+        techniques: &["T1053.005"],
+        actions: &["open_ticket"],
+        matches: |a| {
+            if event_code(a) == Some(4698) {
+                return Some([cite(a, Canon::EventCode, "the event id for a new scheduled task"), cite(a, Canon::TaskName, "the task")].into_iter().flatten().collect());
+            }
+            cmd_matches(a, |t| t.contains("schtasks") && t.contains("/create"), "the command creates a scheduled task")
+        },
+    },
+    Detection {
+        id: "lateral_movement_remote_exec",
+        title: "Remote execution through PsExec, WMI or an administrative share",
+        verdict: Verdict::Malicious,
+        severity: Severity::High,
+        confidence: 0.85,
+        techniques: &["T1021.002", "T1047", "T1569.002"],
+        actions: &["isolate_host", "disable_account"],
+        matches: |a| {
+            let by_cmd = cmd_matches(
+                a,
+                |t| {
+                    t.contains("psexec") && t.contains("\\\\")
+                        || t.contains("paexec")
+                        || (t.contains("wmic") && t.contains("/node:") && t.contains("process call create"))
+                        || t.contains("invoke-wmimethod") && t.contains("-computername")
+                        || (t.contains("copy") || t.contains("xcopy")) && (t.contains("\\admin$") || t.contains("\\c$"))
+                },
+                "the command runs code on another host",
+            );
+            if by_cmd.is_some() {
+                return by_cmd;
+            }
+            let parent = lower(a, Canon::ParentImage)?;
+            let image = lower(a, Canon::Image)?;
+            (parent.ends_with("\\wmiprvse.exe") && ends_with_any(&image, &["\\cmd.exe", "\\powershell.exe", "\\rundll32.exe"]))
+                .then(|| {
+                    [cite(a, Canon::ParentImage, "WMI's provider host started the process"), cite(a, Canon::Image, "a shell started through WMI")]
+                        .into_iter()
+                        .flatten()
+                        .collect()
+                })
+        },
+    },
+    Detection {
+        id: "discovery_commands",
+        title: "Account, domain or host discovery commands",
+        verdict: Verdict::Suspicious,
+        severity: Severity::Low,
+        confidence: 0.55,
+        techniques: &["T1087.002", "T1082", "T1016", "T1033"],
+        actions: &["add_note"],
+        matches: |a| {
+            cmd_matches(
+                a,
+                |t| {
+                    ["net group \"domain admins\"", "net group \"domain admins\" /domain", "net user /domain", "nltest /dclist", "nltest /domain_trusts", "whoami /all", "adfind", "systeminfo", "ipconfig /all", "quser"]
+                        .iter()
+                        .any(|k| t.contains(k))
+                },
+                "a command commonly run to learn about accounts, the domain or the host",
+            )
+        },
+    },
+    Detection {
+        id: "account_created",
+        title: "A user account was created",
+        verdict: Verdict::Suspicious,
+        severity: Severity::Medium,
+        confidence: 0.6,
+        techniques: &["T1136.001"],
+        actions: &["open_ticket"],
+        matches: |a| {
+            (event_code(a) == Some(4720) && channel(a).contains("security")).then(|| {
+                [cite(a, Canon::EventCode, "the event id for a new account"), cite(a, Canon::TargetUser, "the new account")]
+                    .into_iter()
+                    .flatten()
+                    .collect()
+            })
+        },
+    },
+    Detection {
+        id: "privileged_group_change",
+        title: "A member was added to a security-enabled group",
+        verdict: Verdict::Suspicious,
+        severity: Severity::Medium,
+        confidence: 0.65,
+        techniques: &["T1098"],
+        actions: &["open_ticket"],
+        matches: |a| {
+            (matches!(event_code(a), Some(4728) | Some(4732) | Some(4756)) && channel(a).contains("security")).then(|| {
+                [cite(a, Canon::EventCode, "the event id for a group membership change"), cite(a, Canon::GroupName, "the group")]
+                    .into_iter()
+                    .flatten()
+                    .collect()
+            })
+        },
+    },
+    Detection {
+        id: "ids_alert_malware",
+        title: "Network IDS signature for malware, command and control or exploitation",
+        verdict: Verdict::Malicious,
+        severity: Severity::High,
+        confidence: 0.88,
+        techniques: &["T1071.001"],
+        actions: &["block_indicator", "isolate_host"],
+        matches: |a| {
+            if a.format != Format::Eve || channel(a) != "alert" {
+                return None;
+            }
+            let sig = lower(a, Canon::RuleName)?;
+            (["et malware", "et trojan", "et cnc", "et exploit", "et mobile_malware", "et phishing"].iter().any(|k| sig.starts_with(k))
+                && vendor_severity(a).is_some_and(|s| s >= Severity::Medium))
+            .then(|| {
+                [cite(a, Canon::RuleName, "the signature that fired"), cite(a, Canon::VendorSeverity, "Suricata's severity (1 is highest)"), cite(a, Canon::DestinationIp, "the remote address")]
+                    .into_iter()
+                    .flatten()
+                    .collect()
+            })
+        },
+    },
+    Detection {
+        id: "ids_alert_policy",
+        title: "Network IDS policy, informational or scan signature",
+        verdict: Verdict::Suspicious,
+        severity: Severity::Low,
+        confidence: 0.7,
+        techniques: &["T1046"],
+        actions: &["add_note"],
+        matches: |a| {
+            if a.format != Format::Eve || channel(a) != "alert" {
+                return None;
+            }
+            let sig = lower(a, Canon::RuleName)?;
+            ["et policy", "et info", "et scan", "et hunting", "gpl icmp", "gpl scan"]
+                .iter()
+                .any(|k| sig.starts_with(k))
+                .then(|| cite(a, Canon::RuleName, "the signature that fired").into_iter().collect())
+        },
+    },
+    Detection {
+        id: "network_metadata",
+        title: "Network metadata record with no alert attached",
+        verdict: Verdict::Benign,
+        severity: Severity::Info,
+        confidence: 0.9,
+        techniques: &[],
+        actions: &[],
+        matches: |a| {
+            (a.format == Format::Eve && ["dns", "flow", "http", "tls", "fileinfo", "netflow", "ssh", "smb"].contains(&channel(a).as_str()))
+                .then(|| cite(a, Canon::Channel, "the record is metadata, not a detection").into_iter().collect())
+        },
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_technique_id_is_well_formed_and_actions_are_known() {
+        for d in DETECTIONS {
+            for t in d.techniques {
+                assert!(TechniqueId::parse(t).is_ok(), "{}: {t}", d.id);
+            }
+            for act in d.actions {
+                assert!(act.parse::<warden_core::ActionKind>().is_ok(), "{}: {act}", d.id);
+            }
+            assert!((0.0..=1.0).contains(&d.confidence), "{}", d.id);
+        }
+    }
+
+    #[test]
+    fn detection_ids_are_unique() {
+        let mut ids: Vec<&str> = DETECTIONS.iter().map(|d| d.id).collect();
+        ids.sort();
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(n, ids.len());
+    }
+}
