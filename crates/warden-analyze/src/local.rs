@@ -7,7 +7,8 @@
 //! The Sigma rule engine replaces the hand-written matchers here when it lands.
 
 use warden_core::{
-    Alert, AnalyzerInfo, Assessment, Canon, Confidence, Evidence, Format, Severity, TechniqueId, Value, Verdict,
+    Alert, AnalyzerInfo, Assessment, Canon, Confidence, Evidence, Format, Severity, TechniqueId,
+    Value, Verdict,
 };
 
 use crate::{AnalyzeError, Analyzer, ProtectedAlert};
@@ -57,9 +58,15 @@ impl Analyzer for LocalAnalyzer {
 
     fn analyze(&self, protected: &ProtectedAlert) -> Result<Assessment, AnalyzeError> {
         let alert = protected.alert();
-        let hits: Vec<Hit> =
-            DETECTIONS.iter().filter_map(|d| (d.matches)(alert).map(|evidence| Hit { d, evidence })).collect();
-        Ok(if hits.is_empty() { self.fallback(alert) } else { self.combine(alert, hits) })
+        let hits: Vec<Hit> = DETECTIONS
+            .iter()
+            .filter_map(|d| (d.matches)(alert).map(|evidence| Hit { d, evidence }))
+            .collect();
+        Ok(if hits.is_empty() {
+            self.fallback(alert)
+        } else {
+            self.combine(alert, hits)
+        })
     }
 }
 
@@ -80,9 +87,16 @@ impl LocalAnalyzer {
         // Independent detections that agree make the verdict more likely: noisy-or, capped.
         let agreeing = hits.iter().filter(|h| h.d.verdict == primary.verdict);
         let confidence = (1.0 - agreeing.map(|h| 1.0 - h.d.confidence).product::<f64>()).min(0.99);
-        let severity = hits.iter().map(|h| h.d.severity).max().unwrap_or(primary.severity);
-        let mut techniques: Vec<TechniqueId> =
-            hits.iter().flat_map(|h| h.d.techniques).filter_map(|t| TechniqueId::parse(t).ok()).collect();
+        let severity = hits
+            .iter()
+            .map(|h| h.d.severity)
+            .max()
+            .unwrap_or(primary.severity);
+        let mut techniques: Vec<TechniqueId> = hits
+            .iter()
+            .flat_map(|h| h.d.techniques)
+            .filter_map(|t| TechniqueId::parse(t).ok())
+            .collect();
         techniques.sort();
         techniques.dedup();
         let mut evidence: Vec<Evidence> = Vec::new();
@@ -91,7 +105,11 @@ impl LocalAnalyzer {
                 evidence.push(e.clone());
             }
         }
-        let mut actions: Vec<String> = hits.iter().flat_map(|h| h.d.actions).map(|s| (*s).to_owned()).collect();
+        let mut actions: Vec<String> = hits
+            .iter()
+            .flat_map(|h| h.d.actions)
+            .map(|s| (*s).to_owned())
+            .collect();
         actions.sort();
         actions.dedup();
         let mut summary = format!("{}{}.", primary.title, context(alert));
@@ -116,7 +134,13 @@ impl LocalAnalyzer {
     /// No detection matched: say what is known and no more.
     fn fallback(&self, alert: &Alert) -> Assessment {
         let mut evidence = Vec::new();
-        for c in [Canon::RuleName, Canon::EventCode, Canon::Channel, Canon::Image, Canon::CommandLine] {
+        for c in [
+            Canon::RuleName,
+            Canon::EventCode,
+            Canon::Channel,
+            Canon::Image,
+            Canon::CommandLine,
+        ] {
             if let Some(e) = cite(alert, c, "identifies what the source recorded") {
                 evidence.push(e);
             }
@@ -150,7 +174,11 @@ impl LocalAnalyzer {
             )
         };
         let techniques = source_techniques(alert);
-        if let Some(e) = cite(alert, Canon::VendorSeverity, "the source product's own severity") {
+        if let Some(e) = cite(
+            alert,
+            Canon::VendorSeverity,
+            "the source product's own severity",
+        ) {
             evidence.push(e);
         }
         Assessment {
@@ -179,13 +207,21 @@ fn context(a: &Alert) -> String {
 }
 
 fn clip(s: &str) -> String {
-    if s.chars().count() <= 80 { s.to_owned() } else { format!("{}…", s.chars().take(79).collect::<String>()) }
+    if s.chars().count() <= 80 {
+        s.to_owned()
+    } else {
+        format!("{}…", s.chars().take(79).collect::<String>())
+    }
 }
 
 /// Evidence citing a canonical field's original path and value.
 fn cite(a: &Alert, c: Canon, note: &str) -> Option<Evidence> {
     let (path, value) = a.canonical(c)?;
-    Some(Evidence { path: path.to_owned(), value: value.clone(), note: note.to_owned() })
+    Some(Evidence {
+        path: path.to_owned(),
+        value: value.clone(),
+        note: note.to_owned(),
+    })
 }
 
 /// The canonical field's text, lower-cased, for matching.
@@ -207,7 +243,9 @@ fn ends_with_any(s: &str, names: &[&str]) -> bool {
 
 /// Command line or script block, lower-cased, and the evidence citing it.
 fn code_text(a: &Alert) -> Option<(String, Canon)> {
-    [Canon::CommandLine, Canon::ScriptBlock].into_iter().find_map(|c| lower(a, c).map(|t| (t, c)))
+    [Canon::CommandLine, Canon::ScriptBlock]
+        .into_iter()
+        .find_map(|c| lower(a, c).map(|t| (t, c)))
 }
 
 fn cmd_matches(a: &Alert, test: impl Fn(&str) -> bool, note: &str) -> Option<Vec<Evidence>> {
@@ -282,34 +320,80 @@ static DETECTIONS: &[Detection] = &[
             let target = lower(a, Canon::TargetImage)?;
             let access = lower(a, Canon::GrantedAccess)?;
             (target.ends_with("\\lsass.exe")
-                && ["0x1010", "0x1410", "0x1438", "0x143a", "0x1fffff", "0x1f3fff"].contains(&access.as_str()))
+                && [
+                    "0x1010", "0x1410", "0x1438", "0x143a", "0x1fffff", "0x1f3fff",
+                ]
+                .contains(&access.as_str()))
             .then(|| {
-                [cite(a, Canon::TargetImage, "the process whose memory was opened"), cite(a, Canon::GrantedAccess, "access rights that allow reading credentials")]
-                    .into_iter()
-                    .flatten()
-                    .collect()
+                [
+                    cite(a, Canon::TargetImage, "the process whose memory was opened"),
+                    cite(
+                        a,
+                        Canon::GrantedAccess,
+                        "access rights that allow reading credentials",
+                    ),
+                ]
+                .into_iter()
+                .flatten()
+                .collect()
             })
         },
     },
     Detection {
-        id: "cred_dump_tool",
-        title: "Credential dumping tool or technique on the command line",
+        id: "cred_dump_lsass_tool",
+        title: "Credential dumping tool or LSASS memory dump on the command line",
         verdict: Verdict::Malicious,
         severity: Severity::Critical,
         confidence: 0.95,
-        techniques: &["T1003.001", "T1003.002", "T1003.003"],
+        techniques: &["T1003.001"],
         actions: &["isolate_host", "reset_credentials"],
         matches: |a| {
             cmd_matches(
                 a,
                 |t| {
-                    ["mimikatz", "sekurlsa::", "lsadump::", "kerberos::golden"].iter().any(|k| t.contains(k))
+                    ["mimikatz", "sekurlsa::", "lsadump::", "kerberos::golden"]
+                        .iter()
+                        .any(|k| t.contains(k))
                         || (t.contains("comsvcs") && t.contains("minidump"))
                         || (t.contains("procdump") && t.contains("lsass"))
-                        || (t.contains("ntdsutil") && t.contains("ifm"))
-                        || (t.contains("reg") && t.contains("save") && (t.contains("hklm\\sam") || t.contains("hklm\\security")))
                 },
-                "command line names a credential dumping tool or technique",
+                "the command line names a credential dumping tool or dumps LSASS memory",
+            )
+        },
+    },
+    Detection {
+        id: "cred_dump_registry_hives",
+        title: "Registry hives holding credentials saved to a file",
+        verdict: Verdict::Malicious,
+        severity: Severity::High,
+        confidence: 0.9,
+        techniques: &["T1003.002"],
+        actions: &["isolate_host", "reset_credentials"],
+        matches: |a| {
+            cmd_matches(
+                a,
+                |t| {
+                    t.contains("reg")
+                        && t.contains("save")
+                        && (t.contains("hklm\\sam") || t.contains("hklm\\security"))
+                },
+                "the command copies the SAM or SECURITY hive",
+            )
+        },
+    },
+    Detection {
+        id: "cred_dump_ntds",
+        title: "Active Directory database copied with ntdsutil",
+        verdict: Verdict::Malicious,
+        severity: Severity::Critical,
+        confidence: 0.92,
+        techniques: &["T1003.003"],
+        actions: &["isolate_host", "reset_credentials"],
+        matches: |a| {
+            cmd_matches(
+                a,
+                |t| t.contains("ntdsutil") && t.contains("ifm"),
+                "the command copies NTDS.dit",
             )
         },
     },
@@ -325,10 +409,19 @@ static DETECTIONS: &[Detection] = &[
             cmd_matches(
                 a,
                 |t| {
-                    ["downloadstring", "downloadfile", "invoke-webrequest", "iwr ", "net.webclient", "start-bitstransfer"]
-                        .iter()
-                        .any(|k| t.contains(k))
-                        && ["iex", "invoke-expression", "| powershell", "-exec bypass"].iter().any(|k| t.contains(k))
+                    [
+                        "downloadstring",
+                        "downloadfile",
+                        "invoke-webrequest",
+                        "iwr ",
+                        "net.webclient",
+                        "start-bitstransfer",
+                    ]
+                    .iter()
+                    .any(|k| t.contains(k))
+                        && ["iex", "invoke-expression", "| powershell", "-exec bypass"]
+                            .iter()
+                            .any(|k| t.contains(k))
                 },
                 "downloads remote content and executes it",
             )
@@ -345,35 +438,149 @@ static DETECTIONS: &[Detection] = &[
         matches: |a| {
             let image = lower(a, Canon::Image).unwrap_or_default();
             let (text, c) = code_text(a)?;
-            let ps = image.ends_with("powershell.exe") || image.ends_with("pwsh.exe") || text.contains("powershell");
-            let encoded = text.split_whitespace().collect::<Vec<_>>().windows(2).any(|w| {
-                let flag = w[0].trim_start_matches(['-', '/']);
-                ["e", "en", "enc", "enco", "encodedcommand", "ec"].contains(&flag) && w[1].len() >= 16
-            }) || text.contains("frombase64string");
-            (ps && encoded).then(|| cite(a, c, "the command hides its content in base64").into_iter().collect())
+            let ps = image.ends_with("powershell.exe")
+                || image.ends_with("pwsh.exe")
+                || text.contains("powershell");
+            let encoded = text
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .windows(2)
+                .any(|w| {
+                    let flag = w[0].trim_start_matches(['-', '/']);
+                    ["e", "en", "enc", "enco", "encodedcommand", "ec"].contains(&flag)
+                        && w[1].len() >= 16
+                })
+                || text.contains("frombase64string");
+            (ps && encoded).then(|| {
+                cite(a, c, "the command hides its content in base64")
+                    .into_iter()
+                    .collect()
+            })
         },
     },
     Detection {
-        id: "lolbin_proxy_execution",
-        title: "A signed Windows binary used to fetch or run remote code",
+        id: "lolbin_certutil_download",
+        title: "certutil used to download a file",
         verdict: Verdict::Malicious,
         severity: Severity::High,
         confidence: 0.88,
-        techniques: &["T1218.005", "T1218.010", "T1218.011", "T1105", "T1140", "T1197"],
+        techniques: &["T1105"],
         actions: &["isolate_host", "block_indicator"],
         matches: |a| {
             cmd_matches(
                 a,
                 |t| {
-                    let remote = t.contains("http://") || t.contains("https://") || t.contains("ftp://");
-                    (t.contains("certutil") && (t.contains("-urlcache") || t.contains("/urlcache")) && remote)
-                        || (t.contains("certutil") && (t.contains("-decode") || t.contains("/decode")))
-                        || (t.contains("mshta") && (remote || t.contains("javascript:") || t.contains("vbscript:")))
-                        || (t.contains("regsvr32") && t.contains("/i:") && (remote || t.contains("scrobj")))
-                        || (t.contains("rundll32") && (t.contains("javascript:") || remote))
-                        || (t.contains("bitsadmin") && t.contains("/transfer") && remote)
+                    t.contains("certutil")
+                        && (t.contains("-urlcache")
+                            || t.contains("/urlcache")
+                            || t.contains("-verifyctl"))
+                        && (t.contains("http://") || t.contains("https://") || t.contains("ftp://"))
                 },
-                "a trusted system binary is made to download or execute content",
+                "a trusted system binary downloads a file",
+            )
+        },
+    },
+    Detection {
+        id: "lolbin_certutil_decode",
+        title: "certutil used to decode a file",
+        verdict: Verdict::Suspicious,
+        severity: Severity::Medium,
+        confidence: 0.8,
+        techniques: &["T1140"],
+        actions: &["open_ticket"],
+        matches: |a| {
+            cmd_matches(
+                a,
+                |t| t.contains("certutil") && (t.contains("-decode") || t.contains("/decode")),
+                "a trusted system binary decodes hidden content",
+            )
+        },
+    },
+    Detection {
+        id: "lolbin_mshta",
+        title: "mshta runs remote or inline script",
+        verdict: Verdict::Malicious,
+        severity: Severity::High,
+        confidence: 0.88,
+        techniques: &["T1218.005"],
+        actions: &["isolate_host", "block_indicator"],
+        matches: |a| {
+            cmd_matches(
+                a,
+                |t| {
+                    t.contains("mshta")
+                        && ((t.contains("http://")
+                            || t.contains("https://")
+                            || t.contains("ftp://"))
+                            || t.contains("javascript:")
+                            || t.contains("vbscript:"))
+                },
+                "mshta is made to run script from a URL or inline",
+            )
+        },
+    },
+    Detection {
+        id: "lolbin_regsvr32",
+        title: "regsvr32 loads a remote scriptlet (Squiblydoo)",
+        verdict: Verdict::Malicious,
+        severity: Severity::High,
+        confidence: 0.9,
+        techniques: &["T1218.010"],
+        actions: &["isolate_host", "block_indicator"],
+        matches: |a| {
+            cmd_matches(
+                a,
+                |t| {
+                    t.contains("regsvr32")
+                        && t.contains("/i:")
+                        && ((t.contains("http://")
+                            || t.contains("https://")
+                            || t.contains("ftp://"))
+                            || t.contains("scrobj"))
+                },
+                "regsvr32 is made to run a scriptlet",
+            )
+        },
+    },
+    Detection {
+        id: "lolbin_rundll32_script",
+        title: "rundll32 runs script or remote content",
+        verdict: Verdict::Malicious,
+        severity: Severity::High,
+        confidence: 0.88,
+        techniques: &["T1218.011"],
+        actions: &["isolate_host", "block_indicator"],
+        matches: |a| {
+            cmd_matches(
+                a,
+                |t| {
+                    t.contains("rundll32")
+                        && (t.contains("javascript:")
+                            || (t.contains("http://")
+                                || t.contains("https://")
+                                || t.contains("ftp://")))
+                },
+                "rundll32 is made to run script",
+            )
+        },
+    },
+    Detection {
+        id: "lolbin_bitsadmin_download",
+        title: "bitsadmin used to download a file",
+        verdict: Verdict::Suspicious,
+        severity: Severity::Medium,
+        confidence: 0.8,
+        techniques: &["T1197", "T1105"],
+        actions: &["open_ticket"],
+        matches: |a| {
+            cmd_matches(
+                a,
+                |t| {
+                    t.contains("bitsadmin")
+                        && t.contains("/transfer")
+                        && (t.contains("http://") || t.contains("https://") || t.contains("ftp://"))
+                },
+                "BITS is used to fetch a file",
             )
         },
     },
@@ -393,12 +600,45 @@ static DETECTIONS: &[Detection] = &[
                 _ => false,
             };
             if by_event {
-                return cite(a, Canon::EventCode, "the event id Windows writes when a log is cleared").map(|e| vec![e]);
+                return cite(
+                    a,
+                    Canon::EventCode,
+                    "the event id Windows writes when a log is cleared",
+                )
+                .map(|e| vec![e]);
             }
             cmd_matches(
                 a,
-                |t| (t.contains("wevtutil") && (t.contains(" cl ") || t.contains(" clear-log"))) || t.contains("clear-eventlog"),
+                |t| {
+                    (t.contains("wevtutil") && (t.contains(" cl ") || t.contains(" clear-log")))
+                        || t.contains("clear-eventlog")
+                },
                 "the command clears an event log",
+            )
+        },
+    },
+    Detection {
+        id: "inhibit_recovery",
+        title: "Backups or shadow copies deleted, or recovery disabled",
+        verdict: Verdict::Malicious,
+        severity: Severity::Critical,
+        confidence: 0.92,
+        techniques: &["T1490"],
+        actions: &["isolate_host", "escalate_incident_commander"],
+        matches: |a| {
+            cmd_matches(
+                a,
+                |t| {
+                    (t.contains("vssadmin") && t.contains("delete") && t.contains("shadows"))
+                        || (t.contains("wmic") && t.contains("shadowcopy") && t.contains("delete"))
+                        || (t.contains("bcdedit")
+                            && t.contains("recoveryenabled")
+                            && t.contains("no"))
+                        || (t.contains("wbadmin")
+                            && t.contains("delete")
+                            && (t.contains("catalog") || t.contains("backup")))
+                },
+                "the command destroys the means to recover data, as ransomware does before encrypting",
             )
         },
     },
@@ -412,10 +652,17 @@ static DETECTIONS: &[Detection] = &[
         actions: &["open_ticket"],
         matches: |a| {
             matches!(event_code(a), Some(7045) | Some(4697)).then(|| {
-                [cite(a, Canon::EventCode, "the event id for a service installation"), cite(a, Canon::ServiceName, "the new service")]
-                    .into_iter()
-                    .flatten()
-                    .collect()
+                [
+                    cite(
+                        a,
+                        Canon::EventCode,
+                        "the event id for a service installation",
+                    ),
+                    cite(a, Canon::ServiceName, "the new service"),
+                ]
+                .into_iter()
+                .flatten()
+                .collect()
             })
         },
     },
@@ -431,14 +678,36 @@ static DETECTIONS: &[Detection] = &[
             if !matches!(event_code(a), Some(7045) | Some(4697)) {
                 return None;
             }
-            let (path, value) = ["Event.EventData.ImagePath", "Event.EventData.ServiceFileName", "ImagePath", "ServiceFileName", "winlog.event_data.ImagePath"]
-                .iter()
-                .find_map(|p| warden_core::Fields::get(a, p).map(|v| (*p, v)))?;
+            let (path, value) = [
+                "Event.EventData.ImagePath",
+                "Event.EventData.ServiceFileName",
+                "ImagePath",
+                "ServiceFileName",
+                "winlog.event_data.ImagePath",
+            ]
+            .iter()
+            .find_map(|p| warden_core::Fields::get(a, p).map(|v| (*p, v)))?;
             let t = value.to_string().to_lowercase();
-            ["cmd /c", "cmd.exe /c", "powershell", "%comspec%", "\\temp\\", "\\appdata\\", "\\\\127.0.0.1\\admin$", "admin$", "psexesvc"]
-                .iter()
-                .any(|k| t.contains(k))
-                .then(|| vec![Evidence { path: path.to_owned(), value: value.clone(), note: "what the service runs".into() }])
+            [
+                "cmd /c",
+                "cmd.exe /c",
+                "powershell",
+                "%comspec%",
+                "\\temp\\",
+                "\\appdata\\",
+                "\\\\127.0.0.1\\admin$",
+                "admin$",
+                "psexesvc",
+            ]
+            .iter()
+            .any(|k| t.contains(k))
+            .then(|| {
+                vec![Evidence {
+                    path: path.to_owned(),
+                    value: value.clone(),
+                    note: "what the service runs".into(),
+                }]
+            })
         },
     },
     Detection {
@@ -451,62 +720,200 @@ static DETECTIONS: &[Detection] = &[
         actions: &["open_ticket"],
         matches: |a| {
             if event_code(a) == Some(4698) {
-                return Some([cite(a, Canon::EventCode, "the event id for a new scheduled task"), cite(a, Canon::TaskName, "the task")].into_iter().flatten().collect());
+                return Some(
+                    [
+                        cite(a, Canon::EventCode, "the event id for a new scheduled task"),
+                        cite(a, Canon::TaskName, "the task"),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+                );
             }
-            cmd_matches(a, |t| t.contains("schtasks") && t.contains("/create"), "the command creates a scheduled task")
+            cmd_matches(
+                a,
+                |t| t.contains("schtasks") && t.contains("/create"),
+                "the command creates a scheduled task",
+            )
         },
     },
     Detection {
-        id: "lateral_movement_remote_exec",
-        title: "Remote execution through PsExec, WMI or an administrative share",
+        id: "lateral_psexec",
+        title: "Remote execution with PsExec or PAExec",
         verdict: Verdict::Malicious,
         severity: Severity::High,
         confidence: 0.85,
-        techniques: &["T1021.002", "T1047", "T1569.002"],
+        techniques: &["T1569.002", "T1021.002"],
         actions: &["isolate_host", "disable_account"],
         matches: |a| {
-            let by_cmd = cmd_matches(
+            cmd_matches(
                 a,
-                |t| {
-                    t.contains("psexec") && t.contains("\\\\")
-                        || t.contains("paexec")
-                        || (t.contains("wmic") && t.contains("/node:") && t.contains("process call create"))
-                        || t.contains("invoke-wmimethod") && t.contains("-computername")
-                        || (t.contains("copy") || t.contains("xcopy")) && (t.contains("\\admin$") || t.contains("\\c$"))
-                },
-                "the command runs code on another host",
-            );
-            if by_cmd.is_some() {
-                return by_cmd;
-            }
-            let parent = lower(a, Canon::ParentImage)?;
-            let image = lower(a, Canon::Image)?;
-            (parent.ends_with("\\wmiprvse.exe") && ends_with_any(&image, &["\\cmd.exe", "\\powershell.exe", "\\rundll32.exe"]))
-                .then(|| {
-                    [cite(a, Canon::ParentImage, "WMI's provider host started the process"), cite(a, Canon::Image, "a shell started through WMI")]
-                        .into_iter()
-                        .flatten()
-                        .collect()
-                })
+                |t| (t.contains("psexec") && t.contains("\\\\")) || t.contains("paexec"),
+                "the command runs a program on another host through its admin share",
+            )
         },
     },
     Detection {
-        id: "discovery_commands",
-        title: "Account, domain or host discovery commands",
+        id: "lateral_wmi_remote",
+        title: "Remote process creation through WMI",
+        verdict: Verdict::Malicious,
+        severity: Severity::High,
+        confidence: 0.85,
+        techniques: &["T1047"],
+        actions: &["isolate_host", "disable_account"],
+        matches: |a| {
+            cmd_matches(
+                a,
+                |t| {
+                    (t.contains("wmic")
+                        && t.contains("/node:")
+                        && t.contains("process call create"))
+                        || (t.contains("invoke-wmimethod") && t.contains("-computername"))
+                },
+                "the command starts a process on another host through WMI",
+            )
+        },
+    },
+    Detection {
+        id: "lateral_admin_share_copy",
+        title: "File copied to an administrative share",
+        verdict: Verdict::Suspicious,
+        severity: Severity::Medium,
+        confidence: 0.75,
+        techniques: &["T1021.002"],
+        actions: &["open_ticket"],
+        matches: |a| {
+            cmd_matches(
+                a,
+                |t| {
+                    (t.contains("copy") || t.contains("xcopy") || t.contains("robocopy"))
+                        && (t.contains("\\admin$") || t.contains("\\c$"))
+                },
+                "the command writes to another host's administrative share",
+            )
+        },
+    },
+    Detection {
+        id: "wmi_spawned_shell",
+        title: "A shell started by WMI's provider host",
+        verdict: Verdict::Suspicious,
+        severity: Severity::Medium,
+        confidence: 0.75,
+        techniques: &["T1047"],
+        actions: &["open_ticket"],
+        matches: |a| {
+            let parent = lower(a, Canon::ParentImage)?;
+            let image = lower(a, Canon::Image)?;
+            (parent.ends_with("\\wmiprvse.exe")
+                && ends_with_any(
+                    &image,
+                    &[
+                        "\\cmd.exe",
+                        "\\powershell.exe",
+                        "\\pwsh.exe",
+                        "\\rundll32.exe",
+                        "\\mshta.exe",
+                    ],
+                ))
+            .then(|| {
+                [
+                    cite(
+                        a,
+                        Canon::ParentImage,
+                        "WMI's provider host started the process",
+                    ),
+                    cite(a, Canon::Image, "a shell started through WMI"),
+                ]
+                .into_iter()
+                .flatten()
+                .collect()
+            })
+        },
+    },
+    Detection {
+        id: "discovery_domain_accounts",
+        title: "Domain account or group discovery",
         verdict: Verdict::Suspicious,
         severity: Severity::Low,
-        confidence: 0.55,
-        techniques: &["T1087.002", "T1082", "T1016", "T1033"],
+        confidence: 0.6,
+        techniques: &["T1087.002"],
         actions: &["add_note"],
         matches: |a| {
             cmd_matches(
                 a,
                 |t| {
-                    ["net group \"domain admins\"", "net group \"domain admins\" /domain", "net user /domain", "nltest /dclist", "nltest /domain_trusts", "whoami /all", "adfind", "systeminfo", "ipconfig /all", "quser"]
-                        .iter()
-                        .any(|k| t.contains(k))
+                    [
+                        "net group \"domain admins\"",
+                        "net user /domain",
+                        "net group /domain",
+                        "adfind",
+                        "get-aduser",
+                    ]
+                    .iter()
+                    .any(|k| t.contains(k))
                 },
-                "a command commonly run to learn about accounts, the domain or the host",
+                "a command commonly run to list domain accounts and groups",
+            )
+        },
+    },
+    Detection {
+        id: "discovery_domain_trusts",
+        title: "Domain trust discovery",
+        verdict: Verdict::Suspicious,
+        severity: Severity::Low,
+        confidence: 0.6,
+        techniques: &["T1482"],
+        actions: &["add_note"],
+        matches: |a| {
+            cmd_matches(
+                a,
+                |t| {
+                    [
+                        "nltest /dclist",
+                        "nltest /domain_trusts",
+                        "nltest /trusted_domains",
+                    ]
+                    .iter()
+                    .any(|k| t.contains(k))
+                },
+                "a command commonly run to map domain controllers and trusts",
+            )
+        },
+    },
+    Detection {
+        id: "discovery_owner",
+        title: "Current user and privilege discovery",
+        verdict: Verdict::Suspicious,
+        severity: Severity::Low,
+        confidence: 0.55,
+        techniques: &["T1033"],
+        actions: &["add_note"],
+        matches: |a| {
+            cmd_matches(
+                a,
+                |t| {
+                    t.contains("whoami /all")
+                        || t.contains("whoami /priv")
+                        || t.contains("whoami /groups")
+                        || t.trim_start().starts_with("quser")
+                },
+                "a command commonly run to learn the current user's privileges",
+            )
+        },
+    },
+    Detection {
+        id: "discovery_system",
+        title: "System and network configuration discovery",
+        verdict: Verdict::Suspicious,
+        severity: Severity::Low,
+        confidence: 0.5,
+        techniques: &["T1082", "T1016"],
+        actions: &["add_note"],
+        matches: |a| {
+            cmd_matches(
+                a,
+                |t| t.trim_start().starts_with("systeminfo") || t.contains("ipconfig /all"),
+                "a command commonly run to learn about the host",
             )
         },
     },
@@ -520,10 +927,13 @@ static DETECTIONS: &[Detection] = &[
         actions: &["open_ticket"],
         matches: |a| {
             (event_code(a) == Some(4720) && channel(a).contains("security")).then(|| {
-                [cite(a, Canon::EventCode, "the event id for a new account"), cite(a, Canon::TargetUser, "the new account")]
-                    .into_iter()
-                    .flatten()
-                    .collect()
+                [
+                    cite(a, Canon::EventCode, "the event id for a new account"),
+                    cite(a, Canon::TargetUser, "the new account"),
+                ]
+                .into_iter()
+                .flatten()
+                .collect()
             })
         },
     },
@@ -536,11 +946,20 @@ static DETECTIONS: &[Detection] = &[
         techniques: &["T1098"],
         actions: &["open_ticket"],
         matches: |a| {
-            (matches!(event_code(a), Some(4728) | Some(4732) | Some(4756)) && channel(a).contains("security")).then(|| {
-                [cite(a, Canon::EventCode, "the event id for a group membership change"), cite(a, Canon::GroupName, "the group")]
-                    .into_iter()
-                    .flatten()
-                    .collect()
+            (matches!(event_code(a), Some(4728) | Some(4732) | Some(4756))
+                && channel(a).contains("security"))
+            .then(|| {
+                [
+                    cite(
+                        a,
+                        Canon::EventCode,
+                        "the event id for a group membership change",
+                    ),
+                    cite(a, Canon::GroupName, "the group"),
+                ]
+                .into_iter()
+                .flatten()
+                .collect()
             })
         },
     },
@@ -557,13 +976,30 @@ static DETECTIONS: &[Detection] = &[
                 return None;
             }
             let sig = lower(a, Canon::RuleName)?;
-            (["et malware", "et trojan", "et cnc", "et exploit", "et mobile_malware", "et phishing"].iter().any(|k| sig.starts_with(k))
+            ([
+                "et malware",
+                "et trojan",
+                "et cnc",
+                "et exploit",
+                "et mobile_malware",
+                "et phishing",
+            ]
+            .iter()
+            .any(|k| sig.starts_with(k))
                 && vendor_severity(a).is_some_and(|s| s >= Severity::Medium))
             .then(|| {
-                [cite(a, Canon::RuleName, "the signature that fired"), cite(a, Canon::VendorSeverity, "Suricata's severity (1 is highest)"), cite(a, Canon::DestinationIp, "the remote address")]
-                    .into_iter()
-                    .flatten()
-                    .collect()
+                [
+                    cite(a, Canon::RuleName, "the signature that fired"),
+                    cite(
+                        a,
+                        Canon::VendorSeverity,
+                        "Suricata's severity (1 is highest)",
+                    ),
+                    cite(a, Canon::DestinationIp, "the remote address"),
+                ]
+                .into_iter()
+                .flatten()
+                .collect()
             })
         },
     },
@@ -580,10 +1016,21 @@ static DETECTIONS: &[Detection] = &[
                 return None;
             }
             let sig = lower(a, Canon::RuleName)?;
-            ["et policy", "et info", "et scan", "et hunting", "gpl icmp", "gpl scan"]
-                .iter()
-                .any(|k| sig.starts_with(k))
-                .then(|| cite(a, Canon::RuleName, "the signature that fired").into_iter().collect())
+            [
+                "et policy",
+                "et info",
+                "et scan",
+                "et hunting",
+                "gpl icmp",
+                "gpl scan",
+            ]
+            .iter()
+            .any(|k| sig.starts_with(k))
+            .then(|| {
+                cite(a, Canon::RuleName, "the signature that fired")
+                    .into_iter()
+                    .collect()
+            })
         },
     },
     Detection {
@@ -595,8 +1042,16 @@ static DETECTIONS: &[Detection] = &[
         techniques: &[],
         actions: &[],
         matches: |a| {
-            (a.format == Format::Eve && ["dns", "flow", "http", "tls", "fileinfo", "netflow", "ssh", "smb"].contains(&channel(a).as_str()))
-                .then(|| cite(a, Canon::Channel, "the record is metadata, not a detection").into_iter().collect())
+            (a.format == Format::Eve
+                && [
+                    "dns", "flow", "http", "tls", "fileinfo", "netflow", "ssh", "smb",
+                ]
+                .contains(&channel(a).as_str()))
+            .then(|| {
+                cite(a, Canon::Channel, "the record is metadata, not a detection")
+                    .into_iter()
+                    .collect()
+            })
         },
     },
 ];
@@ -612,7 +1067,11 @@ mod tests {
                 assert!(TechniqueId::parse(t).is_ok(), "{}: {t}", d.id);
             }
             for act in d.actions {
-                assert!(act.parse::<warden_core::ActionKind>().is_ok(), "{}: {act}", d.id);
+                assert!(
+                    act.parse::<warden_core::ActionKind>().is_ok(),
+                    "{}: {act}",
+                    d.id
+                );
             }
             assert!((0.0..=1.0).contains(&d.confidence), "{}", d.id);
         }

@@ -73,8 +73,13 @@ impl ActionKind {
             Enrich | Tag | AddNote | OpenTicket => RiskTier::Low,
             IsolateHost | DisableAccount | BlockIndicator | QuarantineFile => RiskTier::Medium,
             ResetCredentials | DisableService | EscalateIncidentCommander => RiskTier::High,
-            DeclareBreach | NotifyCustomers | NotifyRegulator | ShutdownInfrastructure | AttributeThreatActor
-            | StartDisasterRecovery | PageExecutives => RiskTier::Critical,
+            DeclareBreach
+            | NotifyCustomers
+            | NotifyRegulator
+            | ShutdownInfrastructure
+            | AttributeThreatActor
+            | StartDisasterRecovery
+            | PageExecutives => RiskTier::Critical,
         }
     }
 }
@@ -85,7 +90,11 @@ mod tests {
 
     #[test]
     fn breach_and_notification_are_critical_by_default() {
-        for a in [ActionKind::DeclareBreach, ActionKind::NotifyCustomers, ActionKind::ShutdownInfrastructure] {
+        for a in [
+            ActionKind::DeclareBreach,
+            ActionKind::NotifyCustomers,
+            ActionKind::ShutdownInfrastructure,
+        ] {
             assert_eq!(a.default_tier(), RiskTier::Critical);
         }
         assert_eq!(ActionKind::OpenTicket.default_tier(), RiskTier::Low);

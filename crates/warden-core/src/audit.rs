@@ -26,8 +26,18 @@ pub struct AuditRecord {
 }
 
 impl AuditRecord {
-    pub fn new(actor: Actor, action: &str, object: impl Into<String>, payload: serde_json::Value) -> Self {
-        AuditRecord { actor, action: action.to_owned(), object: object.into(), payload }
+    pub fn new(
+        actor: Actor,
+        action: &str,
+        object: impl Into<String>,
+        payload: serde_json::Value,
+    ) -> Self {
+        AuditRecord {
+            actor,
+            action: action.to_owned(),
+            object: object.into(),
+            payload,
+        }
     }
 }
 

@@ -29,7 +29,10 @@ pub struct Reason {
 
 impl Reason {
     pub fn new(code: &str, detail: impl Into<String>) -> Self {
-        Reason { code: code.to_owned(), detail: detail.into() }
+        Reason {
+            code: code.to_owned(),
+            detail: detail.into(),
+        }
     }
 }
 

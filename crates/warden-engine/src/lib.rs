@@ -1,1 +1,463 @@
-//! placeholder
+//! The engine: typed configuration and the pipeline that carries each alert
+//! through ingest → protect → analyze → validate → govern → persist, with an
+//! audit record for every stage. It is the facade the binary calls.
+//!
+//! [`Engine::triage`] reads one input and reports each item through a
+//! callback only after the batch holding it is durable in the store, so
+//! whatever a caller has been told was stored survives a killed process, and a
+//! re-run reports those alerts as duplicates instead of analysing them again.
+//!
+//! The engine knows nothing about HTTP, argv or the terminal.
+
+pub mod config;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use jiff::Timestamp;
+use serde::Serialize;
+use sha2_free::sha256_hex;
+use warden_analyze::{Analyzer, LocalAnalyzer};
+use warden_core::{Actor, Alert, AlertId, AuditRecord, Format, Origin, RouteKind};
+use warden_govern::RoutingPolicy;
+use warden_ingest::Parsed;
+use warden_privacy::Protector;
+pub use warden_store::{AlertRecord, Counts, DeadLetter, Store, StoreError};
+use warden_store::{Batch, Duplicate, SqliteStore, Triaged};
+
+pub use config::{Config, ConfigErrors};
+
+/// Name of the database file inside the data directory.
+pub const DB_FILE: &str = "warden.db";
+
+/// What the engine reports about one input item.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct TriageResult {
+    pub alert_id: AlertId,
+    pub format: Format,
+    pub verdict: warden_core::Verdict,
+    pub confidence: f64,
+    pub severity: warden_core::Severity,
+    pub techniques: Vec<String>,
+    pub route: RouteKind,
+    /// `code: detail` for each reason the route was chosen.
+    pub reasons: Vec<String>,
+    pub origin: Origin,
+    /// True when the alert was stored before and was not analysed again.
+    pub duplicate: bool,
+    pub summary: String,
+}
+
+/// One reported item.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// Analysed and durably stored (or a duplicate of a stored alert).
+    Alert(Box<TriageResult>),
+    /// Could not be read; durably kept in the dead-letter store.
+    Rejected(DeadLetter),
+    /// Bytes of the input consumed so far, and the total.
+    Progress { done: usize, total: usize },
+}
+
+/// Totals for one input.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub stored: u64,
+    pub duplicates: u64,
+    pub rejected: u64,
+    pub routes: BTreeMap<String, u64>,
+}
+
+impl Summary {
+    pub fn add(&mut self, other: &Summary) {
+        self.stored += other.stored;
+        self.duplicates += other.duplicates;
+        self.rejected += other.rejected;
+        for (k, v) in &other.routes {
+            *self.routes.entry(k.clone()).or_insert(0) += v;
+        }
+    }
+}
+
+/// An engine error: the store failed, or the data directory is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot use data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The pipeline with its store and stages.
+pub struct Engine {
+    store: Box<dyn Store>,
+    protector: Protector,
+    analyzer: Box<dyn Analyzer>,
+    policy: RoutingPolicy,
+    config: Config,
+    /// One triage at a time checks for duplicates and commits, so two
+    /// requests carrying the same alert cannot both analyse it.
+    write: Mutex<()>,
+}
+
+impl Engine {
+    /// Opens (creating) the SQLite store in `data_dir` with the local analyzer.
+    pub fn open(data_dir: &Path, config: Config) -> Result<Engine, EngineError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| EngineError::DataDir {
+            path: data_dir.into(),
+            source,
+        })?;
+        let store = SqliteStore::open(&data_dir.join(DB_FILE))?;
+        Ok(Self::with_store(Box::new(store), config))
+    }
+
+    /// An engine over an in-memory store (tests, benchmarks).
+    pub fn in_memory(config: Config) -> Result<Engine, EngineError> {
+        Ok(Self::with_store(
+            Box::new(SqliteStore::in_memory()?),
+            config,
+        ))
+    }
+
+    pub fn with_store(store: Box<dyn Store>, config: Config) -> Engine {
+        Engine {
+            store,
+            protector: Protector::new(),
+            analyzer: Box::new(LocalAnalyzer::new()),
+            policy: RoutingPolicy {
+                confidence_threshold: config.govern.confidence_threshold,
+            },
+            config,
+            write: Mutex::new(()),
+        }
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Runs one input through the whole pipeline. `source` names it in
+    /// origins (a file name, `-`, `http`); `format` forces a format.
+    pub fn triage(
+        &self,
+        input: &[u8],
+        source: &str,
+        format: Option<Format>,
+        on_event: &mut dyn FnMut(Event),
+    ) -> Result<Summary, EngineError> {
+        let mut opts = self.config.ingest_options(Timestamp::now());
+        opts.format = format;
+        let mut reader = warden_ingest::read(input, source, &opts);
+        let mut summary = Summary::default();
+        let batch_size = self.config.pipeline.batch_size.max(1);
+        loop {
+            let chunk: Vec<Parsed> = reader.by_ref().take(batch_size).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            self.run_batch(chunk, &mut summary, on_event)?;
+            on_event(Event::Progress {
+                done: reader.position(),
+                total: reader.total(),
+            });
+        }
+        on_event(Event::Progress {
+            done: reader.total(),
+            total: reader.total(),
+        });
+        Ok(summary)
+    }
+
+    fn run_batch(
+        &self,
+        items: Vec<Parsed>,
+        summary: &mut Summary,
+        on_event: &mut dyn FnMut(Event),
+    ) -> Result<(), EngineError> {
+        let _guard = self.write.lock().unwrap_or_else(|p| p.into_inner());
+        let fingerprints: Vec<_> = items
+            .iter()
+            .filter_map(|p| match p {
+                Parsed::Alert(a) => Some(&a.fingerprint),
+                Parsed::Rejected(_) => None,
+            })
+            .collect();
+        let known = self.store.known(&fingerprints)?;
+        let mut seen = HashSet::new();
+        let mut batch = Batch::default();
+        // What to report once the batch is durable, in input order.
+        enum Pending {
+            New(Box<TriageResult>),
+            Duplicate(AlertId, Origin),
+            Rejected(usize),
+        }
+        let mut pending = Vec::with_capacity(items.len());
+        for item in items {
+            match item {
+                Parsed::Alert(alert) => {
+                    let existing = known.get(&alert.fingerprint).cloned();
+                    if existing.is_some() || !seen.insert(alert.fingerprint.clone()) {
+                        let id = existing.unwrap_or_else(|| alert.id.clone());
+                        batch.duplicates.push(Duplicate {
+                            alert_id: id.clone(),
+                            audit: AuditRecord::new(
+                                service("ingest"),
+                                "ingest.deduplicated",
+                                id.as_str(),
+                                serde_json::json!({"fingerprint": alert.fingerprint.as_str(), "origin": alert.origin.to_string()}),
+                            ),
+                        });
+                        pending.push(Pending::Duplicate(id, alert.origin));
+                        continue;
+                    }
+                    let triaged = self.process(*alert);
+                    pending.push(Pending::New(Box::new(result_of(
+                        &triaged.alert,
+                        &triaged,
+                        false,
+                    ))));
+                    batch.triaged.push(triaged);
+                }
+                Parsed::Rejected(d) => {
+                    let id = format!(
+                        "dl-{}",
+                        &sha256_hex(&[
+                            d.origin.to_string().as_bytes(),
+                            b"\0",
+                            d.reason.as_bytes(),
+                            b"\0",
+                            &d.raw
+                        ])[..20]
+                    );
+                    batch.audit.push(AuditRecord::new(
+                        service("ingest"),
+                        "ingest.rejected",
+                        id.as_str(),
+                        serde_json::json!({
+                            "origin": d.origin.to_string(),
+                            "reason": d.reason,
+                            "bytes": d.raw.len(),
+                            "sha256": sha256_hex(&[&d.raw]),
+                        }),
+                    ));
+                    pending.push(Pending::Rejected(batch.dead_letters.len()));
+                    batch.dead_letters.push(DeadLetter {
+                        id,
+                        received_at: Timestamp::now(),
+                        origin: d.origin,
+                        reason: d.reason,
+                        raw: d.raw,
+                    });
+                }
+            }
+        }
+        let dead = batch.dead_letters.clone();
+        let receipt = self.store.commit(batch)?;
+        let raced: BTreeMap<_, _> = receipt.raced_duplicates.into_iter().collect();
+        for p in pending {
+            match p {
+                Pending::New(mut r) => {
+                    if let Some(stored_id) = raced.get(&r.alert_id) {
+                        let origin = r.origin.clone();
+                        self.report_duplicate(stored_id, origin, summary, on_event)?;
+                        continue;
+                    }
+                    summary.stored += 1;
+                    *summary
+                        .routes
+                        .entry(r.route.as_str().to_owned())
+                        .or_insert(0) += 1;
+                    r.duplicate = false;
+                    on_event(Event::Alert(r));
+                }
+                Pending::Duplicate(id, origin) => {
+                    self.report_duplicate(&id, origin, summary, on_event)?
+                }
+                Pending::Rejected(i) => {
+                    summary.rejected += 1;
+                    on_event(Event::Rejected(dead[i].clone()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn report_duplicate(
+        &self,
+        id: &AlertId,
+        origin: Origin,
+        summary: &mut Summary,
+        on_event: &mut dyn FnMut(Event),
+    ) -> Result<(), EngineError> {
+        summary.duplicates += 1;
+        if let Some(rec) = self.store.alert(id)? {
+            if let (Some(a), Some(v), Some(r)) = (rec.assessment, rec.validation, rec.route) {
+                let t = Triaged {
+                    alert: rec.alert,
+                    classes: BTreeMap::new(),
+                    assessment: a,
+                    validation: v,
+                    route: r,
+                    audit: vec![],
+                };
+                let mut result = result_of(&t.alert, &t, true);
+                result.origin = origin;
+                on_event(Event::Alert(Box::new(result)));
+            }
+        }
+        Ok(())
+    }
+
+    /// protect → analyze → validate → govern for one new alert.
+    fn process(&self, alert: Alert) -> Triaged {
+        let mut audit = Vec::with_capacity(5);
+        let id = alert.id.clone();
+        audit.push(AuditRecord::new(
+            service("ingest"),
+            "ingest.accepted",
+            id.as_str(),
+            serde_json::json!({
+                "format": alert.format.as_str(),
+                "fingerprint": alert.fingerprint.as_str(),
+                "origin": alert.origin.to_string(),
+                "fields": alert.fields.len(),
+            }),
+        ));
+        let protected = self.protector.protect(alert);
+        let classes = protected.class_counts();
+        audit.push(AuditRecord::new(
+            service("privacy"),
+            "protect.classified",
+            id.as_str(),
+            serde_json::json!({ "classes": classes.iter().map(|(k, v)| (k.as_str(), *v)).collect::<BTreeMap<_, _>>() }),
+        ));
+        let info = self.analyzer.info();
+        let assessment = match self.analyzer.analyze(&protected) {
+            Ok(a) => a,
+            Err(e) => unavailable(info.clone(), &e.to_string()),
+        };
+        let body = serde_json::to_vec(&assessment).unwrap_or_default();
+        audit.push(AuditRecord::new(
+            Actor::Analyzer(format!("{}@{}", info.name, info.version)),
+            "analyze.assessed",
+            id.as_str(),
+            serde_json::json!({
+                "verdict": assessment.verdict.as_str(),
+                "severity": assessment.severity.as_str(),
+                "confidence": assessment.confidence.get(),
+                "techniques": assessment.techniques,
+                "ruleset": info.ruleset,
+                "output_sha256": sha256_hex(&[&body]),
+            }),
+        ));
+        let validation = warden_analyze::validate(&assessment, &protected);
+        audit.push(AuditRecord::new(
+            service("validate"),
+            "validate.checked",
+            id.as_str(),
+            serde_json::json!({
+                "schema_ok": validation.schema_ok,
+                "grounding": validation.grounding.as_str(),
+                "grounded": validation.grounded,
+                "cited": validation.cited,
+                "problems": validation.problems.len(),
+            }),
+        ));
+        let route = warden_govern::route(&self.policy, &assessment, &validation);
+        audit.push(AuditRecord::new(
+            service("govern"),
+            "govern.routed",
+            id.as_str(),
+            serde_json::json!({
+                "route": route.kind.as_str(),
+                "reasons": route.reasons.iter().map(|r| r.code.as_str()).collect::<Vec<_>>(),
+                "confidence_threshold": self.policy.confidence_threshold,
+            }),
+        ));
+        Triaged {
+            alert: protected.into_alert(),
+            classes,
+            assessment,
+            validation,
+            route,
+            audit,
+        }
+    }
+
+    /// Checks the audit log's hash chain from the first entry to the last.
+    pub fn verify_audit(&self) -> Result<Result<u64, warden_audit::ChainError>, EngineError> {
+        let mut from = 1;
+        let mut all = Vec::new();
+        loop {
+            let page = self.store.audit_entries(from, 10_000)?;
+            let Some(last) = page.last() else { break };
+            from = last.seq + 1;
+            all.extend(page);
+        }
+        Ok(warden_audit::verify_chain(&all))
+    }
+}
+
+fn service(name: &str) -> Actor {
+    Actor::Service(name.to_owned())
+}
+
+/// An honest assessment for when the analyzer could not run.
+fn unavailable(analyzer: warden_core::AnalyzerInfo, why: &str) -> warden_core::Assessment {
+    warden_core::Assessment {
+        verdict: warden_core::Verdict::Unknown,
+        severity: warden_core::Severity::Info,
+        confidence: warden_core::Confidence::saturating(0.0),
+        techniques: vec![],
+        summary: format!("The analyzer could not assess this alert: {why}"),
+        evidence: vec![],
+        recommended_actions: vec![],
+        analyzer,
+    }
+}
+
+fn result_of(alert: &Alert, t: &Triaged, duplicate: bool) -> TriageResult {
+    TriageResult {
+        alert_id: alert.id.clone(),
+        format: alert.format,
+        verdict: t.assessment.verdict,
+        confidence: (t.assessment.confidence.get() * 1000.0).round() / 1000.0,
+        severity: t.assessment.severity,
+        techniques: t
+            .assessment
+            .techniques
+            .iter()
+            .map(|t| t.to_string())
+            .collect(),
+        route: t.route.kind,
+        reasons: t
+            .route
+            .reasons
+            .iter()
+            .map(|r| format!("{}: {}", r.code, r.detail))
+            .collect(),
+        origin: alert.origin.clone(),
+        duplicate,
+        summary: t.assessment.summary.clone(),
+    }
+}
+
+/// SHA-256 helpers without exposing a hashing crate in the engine's API.
+mod sha2_free {
+    pub(crate) fn sha256_hex(parts: &[&[u8]]) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for p in parts {
+            h.update(p);
+        }
+        warden_ingest::hex(&h.finalize())
+    }
+}

@@ -35,13 +35,16 @@ pub(crate) struct EvtxStream<'a> {
 
 impl<'a> EvtxStream<'a> {
     pub(crate) fn new(bytes: &'a [u8], file: &str, opts: &'a Options) -> Self {
-        let settings = ParserSettings::new().num_threads(1).separate_json_attributes(false);
+        let settings = ParserSettings::new().separate_json_attributes(false);
         let mut queue = VecDeque::new();
         let chunks = match EvtxParser::from_read_seek(Cursor::new(bytes.to_vec())) {
             Ok(p) => Some(p.with_configuration(settings.clone()).into_chunks()),
             Err(e) => {
                 queue.push_back(Parsed::Rejected(Diagnostic {
-                    origin: Origin { file: file.to_owned(), location: Location::Whole(true) },
+                    origin: Origin {
+                        file: file.to_owned(),
+                        location: Location::Whole(true),
+                    },
                     reason: format!("not a readable EVTX file: {}", chain(&e)),
                     raw: bytes.to_vec(),
                 }));
@@ -65,18 +68,25 @@ impl<'a> EvtxStream<'a> {
     }
 
     fn origin(&self, location: Location) -> Origin {
-        Origin { file: self.file.clone(), location }
+        Origin {
+            file: self.file.clone(),
+            location,
+        }
     }
 
     fn chunk_bytes(&self, n: u64) -> Vec<u8> {
-        let start = FILE_HEADER.saturating_add((n as usize).saturating_mul(CHUNK)).min(self.bytes.len());
+        let start = FILE_HEADER
+            .saturating_add((n as usize).saturating_mul(CHUNK))
+            .min(self.bytes.len());
         let end = start.saturating_add(CHUNK).min(self.bytes.len());
         self.bytes[start..end].to_vec()
     }
 
     /// Reads the next chunk's records into the queue. False when no chunk is left.
     fn fill(&mut self) -> bool {
-        let Some(chunks) = self.chunks.as_mut() else { return false };
+        let Some(chunks) = self.chunks.as_mut() else {
+            return false;
+        };
         let Some(next) = chunks.next() else {
             self.chunks = None;
             self.position = self.bytes.len();
@@ -130,7 +140,9 @@ impl<'a> EvtxStream<'a> {
                 }
                 Err(e) => {
                     let location = match &e {
-                        EvtxError::FailedToParseRecord { record_id, .. } => Location::Record(*record_id),
+                        EvtxError::FailedToParseRecord { record_id, .. } => {
+                            Location::Record(*record_id)
+                        }
                         _ => Location::Chunk(number),
                     };
                     Parsed::Rejected(Diagnostic {

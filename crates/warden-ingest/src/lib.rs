@@ -18,8 +18,8 @@ mod json;
 
 use std::collections::BTreeMap;
 
-use jiff::Timestamp;
 use evtx_file::EvtxStream;
+use jiff::Timestamp;
 use warden_core::{Alert, AlertId, Canon, FieldMap, Fingerprint, Format, Origin};
 
 pub use detect::detect_format;
@@ -39,7 +39,12 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_record_bytes: 16 << 20, max_field_bytes: 1 << 20, max_depth: 64, max_fields: 10_000 }
+        Limits {
+            max_record_bytes: 16 << 20,
+            max_field_bytes: 1 << 20,
+            max_depth: 64,
+            max_fields: 10_000,
+        }
     }
 }
 
@@ -58,7 +63,12 @@ pub struct Options {
 
 impl Options {
     pub fn new(received_at: Timestamp) -> Self {
-        Options { received_at, format: None, limits: Limits::default(), json_field_map: BTreeMap::new() }
+        Options {
+            received_at,
+            format: None,
+            limits: Limits::default(),
+            json_field_map: BTreeMap::new(),
+        }
     }
 }
 
@@ -88,7 +98,10 @@ pub fn read<'a>(bytes: &'a [u8], file: &str, opts: &'a Options) -> Reader<'a> {
     } else {
         Inner::Json(json::JsonStream::new(bytes, file, opts))
     };
-    Reader { inner, total: bytes.len() }
+    Reader {
+        inner,
+        total: bytes.len(),
+    }
 }
 
 /// An iterator over one input's [`Parsed`] items.
@@ -129,9 +142,16 @@ impl Iterator for Reader<'_> {
 }
 
 /// Turns one parsed JSON record into an alert: flatten, detect, map, fingerprint.
-pub(crate) fn build_alert(value: &serde_json::Value, origin: Origin, opts: &Options) -> Result<Alert, String> {
+pub(crate) fn build_alert(
+    value: &serde_json::Value,
+    origin: Origin,
+    opts: &Options,
+) -> Result<Alert, String> {
     if !value.is_object() {
-        return Err(format!("expected a JSON object, found {}", json_kind(value)));
+        return Err(format!(
+            "expected a JSON object, found {}",
+            json_kind(value)
+        ));
     }
     let fields = flatten::flatten(value, &opts.limits)?;
     if fields.is_empty() {
@@ -208,9 +228,22 @@ mod tests {
     #[test]
     fn nested_and_dotted_keys_give_one_fingerprint() {
         let opts = Options::new(Timestamp::UNIX_EPOCH);
-        let o = || Origin { file: "t".into(), location: warden_core::Location::Line(1) };
-        let a = build_alert(&serde_json::json!({"event": {"kind": "alert"}, "x": 1}), o(), &opts).unwrap();
-        let b = build_alert(&serde_json::json!({"x": 1, "event.kind": "alert"}), o(), &opts).unwrap();
+        let o = || Origin {
+            file: "t".into(),
+            location: warden_core::Location::Line(1),
+        };
+        let a = build_alert(
+            &serde_json::json!({"event": {"kind": "alert"}, "x": 1}),
+            o(),
+            &opts,
+        )
+        .unwrap();
+        let b = build_alert(
+            &serde_json::json!({"x": 1, "event.kind": "alert"}),
+            o(),
+            &opts,
+        )
+        .unwrap();
         assert_eq!(a.fingerprint, b.fingerprint);
         assert_eq!(a.id, b.id);
     }

@@ -1,1 +1,138 @@
-//! placeholder
+//! Persistence: the [`Store`] trait and its SQLite implementation.
+//!
+//! A store keeps alerts (one row per fingerprint, with a duplicate count),
+//! their assessments, validations and routes, the dead letters, and the
+//! append-only audit log. A [`Batch`] is written in one transaction: after
+//! [`Store::commit`] returns, everything in it survives a killed process;
+//! before, none of it is visible. The audit table refuses updates and deletes
+//! at the database level, and each entry is chained to the previous one with
+//! `warden-audit`.
+//!
+//! Callers see only the trait and plain vocabulary types, so a PostgreSQL
+//! implementation can follow without changing them. The store knows nothing
+//! about parsing, analysis policy, HTTP or the terminal.
+
+mod sqlite;
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use warden_core::{
+    Alert, AlertId, Assessment, AuditEntry, AuditRecord, DataClass, Fingerprint, Origin, Route,
+    Validation,
+};
+
+pub use sqlite::SqliteStore;
+
+/// One alert carried through the pipeline, ready to be stored.
+#[derive(Clone, Debug)]
+pub struct Triaged {
+    pub alert: Alert,
+    /// Data classes found by the privacy stage, with field counts.
+    pub classes: BTreeMap<DataClass, usize>,
+    pub assessment: Assessment,
+    pub validation: Validation,
+    pub route: Route,
+    /// The stages' audit records for this alert, written only if it is stored.
+    pub audit: Vec<AuditRecord>,
+}
+
+/// Raw input that could not become an alert.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeadLetter {
+    pub id: String,
+    pub received_at: Timestamp,
+    pub origin: Origin,
+    pub reason: String,
+    pub raw: Vec<u8>,
+}
+
+/// A repeat of an alert that is already stored.
+#[derive(Clone, Debug)]
+pub struct Duplicate {
+    pub alert_id: AlertId,
+    pub audit: AuditRecord,
+}
+
+/// Everything one commit writes, atomically.
+#[derive(Clone, Debug, Default)]
+pub struct Batch {
+    pub triaged: Vec<Triaged>,
+    pub duplicates: Vec<Duplicate>,
+    pub dead_letters: Vec<DeadLetter>,
+    /// Audit records not tied to one alert (dead letters, batch summaries).
+    pub audit: Vec<AuditRecord>,
+}
+
+/// What a commit did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Receipt {
+    /// Alerts written, in batch order.
+    pub stored: Vec<AlertId>,
+    /// Triaged alerts that turned out to be stored already (another writer
+    /// got there first), with the stored alert's id.
+    pub raced_duplicates: Vec<(AlertId, AlertId)>,
+    /// Sequence number of the last audit entry written.
+    pub last_audit_seq: u64,
+}
+
+/// An alert as stored, with what the pipeline made of it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertRecord {
+    pub alert: Alert,
+    pub duplicates: u64,
+    pub assessment: Option<Assessment>,
+    pub validation: Option<Validation>,
+    pub route: Option<Route>,
+}
+
+/// Row counts, for summaries and health checks.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub alerts: u64,
+    pub duplicates: u64,
+    pub dead_letters: u64,
+    pub audit_entries: u64,
+    /// Route name → alerts.
+    pub routes: BTreeMap<String, u64>,
+}
+
+/// A store error. Messages name what failed, never the data involved.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    #[error("stored data could not be read back ({what}): {source}")]
+    Corrupt {
+        what: &'static str,
+        source: serde_json::Error,
+    },
+    #[error("cannot open the store at {path}: {reason}")]
+    Open { path: String, reason: String },
+}
+
+/// Persistence for the pipeline. Implementations are shared across threads.
+pub trait Store: Send + Sync {
+    /// Which of these fingerprints are stored already, and under which id.
+    fn known(
+        &self,
+        fingerprints: &[&Fingerprint],
+    ) -> Result<BTreeMap<Fingerprint, AlertId>, StoreError>;
+
+    /// Writes a batch in one transaction.
+    fn commit(&self, batch: Batch) -> Result<Receipt, StoreError>;
+
+    /// One alert with its assessment, validation and route.
+    fn alert(&self, id: &AlertId) -> Result<Option<AlertRecord>, StoreError>;
+
+    /// Dead letters, newest first.
+    fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError>;
+
+    /// Audit entries with `seq >= from`, in order, at most `limit`.
+    fn audit_entries(&self, from: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Appends audit records outside a batch (policy changes, logins, …).
+    fn append_audit(&self, records: Vec<AuditRecord>) -> Result<u64, StoreError>;
+
+    fn counts(&self) -> Result<Counts, StoreError>;
+}

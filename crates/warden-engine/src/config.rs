@@ -1,0 +1,281 @@
+//! Warden's configuration: one TOML file, environment overrides, validated
+//! in two stages (raw serde structs that refuse unknown keys, then checks
+//! that report every error together).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use warden_core::Canon;
+
+/// The whole configuration, as written in `warden.toml`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub ingest: IngestConfig,
+    pub govern: GovernConfig,
+    pub pipeline: PipelineConfig,
+    pub server: ServerConfig,
+}
+
+/// `[ingest]`: limits on input and the field map for generic JSON.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Largest record (line, array element, EVTX record) accepted, in bytes.
+    pub max_record_bytes: usize,
+    /// Largest single field value accepted, in bytes.
+    pub max_field_bytes: usize,
+    /// Deepest nesting of objects and arrays accepted.
+    pub max_depth: usize,
+    /// Most fields in one record accepted.
+    pub max_fields: usize,
+    /// Generic JSON: canonical field name → candidate paths, tried in order.
+    /// Names: timestamp, host, user, source_ip, destination_ip, command_line,
+    /// image, rule_name, vendor_severity, event_code, message, …
+    pub json_fields: BTreeMap<String, Vec<String>>,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        let l = warden_ingest::Limits::default();
+        IngestConfig {
+            max_record_bytes: l.max_record_bytes,
+            max_field_bytes: l.max_field_bytes,
+            max_depth: l.max_depth,
+            max_fields: l.max_fields,
+            json_fields: BTreeMap::new(),
+        }
+    }
+}
+
+/// `[govern]`: the routing policy.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct GovernConfig {
+    /// Below this (calibrated) confidence, review is mandatory. 0 to 1.
+    pub confidence_threshold: f64,
+}
+
+impl Default for GovernConfig {
+    fn default() -> Self {
+        GovernConfig {
+            confidence_threshold: warden_govern::default_confidence_threshold(),
+        }
+    }
+}
+
+/// `[pipeline]`: how work is grouped.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineConfig {
+    /// Alerts written per transaction. Results are reported once their batch
+    /// is durable, so a smaller batch reports sooner and loses less work to a
+    /// crash; a larger one is faster.
+    pub batch_size: usize,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig { batch_size: 256 }
+    }
+}
+
+/// `[server]`: `warden serve`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub bind: String,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: "127.0.0.1:8080".into(),
+            max_body_bytes: 32 << 20,
+        }
+    }
+}
+
+/// Every problem found in a configuration.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}", .0.join("\n"))]
+pub struct ConfigErrors(pub Vec<String>);
+
+impl Config {
+    /// Reads a file (when given), applies `WARDEN_SECTION__KEY` overrides from
+    /// `env`, and validates. Returns every error at once.
+    pub fn load(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigErrors> {
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p)
+                .map_err(|e| ConfigErrors(vec![format!("{}: {e}", p.display())]))?,
+            None => String::new(),
+        };
+        let name = path.map_or("configuration".to_owned(), |p| p.display().to_string());
+        Self::parse(&text, &name, env)
+    }
+
+    /// As [`Config::load`], from text.
+    pub fn parse(
+        text: &str,
+        name: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigErrors> {
+        let mut table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| ConfigErrors(vec![format!("{name}: {e}")]))?;
+        let mut errors = Vec::new();
+        for (key, value) in env {
+            let Some(rest) = key.strip_prefix("WARDEN_") else {
+                continue;
+            };
+            let Some((section, field)) = rest.split_once("__") else {
+                continue;
+            };
+            let (section, field) = (section.to_lowercase(), field.to_lowercase());
+            let parsed = format!("v = {value}")
+                .parse::<toml::Table>()
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .unwrap_or(toml::Value::String(value));
+            match table
+                .entry(section)
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            {
+                toml::Value::Table(t) => {
+                    t.insert(field, parsed);
+                }
+                _ => errors.push(format!("{key}: section is not a table")),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ConfigErrors(errors));
+        }
+        let config: Config =
+            Config::deserialize(table).map_err(|e| ConfigErrors(vec![format!("{name}: {e}")]))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The second stage: every rule checked, every failure reported.
+    pub fn validate(&self) -> Result<(), ConfigErrors> {
+        let mut e = Vec::new();
+        let t = self.govern.confidence_threshold;
+        if !(0.0..=1.0).contains(&t) {
+            e.push(format!(
+                "govern.confidence_threshold must be between 0 and 1, got {t}"
+            ));
+        }
+        for (name, v) in [
+            ("ingest.max_record_bytes", self.ingest.max_record_bytes),
+            ("ingest.max_field_bytes", self.ingest.max_field_bytes),
+            ("ingest.max_depth", self.ingest.max_depth),
+            ("ingest.max_fields", self.ingest.max_fields),
+            ("pipeline.batch_size", self.pipeline.batch_size),
+            ("server.max_body_bytes", self.server.max_body_bytes),
+        ] {
+            if v == 0 {
+                e.push(format!("{name} must be greater than 0"));
+            }
+        }
+        if self.ingest.max_depth > 128 {
+            e.push(format!(
+                "ingest.max_depth must be at most 128 (the JSON parser's own limit), got {}",
+                self.ingest.max_depth
+            ));
+        }
+        for (name, paths) in &self.ingest.json_fields {
+            if name.parse::<Canon>().is_err() {
+                e.push(format!(
+                    "ingest.json_fields: unknown canonical field {name:?} (known: {})",
+                    Canon::ALL
+                        .iter()
+                        .map(|c| c.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            if paths.is_empty() {
+                e.push(format!("ingest.json_fields.{name}: give at least one path"));
+            }
+        }
+        if self.server.bind.parse::<std::net::SocketAddr>().is_err() {
+            e.push(format!(
+                "server.bind must be an address and port such as 127.0.0.1:8080, got {:?}",
+                self.server.bind
+            ));
+        }
+        if e.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigErrors(e))
+        }
+    }
+
+    pub(crate) fn ingest_options(&self, received_at: jiff::Timestamp) -> warden_ingest::Options {
+        let mut o = warden_ingest::Options::new(received_at);
+        o.limits = warden_ingest::Limits {
+            max_record_bytes: self.ingest.max_record_bytes,
+            max_field_bytes: self.ingest.max_field_bytes,
+            max_depth: self.ingest.max_depth,
+            max_fields: self.ingest.max_fields,
+        };
+        o.json_field_map = self
+            .ingest
+            .json_fields
+            .iter()
+            .filter_map(|(k, v)| Some((k.parse::<Canon>().ok()?, v.clone())))
+            .collect();
+        o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn every_error_is_reported_together() {
+        let text = "[govern]\nconfidence_threshold = 1.5\n[pipeline]\nbatch_size = 0\n[ingest.json_fields]\nhostess = [\"h\"]\n";
+        let err = Config::parse(text, "t.toml", env(&[])).unwrap_err();
+        assert_eq!(err.0.len(), 3, "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let err = Config::parse("[govern]\nconfidence = 0.9\n", "t.toml", env(&[])).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown field `confidence`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let c = Config::parse(
+            "[govern]\nconfidence_threshold = 0.9\n",
+            "t.toml",
+            env(&[
+                ("WARDEN_GOVERN__CONFIDENCE_THRESHOLD", "0.7"),
+                ("WARDEN_SERVER__BIND", "0.0.0.0:9000"),
+                ("WARDEN_PASSWORD", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.govern.confidence_threshold, 0.7);
+        assert_eq!(c.server.bind, "0.0.0.0:9000");
+    }
+}

@@ -1,0 +1,429 @@
+//! The embedded default: one SQLite file in WAL mode.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use warden_core::{Alert, AlertId, AuditEntry, AuditRecord, Fingerprint};
+
+use crate::{AlertRecord, Batch, Counts, DeadLetter, Receipt, Store, StoreError};
+
+/// Schema changes, applied in order; `PRAGMA user_version` records how many ran.
+/// Never edit a migration that has shipped: add a new one.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE alerts (
+    id          TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL UNIQUE,
+    format      TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    observed_at TEXT,
+    origin      TEXT NOT NULL,
+    document    TEXT NOT NULL,
+    classes     TEXT NOT NULL,
+    duplicates  INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE assessments (
+    id          INTEGER PRIMARY KEY,
+    alert_id    TEXT NOT NULL REFERENCES alerts(id),
+    analyzer    TEXT NOT NULL,
+    verdict     TEXT NOT NULL,
+    severity    TEXT NOT NULL,
+    confidence  REAL NOT NULL,
+    body        TEXT NOT NULL,
+    validation  TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);
+CREATE INDEX assessments_alert ON assessments(alert_id);
+CREATE TABLE routes (
+    alert_id    TEXT PRIMARY KEY REFERENCES alerts(id),
+    route       TEXT NOT NULL,
+    reasons     TEXT NOT NULL,
+    decided_at  TEXT NOT NULL
+);
+CREATE INDEX routes_route ON routes(route);
+CREATE TABLE dead_letters (
+    id          TEXT PRIMARY KEY,
+    received_at TEXT NOT NULL,
+    origin      TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    raw         BLOB NOT NULL
+);
+CREATE TABLE audit_log (
+    seq         INTEGER PRIMARY KEY,
+    at          TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    object      TEXT NOT NULL,
+    payload     TEXT NOT NULL,
+    prev_hash   TEXT NOT NULL,
+    hash        TEXT NOT NULL
+);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"#];
+
+/// A store in one SQLite file. Writers are serialised by a mutex; SQLite's
+/// WAL lets readers in other processes proceed meanwhile.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database and applies pending migrations.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open(path).map_err(|e| StoreError::Open {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Self::init(conn)
+    }
+
+    /// An in-memory store, for tests and benchmarks.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(mut conn: Connection) -> Result<Self, StoreError> {
+        // WAL + FULL: a committed batch survives a killed process and a power cut.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > MIGRATIONS.len() {
+            return Err(StoreError::Open {
+                path: conn.path().unwrap_or("memory").to_owned(),
+                reason: format!(
+                    "the database is at schema {version}, newer than this Warden ({})",
+                    MIGRATIONS.len()
+                ),
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", i + 1)?;
+            tx.commit()?;
+        }
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a half-written transaction
+        // (it rolls back on drop), so the connection is still usable.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("vocabulary types serialise")
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(s: &str, what: &'static str) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(|source| StoreError::Corrupt { what, source })
+}
+
+/// Appends records to the audit chain inside a transaction.
+fn append(
+    tx: &Transaction<'_>,
+    records: impl IntoIterator<Item = AuditRecord>,
+) -> Result<u64, StoreError> {
+    let mut last: Option<(u64, String)> = tx
+        .query_row(
+            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO audit_log (seq, at, actor, action, object, payload, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    let at = Timestamp::now();
+    for record in records {
+        let entry =
+            warden_audit::next_entry(last.as_ref().map(|(s, h)| (*s, h.as_str())), at, record);
+        stmt.execute(params![
+            entry.seq,
+            entry.at.to_string(),
+            to_json(&entry.record.actor),
+            entry.record.action,
+            entry.record.object,
+            to_json(&entry.record.payload),
+            entry.prev_hash,
+            entry.hash,
+        ])?;
+        last = Some((entry.seq, entry.hash));
+    }
+    Ok(last.map_or(0, |(s, _)| s))
+}
+
+impl Store for SqliteStore {
+    fn known(
+        &self,
+        fingerprints: &[&Fingerprint],
+    ) -> Result<BTreeMap<Fingerprint, AlertId>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached("SELECT id FROM alerts WHERE fingerprint = ?1")?;
+        let mut out = BTreeMap::new();
+        for fp in fingerprints {
+            if let Some(id) = stmt
+                .query_row([fp.as_str()], |r| r.get::<_, String>(0))
+                .optional()?
+            {
+                let id = AlertId::parse(&id).ok_or(StoreError::Corrupt {
+                    what: "alert id",
+                    source: serde::de::Error::custom("malformed id"),
+                })?;
+                out.insert((*fp).clone(), id);
+            }
+        }
+        Ok(out)
+    }
+
+    fn commit(&self, batch: Batch) -> Result<Receipt, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let mut receipt = Receipt::default();
+        let mut audit = Vec::new();
+        {
+            let mut insert_alert = tx.prepare_cached(
+                "INSERT INTO alerts (id, fingerprint, format, received_at, observed_at, origin, document, classes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
+            )?;
+            let mut insert_assessment = tx.prepare_cached(
+                "INSERT INTO assessments (alert_id, analyzer, verdict, severity, confidence, body, validation, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            let mut insert_route = tx.prepare_cached(
+                "INSERT INTO routes (alert_id, route, reasons, decided_at) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            let mut bump =
+                tx.prepare_cached("UPDATE alerts SET duplicates = duplicates + 1 WHERE id = ?1")?;
+            let mut existing = tx.prepare_cached("SELECT id FROM alerts WHERE fingerprint = ?1")?;
+            let now = Timestamp::now().to_string();
+            for t in batch.triaged {
+                let a = &t.alert;
+                let inserted = insert_alert.execute(params![
+                    a.id.as_str(),
+                    a.fingerprint.as_str(),
+                    a.format.as_str(),
+                    a.received_at.to_string(),
+                    a.observed_at.map(|t| t.to_string()),
+                    to_json(&a.origin),
+                    to_json(a),
+                    to_json(&t.classes),
+                ])?;
+                if inserted == 0 {
+                    let id: String = existing.query_row([a.fingerprint.as_str()], |r| r.get(0))?;
+                    bump.execute([&id])?;
+                    audit.push(AuditRecord::new(
+                        warden_core::Actor::Service("store".into()),
+                        "ingest.deduplicated",
+                        id.clone(),
+                        serde_json::json!({"fingerprint": a.fingerprint.as_str(), "origin": a.origin.to_string()}),
+                    ));
+                    receipt.raced_duplicates.push((
+                        a.id.clone(),
+                        AlertId::parse(&id).unwrap_or_else(|| a.id.clone()),
+                    ));
+                    continue;
+                }
+                let s = &t.assessment;
+                insert_assessment.execute(params![
+                    a.id.as_str(),
+                    format!("{}@{}", s.analyzer.name, s.analyzer.version),
+                    s.verdict.as_str(),
+                    s.severity.as_str(),
+                    s.confidence.get(),
+                    to_json(s),
+                    to_json(&t.validation),
+                    now,
+                ])?;
+                insert_route.execute(params![
+                    a.id.as_str(),
+                    t.route.kind.as_str(),
+                    to_json(&t.route.reasons),
+                    now
+                ])?;
+                audit.extend(t.audit);
+                receipt.stored.push(t.alert.id);
+            }
+            for d in batch.duplicates {
+                bump.execute([d.alert_id.as_str()])?;
+                audit.push(d.audit);
+            }
+            let mut insert_dead = tx.prepare_cached(
+                "INSERT INTO dead_letters (id, received_at, origin, reason, raw) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT DO NOTHING",
+            )?;
+            for d in batch.dead_letters {
+                insert_dead.execute(params![
+                    d.id,
+                    d.received_at.to_string(),
+                    to_json(&d.origin),
+                    d.reason,
+                    d.raw
+                ])?;
+            }
+        }
+        audit.extend(batch.audit);
+        receipt.last_audit_seq = append(&tx, audit)?;
+        tx.commit()?;
+        Ok(receipt)
+    }
+
+    fn alert(&self, id: &AlertId) -> Result<Option<AlertRecord>, StoreError> {
+        let conn = self.lock();
+        let row = conn
+            .query_row(
+                "SELECT document, duplicates FROM alerts WHERE id = ?1",
+                [id.as_str()],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)),
+            )
+            .optional()?;
+        let Some((doc, duplicates)) = row else {
+            return Ok(None);
+        };
+        let alert: Alert = from_json(&doc, "alert")?;
+        let assessment = conn
+            .query_row(
+                "SELECT body, validation FROM assessments WHERE alert_id = ?1 ORDER BY id DESC LIMIT 1",
+                [id.as_str()],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+            )
+            .optional()?;
+        let (assessment, validation) = match assessment {
+            Some((a, v)) => (
+                Some(from_json(&a, "assessment")?),
+                Some(from_json(&v, "validation")?),
+            ),
+            None => (None, None),
+        };
+        let route = conn
+            .query_row(
+                "SELECT route, reasons FROM routes WHERE alert_id = ?1",
+                [id.as_str()],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+            )
+            .optional()?;
+        let route = match route {
+            Some((kind, reasons)) => Some(warden_core::Route {
+                kind: kind.parse().map_err(|e| StoreError::Corrupt {
+                    what: "route",
+                    source: serde::de::Error::custom(e),
+                })?,
+                reasons: from_json(&reasons, "route reasons")?,
+            }),
+            None => None,
+        };
+        Ok(Some(AlertRecord {
+            alert,
+            duplicates,
+            assessment,
+            validation,
+            route,
+        }))
+    }
+
+    fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, received_at, origin, reason, raw FROM dead_letters ORDER BY received_at DESC, rowid DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Vec<u8>>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, at, origin, reason, raw) = row?;
+            out.push(DeadLetter {
+                id,
+                received_at: at.parse().map_err(|e| StoreError::Corrupt {
+                    what: "time",
+                    source: serde::de::Error::custom(e),
+                })?,
+                origin: from_json(&origin, "origin")?,
+                reason,
+                raw,
+            });
+        }
+        Ok(out)
+    }
+
+    fn audit_entries(&self, from: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, at, actor, action, object, payload, prev_hash, hash FROM audit_log WHERE seq >= ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![from as i64, limit as i64], |r| {
+            Ok((
+                r.get::<_, u64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, String>(6)?,
+                r.get::<_, String>(7)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, at, actor, action, object, payload, prev_hash, hash) = row?;
+            out.push(AuditEntry {
+                seq,
+                at: at.parse().map_err(|e| StoreError::Corrupt {
+                    what: "audit time",
+                    source: serde::de::Error::custom(e),
+                })?,
+                record: AuditRecord {
+                    actor: from_json(&actor, "audit actor")?,
+                    action,
+                    object,
+                    payload: from_json(&payload, "audit payload")?,
+                },
+                prev_hash,
+                hash,
+            });
+        }
+        Ok(out)
+    }
+
+    fn append_audit(&self, records: Vec<AuditRecord>) -> Result<u64, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let seq = append(&tx, records)?;
+        tx.commit()?;
+        Ok(seq)
+    }
+
+    fn counts(&self) -> Result<Counts, StoreError> {
+        let conn = self.lock();
+        let one = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, u64>(0));
+        let mut counts = Counts {
+            alerts: one("SELECT count(*) FROM alerts")?,
+            duplicates: one("SELECT coalesce(sum(duplicates), 0) FROM alerts")?,
+            dead_letters: one("SELECT count(*) FROM dead_letters")?,
+            audit_entries: one("SELECT count(*) FROM audit_log")?,
+            routes: BTreeMap::new(),
+        };
+        let mut stmt = conn.prepare("SELECT route, count(*) FROM routes GROUP BY route")?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))? {
+            let (route, n) = row?;
+            counts.routes.insert(route, n);
+        }
+        Ok(counts)
+    }
+}

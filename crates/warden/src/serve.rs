@@ -1,0 +1,296 @@
+//! `warden serve`: the HTTP API (a first slice: health, readiness and alert
+//! ingestion; the server issue builds the rest on this).
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use warden_engine::{Engine, Event};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Address to listen on (overrides `server.bind`).
+    #[arg(long, value_name = "ADDR")]
+    bind: Option<SocketAddr>,
+    /// Load the sample alerts first, so there is something to look at.
+    #[arg(long)]
+    demo: bool,
+}
+
+/// Sample alerts built into the binary for `--demo`.
+pub const DEMO_SAMPLES: &[(&str, &[u8])] = &[
+    (
+        "samples/suricata-eve.json",
+        include_bytes!("../../../samples/suricata-eve.json"),
+    ),
+    (
+        "samples/sysmon-evtx.json",
+        include_bytes!("../../../samples/sysmon-evtx.json"),
+    ),
+    (
+        "samples/winlogbeat-flat.json",
+        include_bytes!("../../../samples/winlogbeat-flat.json"),
+    ),
+    (
+        "samples/ecs-alerts.ndjson",
+        include_bytes!("../../../samples/ecs-alerts.ndjson"),
+    ),
+    (
+        "samples/ocsf-findings.json",
+        include_bytes!("../../../samples/ocsf-findings.json"),
+    ),
+    (
+        "samples/generic.ndjson",
+        include_bytes!("../../../samples/generic.ndjson"),
+    ),
+    (
+        "samples/new-user-security.evtx",
+        include_bytes!("../../../samples/new-user-security.evtx"),
+    ),
+    (
+        "samples/Security_short_selected.evtx",
+        include_bytes!("../../../samples/Security_short_selected.evtx"),
+    ),
+    (
+        "samples/mixed-with-errors.ndjson",
+        include_bytes!("../../../samples/mixed-with-errors.ndjson"),
+    ),
+];
+
+struct AppState {
+    engine: Engine,
+    /// SHA-256 of the bearer token that `/api` calls must present.
+    token_hash: [u8; 32],
+}
+
+pub fn run(engine: Engine, args: Args) -> anyhow::Result<ExitCode> {
+    let bind: SocketAddr = match args.bind {
+        Some(b) => b,
+        None => engine.config().server.bind.parse().context("server.bind")?,
+    };
+    if args.demo {
+        let mut s = warden_engine::Summary::default();
+        for (name, bytes) in DEMO_SAMPLES {
+            s.add(&engine.triage(bytes, name, None, &mut |_| {})?);
+        }
+        eprintln!(
+            "demo: loaded {} new sample alert(s) ({} already present)",
+            s.stored, s.duplicates
+        );
+    }
+    let token = match std::env::var("WARDEN_API_TOKEN") {
+        Ok(t) if !t.is_empty() => t,
+        _ => {
+            let t = random_token()?;
+            // Shown once, to the operator who started the server; never logged.
+            eprintln!("no WARDEN_API_TOKEN set; this run's API token is: {t}");
+            t
+        }
+    };
+    let max_body = engine.config().server.max_body_bytes;
+    let state = Arc::new(AppState {
+        engine,
+        token_hash: sha256(token.as_bytes()),
+    });
+    let app = router(state, max_body);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(bind)
+            .await
+            .with_context(|| format!("cannot listen on {bind}"))?;
+        eprintln!("warden listening on http://{}", listener.local_addr()?);
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn router(state: Arc<AppState>, max_body: usize) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/api/v1/alerts", post(post_alerts))
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(state)
+}
+
+fn random_token() -> anyhow::Result<String> {
+    let mut b = [0u8; 24];
+    getrandom::fill(&mut b).map_err(|e| anyhow::anyhow!("no randomness for a token: {e}"))?;
+    Ok(format!(
+        "wd_{}",
+        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+    ))
+}
+
+fn sha256(b: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(b).into()
+}
+
+/// An API error: a stable code and a message; internals go to the log only.
+#[derive(Debug)]
+struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            error: Inner<'a>,
+        }
+        #[derive(Serialize)]
+        struct Inner<'a> {
+            code: &'a str,
+            message: &'a str,
+        }
+        (
+            self.status,
+            Json(Body {
+                error: Inner {
+                    code: self.code,
+                    message: &self.message,
+                },
+            }),
+        )
+            .into_response()
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "request failed");
+    ApiError {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        code: "internal",
+        message: "internal error; see the server log".into(),
+    }
+}
+
+fn authorise(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| sha256(t.trim().as_bytes()));
+    // Comparing fixed-length digests keeps the comparison independent of the token's content.
+    match presented {
+        Some(h)
+            if h.iter()
+                .zip(state.token_hash.iter())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0 =>
+        {
+            Ok(())
+        }
+        _ => Err(ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            code: "unauthorized",
+            message: "a valid bearer token is required".into(),
+        }),
+    }
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Result<&'static str, ApiError> {
+    let s = state.clone();
+    tokio::task::spawn_blocking(move || s.engine.store().counts())
+        .await
+        .map_err(internal)?
+        .map_err(|e| {
+            tracing::error!(error = %e, "store not ready");
+            ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "not_ready",
+                message: "the store is not available".into(),
+            }
+        })?;
+    Ok("ready")
+}
+
+#[derive(Serialize, Debug, Default)]
+struct IngestResponse {
+    accepted: u64,
+    alert_ids: Vec<String>,
+    rejected: Vec<Rejected>,
+}
+
+#[derive(Serialize, Debug)]
+struct Rejected {
+    index: u64,
+    error: String,
+    dead_letter: String,
+}
+
+async fn post_alerts(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<IngestResponse>), ApiError> {
+    authorise(&state, &headers)?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "empty_body",
+            message: "the request body is empty".into(),
+        });
+    }
+    let s = state.clone();
+    let resp = tokio::task::spawn_blocking(move || {
+        let mut resp = IngestResponse::default();
+        let mut index = 0u64;
+        s.engine
+            .triage(&body, "http", None, &mut |event| match event {
+                Event::Alert(r) => {
+                    resp.accepted += 1;
+                    resp.alert_ids.push(r.alert_id.to_string());
+                    index += 1;
+                }
+                Event::Rejected(d) => {
+                    resp.rejected.push(Rejected {
+                        index,
+                        error: format!("{}: {}", location(&d.origin), d.reason),
+                        dead_letter: d.id,
+                    });
+                    index += 1;
+                }
+                Event::Progress { .. } => {}
+            })?;
+        anyhow::Ok(resp)
+    })
+    .await
+    .map_err(internal)?
+    .map_err(internal)?;
+    let status = if resp.accepted == 0 && !resp.rejected.is_empty() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(resp)))
+}
+
+fn location(o: &warden_core::Origin) -> String {
+    match o.location {
+        warden_core::Location::Line(n) => format!("line {n}"),
+        warden_core::Location::Record(n) => format!("record {n}"),
+        warden_core::Location::Chunk(n) => format!("chunk {n}"),
+        warden_core::Location::Index(n) => format!("item {n}"),
+        warden_core::Location::Whole(_) => "body".into(),
+    }
+}

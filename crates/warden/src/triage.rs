@@ -1,0 +1,241 @@
+//! `warden triage`: files through the pipeline, results on stdout.
+
+use std::io::{IsTerminal, Read, Write};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::ValueEnum;
+use indicatif::{ProgressBar, ProgressStyle};
+use warden_core::RouteKind;
+use warden_engine::{Engine, Event, Summary, TriageResult};
+
+use crate::FormatArg;
+use crate::style;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Input files; `-` reads standard input.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<String>,
+    /// Input format; `auto` detects it per record.
+    #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
+    format: FormatArg,
+    /// `table` for people, `jsonl` for programs (one JSON object per alert).
+    #[arg(long, value_enum, default_value_t = Output::Table)]
+    output: Output,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Output {
+    Table,
+    Jsonl,
+}
+
+pub fn run(engine: &Engine, args: Args) -> anyhow::Result<ExitCode> {
+    let inputs: Vec<(String, Option<u64>)> = args
+        .files
+        .iter()
+        .map(|f| {
+            (
+                f.clone(),
+                if f == "-" {
+                    None
+                } else {
+                    std::fs::metadata(f).ok().map(|m| m.len())
+                },
+            )
+        })
+        .collect();
+    let total: u64 = inputs.iter().filter_map(|(_, n)| *n).sum();
+    let bar = if std::io::stderr().is_terminal() && total > 0 {
+        let b = ProgressBar::new(total);
+        b.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{bar:32}] {bytes}/{total_bytes} {msg} ({eta})",
+            )
+            .expect("static template")
+            .progress_chars("=> "),
+        );
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(anstream::AutoStream::auto(stdout.lock()));
+    if args.output == Output::Table {
+        write_header(&mut out)?;
+    }
+    let mut summary = Summary::default();
+    let mut failed_inputs = 0;
+    let mut done_before: u64 = 0;
+    for (file, size) in &inputs {
+        let bytes = match read_input(file) {
+            Ok(b) => b,
+            Err(e) => {
+                bar.suspend(|| {
+                    anstream::eprintln!(
+                        "{}error:{} {e:#}",
+                        style::ERR.render(),
+                        style::ERR.render_reset()
+                    )
+                });
+                failed_inputs += 1;
+                continue;
+            }
+        };
+        bar.set_message(file.clone());
+        let mut write_error = None;
+        let s = engine.triage(
+            &bytes,
+            file,
+            args.format.forced(),
+            &mut |event| match event {
+                Event::Alert(r) => {
+                    let res = bar.suspend(|| match args.output {
+                        Output::Jsonl => serde_json::to_writer(&mut out, &r)
+                            .map_err(std::io::Error::from)
+                            .and_then(|_| writeln!(out)),
+                        Output::Table => write_row(&mut out, &r),
+                    });
+                    if let Err(e) = res {
+                        write_error.get_or_insert(e);
+                    }
+                }
+                Event::Rejected(d) => bar.suspend(|| {
+                    let _ = out.flush();
+                    anstream::eprintln!(
+                        "{}rejected{} {}: {} {}(kept in dead-letter store as {}){}",
+                        style::WARN.render(),
+                        style::WARN.render_reset(),
+                        d.origin,
+                        d.reason,
+                        style::DIM.render(),
+                        d.id,
+                        style::DIM.render_reset()
+                    )
+                }),
+                Event::Progress { done, .. } => bar.set_position(done_before + done as u64),
+            },
+        )?;
+        if let Some(e) = write_error {
+            // A closed pipe (`| head`) is not an error worth more than stopping.
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                return Ok(ExitCode::SUCCESS);
+            }
+            return Err(e).context("writing results");
+        }
+        done_before += size.unwrap_or(0);
+        summary.add(&s);
+    }
+    bar.finish_and_clear();
+    out.flush()?;
+    drop(out);
+    print_summary(
+        &summary,
+        inputs.len() - failed_inputs,
+        args.output == Output::Table,
+    );
+    Ok(if failed_inputs > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn read_input(file: &str) -> anyhow::Result<Vec<u8>> {
+    if file == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut buf)
+            .context("reading standard input")?;
+        Ok(buf)
+    } else {
+        std::fs::read(file).with_context(|| format!("cannot read {file}"))
+    }
+}
+
+fn route_style(r: RouteKind) -> anstyle::Style {
+    match r {
+        RouteKind::Escalated => style::ESCALATED,
+        RouteKind::Review => style::REVIEW,
+        RouteKind::AutoClosed => style::CLOSED,
+    }
+}
+
+fn write_header(out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{}{:<12} {:<10} {:>4} {:<8} {:<6} {:<23} {:<28} {}{}",
+        style::BOLD.render(),
+        "ROUTE",
+        "VERDICT",
+        "CONF",
+        "SEVERITY",
+        "FORMAT",
+        "ALERT",
+        "TECHNIQUES",
+        "ORIGIN",
+        style::BOLD.render_reset()
+    )
+}
+
+fn write_row(out: &mut impl Write, r: &TriageResult) -> std::io::Result<()> {
+    let st = route_style(r.route);
+    let mut techniques = r.techniques.join(",");
+    if techniques.len() > 28 {
+        techniques.truncate(25);
+        techniques.push_str("...");
+    }
+    let dup = if r.duplicate { " (duplicate)" } else { "" };
+    writeln!(
+        out,
+        "{}{:<12}{} {:<10} {:>4.2} {:<8} {:<6} {:<23} {:<28} {}{}{}",
+        st.render(),
+        r.route.as_str(),
+        st.render_reset(),
+        r.verdict.as_str(),
+        r.confidence,
+        r.severity.as_str(),
+        r.format.as_str(),
+        r.alert_id.as_str(),
+        techniques,
+        r.origin,
+        style::DIM.render(),
+        dup,
+    )?;
+    write!(out, "{}", style::DIM.render_reset())
+}
+
+fn print_summary(s: &Summary, inputs: usize, to_stdout: bool) {
+    let n = |k: &str| s.routes.get(k).copied().unwrap_or(0);
+    let line = format!(
+        "{}{} new alert(s) from {} input(s):{} {}{} escalated{}, {}{} to review{}, {}{} auto-closed{}; {} duplicate(s); {} rejected{}",
+        style::BOLD.render(),
+        s.stored,
+        inputs,
+        style::BOLD.render_reset(),
+        style::ESCALATED.render(),
+        n("escalated"),
+        style::ESCALATED.render_reset(),
+        style::REVIEW.render(),
+        n("review"),
+        style::REVIEW.render_reset(),
+        style::CLOSED.render(),
+        n("auto_closed"),
+        style::CLOSED.render_reset(),
+        s.duplicates,
+        s.rejected,
+        if s.rejected > 0 {
+            " (kept in the dead-letter store)"
+        } else {
+            ""
+        },
+    );
+    if to_stdout {
+        anstream::println!("\n{line}");
+    } else {
+        anstream::eprintln!("{line}");
+    }
+}
