@@ -298,20 +298,21 @@ impl Engine {
         on_event: &mut dyn FnMut(Event),
     ) -> Result<(), EngineError> {
         summary.duplicates += 1;
-        if let Some(rec) = self.store.alert(id)? {
-            if let (Some(a), Some(v), Some(r)) = (rec.assessment, rec.validation, rec.route) {
-                let t = Triaged {
-                    alert: rec.alert,
-                    classes: BTreeMap::new(),
-                    assessment: a,
-                    validation: v,
-                    route: r,
-                    audit: vec![],
-                };
-                let mut result = result_of(&t.alert, &t, true);
-                result.origin = origin;
-                on_event(Event::Alert(Box::new(result)));
-            }
+        let Some(rec) = self.store.alert(id)? else {
+            return Ok(());
+        };
+        if let (Some(a), Some(v), Some(r)) = (rec.assessment, rec.validation, rec.route) {
+            let t = Triaged {
+                alert: rec.alert,
+                classes: BTreeMap::new(),
+                assessment: a,
+                validation: v,
+                route: r,
+                audit: vec![],
+            };
+            let mut result = result_of(&t.alert, &t, true);
+            result.origin = origin;
+            on_event(Event::Alert(Box::new(result)));
         }
         Ok(())
     }

@@ -271,6 +271,7 @@ const EVTX: Table = &[
         &[
             "Event.System.TimeCreated.#attributes.SystemTime",
             "TimeCreated",
+            "EventTime",
             "UtcTime",
             "@timestamp",
         ],
@@ -514,6 +515,13 @@ pub(crate) fn parse_time(v: &Value) -> Option<Timestamp> {
             }
             if let Ok(t) = fixed.parse::<Timestamp>() {
                 return Some(t);
+            }
+            // No offset at all (Sysmon's UtcTime, NXLog's EventTime): taken as UTC.
+            if let Ok(dt) = fixed.parse::<jiff::civil::DateTime>() {
+                return dt
+                    .to_zoned(jiff::tz::TimeZone::UTC)
+                    .ok()
+                    .map(|z| z.timestamp());
             }
             s.parse::<i64>().ok().and_then(epoch)
         }

@@ -90,6 +90,17 @@ impl<'a> EvtxStream<'a> {
         let Some(next) = chunks.next() else {
             self.chunks = None;
             self.position = self.bytes.len();
+            // The parser stops silently before a partial last chunk; a file cut short says so.
+            let tail = self.bytes.len().saturating_sub(FILE_HEADER) % CHUNK;
+            if self.bytes.len() > FILE_HEADER && tail != 0 {
+                let n = ((self.bytes.len() - FILE_HEADER) / CHUNK) as u64;
+                self.queue.push_back(Parsed::Rejected(Diagnostic {
+                    origin: self.origin(Location::Chunk(n)),
+                    reason: format!("EVTX file is truncated: it ends {tail} bytes into chunk {n} (a chunk is {CHUNK} bytes)"),
+                    raw: self.bytes[self.bytes.len() - tail..].to_vec(),
+                }));
+                return true;
+            }
             return false;
         };
         self.seen += 1;
@@ -177,13 +188,14 @@ impl Iterator for EvtxStream<'_> {
 
 /// An error and its sources, joined: "a: b: c".
 fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
+    let mut s = e.to_string().trim_end_matches('.').to_owned();
     let mut src = e.source();
     while let Some(inner) = src {
         let text = inner.to_string();
-        if !s.ends_with(&text) {
+        let text = text.trim_end_matches('.');
+        if !s.ends_with(text) {
             s.push_str(": ");
-            s.push_str(&text);
+            s.push_str(text);
         }
         src = inner.source();
     }

@@ -248,13 +248,15 @@ fn choose_mode(bytes: &[u8]) -> Mode {
     Mode::Stream
 }
 
-/// Offset of the first line after `error_line` (1-based) that starts a
-/// document at its first column.
+/// Offset of the first line from `error_line` (1-based) on, but never the
+/// first line, that starts a document at its first column. Pretty-printed
+/// documents indent their inner lines, so a `{` in column one opens a new
+/// document: the one that broke loses only its own lines.
 fn resync(rest: &[u8], error_line: usize) -> Option<usize> {
     let mut line = 1;
     let mut i = 0;
     while i < rest.len() {
-        if line > error_line && (rest[i] == b'{' || rest[i] == b'[') {
+        if line > 1 && line >= error_line && (rest[i] == b'{' || rest[i] == b'[') {
             return Some(i);
         }
         match rest[i..].iter().position(|&b| b == b'\n') {

@@ -164,19 +164,14 @@ fn route_style(r: RouteKind) -> anstyle::Style {
     }
 }
 
+/// Column titles, aligned with [`write_row`]'s widths.
+const HEADER: &str = "ROUTE        VERDICT    CONF SEVERITY FORMAT ALERT                   TECHNIQUES                   ORIGIN";
+
 fn write_header(out: &mut impl Write) -> std::io::Result<()> {
     writeln!(
         out,
-        "{}{:<12} {:<10} {:>4} {:<8} {:<6} {:<23} {:<28} {}{}",
+        "{}{HEADER}{}",
         style::BOLD.render(),
-        "ROUTE",
-        "VERDICT",
-        "CONF",
-        "SEVERITY",
-        "FORMAT",
-        "ALERT",
-        "TECHNIQUES",
-        "ORIGIN",
         style::BOLD.render_reset()
     )
 }
