@@ -107,6 +107,8 @@ pub enum StoreError {
         what: &'static str,
         source: serde_json::Error,
     },
+    #[error("alert id {0} is already taken by an alert with a different fingerprint")]
+    IdCollision(String),
     #[error("cannot open the store at {path}: {reason}")]
     Open { path: String, reason: String },
 }

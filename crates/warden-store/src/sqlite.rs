@@ -220,7 +220,10 @@ impl Store for SqliteStore {
                     to_json(&t.classes),
                 ])?;
                 if inserted == 0 {
-                    let id: String = existing.query_row([a.fingerprint.as_str()], |r| r.get(0))?;
+                    let id: String = existing
+                        .query_row([a.fingerprint.as_str()], |r| r.get(0))
+                        .optional()?
+                        .ok_or_else(|| StoreError::IdCollision(a.id.to_string()))?;
                     bump.execute([&id])?;
                     audit.push(AuditRecord::new(
                         warden_core::Actor::Service("store".into()),

@@ -1,0 +1,144 @@
+//! The store contract: what every `Store` implementation must do. Runs on
+//! SQLite always; a PostgreSQL implementation will run the same functions.
+
+use std::collections::BTreeMap;
+
+use warden_core::*;
+use warden_store::{Batch, DeadLetter, Duplicate, SqliteStore, Store, Triaged};
+
+fn alert(n: u32) -> Alert {
+    let mut fields = FieldMap::new();
+    fields.insert("n", Value::Int(n as i64));
+    let fp = Fingerprint::from_hex(format!("{n:08x}{}", "0".repeat(56)));
+    Alert {
+        id: AlertId::from_fingerprint(&fp),
+        format: Format::Json,
+        received_at: jiff::Timestamp::UNIX_EPOCH,
+        observed_at: None,
+        fingerprint: fp,
+        origin: Origin { file: "t".into(), location: Location::Line(n as u64) },
+        fields,
+        canon: BTreeMap::new(),
+    }
+}
+
+fn triaged(n: u32) -> Triaged {
+    let a = alert(n);
+    let id = a.id.to_string();
+    Triaged {
+        alert: a,
+        classes: [(DataClass::Email, 1)].into(),
+        assessment: Assessment {
+            verdict: Verdict::Benign,
+            severity: Severity::Info,
+            confidence: Confidence::new(0.9).unwrap(),
+            techniques: vec![TechniqueId::parse("T1059").unwrap()],
+            summary: "s".into(),
+            evidence: vec![Evidence { path: "n".into(), value: Value::Int(n as i64), note: "x".into() }],
+            recommended_actions: vec![],
+            analyzer: AnalyzerInfo { name: "t".into(), version: "1".into(), model: None, provider: None, ruleset: None },
+        },
+        validation: Validation { schema_ok: true, grounding: Grounding::Full, grounded: 1, cited: 1, problems: vec![] },
+        route: Route { kind: RouteKind::AutoClosed, reasons: vec![Reason::new("benign_confident", "ok")] },
+        audit: vec![AuditRecord::new(Actor::Service("t".into()), "ingest.accepted", id, serde_json::json!({}))],
+    }
+}
+
+fn dead(n: u32) -> DeadLetter {
+    DeadLetter {
+        id: format!("dl-{n}"),
+        received_at: jiff::Timestamp::UNIX_EPOCH,
+        origin: Origin { file: "t".into(), location: Location::Line(n as u64) },
+        reason: "bad".into(),
+        raw: vec![0xff, 0xfe, n as u8],
+    }
+}
+
+fn stores_and_reads_back_a_batch(s: &dyn Store) {
+    let receipt = s
+        .commit(Batch { triaged: vec![triaged(1), triaged(2)], dead_letters: vec![dead(1)], ..Batch::default() })
+        .unwrap();
+    assert_eq!(receipt.stored.len(), 2);
+    let rec = s.alert(&alert(1).id).unwrap().expect("stored alert");
+    assert_eq!(rec.alert, alert(1));
+    assert_eq!(rec.route.unwrap().kind, RouteKind::AutoClosed);
+    assert_eq!(rec.assessment.unwrap().techniques[0].as_str(), "T1059");
+    assert!(rec.validation.unwrap().passed());
+    assert_eq!(s.dead_letters(10).unwrap(), vec![dead(1)], "raw bytes kept exactly, even invalid UTF-8");
+    let known = s.known(&[&alert(1).fingerprint, &alert(3).fingerprint]).unwrap();
+    assert_eq!(known.len(), 1);
+    assert_eq!(known[&alert(1).fingerprint], alert(1).id);
+}
+
+fn counts_duplicates_and_never_stores_twice(s: &dyn Store) {
+    s.commit(Batch { triaged: vec![triaged(1)], ..Batch::default() }).unwrap();
+    let receipt = s
+        .commit(Batch {
+            triaged: vec![triaged(1)],
+            duplicates: vec![Duplicate {
+                alert_id: alert(1).id,
+                audit: AuditRecord::new(Actor::Service("t".into()), "ingest.deduplicated", "x", serde_json::json!({})),
+            }],
+            ..Batch::default()
+        })
+        .unwrap();
+    assert!(receipt.stored.is_empty());
+    assert_eq!(receipt.raced_duplicates, vec![(alert(1).id, alert(1).id)]);
+    let c = s.counts().unwrap();
+    assert_eq!((c.alerts, c.duplicates), (1, 2));
+    assert_eq!(s.alert(&alert(1).id).unwrap().unwrap().duplicates, 2);
+}
+
+fn audit_chain_is_ordered_and_verifiable(s: &dyn Store) {
+    s.commit(Batch { triaged: vec![triaged(1), triaged(2)], ..Batch::default() }).unwrap();
+    s.append_audit(vec![AuditRecord::new(Actor::User("u".into()), "policy.changed", "p", serde_json::json!({"v": 2}))])
+        .unwrap();
+    let entries = s.audit_entries(1, 100).unwrap();
+    assert_eq!(entries.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(warden_audit::verify_chain(&entries), Ok(3));
+    assert_eq!(s.audit_entries(3, 100).unwrap().len(), 1);
+}
+
+fn contract(make: impl Fn() -> Box<dyn Store>) {
+    stores_and_reads_back_a_batch(make().as_ref());
+    counts_duplicates_and_never_stores_twice(make().as_ref());
+    audit_chain_is_ordered_and_verifiable(make().as_ref());
+}
+
+#[test]
+fn sqlite_meets_the_store_contract() {
+    contract(|| Box::new(SqliteStore::in_memory().unwrap()));
+}
+
+#[test]
+fn postgres_meets_the_store_contract() {
+    // The PostgreSQL store is not built yet; this test is where it will run the contract.
+    match std::env::var("WARDEN_TEST_POSTGRES_URL") {
+        Ok(_) => eprintln!("skipped: WARDEN_TEST_POSTGRES_URL is set, but there is no PostgreSQL store yet"),
+        Err(_) => eprintln!("skipped: WARDEN_TEST_POSTGRES_URL is not set"),
+    }
+}
+
+#[test]
+fn audit_log_refuses_updates_and_deletes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    let s = SqliteStore::open(&path).unwrap();
+    s.commit(Batch { triaged: vec![triaged(1)], ..Batch::default() }).unwrap();
+    drop(s);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    for sql in ["UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log"] {
+        let err = conn.execute(sql, []).unwrap_err().to_string();
+        assert!(err.contains("append-only"), "{sql}: {err}");
+    }
+}
+
+#[test]
+fn committed_batches_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    SqliteStore::open(&path).unwrap().commit(Batch { triaged: vec![triaged(7)], ..Batch::default() }).unwrap();
+    let s = SqliteStore::open(&path).unwrap();
+    assert!(s.alert(&alert(7).id).unwrap().is_some());
+    assert_eq!(s.counts().unwrap().alerts, 1);
+}
