@@ -1,0 +1,219 @@
+//! The `warden` binary as a user runs it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn warden(data: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_warden"));
+    c.arg("--data").arg(data).env_remove("WARDEN_CONFIG").env_remove("WARDEN_DATA").env("NO_COLOR", "1");
+    c
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn samples() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(repo().join("samples")).unwrap().map(|e| e.unwrap().path()).collect();
+    v.sort();
+    v
+}
+
+fn jsonl(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(stdout).lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect()
+}
+
+#[test]
+fn triage_over_the_samples_prints_the_contract_fields_for_every_format() {
+    let data = tempfile::tempdir().unwrap();
+    let out = warden(data.path()).arg("triage").args(samples()).args(["--output", "jsonl"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows = jsonl(&out.stdout);
+    assert!(rows.len() >= 40, "{} rows", rows.len());
+    let mut formats = BTreeSet::new();
+    for r in &rows {
+        for key in ["alert_id", "format", "verdict", "confidence", "severity", "techniques", "route", "reasons", "origin"] {
+            assert!(r.get(key).is_some(), "missing {key} in {r}");
+        }
+        let origin = &r["origin"];
+        assert!(origin["file"].is_string());
+        assert!(origin["line"].is_u64() || origin["record"].is_u64(), "{origin}");
+        formats.insert(r["format"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(formats, ["ecs", "eve", "evtx", "json", "ocsf"].map(String::from).into());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The mixed sample's broken lines, each with its line and reason.
+    for needle in [
+        "mixed-with-errors.ndjson:2: invalid JSON at column 81",
+        "mixed-with-errors.ndjson:4: invalid UTF-8",
+        "mixed-with-errors.ndjson:5: expected a JSON object",
+        "mixed-with-errors.ndjson:6: nesting deeper than 64 levels",
+        "mixed-with-errors.ndjson:7: field `CommandLine` is 1126411 bytes",
+        "mixed-with-errors.ndjson:9: invalid JSON",
+    ] {
+        assert!(stderr.contains(needle), "stderr lacks {needle:?}:\n{stderr}");
+    }
+    assert!(stderr.contains("6 rejected (kept in the dead-letter store)"), "{stderr}");
+    // EVTX records are traced by record number.
+    assert!(rows.iter().any(|r| r["origin"]["record"].is_u64() && r["origin"]["file"].as_str().unwrap().ends_with(".evtx")));
+}
+
+#[test]
+fn table_output_reads_stdin_and_summarises() {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = warden(data.path()).args(["triage", "-"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let input = std::fs::read(repo().join("samples/suricata-eve.json")).unwrap();
+    child.stdin.take().unwrap().write_all(&input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("ROUTE"), "{text}");
+    assert!(text.contains("-:1"), "stdin origin shown as `-`: {text}");
+    assert!(text.contains("7 new alert(s) from 1 input(s): 2 escalated, 2 to review, 3 auto-closed"), "{text}");
+}
+
+#[test]
+fn usage_errors_exit_2_and_missing_files_exit_1() {
+    let data = tempfile::tempdir().unwrap();
+    assert_eq!(warden(data.path()).args(["triage", "--output", "xml", "x"]).output().unwrap().status.code(), Some(2));
+    assert_eq!(warden(data.path()).arg("triage").output().unwrap().status.code(), Some(2));
+    let out = warden(data.path()).args(["triage", "/nonexistent/alerts.json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /nonexistent/alerts.json"));
+}
+
+#[test]
+fn damaged_evtx_is_processed_as_far_as_it_can_be_read() {
+    let path = repo().join("../shared/data/evtx/sample_with_a_bad_chunk_magic.evtx");
+    if !path.exists() {
+        eprintln!("skipped: {} is not present (shared reference data)", path.display());
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let out = warden(data.path()).arg("triage").arg(&path).args(["--output", "jsonl"]).output().unwrap();
+    assert!(out.status.success(), "a damaged file is processed, not fatal");
+    assert!(jsonl(&out.stdout).len() > 100);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("chunk") && stderr.contains("cannot be read"), "{stderr}");
+}
+
+#[test]
+fn killing_mid_batch_loses_nothing_reported_and_duplicates_nothing() {
+    let data = tempfile::tempdir().unwrap();
+    let input = data.path().join("big.ndjson");
+    let total = 30_000;
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&input).unwrap());
+        for i in 0..total {
+            writeln!(f, r#"{{"timestamp":"2026-11-20T09:00:00Z","flow_id":{i},"event_type":"dns","src_ip":"10.0.{}.{}","dest_ip":"10.0.0.2","dns":{{"rrname":"host{i}.example"}}}}"#, i / 250, i % 250).unwrap();
+        }
+    }
+    let mut child = warden(data.path())
+        .arg("triage")
+        .arg(&input)
+        .args(["--output", "jsonl"])
+        .env("WARDEN_PIPELINE__BATCH_SIZE", "50")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut reported = BTreeSet::new();
+    let mut line = String::new();
+    while reported.len() < 300 && reader.read_line(&mut line).unwrap() > 0 {
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        reported.insert(v["alert_id"].as_str().unwrap().to_owned());
+        line.clear();
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(reported.len(), 300);
+
+    let rerun = |data: &Path| {
+        let out = warden(data).arg("triage").arg(&input).args(["--output", "jsonl"]).output().unwrap();
+        assert!(out.status.success());
+        jsonl(&out.stdout)
+    };
+    let second = rerun(data.path());
+    assert_eq!(second.len(), total);
+    let dup: BTreeMap<String, bool> =
+        second.iter().map(|r| (r["alert_id"].as_str().unwrap().to_owned(), r["duplicate"].as_bool().unwrap())).collect();
+    assert_eq!(dup.len(), total, "every alert has its own id");
+    for id in &reported {
+        assert_eq!(dup.get(id), Some(&true), "{id} was reported stored before the kill but was not found stored");
+    }
+    assert!(dup.values().any(|d| !d), "the kill came after the whole input was done; nothing was tested");
+    let third = rerun(data.path());
+    assert!(third.iter().all(|r| r["duplicate"] == true), "after the re-run, every alert is stored exactly once");
+    let verify = warden(data.path()).args(["audit", "verify"]).output().unwrap();
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+}
+
+#[test]
+fn config_check_reports_every_error_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(&cfg, "[govern]\nconfidence_threshold = 2.0\n[pipeline]\nbatch_size = 0\n").unwrap();
+    let out = warden(dir.path()).arg("--config").arg(&cfg).args(["config", "check"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("confidence_threshold") && err.contains("batch_size") && err.contains("2 error(s)"), "{err}");
+    let ok = warden(dir.path()).arg("--config").arg(repo().join("examples/warden.toml")).args(["config", "check"]).output().unwrap();
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+}
+
+/// One HTTP/1.1 request over a plain socket; returns (status, body).
+fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> (u16, String) {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: test\r\n{auth}Content-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).unwrap();
+    s.write_all(body).unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let status = resp[9..12].parse().unwrap();
+    let body = resp.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn serve_accepts_alerts_over_http_with_a_token() {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = warden(data.path())
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("WARDEN_API_TOKEN", "test-token")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let addr = loop {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "server exited before listening");
+        if let Some(a) = line.trim().strip_prefix("warden listening on http://") {
+            break a.to_owned();
+        }
+    };
+    let result = std::panic::catch_unwind(|| {
+        assert_eq!(http(&addr, "GET", "/healthz", None, b""), (200, "ok".to_owned()));
+        assert_eq!(http(&addr, "POST", "/api/v1/alerts", None, b"{}").0, 401);
+        assert_eq!(http(&addr, "POST", "/api/v1/alerts", Some("wrong"), b"{}").0, 401);
+        let body = b"{\"event_type\":\"dns\",\"src_ip\":\"10.0.0.1\",\"dns\":{\"rrname\":\"a.example\"}}\nnot json\n[{\"EventID\":1102,\"Channel\":\"Security\",\"Hostname\":\"dc1\"}]\n";
+        let (status, text) = http(&addr, "POST", "/api/v1/alerts", Some("test-token"), body);
+        assert_eq!(status, 200, "{text}");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["accepted"], 2);
+        assert_eq!(v["alert_ids"].as_array().unwrap().len(), 2);
+        assert_eq!(v["rejected"][0]["index"], 1);
+        assert!(v["rejected"][0]["error"].as_str().unwrap().starts_with("line 2: invalid JSON"), "{v}");
+        let (status, text) = http(&addr, "POST", "/api/v1/alerts", Some("test-token"), b"nope");
+        assert_eq!(status, 422, "{text}");
+        assert_eq!(http(&addr, "GET", "/readyz", None, b"").0, 200);
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    if let Err(p) = result {
+        std::panic::resume_unwind(p);
+    }
+}
