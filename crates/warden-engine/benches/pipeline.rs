@@ -1,1 +1,116 @@
-fn main() {}
+//! Throughput of the whole pipeline (alerts per second, in-memory SQLite with
+//! every stage and the audit chain) and of ingest alone (bytes per second),
+//! over the shipped samples. Run: `cargo bench -p warden-engine`.
+
+use std::path::Path;
+
+use divan::counter::{BytesCount, ItemsCount};
+use divan::{Bencher, black_box};
+use warden_engine::{Config, Engine};
+
+fn main() {
+    divan::main();
+}
+
+/// The samples that parse cleanly, as (name, bytes).
+fn samples() -> Vec<(String, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples");
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.to_string_lossy().contains("mixed-with-errors"))
+        .map(|p| (p.file_name().unwrap().to_string_lossy().to_string(), std::fs::read(&p).unwrap()))
+        .collect();
+    out.sort();
+    out
+}
+
+/// NDJSON made of every JSON sample record, each made unique `copies` times,
+/// so the pipeline analyses instead of deduplicating.
+fn corpus(copies: usize) -> (Vec<u8>, usize) {
+    let opts = warden_ingest::Options::new(jiff::Timestamp::UNIX_EPOCH);
+    let mut records = Vec::new();
+    for (name, bytes) in samples() {
+        if name.ends_with(".evtx") {
+            continue;
+        }
+        for p in warden_ingest::read(&bytes, &name, &opts) {
+            if let warden_ingest::Parsed::Alert(a) = p {
+                let mut doc = serde_json::Map::new();
+                for (path, v) in warden_core::Fields::iter(&a.fields) {
+                    doc.insert(path.to_owned(), serde_json::to_value(v).unwrap());
+                }
+                records.push(doc);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut n = 0;
+    for i in 0..copies {
+        for r in &records {
+            let mut r = r.clone();
+            r.insert("bench_copy".into(), i.into());
+            out.extend(serde_json::to_vec(&r).unwrap());
+            out.push(b'\n');
+            n += 1;
+        }
+    }
+    (out, n)
+}
+
+#[divan::bench(sample_count = 10)]
+fn pipeline_end_to_end(b: Bencher) {
+    let (input, n) = corpus(40);
+    b.counter(ItemsCount::new(n)).with_inputs(|| Engine::in_memory(Config::default()).unwrap()).bench_local_values(
+        |engine| {
+            let s = engine.triage(&input, "bench", None, &mut |_| {}).unwrap();
+            assert_eq!(s.stored as usize, n);
+            engine
+        },
+    );
+}
+
+#[divan::bench(sample_count = 20)]
+fn ingest_json(b: Bencher) {
+    let (input, _) = corpus(40);
+    let opts = warden_ingest::Options::new(jiff::Timestamp::UNIX_EPOCH);
+    b.counter(BytesCount::new(input.len())).bench(|| warden_ingest::read(black_box(&input), "bench", &opts).count());
+}
+
+#[divan::bench(sample_count = 20)]
+fn ingest_evtx(b: Bencher) {
+    let files: Vec<Vec<u8>> = samples().into_iter().filter(|(n, _)| n.ends_with(".evtx")).map(|(_, b)| b).collect();
+    let total: usize = files.iter().map(Vec::len).sum();
+    let opts = warden_ingest::Options::new(jiff::Timestamp::UNIX_EPOCH);
+    b.counter(BytesCount::new(total))
+        .bench(|| files.iter().map(|f| warden_ingest::read(black_box(f), "bench", &opts).count()).sum::<usize>());
+}
+
+/// The same pipeline on a SQLite file (WAL, synchronous=FULL): what `warden
+/// triage` pays for durability.
+#[divan::bench(sample_count = 10)]
+fn pipeline_on_disk(b: Bencher) {
+    let (input, n) = corpus(40);
+    b.counter(ItemsCount::new(n))
+        .with_inputs(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let engine = Engine::open(dir.path(), Config::default()).unwrap();
+            (dir, engine)
+        })
+        .bench_local_values(|(dir, engine)| {
+            let s = engine.triage(&input, "bench", None, &mut |_| {}).unwrap();
+            assert_eq!(s.stored as usize, n);
+            (dir, engine)
+        });
+}
+
+/// Baseline for ingest: serde_json parsing the same bytes into values and
+/// nothing else. Ingest's cost over this is flattening, detection, limits
+/// and fingerprinting.
+#[divan::bench(sample_count = 20)]
+fn baseline_serde_json_parse(b: Bencher) {
+    let (input, _) = corpus(40);
+    b.counter(BytesCount::new(input.len())).bench(|| {
+        serde_json::Deserializer::from_slice(black_box(&input)).into_iter::<serde_json::Value>().filter(Result::is_ok).count()
+    });
+}
