@@ -7,8 +7,7 @@
 //! The Sigma rule engine replaces the hand-written matchers here when it lands.
 
 use warden_core::{
-    Alert, AnalyzerInfo, Assessment, Canon, Confidence, Evidence, Format, Severity, TechniqueId,
-    Value, Verdict,
+    Alert, AnalyzerInfo, Assessment, Canon, Confidence, Evidence, Format, Severity, TechniqueId, Value, Verdict,
 };
 
 use crate::{AnalyzeError, Analyzer, ProtectedAlert};
@@ -58,15 +57,9 @@ impl Analyzer for LocalAnalyzer {
 
     fn analyze(&self, protected: &ProtectedAlert) -> Result<Assessment, AnalyzeError> {
         let alert = protected.alert();
-        let hits: Vec<Hit> = DETECTIONS
-            .iter()
-            .filter_map(|d| (d.matches)(alert).map(|evidence| Hit { d, evidence }))
-            .collect();
-        Ok(if hits.is_empty() {
-            self.fallback(alert)
-        } else {
-            self.combine(alert, hits)
-        })
+        let hits: Vec<Hit> =
+            DETECTIONS.iter().filter_map(|d| (d.matches)(alert).map(|evidence| Hit { d, evidence })).collect();
+        Ok(if hits.is_empty() { self.fallback(alert) } else { self.combine(alert, hits) })
     }
 }
 
@@ -87,16 +80,9 @@ impl LocalAnalyzer {
         // Independent detections that agree make the verdict more likely: noisy-or, capped.
         let agreeing = hits.iter().filter(|h| h.d.verdict == primary.verdict);
         let confidence = (1.0 - agreeing.map(|h| 1.0 - h.d.confidence).product::<f64>()).min(0.99);
-        let severity = hits
-            .iter()
-            .map(|h| h.d.severity)
-            .max()
-            .unwrap_or(primary.severity);
-        let mut techniques: Vec<TechniqueId> = hits
-            .iter()
-            .flat_map(|h| h.d.techniques)
-            .filter_map(|t| TechniqueId::parse(t).ok())
-            .collect();
+        let severity = hits.iter().map(|h| h.d.severity).max().unwrap_or(primary.severity);
+        let mut techniques: Vec<TechniqueId> =
+            hits.iter().flat_map(|h| h.d.techniques).filter_map(|t| TechniqueId::parse(t).ok()).collect();
         techniques.sort();
         techniques.dedup();
         let mut evidence: Vec<Evidence> = Vec::new();
@@ -105,11 +91,7 @@ impl LocalAnalyzer {
                 evidence.push(e.clone());
             }
         }
-        let mut actions: Vec<String> = hits
-            .iter()
-            .flat_map(|h| h.d.actions)
-            .map(|s| (*s).to_owned())
-            .collect();
+        let mut actions: Vec<String> = hits.iter().flat_map(|h| h.d.actions).map(|s| (*s).to_owned()).collect();
         actions.sort();
         actions.dedup();
         let mut summary = format!("{}{}.", primary.title, context(alert));
@@ -134,13 +116,7 @@ impl LocalAnalyzer {
     /// No detection matched: say what is known and no more.
     fn fallback(&self, alert: &Alert) -> Assessment {
         let mut evidence = Vec::new();
-        for c in [
-            Canon::RuleName,
-            Canon::EventCode,
-            Canon::Channel,
-            Canon::Image,
-            Canon::CommandLine,
-        ] {
+        for c in [Canon::RuleName, Canon::EventCode, Canon::Channel, Canon::Image, Canon::CommandLine] {
             if let Some(e) = cite(alert, c, "identifies what the source recorded") {
                 evidence.push(e);
             }
@@ -166,19 +142,10 @@ impl LocalAnalyzer {
                 ),
             )
         } else {
-            (
-                Verdict::Benign,
-                Severity::Info,
-                0.6,
-                format!("No local detection matched this event{}.", context(alert)),
-            )
+            (Verdict::Benign, Severity::Info, 0.6, format!("No local detection matched this event{}.", context(alert)))
         };
         let techniques = source_techniques(alert);
-        if let Some(e) = cite(
-            alert,
-            Canon::VendorSeverity,
-            "the source product's own severity",
-        ) {
+        if let Some(e) = cite(alert, Canon::VendorSeverity, "the source product's own severity") {
             evidence.push(e);
         }
         Assessment {
@@ -207,21 +174,13 @@ fn context(a: &Alert) -> String {
 }
 
 fn clip(s: &str) -> String {
-    if s.chars().count() <= 80 {
-        s.to_owned()
-    } else {
-        format!("{}…", s.chars().take(79).collect::<String>())
-    }
+    if s.chars().count() <= 80 { s.to_owned() } else { format!("{}…", s.chars().take(79).collect::<String>()) }
 }
 
 /// Evidence citing a canonical field's original path and value.
 fn cite(a: &Alert, c: Canon, note: &str) -> Option<Evidence> {
     let (path, value) = a.canonical(c)?;
-    Some(Evidence {
-        path: path.to_owned(),
-        value: value.clone(),
-        note: note.to_owned(),
-    })
+    Some(Evidence { path: path.to_owned(), value: value.clone(), note: note.to_owned() })
 }
 
 /// The canonical field's text, lower-cased, for matching.
@@ -243,9 +202,7 @@ fn ends_with_any(s: &str, names: &[&str]) -> bool {
 
 /// Command line or script block, lower-cased, and the evidence citing it.
 fn code_text(a: &Alert) -> Option<(String, Canon)> {
-    [Canon::CommandLine, Canon::ScriptBlock]
-        .into_iter()
-        .find_map(|c| lower(a, c).map(|t| (t, c)))
+    [Canon::CommandLine, Canon::ScriptBlock].into_iter().find_map(|c| lower(a, c).map(|t| (t, c)))
 }
 
 fn cmd_matches(a: &Alert, test: impl Fn(&str) -> bool, note: &str) -> Option<Vec<Evidence>> {
@@ -320,18 +277,11 @@ static DETECTIONS: &[Detection] = &[
             let target = lower(a, Canon::TargetImage)?;
             let access = lower(a, Canon::GrantedAccess)?;
             (target.ends_with("\\lsass.exe")
-                && [
-                    "0x1010", "0x1410", "0x1438", "0x143a", "0x1fffff", "0x1f3fff",
-                ]
-                .contains(&access.as_str()))
+                && ["0x1010", "0x1410", "0x1438", "0x143a", "0x1fffff", "0x1f3fff"].contains(&access.as_str()))
             .then(|| {
                 [
                     cite(a, Canon::TargetImage, "the process whose memory was opened"),
-                    cite(
-                        a,
-                        Canon::GrantedAccess,
-                        "access rights that allow reading credentials",
-                    ),
+                    cite(a, Canon::GrantedAccess, "access rights that allow reading credentials"),
                 ]
                 .into_iter()
                 .flatten()
@@ -351,9 +301,7 @@ static DETECTIONS: &[Detection] = &[
             cmd_matches(
                 a,
                 |t| {
-                    ["mimikatz", "sekurlsa::", "lsadump::", "kerberos::golden"]
-                        .iter()
-                        .any(|k| t.contains(k))
+                    ["mimikatz", "sekurlsa::", "lsadump::", "kerberos::golden"].iter().any(|k| t.contains(k))
                         || (t.contains("comsvcs") && t.contains("minidump"))
                         || (t.contains("procdump") && t.contains("lsass"))
                 },
@@ -373,9 +321,7 @@ static DETECTIONS: &[Detection] = &[
             cmd_matches(
                 a,
                 |t| {
-                    t.contains("reg")
-                        && t.contains("save")
-                        && (t.contains("hklm\\sam") || t.contains("hklm\\security"))
+                    t.contains("reg") && t.contains("save") && (t.contains("hklm\\sam") || t.contains("hklm\\security"))
                 },
                 "the command copies the SAM or SECURITY hive",
             )
@@ -389,13 +335,7 @@ static DETECTIONS: &[Detection] = &[
         confidence: 0.92,
         techniques: &["T1003.003"],
         actions: &["isolate_host", "reset_credentials"],
-        matches: |a| {
-            cmd_matches(
-                a,
-                |t| t.contains("ntdsutil") && t.contains("ifm"),
-                "the command copies NTDS.dit",
-            )
-        },
+        matches: |a| cmd_matches(a, |t| t.contains("ntdsutil") && t.contains("ifm"), "the command copies NTDS.dit"),
     },
     Detection {
         id: "ps_download_cradle",
@@ -419,9 +359,7 @@ static DETECTIONS: &[Detection] = &[
                     ]
                     .iter()
                     .any(|k| t.contains(k))
-                        && ["iex", "invoke-expression", "| powershell", "-exec bypass"]
-                            .iter()
-                            .any(|k| t.contains(k))
+                        && ["iex", "invoke-expression", "| powershell", "-exec bypass"].iter().any(|k| t.contains(k))
                 },
                 "downloads remote content and executes it",
             )
@@ -438,24 +376,12 @@ static DETECTIONS: &[Detection] = &[
         matches: |a| {
             let image = lower(a, Canon::Image).unwrap_or_default();
             let (text, c) = code_text(a)?;
-            let ps = image.ends_with("powershell.exe")
-                || image.ends_with("pwsh.exe")
-                || text.contains("powershell");
-            let encoded = text
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .windows(2)
-                .any(|w| {
-                    let flag = w[0].trim_start_matches(['-', '/']);
-                    ["e", "en", "enc", "enco", "encodedcommand", "ec"].contains(&flag)
-                        && w[1].len() >= 16
-                })
-                || text.contains("frombase64string");
-            (ps && encoded).then(|| {
-                cite(a, c, "the command hides its content in base64")
-                    .into_iter()
-                    .collect()
-            })
+            let ps = image.ends_with("powershell.exe") || image.ends_with("pwsh.exe") || text.contains("powershell");
+            let encoded = text.split_whitespace().collect::<Vec<_>>().windows(2).any(|w| {
+                let flag = w[0].trim_start_matches(['-', '/']);
+                ["e", "en", "enc", "enco", "encodedcommand", "ec"].contains(&flag) && w[1].len() >= 16
+            }) || text.contains("frombase64string");
+            (ps && encoded).then(|| cite(a, c, "the command hides its content in base64").into_iter().collect())
         },
     },
     Detection {
@@ -471,9 +397,7 @@ static DETECTIONS: &[Detection] = &[
                 a,
                 |t| {
                     t.contains("certutil")
-                        && (t.contains("-urlcache")
-                            || t.contains("/urlcache")
-                            || t.contains("-verifyctl"))
+                        && (t.contains("-urlcache") || t.contains("/urlcache") || t.contains("-verifyctl"))
                         && (t.contains("http://") || t.contains("https://") || t.contains("ftp://"))
                 },
                 "a trusted system binary downloads a file",
@@ -509,9 +433,7 @@ static DETECTIONS: &[Detection] = &[
                 a,
                 |t| {
                     t.contains("mshta")
-                        && ((t.contains("http://")
-                            || t.contains("https://")
-                            || t.contains("ftp://"))
+                        && ((t.contains("http://") || t.contains("https://") || t.contains("ftp://"))
                             || t.contains("javascript:")
                             || t.contains("vbscript:"))
                 },
@@ -533,9 +455,7 @@ static DETECTIONS: &[Detection] = &[
                 |t| {
                     t.contains("regsvr32")
                         && t.contains("/i:")
-                        && ((t.contains("http://")
-                            || t.contains("https://")
-                            || t.contains("ftp://"))
+                        && ((t.contains("http://") || t.contains("https://") || t.contains("ftp://"))
                             || t.contains("scrobj"))
                 },
                 "regsvr32 is made to run a scriptlet",
@@ -556,9 +476,7 @@ static DETECTIONS: &[Detection] = &[
                 |t| {
                     t.contains("rundll32")
                         && (t.contains("javascript:")
-                            || (t.contains("http://")
-                                || t.contains("https://")
-                                || t.contains("ftp://")))
+                            || (t.contains("http://") || t.contains("https://") || t.contains("ftp://")))
                 },
                 "rundll32 is made to run script",
             )
@@ -600,12 +518,7 @@ static DETECTIONS: &[Detection] = &[
                 _ => false,
             };
             if by_event {
-                return cite(
-                    a,
-                    Canon::EventCode,
-                    "the event id Windows writes when a log is cleared",
-                )
-                .map(|e| vec![e]);
+                return cite(a, Canon::EventCode, "the event id Windows writes when a log is cleared").map(|e| vec![e]);
             }
             cmd_matches(
                 a,
@@ -631,9 +544,7 @@ static DETECTIONS: &[Detection] = &[
                 |t| {
                     (t.contains("vssadmin") && t.contains("delete") && t.contains("shadows"))
                         || (t.contains("wmic") && t.contains("shadowcopy") && t.contains("delete"))
-                        || (t.contains("bcdedit")
-                            && t.contains("recoveryenabled")
-                            && t.contains("no"))
+                        || (t.contains("bcdedit") && t.contains("recoveryenabled") && t.contains("no"))
                         || (t.contains("wbadmin")
                             && t.contains("delete")
                             && (t.contains("catalog") || t.contains("backup")))
@@ -653,11 +564,7 @@ static DETECTIONS: &[Detection] = &[
         matches: |a| {
             matches!(event_code(a), Some(7045) | Some(4697)).then(|| {
                 [
-                    cite(
-                        a,
-                        Canon::EventCode,
-                        "the event id for a service installation",
-                    ),
+                    cite(a, Canon::EventCode, "the event id for a service installation"),
                     cite(a, Canon::ServiceName, "the new service"),
                 ]
                 .into_iter()
@@ -702,11 +609,7 @@ static DETECTIONS: &[Detection] = &[
             .iter()
             .any(|k| t.contains(k))
             .then(|| {
-                vec![Evidence {
-                    path: path.to_owned(),
-                    value: value.clone(),
-                    note: "what the service runs".into(),
-                }]
+                vec![Evidence { path: path.to_owned(), value: value.clone(), note: "what the service runs".into() }]
             })
         },
     },
@@ -730,11 +633,7 @@ static DETECTIONS: &[Detection] = &[
                     .collect(),
                 );
             }
-            cmd_matches(
-                a,
-                |t| t.contains("schtasks") && t.contains("/create"),
-                "the command creates a scheduled task",
-            )
+            cmd_matches(a, |t| t.contains("schtasks") && t.contains("/create"), "the command creates a scheduled task")
         },
     },
     Detection {
@@ -765,9 +664,7 @@ static DETECTIONS: &[Detection] = &[
             cmd_matches(
                 a,
                 |t| {
-                    (t.contains("wmic")
-                        && t.contains("/node:")
-                        && t.contains("process call create"))
+                    (t.contains("wmic") && t.contains("/node:") && t.contains("process call create"))
                         || (t.contains("invoke-wmimethod") && t.contains("-computername"))
                 },
                 "the command starts a process on another host through WMI",
@@ -807,21 +704,11 @@ static DETECTIONS: &[Detection] = &[
             (parent.ends_with("\\wmiprvse.exe")
                 && ends_with_any(
                     &image,
-                    &[
-                        "\\cmd.exe",
-                        "\\powershell.exe",
-                        "\\pwsh.exe",
-                        "\\rundll32.exe",
-                        "\\mshta.exe",
-                    ],
+                    &["\\cmd.exe", "\\powershell.exe", "\\pwsh.exe", "\\rundll32.exe", "\\mshta.exe"],
                 ))
             .then(|| {
                 [
-                    cite(
-                        a,
-                        Canon::ParentImage,
-                        "WMI's provider host started the process",
-                    ),
+                    cite(a, Canon::ParentImage, "WMI's provider host started the process"),
                     cite(a, Canon::Image, "a shell started through WMI"),
                 ]
                 .into_iter()
@@ -842,15 +729,9 @@ static DETECTIONS: &[Detection] = &[
             cmd_matches(
                 a,
                 |t| {
-                    [
-                        "net group \"domain admins\"",
-                        "net user /domain",
-                        "net group /domain",
-                        "adfind",
-                        "get-aduser",
-                    ]
-                    .iter()
-                    .any(|k| t.contains(k))
+                    ["net group \"domain admins\"", "net user /domain", "net group /domain", "adfind", "get-aduser"]
+                        .iter()
+                        .any(|k| t.contains(k))
                 },
                 "a command commonly run to list domain accounts and groups",
             )
@@ -868,13 +749,7 @@ static DETECTIONS: &[Detection] = &[
             cmd_matches(
                 a,
                 |t| {
-                    [
-                        "nltest /dclist",
-                        "nltest /domain_trusts",
-                        "nltest /trusted_domains",
-                    ]
-                    .iter()
-                    .any(|k| t.contains(k))
+                    ["nltest /dclist", "nltest /domain_trusts", "nltest /trusted_domains"].iter().any(|k| t.contains(k))
                 },
                 "a command commonly run to map domain controllers and trusts",
             )
@@ -946,21 +821,17 @@ static DETECTIONS: &[Detection] = &[
         techniques: &["T1098"],
         actions: &["open_ticket"],
         matches: |a| {
-            (matches!(event_code(a), Some(4728) | Some(4732) | Some(4756))
-                && channel(a).contains("security"))
-            .then(|| {
-                [
-                    cite(
-                        a,
-                        Canon::EventCode,
-                        "the event id for a group membership change",
-                    ),
-                    cite(a, Canon::GroupName, "the group"),
-                ]
-                .into_iter()
-                .flatten()
-                .collect()
-            })
+            (matches!(event_code(a), Some(4728) | Some(4732) | Some(4756)) && channel(a).contains("security")).then(
+                || {
+                    [
+                        cite(a, Canon::EventCode, "the event id for a group membership change"),
+                        cite(a, Canon::GroupName, "the group"),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect()
+                },
+            )
         },
     },
     Detection {
@@ -976,25 +847,14 @@ static DETECTIONS: &[Detection] = &[
                 return None;
             }
             let sig = lower(a, Canon::RuleName)?;
-            ([
-                "et malware",
-                "et trojan",
-                "et cnc",
-                "et exploit",
-                "et mobile_malware",
-                "et phishing",
-            ]
-            .iter()
-            .any(|k| sig.starts_with(k))
+            (["et malware", "et trojan", "et cnc", "et exploit", "et mobile_malware", "et phishing"]
+                .iter()
+                .any(|k| sig.starts_with(k))
                 && vendor_severity(a).is_some_and(|s| s >= Severity::Medium))
             .then(|| {
                 [
                     cite(a, Canon::RuleName, "the signature that fired"),
-                    cite(
-                        a,
-                        Canon::VendorSeverity,
-                        "Suricata's severity (1 is highest)",
-                    ),
+                    cite(a, Canon::VendorSeverity, "Suricata's severity (1 is highest)"),
                     cite(a, Canon::DestinationIp, "the remote address"),
                 ]
                 .into_iter()
@@ -1016,21 +876,10 @@ static DETECTIONS: &[Detection] = &[
                 return None;
             }
             let sig = lower(a, Canon::RuleName)?;
-            [
-                "et policy",
-                "et info",
-                "et scan",
-                "et hunting",
-                "gpl icmp",
-                "gpl scan",
-            ]
-            .iter()
-            .any(|k| sig.starts_with(k))
-            .then(|| {
-                cite(a, Canon::RuleName, "the signature that fired")
-                    .into_iter()
-                    .collect()
-            })
+            ["et policy", "et info", "et scan", "et hunting", "gpl icmp", "gpl scan"]
+                .iter()
+                .any(|k| sig.starts_with(k))
+                .then(|| cite(a, Canon::RuleName, "the signature that fired").into_iter().collect())
         },
     },
     Detection {
@@ -1043,15 +892,8 @@ static DETECTIONS: &[Detection] = &[
         actions: &[],
         matches: |a| {
             (a.format == Format::Eve
-                && [
-                    "dns", "flow", "http", "tls", "fileinfo", "netflow", "ssh", "smb",
-                ]
-                .contains(&channel(a).as_str()))
-            .then(|| {
-                cite(a, Canon::Channel, "the record is metadata, not a detection")
-                    .into_iter()
-                    .collect()
-            })
+                && ["dns", "flow", "http", "tls", "fileinfo", "netflow", "ssh", "smb"].contains(&channel(a).as_str()))
+            .then(|| cite(a, Canon::Channel, "the record is metadata, not a detection").into_iter().collect())
         },
     },
 ];
@@ -1067,11 +909,7 @@ mod tests {
                 assert!(TechniqueId::parse(t).is_ok(), "{}: {t}", d.id);
             }
             for act in d.actions {
-                assert!(
-                    act.parse::<warden_core::ActionKind>().is_ok(),
-                    "{}: {act}",
-                    d.id
-                );
+                assert!(act.parse::<warden_core::ActionKind>().is_ok(), "{}: {act}", d.id);
             }
             assert!((0.0..=1.0).contains(&d.confidence), "{}", d.id);
         }

@@ -18,25 +18,16 @@ pub fn validate(a: &Assessment, alert: &dyn Fields) -> Validation {
         problems.push("summary is empty".to_owned());
     }
     if a.summary.len() > MAX_SUMMARY {
-        problems.push(format!(
-            "summary is {} bytes, over {MAX_SUMMARY}",
-            a.summary.len()
-        ));
+        problems.push(format!("summary is {} bytes, over {MAX_SUMMARY}", a.summary.len()));
     }
     if a.summary.chars().any(|c| c.is_control() && c != '\n') {
         problems.push("summary contains control characters".to_owned());
     }
     if a.evidence.len() > MAX_EVIDENCE {
-        problems.push(format!(
-            "{} evidence items, over {MAX_EVIDENCE}",
-            a.evidence.len()
-        ));
+        problems.push(format!("{} evidence items, over {MAX_EVIDENCE}", a.evidence.len()));
     }
     if a.techniques.len() > MAX_TECHNIQUES {
-        problems.push(format!(
-            "{} techniques, over {MAX_TECHNIQUES}",
-            a.techniques.len()
-        ));
+        problems.push(format!("{} techniques, over {MAX_TECHNIQUES}", a.techniques.len()));
     }
     for action in &a.recommended_actions {
         if action.parse::<ActionKind>().is_err() {
@@ -45,11 +36,7 @@ pub fn validate(a: &Assessment, alert: &dyn Fields) -> Validation {
     }
     for (i, e) in a.evidence.iter().enumerate() {
         if e.note.len() > MAX_NOTE {
-            problems.push(format!(
-                "evidence {}: note is {} bytes, over {MAX_NOTE}",
-                i + 1,
-                e.note.len()
-            ));
+            problems.push(format!("evidence {}: note is {} bytes, over {MAX_NOTE}", i + 1, e.note.len()));
         }
     }
     let schema_ok = problems.is_empty();
@@ -57,17 +44,9 @@ pub fn validate(a: &Assessment, alert: &dyn Fields) -> Validation {
     let mut grounded = 0;
     for (i, e) in a.evidence.iter().take(MAX_EVIDENCE).enumerate() {
         match alert.get(&e.path) {
-            None => problems.push(format!(
-                "evidence {}: the alert has no field `{}`",
-                i + 1,
-                e.path
-            )),
+            None => problems.push(format!("evidence {}: the alert has no field `{}`", i + 1, e.path)),
             Some(actual) if cites(actual, &e.value) => grounded += 1,
-            Some(_) => problems.push(format!(
-                "evidence {}: field `{}` does not hold the cited value",
-                i + 1,
-                e.path
-            )),
+            Some(_) => problems.push(format!("evidence {}: field `{}` does not hold the cited value", i + 1, e.path)),
         }
     }
     let cited = a.evidence.len();
@@ -81,13 +60,7 @@ pub fn validate(a: &Assessment, alert: &dyn Fields) -> Validation {
         }
         Grounding::None
     };
-    Validation {
-        schema_ok,
-        grounding,
-        grounded,
-        cited,
-        problems,
-    }
+    Validation { schema_ok, grounding, grounded, cited, problems }
 }
 
 fn cites(actual: &Value, cited: &Value) -> bool {
@@ -125,11 +98,7 @@ mod tests {
     }
 
     fn ev(path: &str, value: Value) -> Evidence {
-        Evidence {
-            path: path.into(),
-            value,
-            note: String::new(),
-        }
+        Evidence { path: path.into(), value, note: String::new() }
     }
 
     #[test]
@@ -137,23 +106,12 @@ mod tests {
         let mut f = FieldMap::new();
         f.insert("cmd", Value::from("powershell -enc SQBFAFgA"));
         f.insert("id", Value::Int(4688));
-        let ok = validate(
-            &assessment(vec![
-                ev("cmd", Value::from("-enc SQBFAFgA")),
-                ev("id", Value::from("4688")),
-            ]),
-            &f,
-        );
+        let ok =
+            validate(&assessment(vec![ev("cmd", Value::from("-enc SQBFAFgA")), ev("id", Value::from("4688"))]), &f);
         assert_eq!(ok.grounding, Grounding::Full, "{:?}", ok.problems);
         assert!(ok.passed());
 
-        let partial = validate(
-            &assessment(vec![
-                ev("cmd", Value::from("mimikatz")),
-                ev("id", Value::Int(4688)),
-            ]),
-            &f,
-        );
+        let partial = validate(&assessment(vec![ev("cmd", Value::from("mimikatz")), ev("id", Value::Int(4688))]), &f);
         assert_eq!(partial.grounding, Grounding::Partial);
         assert!(!partial.passed());
 

@@ -55,13 +55,7 @@ pub fn next_entry(last: Option<(u64, &str)>, at: Timestamp, record: AuditRecord)
         None => (1, GENESIS.to_owned()),
     };
     let hash = entry_hash(seq, at, &record, &prev);
-    AuditEntry {
-        seq,
-        at,
-        record,
-        prev_hash: prev,
-        hash,
-    }
+    AuditEntry { seq, at, record, prev_hash: prev, hash }
 }
 
 /// What is wrong with the first bad entry of a chain.
@@ -74,30 +68,19 @@ pub struct ChainError {
 
 /// Checks that entries are numbered 1, 2, 3, …, each names its predecessor's
 /// hash, and each hash matches its content. Returns how many were checked.
-pub fn verify_chain<'a>(
-    entries: impl IntoIterator<Item = &'a AuditEntry>,
-) -> Result<u64, ChainError> {
+pub fn verify_chain<'a>(entries: impl IntoIterator<Item = &'a AuditEntry>) -> Result<u64, ChainError> {
     let mut expected_seq = 1;
     let mut prev = GENESIS.to_owned();
     for e in entries {
         if e.seq != expected_seq {
-            return Err(ChainError {
-                seq: e.seq,
-                what: format!("expected sequence number {expected_seq}"),
-            });
+            return Err(ChainError { seq: e.seq, what: format!("expected sequence number {expected_seq}") });
         }
         if e.prev_hash != prev {
-            return Err(ChainError {
-                seq: e.seq,
-                what: "does not name the previous entry's hash".into(),
-            });
+            return Err(ChainError { seq: e.seq, what: "does not name the previous entry's hash".into() });
         }
         let h = entry_hash(e.seq, e.at, &e.record, &e.prev_hash);
         if h != e.hash {
-            return Err(ChainError {
-                seq: e.seq,
-                what: "content does not match its hash (altered)".into(),
-            });
+            return Err(ChainError { seq: e.seq, what: "content does not match its hash (altered)".into() });
         }
         prev = h;
         expected_seq += 1;
@@ -152,11 +135,7 @@ mod tests {
                 serde_json::json!({"b": 1, "a": [i]}),
             );
             let last = out.last().map(|e| (e.seq, e.hash.as_str()));
-            let e = next_entry(
-                last,
-                Timestamp::from_second(1_700_000_000 + i as i64).unwrap(),
-                rec,
-            );
+            let e = next_entry(last, Timestamp::from_second(1_700_000_000 + i as i64).unwrap(), rec);
             out.push(e);
         }
         out
@@ -165,18 +144,10 @@ mod tests {
     #[test]
     fn key_order_does_not_change_the_hash() {
         let at = Timestamp::UNIX_EPOCH;
-        let a = AuditRecord::new(
-            Actor::User("u".into()),
-            "a",
-            "o",
-            serde_json::json!({"x": 1, "y": {"b": 2, "a": 1}}),
-        );
+        let a = AuditRecord::new(Actor::User("u".into()), "a", "o", serde_json::json!({"x": 1, "y": {"b": 2, "a": 1}}));
         let mut b = a.clone();
         b.payload = serde_json::from_str(r#"{"y": {"a": 1, "b": 2}, "x": 1}"#).unwrap();
-        assert_eq!(
-            entry_hash(1, at, &a, GENESIS),
-            entry_hash(1, at, &b, GENESIS)
-        );
+        assert_eq!(entry_hash(1, at, &a, GENESIS), entry_hash(1, at, &b, GENESIS));
     }
 
     #[test]
@@ -194,10 +165,7 @@ mod tests {
         removed.remove(1);
         assert_eq!(
             verify_chain(&removed).unwrap_err(),
-            ChainError {
-                seq: 3,
-                what: "expected sequence number 2".into()
-            }
+            ChainError { seq: 3, what: "expected sequence number 2".into() }
         );
 
         let mut swapped = chain(5);

@@ -90,11 +90,7 @@ mod tests {
 
     #[test]
     fn breach_and_notification_are_critical_by_default() {
-        for a in [
-            ActionKind::DeclareBreach,
-            ActionKind::NotifyCustomers,
-            ActionKind::ShutdownInfrastructure,
-        ] {
+        for a in [ActionKind::DeclareBreach, ActionKind::NotifyCustomers, ActionKind::ShutdownInfrastructure] {
             assert_eq!(a.default_tier(), RiskTier::Critical);
         }
         assert_eq!(ActionKind::OpenTicket.default_tier(), RiskTier::Low);

@@ -81,11 +81,7 @@ impl Fields for FieldMap {
         self.0
             .range(start.clone()..)
             .take_while(|(k, _)| k.starts_with(&start))
-            .filter(|(k, _)| {
-                k[start.len()..]
-                    .find(']')
-                    .is_some_and(|end| start.len() + end + 1 == k.len())
-            })
+            .filter(|(k, _)| k[start.len()..].find(']').is_some_and(|end| start.len() + end + 1 == k.len()))
             .map(|(_, v)| v)
             .collect()
     }
@@ -226,9 +222,7 @@ impl AlertId {
 
     /// An id read back from storage or a URL. Ids are short ASCII tokens.
     pub fn parse(s: &str) -> Option<Self> {
-        let ok = s.len() <= 64
-            && !s.is_empty()
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        let ok = s.len() <= 64 && !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
         ok.then(|| AlertId(s.to_owned()))
     }
 
@@ -350,11 +344,7 @@ mod tests {
         f.insert("process.args[1]", Value::from("/c"));
         f.insert("process.args[2].x", Value::from("nested"));
         f.insert("process.argsx", Value::from("other"));
-        let got: Vec<String> = f
-            .values("process.args")
-            .iter()
-            .map(|v| v.to_string())
-            .collect();
+        let got: Vec<String> = f.values("process.args").iter().map(|v| v.to_string()).collect();
         assert_eq!(got, ["cmd.exe", "/c"]);
         assert_eq!(f.values("process.argsx").len(), 1);
         assert!(f.values("process.arg").is_empty());

@@ -46,20 +46,12 @@ pub struct Confidence(f64);
 
 impl Confidence {
     pub fn new(p: f64) -> Result<Self, VocabError> {
-        if (0.0..=1.0).contains(&p) {
-            Ok(Confidence(p))
-        } else {
-            Err(VocabError::Confidence(p.to_string()))
-        }
+        if (0.0..=1.0).contains(&p) { Ok(Confidence(p)) } else { Err(VocabError::Confidence(p.to_string())) }
     }
 
     /// Clamps into `[0, 1]`; NaN becomes 0.
     pub fn saturating(p: f64) -> Self {
-        if p.is_nan() {
-            Confidence(0.0)
-        } else {
-            Confidence(p.clamp(0.0, 1.0))
-        }
+        if p.is_nan() { Confidence(0.0) } else { Confidence(p.clamp(0.0, 1.0)) }
     }
 
     pub fn get(self) -> f64 {
@@ -94,11 +86,7 @@ impl TechniqueId {
             9 => b[0] == b'T' && digits(&b[1..5]) && b[5] == b'.' && digits(&b[6..9]),
             _ => false,
         };
-        if ok {
-            Ok(TechniqueId(s.to_owned()))
-        } else {
-            Err(VocabError::Technique(s.to_owned()))
-        }
+        if ok { Ok(TechniqueId(s.to_owned())) } else { Err(VocabError::Technique(s.to_owned())) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -208,19 +196,8 @@ mod tests {
     #[test]
     fn technique_ids_are_checked_for_shape() {
         assert!(TechniqueId::parse("T1059").is_ok());
-        assert_eq!(
-            TechniqueId::parse("T1059.001").unwrap().parent().as_str(),
-            "T1059"
-        );
-        for bad in [
-            "t1059",
-            "T105",
-            "T1059.01",
-            "T1059.0011",
-            "T10a9",
-            "",
-            "T1059 ",
-        ] {
+        assert_eq!(TechniqueId::parse("T1059.001").unwrap().parent().as_str(), "T1059");
+        for bad in ["t1059", "T105", "T1059.01", "T1059.0011", "T10a9", "", "T1059 "] {
             assert!(TechniqueId::parse(bad).is_err(), "{bad:?} accepted");
         }
     }

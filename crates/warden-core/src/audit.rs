@@ -26,18 +26,8 @@ pub struct AuditRecord {
 }
 
 impl AuditRecord {
-    pub fn new(
-        actor: Actor,
-        action: &str,
-        object: impl Into<String>,
-        payload: serde_json::Value,
-    ) -> Self {
-        AuditRecord {
-            actor,
-            action: action.to_owned(),
-            object: object.into(),
-            payload,
-        }
+    pub fn new(actor: Actor, action: &str, object: impl Into<String>, payload: serde_json::Value) -> Self {
+        AuditRecord { actor, action: action.to_owned(), object: object.into(), payload }
     }
 }
 

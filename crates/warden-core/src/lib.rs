@@ -19,12 +19,9 @@ mod route;
 mod value;
 
 pub use action::{ActionKind, RiskTier};
-pub use alert::{
-    Alert, AlertId, Canon, DataClass, FieldMap, Fields, Fingerprint, Format, Location, Origin,
-};
+pub use alert::{Alert, AlertId, Canon, DataClass, FieldMap, Fields, Fingerprint, Format, Location, Origin};
 pub use assessment::{
-    AnalyzerInfo, Assessment, Confidence, Evidence, Grounding, Severity, TechniqueId, Validation,
-    Verdict,
+    AnalyzerInfo, Assessment, Confidence, Evidence, Grounding, Severity, TechniqueId, Validation, Verdict,
 };
 pub use audit::{Actor, AuditEntry, AuditRecord};
 pub use route::{Reason, Route, RouteKind};
@@ -38,11 +35,7 @@ pub enum VocabError {
     #[error("not an ATT&CK technique id (expected T1234 or T1234.001): {0:?}")]
     Technique(String),
     #[error("unknown {kind} {value:?} (expected one of: {expected})")]
-    Unknown {
-        kind: &'static str,
-        value: String,
-        expected: &'static str,
-    },
+    Unknown { kind: &'static str, value: String, expected: &'static str },
 }
 
 /// Implements `as_str`, `Display` and `FromStr` for a fieldless enum from one

@@ -29,10 +29,7 @@ pub struct Reason {
 
 impl Reason {
     pub fn new(code: &str, detail: impl Into<String>) -> Self {
-        Reason {
-            code: code.to_owned(),
-            detail: detail.into(),
-        }
+        Reason { code: code.to_owned(), detail: detail.into() }
     }
 }
 

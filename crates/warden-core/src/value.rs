@@ -53,12 +53,8 @@ impl Value {
             return true;
         }
         match (self, other) {
-            (Value::Str(a), b) | (b, Value::Str(a)) if !matches!(b, Value::Str(_)) => {
-                *a == b.to_string()
-            }
-            (Value::Int(a), Value::Float(b)) | (Value::Float(b), Value::Int(a)) => {
-                (*a as f64) == *b
-            }
+            (Value::Str(a), b) | (b, Value::Str(a)) if !matches!(b, Value::Str(_)) => *a == b.to_string(),
+            (Value::Int(a), Value::Float(b)) | (Value::Float(b), Value::Int(a)) => (*a as f64) == *b,
             _ => false,
         }
     }
@@ -117,19 +113,7 @@ mod tests {
     #[test]
     fn untagged_round_trip_keeps_integers_integral() {
         let v: Vec<Value> = serde_json::from_str(r#"[null, true, 4624, 1.5, "x"]"#).unwrap();
-        assert_eq!(
-            v,
-            vec![
-                Value::Null,
-                Value::Bool(true),
-                Value::Int(4624),
-                Value::Float(1.5),
-                Value::from("x")
-            ]
-        );
-        assert_eq!(
-            serde_json::to_string(&v).unwrap(),
-            r#"[null,true,4624,1.5,"x"]"#
-        );
+        assert_eq!(v, vec![Value::Null, Value::Bool(true), Value::Int(4624), Value::Float(1.5), Value::from("x")]);
+        assert_eq!(serde_json::to_string(&v).unwrap(), r#"[null,true,4624,1.5,"x"]"#);
     }
 }

@@ -111,6 +111,9 @@ fn pipeline_on_disk(b: Bencher) {
 fn baseline_serde_json_parse(b: Bencher) {
     let (input, _) = corpus(40);
     b.counter(BytesCount::new(input.len())).bench(|| {
-        serde_json::Deserializer::from_slice(black_box(&input)).into_iter::<serde_json::Value>().filter(Result::is_ok).count()
+        serde_json::Deserializer::from_slice(black_box(&input))
+            .into_iter::<serde_json::Value>()
+            .filter(Result::is_ok)
+            .count()
     });
 }

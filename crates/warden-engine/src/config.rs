@@ -59,9 +59,7 @@ pub struct GovernConfig {
 
 impl Default for GovernConfig {
     fn default() -> Self {
-        GovernConfig {
-            confidence_threshold: warden_govern::default_confidence_threshold(),
-        }
+        GovernConfig { confidence_threshold: warden_govern::default_confidence_threshold() }
     }
 }
 
@@ -93,10 +91,7 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig {
-            bind: "127.0.0.1:8080".into(),
-            max_body_bytes: 32 << 20,
-        }
+        ServerConfig { bind: "127.0.0.1:8080".into(), max_body_bytes: 32 << 20 }
     }
 }
 
@@ -108,13 +103,9 @@ pub struct ConfigErrors(pub Vec<String>);
 impl Config {
     /// Reads a file (when given), applies `WARDEN_SECTION__KEY` overrides from
     /// `env`, and validates. Returns every error at once.
-    pub fn load(
-        path: Option<&Path>,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Config, ConfigErrors> {
+    pub fn load(path: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigErrors> {
         let text = match path {
-            Some(p) => std::fs::read_to_string(p)
-                .map_err(|e| ConfigErrors(vec![format!("{}: {e}", p.display())]))?,
+            Some(p) => std::fs::read_to_string(p).map_err(|e| ConfigErrors(vec![format!("{}: {e}", p.display())]))?,
             None => String::new(),
         };
         let name = path.map_or("configuration".to_owned(), |p| p.display().to_string());
@@ -127,9 +118,8 @@ impl Config {
         name: &str,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, ConfigErrors> {
-        let mut table: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| ConfigErrors(vec![format!("{name}: {e}")]))?;
+        let mut table: toml::Table =
+            text.parse().map_err(|e: toml::de::Error| ConfigErrors(vec![format!("{name}: {e}")]))?;
         let mut errors = Vec::new();
         for (key, value) in env {
             let Some(rest) = key.strip_prefix("WARDEN_") else {
@@ -144,10 +134,7 @@ impl Config {
                 .ok()
                 .and_then(|mut t| t.remove("v"))
                 .unwrap_or(toml::Value::String(value));
-            match table
-                .entry(section)
-                .or_insert_with(|| toml::Value::Table(toml::Table::new()))
-            {
+            match table.entry(section).or_insert_with(|| toml::Value::Table(toml::Table::new())) {
                 toml::Value::Table(t) => {
                     t.insert(field, parsed);
                 }
@@ -157,8 +144,7 @@ impl Config {
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
         }
-        let config: Config =
-            Config::deserialize(table).map_err(|e| ConfigErrors(vec![format!("{name}: {e}")]))?;
+        let config: Config = Config::deserialize(table).map_err(|e| ConfigErrors(vec![format!("{name}: {e}")]))?;
         config.validate()?;
         Ok(config)
     }
@@ -168,9 +154,7 @@ impl Config {
         let mut e = Vec::new();
         let t = self.govern.confidence_threshold;
         if !(0.0..=1.0).contains(&t) {
-            e.push(format!(
-                "govern.confidence_threshold must be between 0 and 1, got {t}"
-            ));
+            e.push(format!("govern.confidence_threshold must be between 0 and 1, got {t}"));
         }
         for (name, v) in [
             ("ingest.max_record_bytes", self.ingest.max_record_bytes),
@@ -194,11 +178,7 @@ impl Config {
             if name.parse::<Canon>().is_err() {
                 e.push(format!(
                     "ingest.json_fields: unknown canonical field {name:?} (known: {})",
-                    Canon::ALL
-                        .iter()
-                        .map(|c| c.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    Canon::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
                 ));
             }
             if paths.is_empty() {
@@ -211,11 +191,7 @@ impl Config {
                 self.server.bind
             ));
         }
-        if e.is_empty() {
-            Ok(())
-        } else {
-            Err(ConfigErrors(e))
-        }
+        if e.is_empty() { Ok(()) } else { Err(ConfigErrors(e)) }
     }
 
     pub(crate) fn ingest_options(&self, received_at: jiff::Timestamp) -> warden_ingest::Options {
@@ -226,12 +202,8 @@ impl Config {
             max_depth: self.ingest.max_depth,
             max_fields: self.ingest.max_fields,
         };
-        o.json_field_map = self
-            .ingest
-            .json_fields
-            .iter()
-            .filter_map(|(k, v)| Some((k.parse::<Canon>().ok()?, v.clone())))
-            .collect();
+        o.json_field_map =
+            self.ingest.json_fields.iter().filter_map(|(k, v)| Some((k.parse::<Canon>().ok()?, v.clone()))).collect();
         o
     }
 }
@@ -241,10 +213,7 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
     }
 
     #[test]
@@ -257,10 +226,7 @@ mod tests {
     #[test]
     fn unknown_keys_are_refused() {
         let err = Config::parse("[govern]\nconfidence = 0.9\n", "t.toml", env(&[])).unwrap_err();
-        assert!(
-            err.to_string().contains("unknown field `confidence`"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("unknown field `confidence`"), "{err}");
     }
 
     #[test]

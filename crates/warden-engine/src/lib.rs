@@ -86,10 +86,7 @@ pub enum EngineError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot use data directory {path}: {source}")]
-    DataDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    DataDir { path: PathBuf, source: std::io::Error },
 }
 
 /// The pipeline with its store and stages.
@@ -107,20 +104,14 @@ pub struct Engine {
 impl Engine {
     /// Opens (creating) the SQLite store in `data_dir` with the local analyzer.
     pub fn open(data_dir: &Path, config: Config) -> Result<Engine, EngineError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| EngineError::DataDir {
-            path: data_dir.into(),
-            source,
-        })?;
+        std::fs::create_dir_all(data_dir).map_err(|source| EngineError::DataDir { path: data_dir.into(), source })?;
         let store = SqliteStore::open(&data_dir.join(DB_FILE))?;
         Ok(Self::with_store(Box::new(store), config))
     }
 
     /// An engine over an in-memory store (tests, benchmarks).
     pub fn in_memory(config: Config) -> Result<Engine, EngineError> {
-        Ok(Self::with_store(
-            Box::new(SqliteStore::in_memory()?),
-            config,
-        ))
+        Ok(Self::with_store(Box::new(SqliteStore::in_memory()?), config))
     }
 
     pub fn with_store(store: Box<dyn Store>, config: Config) -> Engine {
@@ -128,9 +119,7 @@ impl Engine {
             store,
             protector: Protector::new(),
             analyzer: Box::new(LocalAnalyzer::new()),
-            policy: RoutingPolicy {
-                confidence_threshold: config.govern.confidence_threshold,
-            },
+            policy: RoutingPolicy { confidence_threshold: config.govern.confidence_threshold },
             config,
             write: Mutex::new(()),
         }
@@ -164,15 +153,9 @@ impl Engine {
                 break;
             }
             self.run_batch(chunk, &mut summary, on_event)?;
-            on_event(Event::Progress {
-                done: reader.position(),
-                total: reader.total(),
-            });
+            on_event(Event::Progress { done: reader.position(), total: reader.total() });
         }
-        on_event(Event::Progress {
-            done: reader.total(),
-            total: reader.total(),
-        });
+        on_event(Event::Progress { done: reader.total(), total: reader.total() });
         Ok(summary)
     }
 
@@ -219,23 +202,14 @@ impl Engine {
                         continue;
                     }
                     let triaged = self.process(*alert);
-                    pending.push(Pending::New(Box::new(result_of(
-                        &triaged.alert,
-                        &triaged,
-                        false,
-                    ))));
+                    pending.push(Pending::New(Box::new(result_of(&triaged.alert, &triaged, false))));
                     batch.triaged.push(triaged);
                 }
                 Parsed::Rejected(d) => {
                     let id = format!(
                         "dl-{}",
-                        &sha256_hex(&[
-                            d.origin.to_string().as_bytes(),
-                            b"\0",
-                            d.reason.as_bytes(),
-                            b"\0",
-                            &d.raw
-                        ])[..20]
+                        &sha256_hex(&[d.origin.to_string().as_bytes(), b"\0", d.reason.as_bytes(), b"\0", &d.raw])
+                            [..20]
                     );
                     batch.audit.push(AuditRecord::new(
                         service("ingest"),
@@ -271,16 +245,11 @@ impl Engine {
                         continue;
                     }
                     summary.stored += 1;
-                    *summary
-                        .routes
-                        .entry(r.route.as_str().to_owned())
-                        .or_insert(0) += 1;
+                    *summary.routes.entry(r.route.as_str().to_owned()).or_insert(0) += 1;
                     r.duplicate = false;
                     on_event(Event::Alert(r));
                 }
-                Pending::Duplicate(id, origin) => {
-                    self.report_duplicate(&id, origin, summary, on_event)?
-                }
+                Pending::Duplicate(id, origin) => self.report_duplicate(&id, origin, summary, on_event)?,
                 Pending::Rejected(i) => {
                     summary.rejected += 1;
                     on_event(Event::Rejected(dead[i].clone()));
@@ -383,14 +352,7 @@ impl Engine {
                 "confidence_threshold": self.policy.confidence_threshold,
             }),
         ));
-        Triaged {
-            alert: protected.into_alert(),
-            classes,
-            assessment,
-            validation,
-            route,
-            audit,
-        }
+        Triaged { alert: protected.into_alert(), classes, assessment, validation, route, audit }
     }
 
     /// Checks the audit log's hash chain from the first entry to the last.
@@ -432,19 +394,9 @@ fn result_of(alert: &Alert, t: &Triaged, duplicate: bool) -> TriageResult {
         verdict: t.assessment.verdict,
         confidence: (t.assessment.confidence.get() * 1000.0).round() / 1000.0,
         severity: t.assessment.severity,
-        techniques: t
-            .assessment
-            .techniques
-            .iter()
-            .map(|t| t.to_string())
-            .collect(),
+        techniques: t.assessment.techniques.iter().map(|t| t.to_string()).collect(),
         route: t.route.kind,
-        reasons: t
-            .route
-            .reasons
-            .iter()
-            .map(|r| format!("{}: {}", r.code, r.detail))
-            .collect(),
+        reasons: t.route.reasons.iter().map(|r| format!("{}: {}", r.code, r.detail)).collect(),
         origin: alert.origin.clone(),
         duplicate,
         summary: t.assessment.summary.clone(),

@@ -9,9 +9,7 @@
 //!
 //! Governance knows nothing about how alerts were parsed, analysed or stored.
 
-use warden_core::{
-    ActionKind, Assessment, Reason, RiskTier, Route, RouteKind, Severity, Validation, Verdict,
-};
+use warden_core::{ActionKind, Assessment, Reason, RiskTier, Route, RouteKind, Severity, Validation, Verdict};
 
 /// The routing policy.
 #[derive(Clone, Debug, PartialEq)]
@@ -22,9 +20,7 @@ pub struct RoutingPolicy {
 
 impl Default for RoutingPolicy {
     fn default() -> Self {
-        RoutingPolicy {
-            confidence_threshold: default_confidence_threshold(),
-        }
+        RoutingPolicy { confidence_threshold: default_confidence_threshold() }
     }
 }
 
@@ -38,42 +34,27 @@ pub fn default_confidence_threshold() -> f64 {
 pub fn route(policy: &RoutingPolicy, a: &Assessment, v: &Validation) -> Route {
     let mut review = Vec::new();
     if !v.schema_ok {
-        review.push(Reason::new(
-            "schema_invalid",
-            "the assessment does not fit the schema",
-        ));
+        review.push(Reason::new("schema_invalid", "the assessment does not fit the schema"));
     }
     match v.grounding {
         warden_core::Grounding::Full => {}
         g => review.push(Reason::new(
             "grounding_failed",
-            format!(
-                "{} of {} evidence citations match the alert (grounding {g})",
-                v.grounded, v.cited
-            ),
+            format!("{} of {} evidence citations match the alert (grounding {g})", v.grounded, v.cited),
         )),
     }
     if a.verdict == Verdict::Unknown {
-        review.push(Reason::new(
-            "verdict_unknown",
-            "the analyzer could not reach a verdict",
-        ));
+        review.push(Reason::new("verdict_unknown", "the analyzer could not reach a verdict"));
     }
     let c = a.confidence.get();
     if c < policy.confidence_threshold {
         review.push(Reason::new(
             "below_threshold",
-            format!(
-                "confidence {c:.2} is below the threshold {:.2}",
-                policy.confidence_threshold
-            ),
+            format!("confidence {c:.2} is below the threshold {:.2}", policy.confidence_threshold),
         ));
     }
     if !review.is_empty() {
-        return Route {
-            kind: RouteKind::Review,
-            reasons: review,
-        };
+        return Route { kind: RouteKind::Review, reasons: review };
     }
     match a.verdict {
         Verdict::Malicious => Route {
@@ -85,24 +66,15 @@ pub fn route(policy: &RoutingPolicy, a: &Assessment, v: &Validation) -> Route {
         },
         Verdict::Suspicious => Route {
             kind: RouteKind::Review,
-            reasons: vec![Reason::new(
-                "verdict_suspicious",
-                "suspicious activity needs a human verdict",
-            )],
+            reasons: vec![Reason::new("verdict_suspicious", "suspicious activity needs a human verdict")],
         },
         Verdict::Benign if a.severity <= Severity::Low => Route {
             kind: RouteKind::AutoClosed,
-            reasons: vec![Reason::new(
-                "benign_confident",
-                format!("benign at confidence {c:.2}"),
-            )],
+            reasons: vec![Reason::new("benign_confident", format!("benign at confidence {c:.2}"))],
         },
         Verdict::Benign => Route {
             kind: RouteKind::Review,
-            reasons: vec![Reason::new(
-                "severity_not_low",
-                format!("benign verdict at {} severity", a.severity),
-            )],
+            reasons: vec![Reason::new("severity_not_low", format!("benign verdict at {} severity", a.severity))],
         },
         Verdict::Unknown => unreachable!("unknown verdicts are routed to review above"),
     }
@@ -147,12 +119,7 @@ pub enum GateError {
 pub fn approve_automatic(kind: ActionKind, target: &str) -> Result<ApprovedAction, GateError> {
     let tier = kind.default_tier();
     if tier == RiskTier::Low {
-        Ok(ApprovedAction {
-            kind,
-            tier,
-            target: target.to_owned(),
-            approvers: Vec::new(),
-        })
+        Ok(ApprovedAction { kind, tier, target: target.to_owned(), approvers: Vec::new() })
     } else {
         Err(GateError::NeedsApproval { kind, tier })
     }
@@ -183,13 +150,7 @@ mod tests {
     }
 
     fn clean() -> Validation {
-        Validation {
-            schema_ok: true,
-            grounding: Grounding::Full,
-            grounded: 1,
-            cited: 1,
-            problems: vec![],
-        }
+        Validation { schema_ok: true, grounding: Grounding::Full, grounded: 1, cited: 1, problems: vec![] }
     }
 
     fn codes(r: &Route) -> Vec<&str> {
@@ -202,38 +163,21 @@ mod tests {
         let r = route(&p, &a(Verdict::Unknown, 0.2, Severity::Info), &clean());
         assert_eq!(r.kind, RouteKind::Review);
         assert_eq!(codes(&r), ["verdict_unknown", "below_threshold"]);
-        assert_eq!(
-            route(&p, &a(Verdict::Benign, 0.849, Severity::Info), &clean()).kind,
-            RouteKind::Review
-        );
+        assert_eq!(route(&p, &a(Verdict::Benign, 0.849, Severity::Info), &clean()).kind, RouteKind::Review);
     }
 
     #[test]
     fn confident_verdicts_route_by_verdict() {
         let p = RoutingPolicy::default();
-        assert_eq!(
-            route(&p, &a(Verdict::Malicious, 0.9, Severity::High), &clean()).kind,
-            RouteKind::Escalated
-        );
-        assert_eq!(
-            route(&p, &a(Verdict::Benign, 0.9, Severity::Info), &clean()).kind,
-            RouteKind::AutoClosed
-        );
-        assert_eq!(
-            route(&p, &a(Verdict::Suspicious, 0.95, Severity::Low), &clean()).kind,
-            RouteKind::Review
-        );
+        assert_eq!(route(&p, &a(Verdict::Malicious, 0.9, Severity::High), &clean()).kind, RouteKind::Escalated);
+        assert_eq!(route(&p, &a(Verdict::Benign, 0.9, Severity::Info), &clean()).kind, RouteKind::AutoClosed);
+        assert_eq!(route(&p, &a(Verdict::Suspicious, 0.95, Severity::Low), &clean()).kind, RouteKind::Review);
     }
 
     #[test]
     fn ungrounded_output_is_never_auto_closed() {
         let p = RoutingPolicy::default();
-        let v = Validation {
-            grounding: Grounding::Partial,
-            grounded: 1,
-            cited: 2,
-            ..clean()
-        };
+        let v = Validation { grounding: Grounding::Partial, grounded: 1, cited: 2, ..clean() };
         let r = route(&p, &a(Verdict::Benign, 0.99, Severity::Info), &v);
         assert_eq!(r.kind, RouteKind::Review);
         assert_eq!(codes(&r), ["grounding_failed"]);
@@ -244,10 +188,7 @@ mod tests {
         assert!(approve_automatic(ActionKind::OpenTicket, "al-1").is_ok());
         assert_eq!(
             approve_automatic(ActionKind::DeclareBreach, "al-1"),
-            Err(GateError::NeedsApproval {
-                kind: ActionKind::DeclareBreach,
-                tier: RiskTier::Critical
-            })
+            Err(GateError::NeedsApproval { kind: ActionKind::DeclareBreach, tier: RiskTier::Critical })
         );
     }
 }

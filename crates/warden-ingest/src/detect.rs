@@ -13,28 +13,15 @@ pub fn detect_format(f: &FieldMap) -> Format {
     if has("class_uid") && (has("category_uid") || any_prefix("metadata.")) {
         Format::Ocsf
     } else if any_prefix("Event.System.")
-        || (has("EventID")
-            && [
-                "Channel",
-                "Hostname",
-                "Computer",
-                "SourceName",
-                "ProviderName",
-            ]
-            .iter()
-            .any(|p| has(p)))
+        || (has("EventID") && ["Channel", "Hostname", "Computer", "SourceName", "ProviderName"].iter().any(|p| has(p)))
     {
         Format::Evtx
-    } else if has("event_type")
-        && (has("src_ip") || has("flow_id") || has("in_iface") || has("dest_ip"))
-    {
+    } else if has("event_type") && (has("src_ip") || has("flow_id") || has("in_iface") || has("dest_ip")) {
         Format::Eve
     } else if has("@timestamp")
-        && [
-            "event.", "ecs.", "host.", "kibana.", "winlog.", "agent.", "source.", "process.",
-        ]
-        .iter()
-        .any(|p| any_prefix(p))
+        && ["event.", "ecs.", "host.", "kibana.", "winlog.", "agent.", "source.", "process."]
+            .iter()
+            .any(|p| any_prefix(p))
         || any_prefix("ecs.version")
         || any_prefix("kibana.alert.")
     {
@@ -47,60 +34,16 @@ pub fn detect_format(f: &FieldMap) -> Format {
 type Table = &'static [(Canon, &'static [&'static str])];
 
 const OCSF: Table = &[
-    (
-        Canon::Timestamp,
-        &["time", "finding_info.created_time", "metadata.logged_time"],
-    ),
-    (
-        Canon::Host,
-        &[
-            "device.hostname",
-            "device.name",
-            "evidences[0].device.hostname",
-            "src_endpoint.hostname",
-        ],
-    ),
-    (
-        Canon::User,
-        &[
-            "actor.user.name",
-            "user.name",
-            "evidences[0].actor.user.name",
-            "evidences[0].process.user.name",
-        ],
-    ),
-    (
-        Canon::SourceIp,
-        &[
-            "src_endpoint.ip",
-            "evidences[0].src_endpoint.ip",
-            "device.ip",
-        ],
-    ),
-    (
-        Canon::DestinationIp,
-        &["dst_endpoint.ip", "evidences[0].dst_endpoint.ip"],
-    ),
-    (
-        Canon::DestinationPort,
-        &["dst_endpoint.port", "evidences[0].dst_endpoint.port"],
-    ),
-    (
-        Canon::CommandLine,
-        &[
-            "process.cmd_line",
-            "evidences[0].process.cmd_line",
-            "actor.process.cmd_line",
-        ],
-    ),
+    (Canon::Timestamp, &["time", "finding_info.created_time", "metadata.logged_time"]),
+    (Canon::Host, &["device.hostname", "device.name", "evidences[0].device.hostname", "src_endpoint.hostname"]),
+    (Canon::User, &["actor.user.name", "user.name", "evidences[0].actor.user.name", "evidences[0].process.user.name"]),
+    (Canon::SourceIp, &["src_endpoint.ip", "evidences[0].src_endpoint.ip", "device.ip"]),
+    (Canon::DestinationIp, &["dst_endpoint.ip", "evidences[0].dst_endpoint.ip"]),
+    (Canon::DestinationPort, &["dst_endpoint.port", "evidences[0].dst_endpoint.port"]),
+    (Canon::CommandLine, &["process.cmd_line", "evidences[0].process.cmd_line", "actor.process.cmd_line"]),
     (
         Canon::Image,
-        &[
-            "process.file.path",
-            "evidences[0].process.file.path",
-            "process.name",
-            "evidences[0].process.name",
-        ],
+        &["process.file.path", "evidences[0].process.file.path", "process.name", "evidences[0].process.name"],
     ),
     (
         Canon::ParentImage,
@@ -110,142 +53,45 @@ const OCSF: Table = &[
             "actor.process.file.path",
         ],
     ),
-    (
-        Canon::ParentCommandLine,
-        &[
-            "process.parent_process.cmd_line",
-            "evidences[0].process.parent_process.cmd_line",
-        ],
-    ),
-    (
-        Canon::RuleName,
-        &[
-            "finding_info.title",
-            "finding.title",
-            "rule.name",
-            "finding_info.analytic.name",
-            "message",
-        ],
-    ),
+    (Canon::ParentCommandLine, &["process.parent_process.cmd_line", "evidences[0].process.parent_process.cmd_line"]),
+    (Canon::RuleName, &["finding_info.title", "finding.title", "rule.name", "finding_info.analytic.name", "message"]),
     (Canon::VendorSeverity, &["severity", "severity_id"]),
     (Canon::EventCode, &["class_name", "class_uid"]),
     (Canon::Channel, &["metadata.product.name"]),
     (Canon::Message, &["message", "finding_info.desc"]),
-    (
-        Canon::DnsQuery,
-        &["query.hostname", "evidences[0].query.hostname"],
-    ),
-    (
-        Canon::Url,
-        &["http_request.url.url_string", "evidences[0].url.url_string"],
-    ),
+    (Canon::DnsQuery, &["query.hostname", "evidences[0].query.hostname"]),
+    (Canon::Url, &["http_request.url.url_string", "evidences[0].url.url_string"]),
 ];
 
 const ECS: Table = &[
     (Canon::Timestamp, &["@timestamp", "event.created"]),
-    (
-        Canon::Host,
-        &[
-            "host.name",
-            "host.hostname",
-            "winlog.computer_name",
-            "observer.hostname",
-        ],
-    ),
-    (
-        Canon::User,
-        &[
-            "user.name",
-            "winlog.event_data.SubjectUserName",
-            "winlog.user.name",
-        ],
-    ),
-    (
-        Canon::SourceIp,
-        &["source.ip", "client.ip", "winlog.event_data.IpAddress"],
-    ),
+    (Canon::Host, &["host.name", "host.hostname", "winlog.computer_name", "observer.hostname"]),
+    (Canon::User, &["user.name", "winlog.event_data.SubjectUserName", "winlog.user.name"]),
+    (Canon::SourceIp, &["source.ip", "client.ip", "winlog.event_data.IpAddress"]),
     (Canon::DestinationIp, &["destination.ip", "server.ip"]),
     (Canon::DestinationPort, &["destination.port", "server.port"]),
-    (
-        Canon::CommandLine,
-        &["process.command_line", "winlog.event_data.CommandLine"],
-    ),
-    (
-        Canon::Image,
-        &[
-            "process.executable",
-            "winlog.event_data.Image",
-            "process.name",
-        ],
-    ),
-    (
-        Canon::ParentImage,
-        &[
-            "process.parent.executable",
-            "winlog.event_data.ParentImage",
-            "process.parent.name",
-        ],
-    ),
-    (
-        Canon::ParentCommandLine,
-        &[
-            "process.parent.command_line",
-            "winlog.event_data.ParentCommandLine",
-        ],
-    ),
+    (Canon::CommandLine, &["process.command_line", "winlog.event_data.CommandLine"]),
+    (Canon::Image, &["process.executable", "winlog.event_data.Image", "process.name"]),
+    (Canon::ParentImage, &["process.parent.executable", "winlog.event_data.ParentImage", "process.parent.name"]),
+    (Canon::ParentCommandLine, &["process.parent.command_line", "winlog.event_data.ParentCommandLine"]),
     (
         Canon::RuleName,
-        &[
-            "kibana.alert.rule.name",
-            "signal.rule.name",
-            "rule.name",
-            "threat.technique.name[0]",
-            "event.action",
-        ],
+        &["kibana.alert.rule.name", "signal.rule.name", "rule.name", "threat.technique.name[0]", "event.action"],
     ),
-    (
-        Canon::VendorSeverity,
-        &[
-            "kibana.alert.severity",
-            "signal.rule.severity",
-            "event.severity",
-            "log.level",
-        ],
-    ),
+    (Canon::VendorSeverity, &["kibana.alert.severity", "signal.rule.severity", "event.severity", "log.level"]),
     (Canon::EventCode, &["event.code", "winlog.event_id"]),
-    (
-        Canon::Channel,
-        &["winlog.channel", "event.dataset", "event.module"],
-    ),
+    (Canon::Channel, &["winlog.channel", "event.dataset", "event.module"]),
     (Canon::Message, &["message", "kibana.alert.reason"]),
-    (
-        Canon::ScriptBlock,
-        &[
-            "powershell.file.script_block_text",
-            "winlog.event_data.ScriptBlockText",
-        ],
-    ),
+    (Canon::ScriptBlock, &["powershell.file.script_block_text", "winlog.event_data.ScriptBlockText"]),
     (Canon::DnsQuery, &["dns.question.name"]),
     (Canon::Url, &["url.full", "url.original"]),
-    (
-        Canon::ServiceName,
-        &["service.name", "winlog.event_data.ServiceName"],
-    ),
+    (Canon::ServiceName, &["service.name", "winlog.event_data.ServiceName"]),
     (Canon::TaskName, &["winlog.event_data.TaskName"]),
-    (
-        Canon::TargetUser,
-        &["user.target.name", "winlog.event_data.TargetUserName"],
-    ),
-    (
-        Canon::GroupName,
-        &["group.name", "winlog.event_data.TargetUserName"],
-    ),
+    (Canon::TargetUser, &["user.target.name", "winlog.event_data.TargetUserName"]),
+    (Canon::GroupName, &["group.name", "winlog.event_data.TargetUserName"]),
     (Canon::GrantedAccess, &["winlog.event_data.GrantedAccess"]),
     (Canon::TargetImage, &["winlog.event_data.TargetImage"]),
-    (
-        Canon::LogonType,
-        &["winlog.logon.type", "winlog.event_data.LogonType"],
-    ),
+    (Canon::LogonType, &["winlog.logon.type", "winlog.event_data.LogonType"]),
 ];
 
 const EVE: Table = &[
@@ -258,28 +104,16 @@ const EVE: Table = &[
     (Canon::VendorSeverity, &["alert.severity"]),
     (Canon::EventCode, &["alert.signature_id"]),
     (Canon::Channel, &["event_type"]),
-    (
-        Canon::DnsQuery,
-        &["dns.rrname", "dns.queries[0].rrname", "dns.query[0].rrname"],
-    ),
+    (Canon::DnsQuery, &["dns.rrname", "dns.queries[0].rrname", "dns.query[0].rrname"]),
     (Canon::Url, &["http.url"]),
 ];
 
 const EVTX: Table = &[
     (
         Canon::Timestamp,
-        &[
-            "Event.System.TimeCreated.#attributes.SystemTime",
-            "TimeCreated",
-            "EventTime",
-            "UtcTime",
-            "@timestamp",
-        ],
+        &["Event.System.TimeCreated.#attributes.SystemTime", "TimeCreated", "EventTime", "UtcTime", "@timestamp"],
     ),
-    (
-        Canon::Host,
-        &["Event.System.Computer", "Hostname", "Computer"],
-    ),
+    (Canon::Host, &["Event.System.Computer", "Hostname", "Computer"]),
     (
         Canon::User,
         &[
@@ -291,166 +125,43 @@ const EVTX: Table = &[
             "AccountName",
         ],
     ),
-    (
-        Canon::SourceIp,
-        &[
-            "Event.EventData.IpAddress",
-            "Event.EventData.SourceIp",
-            "IpAddress",
-            "SourceIp",
-        ],
-    ),
-    (
-        Canon::DestinationIp,
-        &["Event.EventData.DestinationIp", "DestinationIp"],
-    ),
-    (
-        Canon::DestinationPort,
-        &["Event.EventData.DestinationPort", "DestinationPort"],
-    ),
-    (
-        Canon::CommandLine,
-        &[
-            "Event.EventData.CommandLine",
-            "Event.EventData.ProcessCommandLine",
-            "CommandLine",
-        ],
-    ),
-    (
-        Canon::Image,
-        &[
-            "Event.EventData.Image",
-            "Event.EventData.NewProcessName",
-            "Image",
-            "NewProcessName",
-        ],
-    ),
+    (Canon::SourceIp, &["Event.EventData.IpAddress", "Event.EventData.SourceIp", "IpAddress", "SourceIp"]),
+    (Canon::DestinationIp, &["Event.EventData.DestinationIp", "DestinationIp"]),
+    (Canon::DestinationPort, &["Event.EventData.DestinationPort", "DestinationPort"]),
+    (Canon::CommandLine, &["Event.EventData.CommandLine", "Event.EventData.ProcessCommandLine", "CommandLine"]),
+    (Canon::Image, &["Event.EventData.Image", "Event.EventData.NewProcessName", "Image", "NewProcessName"]),
     (
         Canon::ParentImage,
-        &[
-            "Event.EventData.ParentImage",
-            "Event.EventData.ParentProcessName",
-            "ParentImage",
-            "ParentProcessName",
-        ],
+        &["Event.EventData.ParentImage", "Event.EventData.ParentProcessName", "ParentImage", "ParentProcessName"],
     ),
-    (
-        Canon::ParentCommandLine,
-        &["Event.EventData.ParentCommandLine", "ParentCommandLine"],
-    ),
+    (Canon::ParentCommandLine, &["Event.EventData.ParentCommandLine", "ParentCommandLine"]),
     (Canon::RuleName, &["Event.EventData.RuleName", "RuleName"]),
-    (
-        Canon::VendorSeverity,
-        &["Event.System.Level", "Level", "Severity"],
-    ),
-    (
-        Canon::EventCode,
-        &[
-            "Event.System.EventID",
-            "Event.System.EventID.#text",
-            "EventID",
-        ],
-    ),
-    (
-        Canon::Channel,
-        &[
-            "Event.System.Channel",
-            "Channel",
-            "Event.System.Provider.#attributes.Name",
-            "SourceName",
-        ],
-    ),
+    (Canon::VendorSeverity, &["Event.System.Level", "Level", "Severity"]),
+    (Canon::EventCode, &["Event.System.EventID", "Event.System.EventID.#text", "EventID"]),
+    (Canon::Channel, &["Event.System.Channel", "Channel", "Event.System.Provider.#attributes.Name", "SourceName"]),
     (Canon::Message, &["Message"]),
-    (
-        Canon::ScriptBlock,
-        &["Event.EventData.ScriptBlockText", "ScriptBlockText"],
-    ),
+    (Canon::ScriptBlock, &["Event.EventData.ScriptBlockText", "ScriptBlockText"]),
     (Canon::DnsQuery, &["Event.EventData.QueryName", "QueryName"]),
-    (
-        Canon::ServiceName,
-        &["Event.EventData.ServiceName", "ServiceName"],
-    ),
+    (Canon::ServiceName, &["Event.EventData.ServiceName", "ServiceName"]),
     (Canon::TaskName, &["Event.EventData.TaskName", "TaskName"]),
-    (
-        Canon::TargetUser,
-        &[
-            "Event.EventData.TargetUserName",
-            "TargetUserName",
-            "Event.EventData.SamAccountName",
-        ],
-    ),
-    (
-        Canon::GroupName,
-        &["Event.EventData.TargetUserName", "TargetUserName"],
-    ),
-    (
-        Canon::GrantedAccess,
-        &["Event.EventData.GrantedAccess", "GrantedAccess"],
-    ),
-    (
-        Canon::TargetImage,
-        &["Event.EventData.TargetImage", "TargetImage"],
-    ),
-    (
-        Canon::LogonType,
-        &["Event.EventData.LogonType", "LogonType"],
-    ),
+    (Canon::TargetUser, &["Event.EventData.TargetUserName", "TargetUserName", "Event.EventData.SamAccountName"]),
+    (Canon::GroupName, &["Event.EventData.TargetUserName", "TargetUserName"]),
+    (Canon::GrantedAccess, &["Event.EventData.GrantedAccess", "GrantedAccess"]),
+    (Canon::TargetImage, &["Event.EventData.TargetImage", "TargetImage"]),
+    (Canon::LogonType, &["Event.EventData.LogonType", "LogonType"]),
 ];
 
 const JSON: Table = &[
-    (
-        Canon::Timestamp,
-        &[
-            "@timestamp",
-            "timestamp",
-            "time",
-            "ts",
-            "date",
-            "created_at",
-        ],
-    ),
-    (
-        Canon::Host,
-        &["host", "hostname", "host.name", "device", "computer"],
-    ),
+    (Canon::Timestamp, &["@timestamp", "timestamp", "time", "ts", "date", "created_at"]),
+    (Canon::Host, &["host", "hostname", "host.name", "device", "computer"]),
     (Canon::User, &["user", "username", "user.name", "account"]),
-    (
-        Canon::SourceIp,
-        &["src_ip", "source_ip", "srcip", "src", "source.ip"],
-    ),
-    (
-        Canon::DestinationIp,
-        &[
-            "dst_ip",
-            "dest_ip",
-            "destination_ip",
-            "dstip",
-            "dst",
-            "destination.ip",
-        ],
-    ),
-    (
-        Canon::DestinationPort,
-        &["dst_port", "dest_port", "destination_port"],
-    ),
-    (
-        Canon::CommandLine,
-        &[
-            "command_line",
-            "cmdline",
-            "commandline",
-            "process.command_line",
-        ],
-    ),
-    (
-        Canon::Image,
-        &["process", "image", "process_path", "process.executable"],
-    ),
+    (Canon::SourceIp, &["src_ip", "source_ip", "srcip", "src", "source.ip"]),
+    (Canon::DestinationIp, &["dst_ip", "dest_ip", "destination_ip", "dstip", "dst", "destination.ip"]),
+    (Canon::DestinationPort, &["dst_port", "dest_port", "destination_port"]),
+    (Canon::CommandLine, &["command_line", "cmdline", "commandline", "process.command_line"]),
+    (Canon::Image, &["process", "image", "process_path", "process.executable"]),
     (Canon::ParentImage, &["parent_process", "parent_image"]),
-    (
-        Canon::RuleName,
-        &["rule", "rule_name", "alert", "title", "name", "signature"],
-    ),
+    (Canon::RuleName, &["rule", "rule_name", "alert", "title", "name", "signature"]),
     (Canon::VendorSeverity, &["severity", "priority", "level"]),
     (Canon::EventCode, &["event_id", "event_code", "code"]),
     (Canon::Channel, &["source", "product", "channel"]),
@@ -483,10 +194,7 @@ pub(crate) fn canonical_paths(
         if out.contains_key(canon) {
             continue;
         }
-        if let Some(p) = paths
-            .iter()
-            .find(|p| fields.get(p).is_some_and(|v| *v != Value::Null))
-        {
+        if let Some(p) = paths.iter().find(|p| fields.get(p).is_some_and(|v| *v != Value::Null)) {
             out.insert(*canon, (*p).to_owned());
         }
     }
@@ -518,10 +226,7 @@ pub(crate) fn parse_time(v: &Value) -> Option<Timestamp> {
             }
             // No offset at all (Sysmon's UtcTime, NXLog's EventTime): taken as UTC.
             if let Ok(dt) = fixed.parse::<jiff::civil::DateTime>() {
-                return dt
-                    .to_zoned(jiff::tz::TimeZone::UTC)
-                    .ok()
-                    .map(|z| z.timestamp());
+                return dt.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp());
             }
             s.parse::<i64>().ok().and_then(epoch)
         }
@@ -530,11 +235,7 @@ pub(crate) fn parse_time(v: &Value) -> Option<Timestamp> {
 }
 
 fn epoch(n: i64) -> Option<Timestamp> {
-    if n > 100_000_000_000 {
-        Timestamp::from_millisecond(n).ok()
-    } else {
-        Timestamp::from_second(n).ok()
-    }
+    if n > 100_000_000_000 { Timestamp::from_millisecond(n).ok() } else { Timestamp::from_second(n).ok() }
 }
 
 #[cfg(test)]
@@ -543,17 +244,10 @@ mod tests {
 
     #[test]
     fn times_in_the_shapes_sources_write() {
-        for s in [
-            "2024-05-01T10:00:00Z",
-            "2024-05-01T10:00:00.123456+0000",
-            "2024-05-01 10:00:00.123Z",
-        ] {
+        for s in ["2024-05-01T10:00:00Z", "2024-05-01T10:00:00.123456+0000", "2024-05-01 10:00:00.123Z"] {
             assert!(parse_time(&Value::from(s)).is_some(), "{s}");
         }
-        assert_eq!(
-            parse_time(&Value::Int(1714557600000)),
-            parse_time(&Value::Int(1714557600))
-        );
+        assert_eq!(parse_time(&Value::Int(1714557600000)), parse_time(&Value::Int(1714557600)));
         assert!(parse_time(&Value::from("yesterday")).is_none());
     }
 }

@@ -41,10 +41,7 @@ impl<'a> EvtxStream<'a> {
             Ok(p) => Some(p.with_configuration(settings.clone()).into_chunks()),
             Err(e) => {
                 queue.push_back(Parsed::Rejected(Diagnostic {
-                    origin: Origin {
-                        file: file.to_owned(),
-                        location: Location::Whole(true),
-                    },
+                    origin: Origin { file: file.to_owned(), location: Location::Whole(true) },
                     reason: format!("not a readable EVTX file: {}", chain(&e)),
                     raw: bytes.to_vec(),
                 }));
@@ -68,16 +65,11 @@ impl<'a> EvtxStream<'a> {
     }
 
     fn origin(&self, location: Location) -> Origin {
-        Origin {
-            file: self.file.clone(),
-            location,
-        }
+        Origin { file: self.file.clone(), location }
     }
 
     fn chunk_bytes(&self, n: u64) -> Vec<u8> {
-        let start = FILE_HEADER
-            .saturating_add((n as usize).saturating_mul(CHUNK))
-            .min(self.bytes.len());
+        let start = FILE_HEADER.saturating_add((n as usize).saturating_mul(CHUNK)).min(self.bytes.len());
         let end = start.saturating_add(CHUNK).min(self.bytes.len());
         self.bytes[start..end].to_vec()
     }
@@ -96,7 +88,9 @@ impl<'a> EvtxStream<'a> {
                 let n = ((self.bytes.len() - FILE_HEADER) / CHUNK) as u64;
                 self.queue.push_back(Parsed::Rejected(Diagnostic {
                     origin: self.origin(Location::Chunk(n)),
-                    reason: format!("EVTX file is truncated: it ends {tail} bytes into chunk {n} (a chunk is {CHUNK} bytes)"),
+                    reason: format!(
+                        "EVTX file is truncated: it ends {tail} bytes into chunk {n} (a chunk is {CHUNK} bytes)"
+                    ),
                     raw: self.bytes[self.bytes.len() - tail..].to_vec(),
                 }));
                 return true;
@@ -151,9 +145,7 @@ impl<'a> EvtxStream<'a> {
                 }
                 Err(e) => {
                     let location = match &e {
-                        EvtxError::FailedToParseRecord { record_id, .. } => {
-                            Location::Record(*record_id)
-                        }
+                        EvtxError::FailedToParseRecord { record_id, .. } => Location::Record(*record_id),
                         _ => Location::Chunk(number),
                     };
                     Parsed::Rejected(Diagnostic {

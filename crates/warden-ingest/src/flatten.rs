@@ -13,19 +13,9 @@ pub(crate) fn flatten(value: &J, limits: &Limits) -> Result<FieldMap, String> {
     Ok(out)
 }
 
-fn walk(
-    value: &J,
-    path: &mut String,
-    depth: usize,
-    limits: &Limits,
-    out: &mut FieldMap,
-) -> Result<(), String> {
+fn walk(value: &J, path: &mut String, depth: usize, limits: &Limits, out: &mut FieldMap) -> Result<(), String> {
     if depth > limits.max_depth {
-        return Err(format!(
-            "nesting deeper than {} levels at `{}`",
-            limits.max_depth,
-            shorten(path)
-        ));
+        return Err(format!("nesting deeper than {} levels at `{}`", limits.max_depth, shorten(path)));
     }
     let scalar = match value {
         J::Object(map) => {
@@ -95,31 +85,15 @@ mod tests {
     fn paths_join_keys_with_dots_and_index_arrays() {
         let v = serde_json::json!({"a": {"b": [1, {"c": "x"}]}, "d": null});
         let f = flatten(&v, &Limits::default()).unwrap();
-        let got: Vec<(String, String)> = f
-            .iter()
-            .map(|(p, v)| (p.to_owned(), v.to_string()))
-            .collect();
-        assert_eq!(
-            got,
-            [
-                ("a.b[0]".into(), "1".into()),
-                ("a.b[1].c".into(), "x".into()),
-                ("d".into(), "null".into())
-            ]
-        );
+        let got: Vec<(String, String)> = f.iter().map(|(p, v)| (p.to_owned(), v.to_string())).collect();
+        assert_eq!(got, [("a.b[0]".into(), "1".into()), ("a.b[1].c".into(), "x".into()), ("d".into(), "null".into())]);
     }
 
     #[test]
     fn over_large_field_is_named_in_the_error() {
-        let limits = Limits {
-            max_field_bytes: 4,
-            ..Limits::default()
-        };
+        let limits = Limits { max_field_bytes: 4, ..Limits::default() };
         let err = flatten(&serde_json::json!({"cmd": {"line": "12345"}}), &limits).unwrap_err();
-        assert_eq!(
-            err,
-            "field `cmd.line` is 5 bytes, over the limit of 4 bytes"
-        );
+        assert_eq!(err, "field `cmd.line` is 5 bytes, over the limit of 4 bytes");
     }
 
     #[test]
@@ -128,14 +102,7 @@ mod tests {
         for _ in 0..10 {
             v = serde_json::json!({ "n": v });
         }
-        let limits = Limits {
-            max_depth: 5,
-            ..Limits::default()
-        };
-        assert!(
-            flatten(&v, &limits)
-                .unwrap_err()
-                .starts_with("nesting deeper than 5 levels")
-        );
+        let limits = Limits { max_depth: 5, ..Limits::default() };
+        assert!(flatten(&v, &limits).unwrap_err().starts_with("nesting deeper than 5 levels"));
     }
 }

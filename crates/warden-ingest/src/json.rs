@@ -33,21 +33,9 @@ pub(crate) struct JsonStream<'a> {
 
 impl<'a> JsonStream<'a> {
     pub(crate) fn new(bytes: &'a [u8], file: &str, opts: &'a Options) -> Self {
-        let start = if bytes.starts_with(b"\xEF\xBB\xBF") {
-            3
-        } else {
-            0
-        };
+        let start = if bytes.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
         let mode = choose_mode(&bytes[start..]);
-        JsonStream {
-            bytes,
-            file: file.to_owned(),
-            opts,
-            mode,
-            pos: start,
-            line: 1,
-            queue: VecDeque::new(),
-        }
+        JsonStream { bytes, file: file.to_owned(), opts, mode, pos: start, line: 1, queue: VecDeque::new() }
     }
 
     pub(crate) fn position(&self) -> usize {
@@ -55,38 +43,23 @@ impl<'a> JsonStream<'a> {
     }
 
     fn origin(&self, line: u64) -> Origin {
-        Origin {
-            file: self.file.clone(),
-            location: Location::Line(line),
-        }
+        Origin { file: self.file.clone(), location: Location::Line(line) }
     }
 
     fn reject(&mut self, line: u64, reason: String, raw: &[u8]) {
-        self.queue.push_back(Parsed::Rejected(Diagnostic {
-            origin: self.origin(line),
-            reason,
-            raw: raw.to_vec(),
-        }));
+        self.queue.push_back(Parsed::Rejected(Diagnostic { origin: self.origin(line), reason, raw: raw.to_vec() }));
     }
 
     /// Parses one record's text (an object, or an array of them) starting on `line`.
     fn record(&mut self, raw: &'a [u8], line: u64) {
         let limits = &self.opts.limits;
         if raw.len() > limits.max_record_bytes {
-            let reason = format!(
-                "record is {} bytes, over the limit of {} bytes",
-                raw.len(),
-                limits.max_record_bytes
-            );
+            let reason = format!("record is {} bytes, over the limit of {} bytes", raw.len(), limits.max_record_bytes);
             return self.reject(line, reason, raw);
         }
         if let Err(e) = std::str::from_utf8(raw) {
             let (l, c) = line_col(raw, e.valid_up_to());
-            let at = if self.mode == Mode::Lines {
-                format!("column {c}")
-            } else {
-                format!("line {}", line + l - 1)
-            };
+            let at = if self.mode == Mode::Lines { format!("column {c}") } else { format!("line {}", line + l - 1) };
             return self.reject(line, format!("invalid UTF-8 at {at}"), raw);
         }
         if raw.first() == Some(&b'[') {
@@ -130,11 +103,7 @@ impl<'a> JsonStream<'a> {
         } else if self.mode == Mode::Lines && e.line() == 1 {
             format!("invalid JSON at column {}: {what}", e.column())
         } else {
-            format!(
-                "invalid JSON at line {} column {}: {what}",
-                record_line + e.line() as u64 - 1,
-                e.column()
-            )
+            format!("invalid JSON at line {} column {}: {what}", record_line + e.line() as u64 - 1, e.column())
         }
     }
 
@@ -184,11 +153,7 @@ impl<'a> JsonStream<'a> {
                     self.json_error(&e, line)
                 };
                 let end = if e.line() <= 1 {
-                    start
-                        + rest
-                            .iter()
-                            .position(|&b| b == b'\n')
-                            .map_or(rest.len(), |i| i + 1)
+                    start + rest.iter().position(|&b| b == b'\n').map_or(rest.len(), |i| i + 1)
                 } else {
                     resync(rest, e.line()).map_or(self.bytes.len(), |i| start + i)
                 };
@@ -231,10 +196,7 @@ impl Iterator for JsonStream<'_> {
 /// object on the same line and a later early line is a whole object (NDJSON
 /// whose first record is broken).
 fn choose_mode(bytes: &[u8]) -> Mode {
-    let mut lines = bytes
-        .split(|&b| b == b'\n')
-        .map(<[u8]>::trim_ascii)
-        .filter(|l| !l.is_empty());
+    let mut lines = bytes.split(|&b| b == b'\n').map(<[u8]>::trim_ascii).filter(|l| !l.is_empty());
     let Some(first) = lines.next() else {
         return Mode::Lines;
     };
@@ -278,12 +240,7 @@ fn count_newlines(b: &[u8]) -> u64 {
 fn line_col(b: &[u8], offset: usize) -> (u64, usize) {
     let before = &b[..offset];
     let line = count_newlines(before) + 1;
-    let col = offset
-        - before
-            .iter()
-            .rposition(|&c| c == b'\n')
-            .map_or(0, |i| i + 1)
-        + 1;
+    let col = offset - before.iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1) + 1;
     (line, col)
 }
 

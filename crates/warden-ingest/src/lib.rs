@@ -39,12 +39,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_record_bytes: 16 << 20,
-            max_field_bytes: 1 << 20,
-            max_depth: 64,
-            max_fields: 10_000,
-        }
+        Limits { max_record_bytes: 16 << 20, max_field_bytes: 1 << 20, max_depth: 64, max_fields: 10_000 }
     }
 }
 
@@ -63,12 +58,7 @@ pub struct Options {
 
 impl Options {
     pub fn new(received_at: Timestamp) -> Self {
-        Options {
-            received_at,
-            format: None,
-            limits: Limits::default(),
-            json_field_map: BTreeMap::new(),
-        }
+        Options { received_at, format: None, limits: Limits::default(), json_field_map: BTreeMap::new() }
     }
 }
 
@@ -98,10 +88,7 @@ pub fn read<'a>(bytes: &'a [u8], file: &str, opts: &'a Options) -> Reader<'a> {
     } else {
         Inner::Json(json::JsonStream::new(bytes, file, opts))
     };
-    Reader {
-        inner,
-        total: bytes.len(),
-    }
+    Reader { inner, total: bytes.len() }
 }
 
 /// An iterator over one input's [`Parsed`] items.
@@ -142,16 +129,9 @@ impl Iterator for Reader<'_> {
 }
 
 /// Turns one parsed JSON record into an alert: flatten, detect, map, fingerprint.
-pub(crate) fn build_alert(
-    value: &serde_json::Value,
-    origin: Origin,
-    opts: &Options,
-) -> Result<Alert, String> {
+pub(crate) fn build_alert(value: &serde_json::Value, origin: Origin, opts: &Options) -> Result<Alert, String> {
     if !value.is_object() {
-        return Err(format!(
-            "expected a JSON object, found {}",
-            json_kind(value)
-        ));
+        return Err(format!("expected a JSON object, found {}", json_kind(value)));
     }
     let fields = flatten::flatten(value, &opts.limits)?;
     if fields.is_empty() {
@@ -159,10 +139,8 @@ pub(crate) fn build_alert(
     }
     let format = opts.format.unwrap_or_else(|| detect_format(&fields));
     let canon = detect::canonical_paths(format, &fields, &opts.json_field_map);
-    let observed_at = canon
-        .get(&Canon::Timestamp)
-        .and_then(|p| warden_core::Fields::get(&fields, p))
-        .and_then(detect::parse_time);
+    let observed_at =
+        canon.get(&Canon::Timestamp).and_then(|p| warden_core::Fields::get(&fields, p)).and_then(detect::parse_time);
     let fingerprint = fingerprint(format, &fields);
     Ok(Alert {
         id: AlertId::from_fingerprint(&fingerprint),
@@ -228,22 +206,9 @@ mod tests {
     #[test]
     fn nested_and_dotted_keys_give_one_fingerprint() {
         let opts = Options::new(Timestamp::UNIX_EPOCH);
-        let o = || Origin {
-            file: "t".into(),
-            location: warden_core::Location::Line(1),
-        };
-        let a = build_alert(
-            &serde_json::json!({"event": {"kind": "alert"}, "x": 1}),
-            o(),
-            &opts,
-        )
-        .unwrap();
-        let b = build_alert(
-            &serde_json::json!({"x": 1, "event.kind": "alert"}),
-            o(),
-            &opts,
-        )
-        .unwrap();
+        let o = || Origin { file: "t".into(), location: warden_core::Location::Line(1) };
+        let a = build_alert(&serde_json::json!({"event": {"kind": "alert"}, "x": 1}), o(), &opts).unwrap();
+        let b = build_alert(&serde_json::json!({"x": 1, "event.kind": "alert"}), o(), &opts).unwrap();
         assert_eq!(a.fingerprint, b.fingerprint);
         assert_eq!(a.id, b.id);
     }

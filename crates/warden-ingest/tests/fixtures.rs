@@ -14,17 +14,13 @@ fn render(path: &Path, bytes: &[u8]) -> String {
     let mut opts = Options::new(jiff::Timestamp::UNIX_EPOCH);
     opts.limits.max_field_bytes = 256;
     opts.limits.max_depth = 16;
-    opts.json_field_map
-        .insert(Canon::RuleName, vec!["detector.title".to_owned()]);
+    opts.json_field_map.insert(Canon::RuleName, vec!["detector.title".to_owned()]);
     let name = path.file_name().unwrap().to_string_lossy().to_string();
     let mut out = String::new();
     for item in read(bytes, &name, &opts) {
         match item {
             Parsed::Alert(a) => {
-                let observed = a
-                    .observed_at
-                    .map(|t| t.to_string())
-                    .unwrap_or_else(|| "-".into());
+                let observed = a.observed_at.map(|t| t.to_string()).unwrap_or_else(|| "-".into());
                 writeln!(
                     out,
                     "alert {} format={} at={} fields={} observed={observed}",
@@ -43,14 +39,7 @@ fn render(path: &Path, bytes: &[u8]) -> String {
                 }
             }
             Parsed::Rejected(d) => {
-                writeln!(
-                    out,
-                    "rejected {}: {} ({} raw bytes kept)",
-                    d.origin,
-                    d.reason,
-                    d.raw.len()
-                )
-                .unwrap();
+                writeln!(out, "rejected {}: {} ({} raw bytes kept)", d.origin, d.reason, d.raw.len()).unwrap();
             }
         }
     }
@@ -81,50 +70,26 @@ fn every_fixture_matches_its_expected_rendering() {
     assert!(cases.len() >= 8, "fixtures missing: found {}", cases.len());
     for case in &cases {
         let got = render(case, &std::fs::read(case).unwrap());
-        let expected_path = case.with_extension(format!(
-            "{}.expected",
-            case.extension().unwrap().to_string_lossy()
-        ));
+        let expected_path = case.with_extension(format!("{}.expected", case.extension().unwrap().to_string_lossy()));
         if update {
             std::fs::write(&expected_path, &got).unwrap();
             continue;
         }
         match std::fs::read_to_string(&expected_path) {
             Ok(want) if want == got => {}
-            Ok(want) => failures.push(format!(
-                "{}:\n--- expected\n{want}\n--- got\n{got}",
-                case.display()
-            )),
-            Err(_) => failures.push(format!(
-                "{}: no {} (run with UPDATE_EXPECT=1)",
-                case.display(),
-                expected_path.display()
-            )),
+            Ok(want) => failures.push(format!("{}:\n--- expected\n{want}\n--- got\n{got}", case.display())),
+            Err(_) => {
+                failures.push(format!("{}: no {} (run with UPDATE_EXPECT=1)", case.display(), expected_path.display()))
+            }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} fixture(s) differ:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} fixture(s) differ:\n{}", failures.len(), failures.join("\n"));
 }
 
 #[test]
 fn every_format_has_fixtures() {
     let cases = cases();
-    for dir in [
-        "ocsf",
-        "ecs",
-        "eve",
-        "evtx-json",
-        "winflat",
-        "json",
-        "malformed",
-    ] {
-        assert!(
-            cases.iter().any(|c| c.parent().unwrap().ends_with(dir)),
-            "no fixture in {dir}"
-        );
+    for dir in ["ocsf", "ecs", "eve", "evtx-json", "winflat", "json", "malformed"] {
+        assert!(cases.iter().any(|c| c.parent().unwrap().ends_with(dir)), "no fixture in {dir}");
     }
 }

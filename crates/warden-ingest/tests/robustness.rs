@@ -93,16 +93,11 @@ proptest! {
 }
 
 fn shared_evtx(name: &str) -> Option<Vec<u8>> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/evtx")
-        .join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/evtx").join(name);
     match std::fs::read(&path) {
         Ok(b) => Some(b),
         Err(_) => {
-            eprintln!(
-                "skipped: {} is not present (shared reference data)",
-                path.display()
-            );
+            eprintln!("skipped: {} is not present (shared reference data)", path.display());
             None
         }
     }
@@ -121,11 +116,7 @@ fn real_evtx_files_are_read_record_by_record() {
             Parsed::Alert(a) => {
                 assert!(matches!(a.origin.location, Location::Record(_)));
                 assert_eq!(a.format, warden_core::Format::Evtx);
-                assert!(
-                    a.canon.contains_key(&warden_core::Canon::EventCode),
-                    "{:?}",
-                    a.fields
-                );
+                assert!(a.canon.contains_key(&warden_core::Canon::EventCode), "{:?}", a.fields);
             }
             Parsed::Rejected(d) => panic!("clean file rejected a record: {}", d.reason),
         }
@@ -139,10 +130,7 @@ fn damaged_evtx_file_reports_its_bad_chunk_and_keeps_the_rest() {
     };
     let o = opts();
     let items: Vec<Parsed> = read(&bytes, "bad.evtx", &o).collect();
-    let alerts = items
-        .iter()
-        .filter(|i| matches!(i, Parsed::Alert(_)))
-        .count();
+    let alerts = items.iter().filter(|i| matches!(i, Parsed::Alert(_))).count();
     let bad: Vec<_> = items
         .iter()
         .filter_map(|i| match i {
@@ -150,19 +138,9 @@ fn damaged_evtx_file_reports_its_bad_chunk_and_keeps_the_rest() {
             _ => None,
         })
         .collect();
-    assert!(
-        alerts > 100,
-        "only {alerts} records read from the damaged file"
-    );
+    assert!(alerts > 100, "only {alerts} records read from the damaged file");
     assert!(!bad.is_empty(), "the bad chunk was not reported");
-    let chunk = bad
-        .iter()
-        .find(|d| matches!(d.origin.location, Location::Chunk(_)))
-        .expect("a chunk-level diagnostic");
+    let chunk = bad.iter().find(|d| matches!(d.origin.location, Location::Chunk(_))).expect("a chunk-level diagnostic");
     assert!(chunk.reason.contains("chunk"), "{}", chunk.reason);
-    assert_eq!(
-        chunk.raw.len(),
-        65536,
-        "the whole bad chunk is kept for the dead-letter store"
-    );
+    assert_eq!(chunk.raw.len(), 65536, "the whole bad chunk is kept for the dead-letter store");
 }

@@ -84,9 +84,7 @@ impl Protector {
     pub fn new() -> Self {
         let re = |s: &str| Regex::new(s).expect("built-in pattern compiles");
         Protector {
-            email: re(
-                r"(?i)\b[a-z0-9._%+-]{1,64}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})*\.[a-z]{2,24}\b",
-            ),
+            email: re(r"(?i)\b[a-z0-9._%+-]{1,64}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})*\.[a-z]{2,24}\b"),
             ipv4: re(r"\b(?:\d{1,3}\.){3}\d{1,3}\b"),
             mac: re(r"(?i)\b[0-9a-f]{2}(?:[:-][0-9a-f]{2}){5}\b"),
             secrets: vec![
@@ -150,18 +148,10 @@ impl Protector {
 
 fn ip_class(ip: IpAddr) -> DataClass {
     let private = match ip {
-        IpAddr::V4(v4) => {
-            v4.is_private() || v4.is_loopback() || v4.is_link_local() || v4.is_unspecified()
-        }
-        IpAddr::V6(v6) => {
-            v6.is_loopback() || v6.is_unspecified() || (v6.segments()[0] & 0xfe00) == 0xfc00
-        }
+        IpAddr::V4(v4) => v4.is_private() || v4.is_loopback() || v4.is_link_local() || v4.is_unspecified(),
+        IpAddr::V6(v6) => v6.is_loopback() || v6.is_unspecified() || (v6.segments()[0] & 0xfe00) == 0xfc00,
     };
-    if private {
-        DataClass::IpPrivate
-    } else {
-        DataClass::IpPublic
-    }
+    if private { DataClass::IpPrivate } else { DataClass::IpPublic }
 }
 
 #[cfg(test)]
@@ -181,10 +171,7 @@ mod tests {
             received_at: jiff::Timestamp::UNIX_EPOCH,
             observed_at: None,
             fingerprint: fp,
-            origin: Origin {
-                file: "t".into(),
-                location: Location::Line(1),
-            },
+            origin: Origin { file: "t".into(), location: Location::Line(1) },
             fields,
             canon: [(Canon::User, "user".to_owned())].into_iter().collect(),
         }

@@ -18,8 +18,7 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use warden_core::{
-    Alert, AlertId, Assessment, AuditEntry, AuditRecord, DataClass, Fingerprint, Origin, Route,
-    Validation,
+    Alert, AlertId, Assessment, AuditEntry, AuditRecord, DataClass, Fingerprint, Origin, Route, Validation,
 };
 
 pub use sqlite::SqliteStore;
@@ -103,10 +102,7 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
     #[error("stored data could not be read back ({what}): {source}")]
-    Corrupt {
-        what: &'static str,
-        source: serde_json::Error,
-    },
+    Corrupt { what: &'static str, source: serde_json::Error },
     #[error("alert id {0} is already taken by an alert with a different fingerprint")]
     IdCollision(String),
     #[error("cannot open the store at {path}: {reason}")]
@@ -116,10 +112,7 @@ pub enum StoreError {
 /// Persistence for the pipeline. Implementations are shared across threads.
 pub trait Store: Send + Sync {
     /// Which of these fingerprints are stored already, and under which id.
-    fn known(
-        &self,
-        fingerprints: &[&Fingerprint],
-    ) -> Result<BTreeMap<Fingerprint, AlertId>, StoreError>;
+    fn known(&self, fingerprints: &[&Fingerprint]) -> Result<BTreeMap<Fingerprint, AlertId>, StoreError>;
 
     /// Writes a batch in one transaction.
     fn commit(&self, batch: Batch) -> Result<Receipt, StoreError>;

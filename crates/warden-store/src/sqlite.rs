@@ -75,10 +75,8 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database and applies pending migrations.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let conn = Connection::open(path).map_err(|e| StoreError::Open {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
+        let conn = Connection::open(path)
+            .map_err(|e| StoreError::Open { path: path.display().to_string(), reason: e.to_string() })?;
         Self::init(conn)
     }
 
@@ -97,10 +95,7 @@ impl SqliteStore {
         if version > MIGRATIONS.len() {
             return Err(StoreError::Open {
                 path: conn.path().unwrap_or("memory").to_owned(),
-                reason: format!(
-                    "the database is at schema {version}, newer than this Warden ({})",
-                    MIGRATIONS.len()
-                ),
+                reason: format!("the database is at schema {version}, newer than this Warden ({})", MIGRATIONS.len()),
             });
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
@@ -109,9 +104,7 @@ impl SqliteStore {
             tx.pragma_update(None, "user_version", i + 1)?;
             tx.commit()?;
         }
-        Ok(SqliteStore {
-            conn: Mutex::new(conn),
-        })
+        Ok(SqliteStore { conn: Mutex::new(conn) })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -130,24 +123,16 @@ fn from_json<T: serde::de::DeserializeOwned>(s: &str, what: &'static str) -> Res
 }
 
 /// Appends records to the audit chain inside a transaction.
-fn append(
-    tx: &Transaction<'_>,
-    records: impl IntoIterator<Item = AuditRecord>,
-) -> Result<u64, StoreError> {
+fn append(tx: &Transaction<'_>, records: impl IntoIterator<Item = AuditRecord>) -> Result<u64, StoreError> {
     let mut last: Option<(u64, String)> = tx
-        .query_row(
-            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .query_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let mut stmt = tx.prepare_cached(
         "INSERT INTO audit_log (seq, at, actor, action, object, payload, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     let at = Timestamp::now();
     for record in records {
-        let entry =
-            warden_audit::next_entry(last.as_ref().map(|(s, h)| (*s, h.as_str())), at, record);
+        let entry = warden_audit::next_entry(last.as_ref().map(|(s, h)| (*s, h.as_str())), at, record);
         stmt.execute(params![
             entry.seq,
             entry.at.to_string(),
@@ -164,18 +149,12 @@ fn append(
 }
 
 impl Store for SqliteStore {
-    fn known(
-        &self,
-        fingerprints: &[&Fingerprint],
-    ) -> Result<BTreeMap<Fingerprint, AlertId>, StoreError> {
+    fn known(&self, fingerprints: &[&Fingerprint]) -> Result<BTreeMap<Fingerprint, AlertId>, StoreError> {
         let conn = self.lock();
         let mut stmt = conn.prepare_cached("SELECT id FROM alerts WHERE fingerprint = ?1")?;
         let mut out = BTreeMap::new();
         for fp in fingerprints {
-            if let Some(id) = stmt
-                .query_row([fp.as_str()], |r| r.get::<_, String>(0))
-                .optional()?
-            {
+            if let Some(id) = stmt.query_row([fp.as_str()], |r| r.get::<_, String>(0)).optional()? {
                 let id = AlertId::parse(&id).ok_or(StoreError::Corrupt {
                     what: "alert id",
                     source: serde::de::Error::custom("malformed id"),
@@ -200,11 +179,9 @@ impl Store for SqliteStore {
                 "INSERT INTO assessments (alert_id, analyzer, verdict, severity, confidence, body, validation, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
-            let mut insert_route = tx.prepare_cached(
-                "INSERT INTO routes (alert_id, route, reasons, decided_at) VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            let mut bump =
-                tx.prepare_cached("UPDATE alerts SET duplicates = duplicates + 1 WHERE id = ?1")?;
+            let mut insert_route =
+                tx.prepare_cached("INSERT INTO routes (alert_id, route, reasons, decided_at) VALUES (?1, ?2, ?3, ?4)")?;
+            let mut bump = tx.prepare_cached("UPDATE alerts SET duplicates = duplicates + 1 WHERE id = ?1")?;
             let mut existing = tx.prepare_cached("SELECT id FROM alerts WHERE fingerprint = ?1")?;
             let now = Timestamp::now().to_string();
             for t in batch.triaged {
@@ -231,10 +208,7 @@ impl Store for SqliteStore {
                         id.clone(),
                         serde_json::json!({"fingerprint": a.fingerprint.as_str(), "origin": a.origin.to_string()}),
                     ));
-                    receipt.raced_duplicates.push((
-                        a.id.clone(),
-                        AlertId::parse(&id).unwrap_or_else(|| a.id.clone()),
-                    ));
+                    receipt.raced_duplicates.push((a.id.clone(), AlertId::parse(&id).unwrap_or_else(|| a.id.clone())));
                     continue;
                 }
                 let s = &t.assessment;
@@ -248,12 +222,7 @@ impl Store for SqliteStore {
                     to_json(&t.validation),
                     now,
                 ])?;
-                insert_route.execute(params![
-                    a.id.as_str(),
-                    t.route.kind.as_str(),
-                    to_json(&t.route.reasons),
-                    now
-                ])?;
+                insert_route.execute(params![a.id.as_str(), t.route.kind.as_str(), to_json(&t.route.reasons), now])?;
                 audit.extend(t.audit);
                 receipt.stored.push(t.alert.id);
             }
@@ -266,13 +235,7 @@ impl Store for SqliteStore {
                  ON CONFLICT DO NOTHING",
             )?;
             for d in batch.dead_letters {
-                insert_dead.execute(params![
-                    d.id,
-                    d.received_at.to_string(),
-                    to_json(&d.origin),
-                    d.reason,
-                    d.raw
-                ])?;
+                insert_dead.execute(params![d.id, d.received_at.to_string(), to_json(&d.origin), d.reason, d.raw])?;
             }
         }
         audit.extend(batch.audit);
@@ -284,11 +247,9 @@ impl Store for SqliteStore {
     fn alert(&self, id: &AlertId) -> Result<Option<AlertRecord>, StoreError> {
         let conn = self.lock();
         let row = conn
-            .query_row(
-                "SELECT document, duplicates FROM alerts WHERE id = ?1",
-                [id.as_str()],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)),
-            )
+            .query_row("SELECT document, duplicates FROM alerts WHERE id = ?1", [id.as_str()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?))
+            })
             .optional()?;
         let Some((doc, duplicates)) = row else {
             return Ok(None);
@@ -302,36 +263,24 @@ impl Store for SqliteStore {
             )
             .optional()?;
         let (assessment, validation) = match assessment {
-            Some((a, v)) => (
-                Some(from_json(&a, "assessment")?),
-                Some(from_json(&v, "validation")?),
-            ),
+            Some((a, v)) => (Some(from_json(&a, "assessment")?), Some(from_json(&v, "validation")?)),
             None => (None, None),
         };
         let route = conn
-            .query_row(
-                "SELECT route, reasons FROM routes WHERE alert_id = ?1",
-                [id.as_str()],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
-            )
+            .query_row("SELECT route, reasons FROM routes WHERE alert_id = ?1", [id.as_str()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
             .optional()?;
         let route = match route {
             Some((kind, reasons)) => Some(warden_core::Route {
-                kind: kind.parse().map_err(|e| StoreError::Corrupt {
-                    what: "route",
-                    source: serde::de::Error::custom(e),
-                })?,
+                kind: kind
+                    .parse()
+                    .map_err(|e| StoreError::Corrupt { what: "route", source: serde::de::Error::custom(e) })?,
                 reasons: from_json(&reasons, "route reasons")?,
             }),
             None => None,
         };
-        Ok(Some(AlertRecord {
-            alert,
-            duplicates,
-            assessment,
-            validation,
-            route,
-        }))
+        Ok(Some(AlertRecord { alert, duplicates, assessment, validation, route }))
     }
 
     fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
@@ -353,10 +302,9 @@ impl Store for SqliteStore {
             let (id, at, origin, reason, raw) = row?;
             out.push(DeadLetter {
                 id,
-                received_at: at.parse().map_err(|e| StoreError::Corrupt {
-                    what: "time",
-                    source: serde::de::Error::custom(e),
-                })?,
+                received_at: at
+                    .parse()
+                    .map_err(|e| StoreError::Corrupt { what: "time", source: serde::de::Error::custom(e) })?,
                 origin: from_json(&origin, "origin")?,
                 reason,
                 raw,
@@ -387,10 +335,9 @@ impl Store for SqliteStore {
             let (seq, at, actor, action, object, payload, prev_hash, hash) = row?;
             out.push(AuditEntry {
                 seq,
-                at: at.parse().map_err(|e| StoreError::Corrupt {
-                    what: "audit time",
-                    source: serde::de::Error::custom(e),
-                })?,
+                at: at
+                    .parse()
+                    .map_err(|e| StoreError::Corrupt { what: "audit time", source: serde::de::Error::custom(e) })?,
                 record: AuditRecord {
                     actor: from_json(&actor, "audit actor")?,
                     action,

@@ -19,13 +19,7 @@ use warden_engine::{Config, Engine};
 #[command(name = "warden", version, about, propagate_version = true)]
 struct Cli {
     /// Directory holding Warden's database.
-    #[arg(
-        long,
-        global = true,
-        value_name = "DIR",
-        default_value = "./warden-data",
-        env = "WARDEN_DATA"
-    )]
+    #[arg(long, global = true, value_name = "DIR", default_value = "./warden-data", env = "WARDEN_DATA")]
     data: PathBuf,
     /// Configuration file (TOML). Environment variables WARDEN_SECTION__KEY override it.
     #[arg(long, global = true, value_name = "FILE", env = "WARDEN_CONFIG")]
@@ -91,11 +85,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            anstream::eprintln!(
-                "{}error:{} {e:#}",
-                style::ERR.render(),
-                style::ERR.render_reset()
-            );
+            anstream::eprintln!("{}error:{} {e:#}", style::ERR.render(), style::ERR.render_reset());
             ExitCode::from(1)
         }
     }
@@ -107,20 +97,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let path = cli.config.as_deref();
             match Config::load(path, std::env::vars()) {
                 Ok(_) => {
-                    println!(
-                        "configuration ok{}",
-                        path.map(|p| format!(": {}", p.display()))
-                            .unwrap_or_default()
-                    );
+                    println!("configuration ok{}", path.map(|p| format!(": {}", p.display())).unwrap_or_default());
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(errors) => {
                     for e in &errors.0 {
-                        anstream::eprintln!(
-                            "{}error:{} {e}",
-                            style::ERR.render(),
-                            style::ERR.render_reset()
-                        );
+                        anstream::eprintln!("{}error:{} {e}", style::ERR.render(), style::ERR.render_reset());
                     }
                     anstream::eprintln!("{} error(s) in the configuration", errors.0.len());
                     Ok(ExitCode::from(1))
@@ -143,11 +125,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {
-                    anstream::eprintln!(
-                        "{}audit log damaged:{} {e}",
-                        style::ERR.render(),
-                        style::ERR.render_reset()
-                    );
+                    anstream::eprintln!("{}audit log damaged:{} {e}", style::ERR.render(), style::ERR.render_reset());
                     Ok(ExitCode::from(1))
                 }
             }
@@ -156,19 +134,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn open(data: &Path, config: Option<&Path>) -> anyhow::Result<Engine> {
-    let config = Config::load(config, std::env::vars())
-        .context("invalid configuration (run `warden config check`)")?;
-    Engine::open(data, config)
-        .with_context(|| format!("cannot open the store in {}", data.display()))
+    let config = Config::load(config, std::env::vars()).context("invalid configuration (run `warden config check`)")?;
+    Engine::open(data, config).with_context(|| format!("cannot open the store in {}", data.display()))
 }
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("WARDEN_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
 /// Terminal styles, in one place.

@@ -28,42 +28,15 @@ pub struct Args {
 
 /// Sample alerts built into the binary for `--demo`.
 pub const DEMO_SAMPLES: &[(&str, &[u8])] = &[
-    (
-        "samples/suricata-eve.json",
-        include_bytes!("../../../samples/suricata-eve.json"),
-    ),
-    (
-        "samples/sysmon-evtx.json",
-        include_bytes!("../../../samples/sysmon-evtx.json"),
-    ),
-    (
-        "samples/winlogbeat-flat.json",
-        include_bytes!("../../../samples/winlogbeat-flat.json"),
-    ),
-    (
-        "samples/ecs-alerts.ndjson",
-        include_bytes!("../../../samples/ecs-alerts.ndjson"),
-    ),
-    (
-        "samples/ocsf-findings.json",
-        include_bytes!("../../../samples/ocsf-findings.json"),
-    ),
-    (
-        "samples/generic.ndjson",
-        include_bytes!("../../../samples/generic.ndjson"),
-    ),
-    (
-        "samples/new-user-security.evtx",
-        include_bytes!("../../../samples/new-user-security.evtx"),
-    ),
-    (
-        "samples/Security_short_selected.evtx",
-        include_bytes!("../../../samples/Security_short_selected.evtx"),
-    ),
-    (
-        "samples/mixed-with-errors.ndjson",
-        include_bytes!("../../../samples/mixed-with-errors.ndjson"),
-    ),
+    ("samples/suricata-eve.json", include_bytes!("../../../samples/suricata-eve.json")),
+    ("samples/sysmon-evtx.json", include_bytes!("../../../samples/sysmon-evtx.json")),
+    ("samples/winlogbeat-flat.json", include_bytes!("../../../samples/winlogbeat-flat.json")),
+    ("samples/ecs-alerts.ndjson", include_bytes!("../../../samples/ecs-alerts.ndjson")),
+    ("samples/ocsf-findings.json", include_bytes!("../../../samples/ocsf-findings.json")),
+    ("samples/generic.ndjson", include_bytes!("../../../samples/generic.ndjson")),
+    ("samples/new-user-security.evtx", include_bytes!("../../../samples/new-user-security.evtx")),
+    ("samples/Security_short_selected.evtx", include_bytes!("../../../samples/Security_short_selected.evtx")),
+    ("samples/mixed-with-errors.ndjson", include_bytes!("../../../samples/mixed-with-errors.ndjson")),
 ];
 
 struct AppState {
@@ -82,10 +55,7 @@ pub fn run(engine: Engine, args: Args) -> anyhow::Result<ExitCode> {
         for (name, bytes) in DEMO_SAMPLES {
             s.add(&engine.triage(bytes, name, None, &mut |_| {})?);
         }
-        eprintln!(
-            "demo: loaded {} new sample alert(s) ({} already present)",
-            s.stored, s.duplicates
-        );
+        eprintln!("demo: loaded {} new sample alert(s) ({} already present)", s.stored, s.duplicates);
     }
     let token = match std::env::var("WARDEN_API_TOKEN") {
         Ok(t) if !t.is_empty() => t,
@@ -97,18 +67,11 @@ pub fn run(engine: Engine, args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     let max_body = engine.config().server.max_body_bytes;
-    let state = Arc::new(AppState {
-        engine,
-        token_hash: sha256(token.as_bytes()),
-    });
+    let state = Arc::new(AppState { engine, token_hash: sha256(token.as_bytes()) });
     let app = router(state, max_body);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(bind)
-            .await
-            .with_context(|| format!("cannot listen on {bind}"))?;
+        let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
         eprintln!("warden listening on http://{}", listener.local_addr()?);
         axum::serve(listener, app)
             .with_graceful_shutdown(async {
@@ -132,10 +95,7 @@ fn router(state: Arc<AppState>, max_body: usize) -> Router {
 fn random_token() -> anyhow::Result<String> {
     let mut b = [0u8; 24];
     getrandom::fill(&mut b).map_err(|e| anyhow::anyhow!("no randomness for a token: {e}"))?;
-    Ok(format!(
-        "wd_{}",
-        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
-    ))
+    Ok(format!("wd_{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>()))
 }
 
 fn sha256(b: &[u8]) -> [u8; 32] {
@@ -162,16 +122,7 @@ impl IntoResponse for ApiError {
             code: &'a str,
             message: &'a str,
         }
-        (
-            self.status,
-            Json(Body {
-                error: Inner {
-                    code: self.code,
-                    message: &self.message,
-                },
-            }),
-        )
-            .into_response()
+        (self.status, Json(Body { error: Inner { code: self.code, message: &self.message } })).into_response()
     }
 }
 
@@ -192,14 +143,7 @@ fn authorise(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
         .map(|t| sha256(t.trim().as_bytes()));
     // Comparing fixed-length digests keeps the comparison independent of the token's content.
     match presented {
-        Some(h)
-            if h.iter()
-                .zip(state.token_hash.iter())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0 =>
-        {
-            Ok(())
-        }
+        Some(h) if h.iter().zip(state.token_hash.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0 => Ok(()),
         _ => Err(ApiError {
             status: StatusCode::UNAUTHORIZED,
             code: "unauthorized",
@@ -210,17 +154,14 @@ fn authorise(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
 
 async fn readyz(State(state): State<Arc<AppState>>) -> Result<&'static str, ApiError> {
     let s = state.clone();
-    tokio::task::spawn_blocking(move || s.engine.store().counts())
-        .await
-        .map_err(internal)?
-        .map_err(|e| {
-            tracing::error!(error = %e, "store not ready");
-            ApiError {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                code: "not_ready",
-                message: "the store is not available".into(),
-            }
-        })?;
+    tokio::task::spawn_blocking(move || s.engine.store().counts()).await.map_err(internal)?.map_err(|e| {
+        tracing::error!(error = %e, "store not ready");
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "not_ready",
+            message: "the store is not available".into(),
+        }
+    })?;
     Ok("ready")
 }
 
@@ -255,33 +196,29 @@ async fn post_alerts(
     let resp = tokio::task::spawn_blocking(move || {
         let mut resp = IngestResponse::default();
         let mut index = 0u64;
-        s.engine
-            .triage(&body, "http", None, &mut |event| match event {
-                Event::Alert(r) => {
-                    resp.accepted += 1;
-                    resp.alert_ids.push(r.alert_id.to_string());
-                    index += 1;
-                }
-                Event::Rejected(d) => {
-                    resp.rejected.push(Rejected {
-                        index,
-                        error: format!("{}: {}", location(&d.origin), d.reason),
-                        dead_letter: d.id,
-                    });
-                    index += 1;
-                }
-                Event::Progress { .. } => {}
-            })?;
+        s.engine.triage(&body, "http", None, &mut |event| match event {
+            Event::Alert(r) => {
+                resp.accepted += 1;
+                resp.alert_ids.push(r.alert_id.to_string());
+                index += 1;
+            }
+            Event::Rejected(d) => {
+                resp.rejected.push(Rejected {
+                    index,
+                    error: format!("{}: {}", location(&d.origin), d.reason),
+                    dead_letter: d.id,
+                });
+                index += 1;
+            }
+            Event::Progress { .. } => {}
+        })?;
         anyhow::Ok(resp)
     })
     .await
     .map_err(internal)?
     .map_err(internal)?;
-    let status = if resp.accepted == 0 && !resp.rejected.is_empty() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status =
+        if resp.accepted == 0 && !resp.rejected.is_empty() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     Ok((status, Json(resp)))
 }
 

@@ -35,26 +35,15 @@ pub fn run(engine: &Engine, args: Args) -> anyhow::Result<ExitCode> {
     let inputs: Vec<(String, Option<u64>)> = args
         .files
         .iter()
-        .map(|f| {
-            (
-                f.clone(),
-                if f == "-" {
-                    None
-                } else {
-                    std::fs::metadata(f).ok().map(|m| m.len())
-                },
-            )
-        })
+        .map(|f| (f.clone(), if f == "-" { None } else { std::fs::metadata(f).ok().map(|m| m.len()) }))
         .collect();
     let total: u64 = inputs.iter().filter_map(|(_, n)| *n).sum();
     let bar = if std::io::stderr().is_terminal() && total > 0 {
         let b = ProgressBar::new(total);
         b.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{bar:32}] {bytes}/{total_bytes} {msg} ({eta})",
-            )
-            .expect("static template")
-            .progress_chars("=> "),
+            ProgressStyle::with_template("{spinner} [{bar:32}] {bytes}/{total_bytes} {msg} ({eta})")
+                .expect("static template")
+                .progress_chars("=> "),
         );
         b
     } else {
@@ -73,51 +62,40 @@ pub fn run(engine: &Engine, args: Args) -> anyhow::Result<ExitCode> {
         let bytes = match read_input(file) {
             Ok(b) => b,
             Err(e) => {
-                bar.suspend(|| {
-                    anstream::eprintln!(
-                        "{}error:{} {e:#}",
-                        style::ERR.render(),
-                        style::ERR.render_reset()
-                    )
-                });
+                bar.suspend(|| anstream::eprintln!("{}error:{} {e:#}", style::ERR.render(), style::ERR.render_reset()));
                 failed_inputs += 1;
                 continue;
             }
         };
         bar.set_message(file.clone());
         let mut write_error = None;
-        let s = engine.triage(
-            &bytes,
-            file,
-            args.format.forced(),
-            &mut |event| match event {
-                Event::Alert(r) => {
-                    let res = bar.suspend(|| match args.output {
-                        Output::Jsonl => serde_json::to_writer(&mut out, &r)
-                            .map_err(std::io::Error::from)
-                            .and_then(|_| writeln!(out)),
-                        Output::Table => write_row(&mut out, &r),
-                    });
-                    if let Err(e) = res {
-                        write_error.get_or_insert(e);
+        let s = engine.triage(&bytes, file, args.format.forced(), &mut |event| match event {
+            Event::Alert(r) => {
+                let res = bar.suspend(|| match args.output {
+                    Output::Jsonl => {
+                        serde_json::to_writer(&mut out, &r).map_err(std::io::Error::from).and_then(|_| writeln!(out))
                     }
+                    Output::Table => write_row(&mut out, &r),
+                });
+                if let Err(e) = res {
+                    write_error.get_or_insert(e);
                 }
-                Event::Rejected(d) => bar.suspend(|| {
-                    let _ = out.flush();
-                    anstream::eprintln!(
-                        "{}rejected{} {}: {} {}(kept in dead-letter store as {}){}",
-                        style::WARN.render(),
-                        style::WARN.render_reset(),
-                        d.origin,
-                        d.reason,
-                        style::DIM.render(),
-                        d.id,
-                        style::DIM.render_reset()
-                    )
-                }),
-                Event::Progress { done, .. } => bar.set_position(done_before + done as u64),
-            },
-        )?;
+            }
+            Event::Rejected(d) => bar.suspend(|| {
+                let _ = out.flush();
+                anstream::eprintln!(
+                    "{}rejected{} {}: {} {}(kept in dead-letter store as {}){}",
+                    style::WARN.render(),
+                    style::WARN.render_reset(),
+                    d.origin,
+                    d.reason,
+                    style::DIM.render(),
+                    d.id,
+                    style::DIM.render_reset()
+                )
+            }),
+            Event::Progress { done, .. } => bar.set_position(done_before + done as u64),
+        })?;
         if let Some(e) = write_error {
             // A closed pipe (`| head`) is not an error worth more than stopping.
             if e.kind() == std::io::ErrorKind::BrokenPipe {
@@ -131,25 +109,14 @@ pub fn run(engine: &Engine, args: Args) -> anyhow::Result<ExitCode> {
     bar.finish_and_clear();
     out.flush()?;
     drop(out);
-    print_summary(
-        &summary,
-        inputs.len() - failed_inputs,
-        args.output == Output::Table,
-    );
-    Ok(if failed_inputs > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    print_summary(&summary, inputs.len() - failed_inputs, args.output == Output::Table);
+    Ok(if failed_inputs > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 fn read_input(file: &str) -> anyhow::Result<Vec<u8>> {
     if file == "-" {
         let mut buf = Vec::new();
-        std::io::stdin()
-            .lock()
-            .read_to_end(&mut buf)
-            .context("reading standard input")?;
+        std::io::stdin().lock().read_to_end(&mut buf).context("reading standard input")?;
         Ok(buf)
     } else {
         std::fs::read(file).with_context(|| format!("cannot read {file}"))
@@ -165,15 +132,11 @@ fn route_style(r: RouteKind) -> anstyle::Style {
 }
 
 /// Column titles, aligned with [`write_row`]'s widths.
-const HEADER: &str = "ROUTE        VERDICT    CONF SEVERITY FORMAT ALERT                   TECHNIQUES                   ORIGIN";
+const HEADER: &str =
+    "ROUTE        VERDICT    CONF SEVERITY FORMAT ALERT                   TECHNIQUES                   ORIGIN";
 
 fn write_header(out: &mut impl Write) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "{}{HEADER}{}",
-        style::BOLD.render(),
-        style::BOLD.render_reset()
-    )
+    writeln!(out, "{}{HEADER}{}", style::BOLD.render(), style::BOLD.render_reset())
 }
 
 fn write_row(out: &mut impl Write, r: &TriageResult) -> std::io::Result<()> {
@@ -222,11 +185,7 @@ fn print_summary(s: &Summary, inputs: usize, to_stdout: bool) {
         style::CLOSED.render_reset(),
         s.duplicates,
         s.rejected,
-        if s.rejected > 0 {
-            " (kept in the dead-letter store)"
-        } else {
-            ""
-        },
+        if s.rejected > 0 { " (kept in the dead-letter store)" } else { "" },
     );
     if to_stdout {
         anstream::println!("\n{line}");

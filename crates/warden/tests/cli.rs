@@ -22,7 +22,10 @@ fn samples() -> Vec<PathBuf> {
 }
 
 fn jsonl(stdout: &[u8]) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(stdout).lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect()
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
 }
 
 #[test]
@@ -34,7 +37,9 @@ fn triage_over_the_samples_prints_the_contract_fields_for_every_format() {
     assert!(rows.len() >= 40, "{} rows", rows.len());
     let mut formats = BTreeSet::new();
     for r in &rows {
-        for key in ["alert_id", "format", "verdict", "confidence", "severity", "techniques", "route", "reasons", "origin"] {
+        for key in
+            ["alert_id", "format", "verdict", "confidence", "severity", "techniques", "route", "reasons", "origin"]
+        {
             assert!(r.get(key).is_some(), "missing {key} in {r}");
         }
         let origin = &r["origin"];
@@ -57,13 +62,16 @@ fn triage_over_the_samples_prints_the_contract_fields_for_every_format() {
     }
     assert!(stderr.contains("6 rejected (kept in the dead-letter store)"), "{stderr}");
     // EVTX records are traced by record number.
-    assert!(rows.iter().any(|r| r["origin"]["record"].is_u64() && r["origin"]["file"].as_str().unwrap().ends_with(".evtx")));
+    assert!(
+        rows.iter().any(|r| r["origin"]["record"].is_u64() && r["origin"]["file"].as_str().unwrap().ends_with(".evtx"))
+    );
 }
 
 #[test]
 fn table_output_reads_stdin_and_summarises() {
     let data = tempfile::tempdir().unwrap();
-    let mut child = warden(data.path()).args(["triage", "-"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut child =
+        warden(data.path()).args(["triage", "-"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
     let input = std::fs::read(repo().join("samples/suricata-eve.json")).unwrap();
     child.stdin.take().unwrap().write_all(&input).unwrap();
     let out = child.wait_with_output().unwrap();
@@ -138,8 +146,10 @@ fn killing_mid_batch_loses_nothing_reported_and_duplicates_nothing() {
     };
     let second = rerun(data.path());
     assert_eq!(second.len(), total);
-    let dup: BTreeMap<String, bool> =
-        second.iter().map(|r| (r["alert_id"].as_str().unwrap().to_owned(), r["duplicate"].as_bool().unwrap())).collect();
+    let dup: BTreeMap<String, bool> = second
+        .iter()
+        .map(|r| (r["alert_id"].as_str().unwrap().to_owned(), r["duplicate"].as_bool().unwrap()))
+        .collect();
     assert_eq!(dup.len(), total, "every alert has its own id");
     for id in &reported {
         assert_eq!(dup.get(id), Some(&true), "{id} was reported stored before the kill but was not found stored");
@@ -160,7 +170,12 @@ fn config_check_reports_every_error_together() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("confidence_threshold") && err.contains("batch_size") && err.contains("2 error(s)"), "{err}");
-    let ok = warden(dir.path()).arg("--config").arg(repo().join("examples/warden.toml")).args(["config", "check"]).output().unwrap();
+    let ok = warden(dir.path())
+        .arg("--config")
+        .arg(repo().join("examples/warden.toml"))
+        .args(["config", "check"])
+        .output()
+        .unwrap();
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
 }
 

@@ -65,7 +65,8 @@ fn workspace_edges_are_the_ones_the_map_allows() {
 
 #[test]
 fn only_the_binary_knows_http_argv_and_the_terminal() {
-    const OUTER: &[&str] = &["axum", "tokio", "clap", "indicatif", "anstream", "anstyle", "tracing-subscriber", "anyhow"];
+    const OUTER: &[&str] =
+        &["axum", "tokio", "clap", "indicatif", "anstream", "anstyle", "tracing-subscriber", "anyhow"];
     let mut problems = Vec::new();
     for (name, manifest, _) in crates() {
         if name == "warden" {
