@@ -40,6 +40,8 @@ pub struct AuditEntry {
     pub at: Timestamp,
     #[serde(flatten)]
     pub record: AuditRecord,
+    /// Version of the configuration (policy) in force when the entry was written.
+    pub policy: String,
     /// Hex SHA-256 of the previous entry (64 zeros for the first).
     pub prev_hash: String,
     /// Hex SHA-256 of this entry's canonical form.

@@ -1,0 +1,150 @@
+//! Verification of a whole log: chain, tree and signed checkpoints in one pass.
+
+use warden_core::AuditEntry;
+
+use crate::merkle::{Frontier, Hash, leaf_hash};
+use crate::note::{NoteVerifier, open};
+use crate::{GENESIS, chain_hash, entry_bytes};
+
+/// One position of the log as the verifier sees it.
+#[derive(Clone, Debug)]
+pub enum LogItem {
+    /// An entry with its content: its hashes are recomputed.
+    Full(AuditEntry),
+    /// An entry whose content was purged after its retention period: only
+    /// its hashes remain, and they are checked against the chain and the
+    /// signed checkpoints.
+    Pruned { seq: u64, prev_hash: String, hash: String, leaf: Hash },
+}
+
+impl LogItem {
+    fn seq(&self) -> u64 {
+        match self {
+            LogItem::Full(e) => e.seq,
+            LogItem::Pruned { seq, .. } => *seq,
+        }
+    }
+}
+
+/// What a successful verification covered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    pub entries: u64,
+    pub pruned: u64,
+    /// Merkle root over all entries.
+    pub root: Hash,
+    /// (source, tree size, signing keys) for each checkpoint verified.
+    pub checkpoints: Vec<(String, u64, Vec<String>)>,
+}
+
+/// The first thing found wrong.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}{what}", seq.map(|s| format!("audit entry {s}: ")).unwrap_or_default())]
+pub struct VerifyError {
+    /// The first bad entry, when one can be named.
+    pub seq: Option<u64>,
+    pub what: String,
+}
+
+fn err(seq: Option<u64>, what: impl Into<String>) -> VerifyError {
+    VerifyError { seq, what: what.into() }
+}
+
+/// Verifies a log from its first entry: sequence numbers 1, 2, 3, …; each
+/// entry names its predecessor's hash; each full entry's hash matches its
+/// content; and every checkpoint (`(source, note text)`) is signed by a
+/// trusted key, names `origin` (when given) and matches the Merkle root of
+/// the log at its size.
+pub fn verify_log(
+    items: impl IntoIterator<Item = LogItem>,
+    checkpoints: &[(String, String)],
+    trusted: &[NoteVerifier],
+    origin: Option<&str>,
+) -> Result<Report, VerifyError> {
+    let mut opened = Vec::with_capacity(checkpoints.len());
+    for (source, text) in checkpoints {
+        let (cp, by) = open(text, trusted).map_err(|e| err(None, format!("checkpoint {source}: {e}")))?;
+        if let Some(o) = origin
+            && cp.origin != o
+        {
+            return Err(err(None, format!("checkpoint {source} is for log {:?}, not {o:?}", cp.origin)));
+        }
+        opened.push((source.clone(), cp, by));
+    }
+    opened.sort_by_key(|(_, cp, _)| cp.size);
+
+    let mut frontier = Frontier::new();
+    let mut prev = GENESIS.to_owned();
+    let mut pruned = 0;
+    let mut next_cp = 0;
+    let mut last_good: u64 = 0;
+    let mut report_cps = Vec::new();
+    // A checkpoint at size 0 commits to the empty tree.
+    let check = |frontier: &Frontier, next_cp: &mut usize, last_good: &mut u64, out: &mut Vec<(String, u64, Vec<String>)>| {
+        while let Some((source, cp, by)) = opened.get(*next_cp) {
+            if cp.size != frontier.size() {
+                break;
+            }
+            if cp.root != frontier.root() {
+                return Err(err(
+                    Some(*last_good + 1),
+                    format!(
+                        "the log does not match checkpoint {source} (size {}): an entry between {} and {} was \
+                         rewritten, even though every hash in the chain was recomputed",
+                        cp.size,
+                        *last_good + 1,
+                        cp.size
+                    ),
+                ));
+            }
+            *last_good = cp.size;
+            out.push((source.clone(), cp.size, by.clone()));
+            *next_cp += 1;
+        }
+        Ok(())
+    };
+    check(&frontier, &mut next_cp, &mut last_good, &mut report_cps)?;
+    for item in items {
+        let expected = frontier.size() + 1;
+        let seq = item.seq();
+        if seq != expected {
+            let what = if seq > expected {
+                format!("missing: the next entry present is {seq} (removed or reordered)")
+            } else {
+                format!("out of order: entry {seq} appears where {expected} belongs")
+            };
+            return Err(err(Some(expected), what));
+        }
+        let (item_prev, hash, leaf) = match item {
+            LogItem::Full(e) => {
+                let bytes = entry_bytes(&e);
+                let computed = chain_hash(&bytes);
+                if computed != e.hash {
+                    return Err(err(Some(seq), "its content does not match its hash (the entry was altered)"));
+                }
+                (e.prev_hash, e.hash, leaf_hash(&bytes))
+            }
+            LogItem::Pruned { prev_hash, hash, leaf, .. } => {
+                pruned += 1;
+                (prev_hash, hash, leaf)
+            }
+        };
+        if item_prev != prev {
+            return Err(err(Some(seq), "it does not name the previous entry's hash (an entry before it was altered or removed)"));
+        }
+        prev = hash;
+        frontier.push(leaf);
+        check(&frontier, &mut next_cp, &mut last_good, &mut report_cps)?;
+    }
+    if let Some((source, cp, _)) = opened.get(next_cp) {
+        return Err(err(
+            Some(frontier.size() + 1),
+            format!(
+                "missing: checkpoint {source} covers {} entries but the log ends at {} (truncated)",
+                cp.size,
+                frontier.size()
+            ),
+        ));
+    }
+    Ok(Report { entries: frontier.size(), pruned, root: frontier.root(), checkpoints: report_cps })
+}
