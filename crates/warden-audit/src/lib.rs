@@ -57,6 +57,12 @@ pub fn entry_bytes(e: &AuditEntry) -> Vec<u8> {
     canonical_bytes(e.seq, e.at, &e.record, &e.policy, &e.prev_hash)
 }
 
+/// Standard base64, as checkpoints and proofs write hashes.
+pub fn b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
 /// Lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 2);

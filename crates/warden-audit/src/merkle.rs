@@ -153,7 +153,13 @@ pub fn verify_inclusion(index: u64, size: u64, leaf: &Hash, proof: &[Hash], root
 
 /// RFC 9162 §2.1.4.2: does `proof` show that the tree of `size1` leaves with
 /// root `root1` is a prefix of the tree of `size2` leaves with root `root2`?
-pub fn verify_consistency(size1: u64, size2: u64, proof: &[Hash], root1: &[u8], root2: &[u8]) -> Result<(), ProofError> {
+pub fn verify_consistency(
+    size1: u64,
+    size2: u64,
+    proof: &[Hash],
+    root1: &[u8],
+    root2: &[u8],
+) -> Result<(), ProofError> {
     if size1 > size2 {
         return Err(ProofError::SizesReversed { size1, size2 });
     }

@@ -80,29 +80,30 @@ pub fn verify_log(
     let mut last_good: u64 = 0;
     let mut report_cps = Vec::new();
     // A checkpoint at size 0 commits to the empty tree.
-    let check = |frontier: &Frontier, next_cp: &mut usize, last_good: &mut u64, out: &mut Vec<(String, u64, Vec<String>)>| {
-        while let Some((source, cp, by)) = opened.get(*next_cp) {
-            if cp.size != frontier.size() {
-                break;
-            }
-            if cp.root != frontier.root() {
-                return Err(err(
-                    Some(*last_good + 1),
-                    format!(
-                        "the log does not match checkpoint {source} (size {}): an entry between {} and {} was \
+    let check =
+        |frontier: &Frontier, next_cp: &mut usize, last_good: &mut u64, out: &mut Vec<(String, u64, Vec<String>)>| {
+            while let Some((source, cp, by)) = opened.get(*next_cp) {
+                if cp.size != frontier.size() {
+                    break;
+                }
+                if cp.root != frontier.root() {
+                    return Err(err(
+                        Some(*last_good + 1),
+                        format!(
+                            "the log does not match checkpoint {source} (size {}): an entry between {} and {} was \
                          rewritten, even though every hash in the chain was recomputed",
-                        cp.size,
-                        *last_good + 1,
-                        cp.size
-                    ),
-                ));
+                            cp.size,
+                            *last_good + 1,
+                            cp.size
+                        ),
+                    ));
+                }
+                *last_good = cp.size;
+                out.push((source.clone(), cp.size, by.clone()));
+                *next_cp += 1;
             }
-            *last_good = cp.size;
-            out.push((source.clone(), cp.size, by.clone()));
-            *next_cp += 1;
-        }
-        Ok(())
-    };
+            Ok(())
+        };
     check(&frontier, &mut next_cp, &mut last_good, &mut report_cps)?;
     for item in items {
         let expected = frontier.size() + 1;
@@ -130,7 +131,10 @@ pub fn verify_log(
             }
         };
         if item_prev != prev {
-            return Err(err(Some(seq), "it does not name the previous entry's hash (an entry before it was altered or removed)"));
+            return Err(err(
+                Some(seq),
+                "it does not name the previous entry's hash (an entry before it was altered or removed)",
+            ));
         }
         prev = hash;
         frontier.push(leaf);

@@ -42,10 +42,10 @@ fn roots_and_proofs_agree_with_ct_merkle() {
         let ours = merkle::root(&leaves[..size]);
         assert_eq!(theirs.root().as_bytes().as_slice(), ours.as_slice(), "root at size {size}");
         let root = RootHash::<Sha256>::new(out(&ours), size as u64);
-        for m in 0..size {
+        for (m, value) in bytes[..size].iter().enumerate() {
             let p = merkle::inclusion_proof(m, &leaves[..size]).unwrap();
             let p = InclusionProof::<Sha256>::from_digests(p.iter().map(out).collect::<Vec<_>>().iter());
-            root.verify_inclusion(&bytes[m], m as u64, &p).unwrap_or_else(|e| panic!("inclusion {m}/{size}: {e:?}"));
+            root.verify_inclusion(value, m as u64, &p).unwrap_or_else(|e| panic!("inclusion {m}/{size}: {e:?}"));
         }
         for m in 1..size {
             let p = merkle::consistency_proof(m, &leaves[..size]).unwrap();
@@ -62,7 +62,11 @@ fn items(entries: &[AuditEntry]) -> Vec<LogItem> {
 
 fn checkpoint(signer: &NoteSigner, entries: &[AuditEntry]) -> (String, String) {
     let leaves: Vec<Hash> = entries.iter().map(|e| merkle::leaf_hash(&entry_bytes(e))).collect();
-    let cp = warden_audit::Checkpoint { origin: "warden.test/log".into(), size: entries.len() as u64, root: merkle::root(&leaves) };
+    let cp = warden_audit::Checkpoint {
+        origin: "warden.test/log".into(),
+        size: entries.len() as u64,
+        root: merkle::root(&leaves),
+    };
     (format!("{}.checkpoint", entries.len()), signer.sign(&cp))
 }
 

@@ -5,21 +5,56 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use warden_core::Canon;
 
 /// The whole configuration, as written in `warden.toml`.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub ingest: IngestConfig,
     pub govern: GovernConfig,
     pub pipeline: PipelineConfig,
     pub server: ServerConfig,
+    pub audit: AuditConfig,
+}
+
+/// `[audit]`: the tamper-evident log's checkpoints, key and retention.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Names this log in its checkpoints; a checkpoint of another log never verifies here.
+    pub origin: String,
+    /// Write a signed checkpoint after this many new entries.
+    pub checkpoint_every: u64,
+    /// The server also writes one when this many seconds have passed and there are new entries.
+    pub checkpoint_interval_secs: u64,
+    /// Where checkpoints are written (default `<data>/checkpoints`). Ship this
+    /// directory off the machine: a checkpoint kept elsewhere proves the log later.
+    pub checkpoint_dir: Option<std::path::PathBuf>,
+    /// The Ed25519 signing key file (default `<data>/keys/audit-signing.key`,
+    /// created on first use with mode 0600). Never inside the database; its
+    /// public key is written beside it as `.pub`.
+    pub signing_key: Option<std::path::PathBuf>,
+    /// Entries younger than this many days are never purged.
+    pub min_retention_days: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            origin: "warden/audit-log".into(),
+            checkpoint_every: 1000,
+            checkpoint_interval_secs: 300,
+            checkpoint_dir: None,
+            signing_key: None,
+            min_retention_days: 183,
+        }
+    }
 }
 
 /// `[ingest]`: limits on input and the field map for generic JSON.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct IngestConfig {
     /// Largest record (line, array element, EVTX record) accepted, in bytes.
@@ -50,7 +85,7 @@ impl Default for IngestConfig {
 }
 
 /// `[govern]`: the routing policy.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct GovernConfig {
     /// Below this (calibrated) confidence, review is mandatory. 0 to 1.
@@ -64,7 +99,7 @@ impl Default for GovernConfig {
 }
 
 /// `[pipeline]`: how work is grouped.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct PipelineConfig {
     /// Alerts written per transaction. Results are reported once their batch
@@ -80,7 +115,7 @@ impl Default for PipelineConfig {
 }
 
 /// `[server]`: `warden serve`.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     /// Address to listen on.
@@ -167,6 +202,15 @@ impl Config {
             if v == 0 {
                 e.push(format!("{name} must be greater than 0"));
             }
+        }
+        if self.audit.origin.trim().is_empty() || self.audit.origin.contains('\n') {
+            e.push("audit.origin must be one non-empty line".to_owned());
+        }
+        if self.audit.checkpoint_every == 0 || self.audit.checkpoint_interval_secs == 0 {
+            e.push("audit.checkpoint_every and audit.checkpoint_interval_secs must be greater than 0".to_owned());
+        }
+        if self.audit.min_retention_days < 1 {
+            e.push("audit.min_retention_days must be at least 1".to_owned());
         }
         if self.ingest.max_depth > 128 {
             e.push(format!(

@@ -9,6 +9,7 @@
 //!
 //! The engine knows nothing about HTTP, argv or the terminal.
 
+pub mod audit;
 pub mod config;
 
 use std::collections::{BTreeMap, HashSet};
@@ -26,7 +27,9 @@ use warden_privacy::Protector;
 pub use warden_store::{AlertRecord, Counts, DeadLetter, Store, StoreError};
 use warden_store::{Batch, Duplicate, SqliteStore, Triaged};
 
+pub use audit::{AuditError, ConsistencyDoc, InclusionDoc};
 pub use config::{Config, ConfigErrors};
+pub use warden_audit::{Report as AuditReport, VerifyError};
 
 /// Name of the database file inside the data directory.
 pub const DB_FILE: &str = "warden.db";
@@ -87,6 +90,17 @@ pub enum EngineError {
     Store(#[from] StoreError),
     #[error("cannot use data directory {path}: {source}")]
     DataDir { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Audit(Box<AuditError>),
+}
+
+impl From<AuditError> for EngineError {
+    fn from(e: AuditError) -> Self {
+        match e {
+            AuditError::Engine(inner) => inner,
+            other => EngineError::Audit(Box::new(other)),
+        }
+    }
 }
 
 /// The pipeline with its store and stages.
@@ -99,22 +113,45 @@ pub struct Engine {
     /// One triage at a time checks for duplicates and commits, so two
     /// requests carrying the same alert cannot both analyse it.
     write: Mutex<()>,
+    audit: audit::AuditState,
+    /// Version of the configuration, stamped on every audit entry.
+    policy_version: String,
 }
 
 impl Engine {
-    /// Opens (creating) the SQLite store in `data_dir` with the local analyzer.
+    /// Opens (creating) the SQLite store in `data_dir` with the local
+    /// analyzer, the audit signing key (`<data>/keys/audit-signing.key` unless
+    /// configured) and the checkpoint directory (`<data>/checkpoints`).
     pub fn open(data_dir: &Path, config: Config) -> Result<Engine, EngineError> {
         std::fs::create_dir_all(data_dir).map_err(|source| EngineError::DataDir { path: data_dir.into(), source })?;
         let store = SqliteStore::open(&data_dir.join(DB_FILE))?;
-        Ok(Self::with_store(Box::new(store), config))
+        let key = config.audit.signing_key.clone().unwrap_or_else(|| data_dir.join("keys").join("audit-signing.key"));
+        let dir = config.audit.checkpoint_dir.clone().unwrap_or_else(|| data_dir.join("checkpoints"));
+        let (state, created) = audit::AuditState::open(Some(key), Some(dir))?;
+        let engine = Self::build(Box::new(store), config, state);
+        if created {
+            engine.append_audit(vec![AuditRecord::new(
+                service("audit"),
+                "audit.key_created",
+                "audit-key",
+                serde_json::json!({"key": engine.audit.verifier().label()}),
+            )])?;
+        }
+        Ok(engine)
     }
 
-    /// An engine over an in-memory store (tests, benchmarks).
+    /// An engine over an in-memory store (tests, benchmarks): an ephemeral
+    /// signing key and no checkpoint directory.
     pub fn in_memory(config: Config) -> Result<Engine, EngineError> {
-        Ok(Self::with_store(Box::new(SqliteStore::in_memory()?), config))
+        let (state, _) = audit::AuditState::open(None, None)?;
+        Ok(Self::build(Box::new(SqliteStore::in_memory()?), config, state))
     }
 
-    pub fn with_store(store: Box<dyn Store>, config: Config) -> Engine {
+    fn build(store: Box<dyn Store>, config: Config, audit: audit::AuditState) -> Engine {
+        let policy_version = {
+            let bytes = serde_json::to_vec(&config).unwrap_or_default();
+            format!("cfg-{}", &sha256_hex(&[&bytes])[..12])
+        };
         Engine {
             store,
             protector: Protector::new(),
@@ -122,7 +159,14 @@ impl Engine {
             policy: RoutingPolicy { confidence_threshold: config.govern.confidence_threshold },
             config,
             write: Mutex::new(()),
+            audit,
+            policy_version,
         }
+    }
+
+    /// Version of the configuration in force (recorded in every audit entry).
+    pub fn policy_version(&self) -> &str {
+        &self.policy_version
     }
 
     pub fn store(&self) -> &dyn Store {
@@ -153,8 +197,11 @@ impl Engine {
                 break;
             }
             self.run_batch(chunk, &mut summary, on_event)?;
+            self.maybe_checkpoint(false)?;
             on_event(Event::Progress { done: reader.position(), total: reader.total() });
         }
+        // Every run ends attested: a signed checkpoint covers what it wrote.
+        self.maybe_checkpoint(true)?;
         on_event(Event::Progress { done: reader.total(), total: reader.total() });
         Ok(summary)
     }
@@ -175,7 +222,7 @@ impl Engine {
             .collect();
         let known = self.store.known(&fingerprints)?;
         let mut seen = HashSet::new();
-        let mut batch = Batch::default();
+        let mut batch = Batch { policy: self.policy_version.clone(), ..Batch::default() };
         // What to report once the batch is durable, in input order.
         enum Pending {
             New(Box<TriageResult>),
@@ -353,19 +400,6 @@ impl Engine {
             }),
         ));
         Triaged { alert: protected.into_alert(), classes, assessment, validation, route, audit }
-    }
-
-    /// Checks the audit log's hash chain from the first entry to the last.
-    pub fn verify_audit(&self) -> Result<Result<u64, warden_audit::ChainError>, EngineError> {
-        let mut from = 1;
-        let mut all = Vec::new();
-        loop {
-            let page = self.store.audit_entries(from, 10_000)?;
-            let Some(last) = page.last() else { break };
-            from = last.seq + 1;
-            all.extend(page);
-        }
-        Ok(warden_audit::verify_chain(&all))
     }
 }
 

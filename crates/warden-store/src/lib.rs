@@ -17,6 +17,7 @@ mod sqlite;
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
+pub use warden_audit::LogItem;
 use warden_core::{
     Alert, AlertId, Assessment, AuditEntry, AuditRecord, DataClass, Fingerprint, Origin, Route, Validation,
 };
@@ -61,6 +62,8 @@ pub struct Batch {
     pub dead_letters: Vec<DeadLetter>,
     /// Audit records not tied to one alert (dead letters, batch summaries).
     pub audit: Vec<AuditRecord>,
+    /// Version of the configuration in force, stamped on every audit entry.
+    pub policy: String,
 }
 
 /// What a commit did.
@@ -103,6 +106,8 @@ pub enum StoreError {
     Database(#[from] rusqlite::Error),
     #[error("stored data could not be read back ({what}): {source}")]
     Corrupt { what: &'static str, source: serde_json::Error },
+    #[error("audit entry {seq}: {what}")]
+    CorruptAudit { seq: u64, what: String },
     #[error("alert id {0} is already taken by an alert with a different fingerprint")]
     IdCollision(String),
     #[error("cannot open the store at {path}: {reason}")]
@@ -123,11 +128,28 @@ pub trait Store: Send + Sync {
     /// Dead letters, newest first.
     fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError>;
 
-    /// Audit entries with `seq >= from`, in order, at most `limit`.
+    /// Audit entries with `seq >= from`, in order, at most `limit`; purged
+    /// positions are skipped.
     fn audit_entries(&self, from: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
 
+    /// The log as the verifier reads it: every position from `from` on, full
+    /// or purged, in order, at most `limit`.
+    fn audit_log(&self, from: u64, limit: usize) -> Result<Vec<LogItem>, StoreError>;
+
+    /// Entries about one object (an alert id, an action id), in order.
+    fn audit_for_object(&self, object: &str) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Number of positions in the log (full and purged).
+    fn audit_len(&self) -> Result<u64, StoreError>;
+
     /// Appends audit records outside a batch (policy changes, logins, …).
-    fn append_audit(&self, records: Vec<AuditRecord>) -> Result<u64, StoreError>;
+    /// Returns the last sequence number written.
+    fn append_audit(&self, records: Vec<AuditRecord>, policy: &str) -> Result<u64, StoreError>;
+
+    /// Purges the content of entries `1..=up_to` that are older than
+    /// `before`, keeping the hashes the chain and the Merkle tree need.
+    /// Returns how many entries were purged.
+    fn purge_audit(&self, up_to: u64, before: Timestamp) -> Result<u64, StoreError>;
 
     fn counts(&self) -> Result<Counts, StoreError>;
 }

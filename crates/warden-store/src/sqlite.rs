@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use warden_audit::LogItem;
 use warden_core::{Alert, AlertId, AuditEntry, AuditRecord, Fingerprint};
 
 use crate::{AlertRecord, Batch, Counts, DeadLetter, Receipt, Store, StoreError};
@@ -57,12 +58,29 @@ CREATE TABLE audit_log (
     action      TEXT NOT NULL,
     object      TEXT NOT NULL,
     payload     TEXT NOT NULL,
+    policy      TEXT NOT NULL,
     prev_hash   TEXT NOT NULL,
     hash        TEXT NOT NULL
 );
+CREATE INDEX audit_log_object ON audit_log(object);
+-- Entries whose content was purged after the retention period: their hashes stay,
+-- so the chain and the Merkle tree still verify.
+CREATE TABLE audit_pruned (
+    seq         INTEGER PRIMARY KEY,
+    at          TEXT NOT NULL,
+    prev_hash   TEXT NOT NULL,
+    hash        TEXT NOT NULL,
+    leaf_hash   BLOB NOT NULL
+);
 CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+-- The only deletion allowed is a purge, which first keeps the entry's hashes.
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+WHEN NOT EXISTS (SELECT 1 FROM audit_pruned p WHERE p.seq = OLD.seq AND p.hash = OLD.hash)
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_pruned_no_update BEFORE UPDATE ON audit_pruned
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_pruned_no_delete BEFORE DELETE ON audit_pruned
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 "#];
 
@@ -114,6 +132,45 @@ impl SqliteStore {
     }
 }
 
+const ENTRY_COLUMNS: &str = "SELECT seq, at, actor, action, object, payload, policy, prev_hash, hash FROM audit_log";
+
+/// Reads audit rows; a row that cannot be read back is named by its sequence number.
+fn read_entries(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Vec<AuditEntry>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params, |r| {
+        Ok((
+            r.get::<_, u64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, String>(5)?,
+            r.get::<_, String>(6)?,
+            r.get::<_, String>(7)?,
+            r.get::<_, String>(8)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, at, actor, action, object, payload, policy, prev_hash, hash) = row?;
+        let bad = |what: &str| StoreError::CorruptAudit { seq, what: what.to_owned() };
+        out.push(AuditEntry {
+            seq,
+            at: at.parse().map_err(|_| bad("its time cannot be read"))?,
+            record: AuditRecord {
+                actor: serde_json::from_str(&actor).map_err(|_| bad("its actor cannot be read"))?,
+                action,
+                object,
+                payload: serde_json::from_str(&payload).map_err(|_| bad("its payload is not JSON"))?,
+            },
+            policy,
+            prev_hash,
+            hash,
+        });
+    }
+    Ok(out)
+}
+
 fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("vocabulary types serialise")
 }
@@ -123,16 +180,26 @@ fn from_json<T: serde::de::DeserializeOwned>(s: &str, what: &'static str) -> Res
 }
 
 /// Appends records to the audit chain inside a transaction.
-fn append(tx: &Transaction<'_>, records: impl IntoIterator<Item = AuditRecord>) -> Result<u64, StoreError> {
+fn append(
+    tx: &Transaction<'_>,
+    records: impl IntoIterator<Item = AuditRecord>,
+    policy: &str,
+) -> Result<u64, StoreError> {
     let mut last: Option<(u64, String)> = tx
-        .query_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(
+            "SELECT seq, hash FROM (SELECT seq, hash FROM audit_log UNION ALL SELECT seq, hash FROM audit_pruned)
+             ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
     let mut stmt = tx.prepare_cached(
-        "INSERT INTO audit_log (seq, at, actor, action, object, payload, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO audit_log (seq, at, actor, action, object, payload, policy, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
     let at = Timestamp::now();
     for record in records {
-        let entry = warden_audit::next_entry(last.as_ref().map(|(s, h)| (*s, h.as_str())), at, record);
+        let entry = warden_audit::next_entry(last.as_ref().map(|(s, h)| (*s, h.as_str())), at, record, policy);
         stmt.execute(params![
             entry.seq,
             entry.at.to_string(),
@@ -140,6 +207,7 @@ fn append(tx: &Transaction<'_>, records: impl IntoIterator<Item = AuditRecord>) 
             entry.record.action,
             entry.record.object,
             to_json(&entry.record.payload),
+            entry.policy,
             entry.prev_hash,
             entry.hash,
         ])?;
@@ -239,7 +307,7 @@ impl Store for SqliteStore {
             }
         }
         audit.extend(batch.audit);
-        receipt.last_audit_seq = append(&tx, audit)?;
+        receipt.last_audit_seq = append(&tx, audit, &batch.policy)?;
         tx.commit()?;
         Ok(receipt)
     }
@@ -315,48 +383,96 @@ impl Store for SqliteStore {
 
     fn audit_entries(&self, from: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
         let conn = self.lock();
-        let mut stmt = conn.prepare_cached(
-            "SELECT seq, at, actor, action, object, payload, prev_hash, hash FROM audit_log WHERE seq >= ?1 ORDER BY seq LIMIT ?2",
+        read_entries(
+            &conn,
+            &format!("{ENTRY_COLUMNS} WHERE seq >= ?1 ORDER BY seq LIMIT ?2"),
+            params![from, limit as i64],
+        )
+    }
+
+    fn audit_log(&self, from: u64, limit: usize) -> Result<Vec<LogItem>, StoreError> {
+        let conn = self.lock();
+        let full = read_entries(
+            &conn,
+            &format!("{ENTRY_COLUMNS} WHERE seq >= ?1 ORDER BY seq LIMIT ?2"),
+            params![from, limit as i64],
         )?;
-        let rows = stmt.query_map(params![from as i64, limit as i64], |r| {
-            Ok((
-                r.get::<_, u64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, String>(6)?,
-                r.get::<_, String>(7)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (seq, at, actor, action, object, payload, prev_hash, hash) = row?;
-            out.push(AuditEntry {
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, prev_hash, hash, leaf_hash FROM audit_pruned WHERE seq >= ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let mut pruned = Vec::new();
+        for row in stmt.query_map(params![from, limit as i64], |r| {
+            Ok((r.get::<_, u64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Vec<u8>>(3)?))
+        })? {
+            let (seq, prev_hash, hash, leaf) = row?;
+            let leaf = <[u8; 32]>::try_from(leaf.as_slice()).map_err(|_| StoreError::CorruptAudit {
                 seq,
-                at: at
-                    .parse()
-                    .map_err(|e| StoreError::Corrupt { what: "audit time", source: serde::de::Error::custom(e) })?,
-                record: AuditRecord {
-                    actor: from_json(&actor, "audit actor")?,
-                    action,
-                    object,
-                    payload: from_json(&payload, "audit payload")?,
-                },
-                prev_hash,
-                hash,
-            });
+                what: "purged entry's leaf hash is not 32 bytes".into(),
+            })?;
+            pruned.push(LogItem::Pruned { seq, prev_hash, hash, leaf });
+        }
+        // Merge the two ordered runs and keep the first `limit` positions.
+        let mut out: Vec<LogItem> = Vec::with_capacity(full.len() + pruned.len());
+        let (mut f, mut p) = (full.into_iter().peekable(), pruned.into_iter().peekable());
+        while out.len() < limit {
+            let take_full = match (f.peek(), p.peek()) {
+                (Some(e), Some(LogItem::Pruned { seq, .. })) => e.seq < *seq,
+                (Some(_), _) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            if take_full {
+                out.push(LogItem::Full(f.next().expect("peeked")));
+            } else {
+                out.push(p.next().expect("peeked"));
+            }
         }
         Ok(out)
     }
 
-    fn append_audit(&self, records: Vec<AuditRecord>) -> Result<u64, StoreError> {
+    fn audit_for_object(&self, object: &str) -> Result<Vec<AuditEntry>, StoreError> {
+        let conn = self.lock();
+        read_entries(&conn, &format!("{ENTRY_COLUMNS} WHERE object = ?1 ORDER BY seq"), params![object])
+    }
+
+    fn audit_len(&self) -> Result<u64, StoreError> {
+        let conn = self.lock();
+        Ok(conn.query_row(
+            "SELECT max(coalesce((SELECT max(seq) FROM audit_log), 0), coalesce((SELECT max(seq) FROM audit_pruned), 0))",
+            [],
+            |r| r.get::<_, u64>(0),
+        )?)
+    }
+
+    fn append_audit(&self, records: Vec<AuditRecord>, policy: &str) -> Result<u64, StoreError> {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
-        let seq = append(&tx, records)?;
+        let seq = append(&tx, records, policy)?;
         tx.commit()?;
         Ok(seq)
+    }
+
+    fn purge_audit(&self, up_to: u64, before: Timestamp) -> Result<u64, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let victims = read_entries(
+            &tx,
+            &format!("{ENTRY_COLUMNS} WHERE seq <= ?1 AND at < ?2 ORDER BY seq"),
+            params![up_to, before.to_string()],
+        )?;
+        {
+            let mut keep = tx.prepare_cached(
+                "INSERT INTO audit_pruned (seq, at, prev_hash, hash, leaf_hash) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            let mut delete = tx.prepare_cached("DELETE FROM audit_log WHERE seq = ?1")?;
+            for e in &victims {
+                let leaf = warden_audit::merkle::leaf_hash(&warden_audit::entry_bytes(e));
+                keep.execute(params![e.seq, e.at.to_string(), e.prev_hash, e.hash, leaf.to_vec()])?;
+                delete.execute([e.seq])?;
+            }
+        }
+        tx.commit()?;
+        Ok(victims.len() as u64)
     }
 
     fn counts(&self) -> Result<Counts, StoreError> {

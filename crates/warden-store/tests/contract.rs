@@ -97,18 +97,41 @@ fn counts_duplicates_and_never_stores_twice(s: &dyn Store) {
 
 fn audit_chain_is_ordered_and_verifiable(s: &dyn Store) {
     s.commit(Batch { triaged: vec![triaged(1), triaged(2)], ..Batch::default() }).unwrap();
-    s.append_audit(vec![AuditRecord::new(Actor::User("u".into()), "policy.changed", "p", serde_json::json!({"v": 2}))])
-        .unwrap();
+    s.append_audit(
+        vec![AuditRecord::new(Actor::User("u".into()), "policy.changed", "p", serde_json::json!({"v": 2}))],
+        "cfg-2",
+    )
+    .unwrap();
     let entries = s.audit_entries(1, 100).unwrap();
     assert_eq!(entries.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
     assert_eq!(warden_audit::verify_chain(&entries), Ok(3));
-    assert_eq!(s.audit_entries(3, 100).unwrap().len(), 1);
+    assert_eq!(s.audit_entries(3, 100).unwrap()[0].policy, "cfg-2");
+    assert_eq!(s.audit_len().unwrap(), 3);
+    assert_eq!(s.audit_for_object("p").unwrap().len(), 1);
+}
+
+fn purging_keeps_the_log_verifiable(s: &dyn Store) {
+    s.commit(Batch { triaged: vec![triaged(1), triaged(2), triaged(3)], ..Batch::default() }).unwrap();
+    let before = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(1);
+    assert_eq!(s.purge_audit(2, before).unwrap(), 2);
+    let items = s.audit_log(1, 100).unwrap();
+    assert_eq!(items.len(), 3);
+    assert!(matches!(items[0], warden_audit::LogItem::Pruned { seq: 1, .. }));
+    assert!(matches!(items[2], warden_audit::LogItem::Full(_)));
+    let report = warden_audit::verify_log(items, &[], &[], None).unwrap();
+    assert_eq!((report.entries, report.pruned), (3, 2));
+    assert_eq!(s.audit_entries(1, 100).unwrap().len(), 1);
+    assert_eq!(s.audit_len().unwrap(), 3);
+    // Appending after a purge continues the chain.
+    s.append_audit(vec![AuditRecord::new(Actor::User("u".into()), "x", "y", serde_json::json!({}))], "p").unwrap();
+    assert_eq!(warden_audit::verify_log(s.audit_log(1, 100).unwrap(), &[], &[], None).unwrap().entries, 4);
 }
 
 fn contract(make: impl Fn() -> Box<dyn Store>) {
     stores_and_reads_back_a_batch(make().as_ref());
     counts_duplicates_and_never_stores_twice(make().as_ref());
     audit_chain_is_ordered_and_verifiable(make().as_ref());
+    purging_keeps_the_log_verifiable(make().as_ref());
 }
 
 #[test]
@@ -133,7 +156,7 @@ fn audit_log_refuses_updates_and_deletes() {
     s.commit(Batch { triaged: vec![triaged(1)], ..Batch::default() }).unwrap();
     drop(s);
     let conn = rusqlite::Connection::open(&path).unwrap();
-    for sql in ["UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log"] {
+    for sql in ["UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log", "DELETE FROM audit_log WHERE seq = 1"] {
         let err = conn.execute(sql, []).unwrap_err().to_string();
         assert!(err.contains("append-only"), "{sql}: {err}");
     }

@@ -50,8 +50,52 @@ enum ConfigCommand {
 
 #[derive(Subcommand, Debug)]
 enum AuditCommand {
-    /// Verify the audit log's hash chain; names the first bad entry.
-    Verify,
+    /// Verify the whole log: hash chain, Merkle tree and every stored
+    /// checkpoint; or, with --checkpoint and --public-key, against a
+    /// checkpoint kept elsewhere, trusting nothing but that key.
+    Verify {
+        /// A signed checkpoint kept outside this machine.
+        #[arg(long, value_name = "FILE", requires = "public_key")]
+        checkpoint: Option<PathBuf>,
+        /// The public key (signed-note verifier key) to check it with.
+        #[arg(long, value_name = "FILE", requires = "checkpoint")]
+        public_key: Option<PathBuf>,
+    },
+    /// Print an inclusion proof (JSON) for one entry against the newest signed checkpoint.
+    Prove {
+        /// Sequence number of the entry (from 1).
+        #[arg(long, value_name = "N")]
+        entry: u64,
+    },
+    /// Print a consistency proof (JSON) between two tree sizes.
+    Consistency {
+        #[arg(long, value_name = "A")]
+        from: u64,
+        /// Default: the newest checkpoint's size.
+        #[arg(long, value_name = "B")]
+        to: Option<u64>,
+    },
+    /// Write an evidence bundle for one alert: the alert, its assessment,
+    /// validation and route, and every audit entry about it with its proof.
+    Export {
+        #[arg(long, value_name = "ID")]
+        alert: String,
+        /// Output file (default: standard output).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Sign and write a checkpoint of the log now.
+    Checkpoint,
+    /// Print the public key that verifies this log's checkpoints.
+    PublicKey,
+    /// Replace the signing key; the old public key is kept so old checkpoints still verify.
+    RotateKey,
+    /// Purge the content of entries older than a date (refused inside the retention period).
+    Purge {
+        /// RFC 3339 time or YYYY-MM-DD (UTC).
+        #[arg(long, value_name = "TIME")]
+        before: String,
+    },
 }
 
 /// Input formats for `--format`.
@@ -117,11 +161,52 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let engine = open(&cli.data, cli.config.as_deref())?;
             serve::run(engine, args)
         }
-        Command::Audit(AuditCommand::Verify) => {
+        Command::Audit(cmd) => {
             let engine = open(&cli.data, cli.config.as_deref())?;
-            match engine.verify_audit()? {
-                Ok(n) => {
-                    println!("audit log intact: {n} entries, hash chain verified");
+            audit(&engine, cmd)
+        }
+    }
+}
+
+fn operator() -> warden_core::Actor {
+    let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    warden_core::Actor::User(format!("cli:{who}"))
+}
+
+fn print_json(v: &impl serde::Serialize) -> anyhow::Result<()> {
+    use std::io::Write;
+    let text = serde_json::to_string_pretty(v)?;
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        // A reader that stops early (`| head`) is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+fn audit(engine: &Engine, cmd: AuditCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        AuditCommand::Verify { checkpoint, public_key } => {
+            let external = match (checkpoint, public_key) {
+                (Some(c), Some(k)) => Some((
+                    std::fs::read_to_string(&c).with_context(|| format!("cannot read {}", c.display()))?,
+                    std::fs::read_to_string(&k).with_context(|| format!("cannot read {}", k.display()))?,
+                )),
+                _ => None,
+            };
+            match engine.verify_audit_log(external.as_ref().map(|(c, k)| (c.as_str(), k.as_str())))? {
+                Ok(r) => {
+                    println!(
+                        "audit log intact: {} entries ({} purged), hash chain and Merkle tree verified, root {}",
+                        r.entries,
+                        r.pruned,
+                        warden_audit_hex(&r.root)
+                    );
+                    for (source, size, keys) in &r.checkpoints {
+                        println!("  checkpoint at size {size} verified ({source}), signed by {}", keys.join(", "));
+                    }
+                    if external.is_some() && r.checkpoints.is_empty() {
+                        anyhow::bail!("the given checkpoint was not checked");
+                    }
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {
@@ -130,7 +215,70 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        AuditCommand::Prove { entry } => {
+            print_json(&engine.prove_entry(entry)?)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Consistency { from, to } => {
+            print_json(&engine.prove_consistency(from, to)?)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Export { alert, out } => {
+            let id = warden_core::AlertId::parse(&alert).with_context(|| format!("not an alert id: {alert:?}"))?;
+            let bundle = serde_json::to_string_pretty(&engine.export_alert(&id)?)?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, bundle + "\n").with_context(|| format!("cannot write {}", path.display()))?;
+                    eprintln!("evidence bundle for {alert} written to {}", path.display());
+                }
+                None => println!("{bundle}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Checkpoint => {
+            match engine.write_checkpoint()? {
+                Some(p) => println!("{}", p.display()),
+                None => println!("the log is empty; no checkpoint written"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::PublicKey => {
+            println!("{}", engine.audit_public_key());
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::RotateKey => {
+            let (old, new) = engine.rotate_audit_key(operator())?;
+            println!("signing key rotated: {old} retired, {new} in use");
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Purge { before } => {
+            let t = parse_time(&before)?;
+            match engine.purge_audit(t, operator()) {
+                Ok(n) => {
+                    println!("{n} entries purged; their hashes remain and the log still verifies");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(warden_engine::AuditError::Refused(why)) => {
+                    anstream::eprintln!("{}purge refused:{} {why}", style::ERR.render(), style::ERR.render_reset());
+                    Ok(ExitCode::from(1))
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
     }
+}
+
+fn parse_time(s: &str) -> anyhow::Result<jiff::Timestamp> {
+    if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        return Ok(t);
+    }
+    let d: jiff::civil::Date =
+        s.parse().with_context(|| format!("not a time (RFC 3339) or date (YYYY-MM-DD): {s:?}"))?;
+    Ok(d.to_zoned(jiff::tz::TimeZone::UTC)?.timestamp())
+}
+
+fn warden_audit_hex(h: &[u8]) -> String {
+    h.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn open(data: &Path, config: Option<&Path>) -> anyhow::Result<Engine> {
