@@ -129,13 +129,35 @@ impl Engine {
         let dir = config.audit.checkpoint_dir.clone().unwrap_or_else(|| data_dir.join("checkpoints"));
         let (state, created) = audit::AuditState::open(Some(key), Some(dir))?;
         let engine = Self::build(Box::new(store), config, state);
+        let mut records = Vec::new();
         if created {
-            engine.append_audit(vec![AuditRecord::new(
+            records.push(AuditRecord::new(
                 service("audit"),
                 "audit.key_created",
                 "audit-key",
                 serde_json::json!({"key": engine.audit.verifier().label()}),
-            )])?;
+            ));
+        }
+        // A configuration in force for the first time is a policy change worth recording.
+        let len = engine.store().audit_len()?;
+        let previous = match engine.store().audit_entries(len.max(1), 1)?.pop() {
+            Some(e) if e.seq == len => Some(e.policy),
+            _ => None,
+        };
+        if previous.as_deref() != Some(engine.policy_version()) {
+            records.push(AuditRecord::new(
+                service("engine"),
+                "policy.activated",
+                engine.policy_version(),
+                serde_json::json!({
+                    "policy": engine.policy_version(),
+                    "previous": previous,
+                    "confidence_threshold": engine.config.govern.confidence_threshold,
+                }),
+            ));
+        }
+        if !records.is_empty() {
+            engine.append_audit(records)?;
         }
         Ok(engine)
     }
@@ -362,6 +384,8 @@ impl Engine {
             Err(e) => unavailable(info.clone(), &e.to_string()),
         };
         let body = serde_json::to_vec(&assessment).unwrap_or_default();
+        // What the analyzer was given, by hash: the protected alert's fields.
+        let input = serde_json::to_vec(&protected.alert().fields).unwrap_or_default();
         audit.push(AuditRecord::new(
             Actor::Analyzer(format!("{}@{}", info.name, info.version)),
             "analyze.assessed",
@@ -372,6 +396,9 @@ impl Engine {
                 "confidence": assessment.confidence.get(),
                 "techniques": assessment.techniques,
                 "ruleset": info.ruleset,
+                "model": info.model,
+                "provider": info.provider,
+                "input_sha256": sha256_hex(&[&input]),
                 "output_sha256": sha256_hex(&[&body]),
             }),
         ));

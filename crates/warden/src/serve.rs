@@ -68,9 +68,25 @@ pub fn run(engine: Engine, args: Args) -> anyhow::Result<ExitCode> {
     };
     let max_body = engine.config().server.max_body_bytes;
     let state = Arc::new(AppState { engine, token_hash: sha256(token.as_bytes()) });
-    let app = router(state, max_body);
+    let app = router(state.clone(), max_body);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let interval = state.engine.config().audit.checkpoint_interval_secs;
+    let ticker = state.clone();
     rt.block_on(async move {
+        // Signed checkpoints on a timer, so a quiet server's last entries are attested too.
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(interval));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let s = ticker.clone();
+                match tokio::task::spawn_blocking(move || s.engine.maybe_checkpoint(false)).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => tracing::error!(error = %e, "checkpoint failed"),
+                    Err(e) => tracing::error!(error = %e, "checkpoint task failed"),
+                }
+            }
+        });
         let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
         eprintln!("warden listening on http://{}", listener.local_addr()?);
         axum::serve(listener, app)
