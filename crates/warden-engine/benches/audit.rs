@@ -61,7 +61,12 @@ fn verify_in_memory_entries(b: Bencher) {
     let mut entries = Vec::with_capacity(N);
     for i in 0..N {
         let last: Option<&warden_core::AuditEntry> = entries.last();
-        let e = warden_audit::next_entry(last.map(|e| (e.seq, e.hash.as_str())), jiff::Timestamp::UNIX_EPOCH, record(i), "cfg");
+        let e = warden_audit::next_entry(
+            last.map(|e| (e.seq, e.hash.as_str())),
+            jiff::Timestamp::UNIX_EPOCH,
+            record(i),
+            "cfg",
+        );
         entries.push(e);
     }
     b.counter(ItemsCount::new(N)).bench_local(|| {
