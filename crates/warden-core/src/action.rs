@@ -96,3 +96,29 @@ mod tests {
         assert_eq!(ActionKind::OpenTicket.default_tier(), RiskTier::Low);
     }
 }
+
+/// A person's role; a user may hold several.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    Analyst,
+    SeniorAnalyst,
+    Manager,
+    Auditor,
+    Admin,
+}
+
+named_enum!(Role, "role", {
+    Analyst => "analyst",
+    SeniorAnalyst => "senior_analyst",
+    Manager => "manager",
+    Auditor => "auditor",
+    Admin => "admin",
+});
+
+impl ActionKind {
+    /// Containment: acting on a host, account, indicator or file. Never
+    /// automatic during a workflow's burn-in, whatever its tier.
+    pub fn is_containment(self) -> bool {
+        matches!(self, ActionKind::IsolateHost | ActionKind::DisableAccount | ActionKind::BlockIndicator | ActionKind::QuarantineFile)
+    }
+}

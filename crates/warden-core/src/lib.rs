@@ -18,7 +18,7 @@ mod audit;
 mod route;
 mod value;
 
-pub use action::{ActionKind, RiskTier};
+pub use action::{ActionKind, RiskTier, Role};
 pub use alert::{Alert, AlertId, Canon, DataClass, FieldMap, Fields, Fingerprint, Format, Location, Origin};
 pub use assessment::{
     AnalyzerInfo, Assessment, Confidence, Evidence, Grounding, Severity, TechniqueId, Validation, Verdict,

@@ -1,15 +1,24 @@
-//! Governance: where an assessed alert goes, and which actions may run.
+//! Governance: where an assessed alert goes, who may do what, and which
+//! actions may run.
 //!
-//! Everything here is a pure decision over vocabulary types: no IO, no clock,
-//! no storage. [`route`] applies the routing policy to an assessment and its
-//! validation. [`ApprovedAction`] is the only thing an executor accepts, and
-//! only this crate can make one; today only low-tier actions are approved
-//! (automatically), the approval workflow for higher tiers arrives with the
-//! risk-matrix issue behind the same type.
+//! Everything here is a pure decision over vocabulary types: no IO, no clock
+//! (callers pass the time), no storage. [`route`] applies the routing policy
+//! to an assessment and its validation. [`access`] is the permission matrix
+//! over roles. [`gate`] is the risk matrix and the approval state machine;
+//! [`ApprovedAction`], the only thing an executor accepts, has private fields
+//! and is made only by [`authorize_execution`].
 //!
 //! Governance knows nothing about how alerts were parsed, analysed or stored.
 
-use warden_core::{ActionKind, Assessment, Reason, RiskTier, Route, RouteKind, Severity, Validation, Verdict};
+pub mod access;
+pub mod gate;
+
+pub use access::{Denied, Identity, Permission};
+pub use gate::{
+    ActionRequest, ApprovedAction, Draft, Execution, GateContext, GateError, NewRequest, RequestStatus, RiskMatrix, Stage,
+    TierChange, authorize_execution,
+};
+use warden_core::{Assessment, Reason, Route, RouteKind, Severity, Validation, Verdict};
 
 /// The routing policy.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,9 +39,13 @@ pub fn default_confidence_threshold() -> f64 {
 }
 
 /// Routes one assessment. Every reason that forces review is listed, not
-/// only the first, so the queue shows the whole picture.
-pub fn route(policy: &RoutingPolicy, a: &Assessment, v: &Validation) -> Route {
+/// only the first, so the queue shows the whole picture. With the stop
+/// switch on, everything goes to review.
+pub fn route(policy: &RoutingPolicy, a: &Assessment, v: &Validation, stopped: bool) -> Route {
     let mut review = Vec::new();
+    if stopped {
+        review.push(Reason::new("stop_switch", "the stop switch is on: every alert goes to a human"));
+    }
     if !v.schema_ok {
         review.push(Reason::new("schema_invalid", "the assessment does not fit the schema"));
     }
@@ -80,51 +93,6 @@ pub fn route(policy: &RoutingPolicy, a: &Assessment, v: &Validation) -> Route {
     }
 }
 
-/// An action that governance has allowed to run. Executors accept only this
-/// type; its fields are private and only this crate constructs it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ApprovedAction {
-    kind: ActionKind,
-    tier: RiskTier,
-    target: String,
-    approvers: Vec<String>,
-}
-
-impl ApprovedAction {
-    pub fn kind(&self) -> ActionKind {
-        self.kind
-    }
-
-    pub fn tier(&self) -> RiskTier {
-        self.tier
-    }
-
-    pub fn target(&self) -> &str {
-        &self.target
-    }
-
-    pub fn approvers(&self) -> &[String] {
-        &self.approvers
-    }
-}
-
-/// Why an action was not approved.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum GateError {
-    #[error("{kind} is a {tier}-tier action and needs human approval")]
-    NeedsApproval { kind: ActionKind, tier: RiskTier },
-}
-
-/// Approves an action that may run without a human: low tier only.
-pub fn approve_automatic(kind: ActionKind, target: &str) -> Result<ApprovedAction, GateError> {
-    let tier = kind.default_tier();
-    if tier == RiskTier::Low {
-        Ok(ApprovedAction { kind, tier, target: target.to_owned(), approvers: Vec::new() })
-    } else {
-        Err(GateError::NeedsApproval { kind, tier })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,35 +128,36 @@ mod tests {
     #[test]
     fn below_threshold_and_unknown_go_to_review_with_every_reason() {
         let p = RoutingPolicy::default();
-        let r = route(&p, &a(Verdict::Unknown, 0.2, Severity::Info), &clean());
+        let r = route(&p, &a(Verdict::Unknown, 0.2, Severity::Info), &clean(), false);
         assert_eq!(r.kind, RouteKind::Review);
         assert_eq!(codes(&r), ["verdict_unknown", "below_threshold"]);
-        assert_eq!(route(&p, &a(Verdict::Benign, 0.849, Severity::Info), &clean()).kind, RouteKind::Review);
+        assert_eq!(route(&p, &a(Verdict::Benign, 0.849, Severity::Info), &clean(), false).kind, RouteKind::Review);
     }
 
     #[test]
     fn confident_verdicts_route_by_verdict() {
         let p = RoutingPolicy::default();
-        assert_eq!(route(&p, &a(Verdict::Malicious, 0.9, Severity::High), &clean()).kind, RouteKind::Escalated);
-        assert_eq!(route(&p, &a(Verdict::Benign, 0.9, Severity::Info), &clean()).kind, RouteKind::AutoClosed);
-        assert_eq!(route(&p, &a(Verdict::Suspicious, 0.95, Severity::Low), &clean()).kind, RouteKind::Review);
+        assert_eq!(route(&p, &a(Verdict::Malicious, 0.9, Severity::High), &clean(), false).kind, RouteKind::Escalated);
+        assert_eq!(route(&p, &a(Verdict::Benign, 0.9, Severity::Info), &clean(), false).kind, RouteKind::AutoClosed);
+        assert_eq!(route(&p, &a(Verdict::Suspicious, 0.95, Severity::Low), &clean(), false).kind, RouteKind::Review);
+    }
+
+    #[test]
+    fn the_stop_switch_sends_everything_to_review() {
+        let p = RoutingPolicy::default();
+        let r = route(&p, &a(Verdict::Benign, 0.99, Severity::Info), &clean(), true);
+        assert_eq!(r.kind, RouteKind::Review);
+        assert_eq!(codes(&r), ["stop_switch"]);
+        assert_eq!(route(&p, &a(Verdict::Malicious, 0.99, Severity::High), &clean(), true).kind, RouteKind::Review);
     }
 
     #[test]
     fn ungrounded_output_is_never_auto_closed() {
         let p = RoutingPolicy::default();
         let v = Validation { grounding: Grounding::Partial, grounded: 1, cited: 2, ..clean() };
-        let r = route(&p, &a(Verdict::Benign, 0.99, Severity::Info), &v);
+        let r = route(&p, &a(Verdict::Benign, 0.99, Severity::Info), &v, false);
         assert_eq!(r.kind, RouteKind::Review);
         assert_eq!(codes(&r), ["grounding_failed"]);
     }
 
-    #[test]
-    fn only_low_tier_actions_are_approved_automatically() {
-        assert!(approve_automatic(ActionKind::OpenTicket, "al-1").is_ok());
-        assert_eq!(
-            approve_automatic(ActionKind::DeclareBreach, "al-1"),
-            Err(GateError::NeedsApproval { kind: ActionKind::DeclareBreach, tier: RiskTier::Critical })
-        );
-    }
 }
