@@ -119,6 +119,12 @@ impl ActionKind {
     /// Containment: acting on a host, account, indicator or file. Never
     /// automatic during a workflow's burn-in, whatever its tier.
     pub fn is_containment(self) -> bool {
-        matches!(self, ActionKind::IsolateHost | ActionKind::DisableAccount | ActionKind::BlockIndicator | ActionKind::QuarantineFile)
+        matches!(
+            self,
+            ActionKind::IsolateHost
+                | ActionKind::DisableAccount
+                | ActionKind::BlockIndicator
+                | ActionKind::QuarantineFile
+        )
     }
 }

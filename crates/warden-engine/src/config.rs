@@ -17,6 +17,60 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     pub server: ServerConfig,
     pub audit: AuditConfig,
+    /// `[actions.<action>]`: per-action tier (raise only) and executor.
+    pub actions: BTreeMap<String, ActionConfig>,
+    /// `[executors.<name>]`: where approved actions are sent.
+    pub executors: BTreeMap<String, ExecutorConfig>,
+    pub execution: ExecutionConfig,
+}
+
+/// `[actions.<action>]`, e.g. `[actions.isolate_host]`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ActionConfig {
+    /// low, medium, high or critical. Only raising the default is allowed here;
+    /// lowering needs a manager (`warden actions set-tier`).
+    pub tier: Option<String>,
+    /// Name of an `[executors.<name>]` entry; default `log` (a dry run recorded in the audit log).
+    pub executor: Option<String>,
+}
+
+/// `[executors.<name>]`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExecutorConfig {
+    /// `webhook` (HTTP POST of a signed JSON body) or `log` (dry run).
+    pub kind: String,
+    /// Webhook URL.
+    pub url: Option<String>,
+    /// Environment variable holding the HMAC-SHA256 signing secret (never put the secret in this file).
+    pub secret_env: Option<String>,
+    /// Per-attempt timeout.
+    pub timeout_secs: u64,
+    /// Further attempts after a timeout, a 429 or a 5xx, with exponential backoff and jitter.
+    pub retries: u32,
+}
+
+impl Default for ExecutorConfig {
+    fn default() -> Self {
+        ExecutorConfig { kind: "log".into(), url: None, secret_env: None, timeout_secs: 10, retries: 3 }
+    }
+}
+
+/// `[execution]`: limits on what runs.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExecutionConfig {
+    /// At most this many actions execute automatically per hour; the rest wait for a human.
+    pub max_per_hour: u64,
+    /// Pending approvals expire after this many hours.
+    pub approval_ttl_hours: u64,
+}
+
+impl Default for ExecutionConfig {
+    fn default() -> Self {
+        ExecutionConfig { max_per_hour: 30, approval_ttl_hours: 24 }
+    }
 }
 
 /// `[audit]`: the tamper-evident log's checkpoints, key and retention.
@@ -84,17 +138,27 @@ impl Default for IngestConfig {
     }
 }
 
-/// `[govern]`: the routing policy.
+/// `[govern]`: the routing policy and how far automation is trusted.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct GovernConfig {
     /// Below this (calibrated) confidence, review is mandatory. 0 to 1.
     pub confidence_threshold: f64,
+    /// `shadow`, `assist` or `supervised`. Only `supervised` lets low-tier
+    /// actions run without a human.
+    pub stage: warden_govern::Stage,
+    /// The day burn-in ends (YYYY-MM-DD). Until then every action needs a
+    /// human. Absent: still in burn-in, as every fresh installation is.
+    pub burn_in_ends: Option<jiff::civil::Date>,
 }
 
 impl Default for GovernConfig {
     fn default() -> Self {
-        GovernConfig { confidence_threshold: warden_govern::default_confidence_threshold() }
+        GovernConfig {
+            confidence_threshold: warden_govern::default_confidence_threshold(),
+            stage: warden_govern::Stage::Assist,
+            burn_in_ends: None,
+        }
     }
 }
 
@@ -211,6 +275,56 @@ impl Config {
         }
         if self.audit.min_retention_days < 1 {
             e.push("audit.min_retention_days must be at least 1".to_owned());
+        }
+        for (name, a) in &self.actions {
+            match name.parse::<warden_core::ActionKind>() {
+                Err(_) => e.push(format!(
+                    "actions.{name}: unknown action (known: {})",
+                    warden_core::ActionKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+                )),
+                Ok(kind) => {
+                    if let Some(t) = &a.tier {
+                        match t.parse::<warden_core::RiskTier>() {
+                            Err(_) => {
+                                e.push(format!("actions.{name}.tier: {t:?} is not low, medium, high or critical"))
+                            }
+                            Ok(tier) if tier < kind.default_tier() => e.push(format!(
+                                "actions.{name}.tier: {tier} is below the default {}; lowering a tier needs a manager \
+                                 (warden actions set-tier)",
+                                kind.default_tier()
+                            )),
+                            Ok(_) => {}
+                        }
+                    }
+                }
+            }
+            if let Some(x) = &a.executor
+                && x != "log"
+                && !self.executors.contains_key(x)
+            {
+                e.push(format!("actions.{name}.executor: no [executors.{x}]"));
+            }
+        }
+        for (name, x) in &self.executors {
+            match x.kind.as_str() {
+                "log" => {}
+                "webhook" => {
+                    match &x.url {
+                        Some(u) if u.starts_with("http://") || u.starts_with("https://") => {}
+                        _ => e.push(format!("executors.{name}.url: a webhook needs an http:// or https:// URL")),
+                    }
+                    if x.secret_env.is_none() {
+                        e.push(format!("executors.{name}.secret_env: name the variable holding the signing secret"));
+                    }
+                }
+                other => e.push(format!("executors.{name}.kind: {other:?} is not webhook or log")),
+            }
+            if x.timeout_secs == 0 {
+                e.push(format!("executors.{name}.timeout_secs must be greater than 0"));
+            }
+        }
+        if self.execution.approval_ttl_hours == 0 {
+            e.push("execution.approval_ttl_hours must be greater than 0".to_owned());
         }
         if self.ingest.max_depth > 128 {
             e.push(format!(

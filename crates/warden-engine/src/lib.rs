@@ -9,6 +9,7 @@
 //!
 //! The engine knows nothing about HTTP, argv or the terminal.
 
+pub mod actions;
 pub mod audit;
 pub mod config;
 
@@ -92,6 +93,25 @@ pub enum EngineError {
     DataDir { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     Audit(Box<AuditError>),
+    #[error(transparent)]
+    Denied(#[from] warden_govern::Denied),
+    #[error(transparent)]
+    Gate(warden_govern::GateError),
+    #[error("not authenticated")]
+    Unauthenticated,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<warden_govern::GateError> for EngineError {
+    fn from(e: warden_govern::GateError) -> Self {
+        match e {
+            warden_govern::GateError::Denied(d) => EngineError::Denied(d),
+            other => EngineError::Gate(other),
+        }
+    }
 }
 
 impl From<AuditError> for EngineError {
@@ -243,6 +263,8 @@ impl Engine {
             })
             .collect();
         let known = self.store.known(&fingerprints)?;
+        // Read once per batch: with the stop switch on, every new alert goes to a human.
+        let stopped = self.stopped()?;
         let mut seen = HashSet::new();
         let mut batch = Batch { policy: self.policy_version.clone(), ..Batch::default() };
         // What to report once the batch is durable, in input order.
@@ -270,7 +292,7 @@ impl Engine {
                         pending.push(Pending::Duplicate(id, alert.origin));
                         continue;
                     }
-                    let triaged = self.process(*alert);
+                    let triaged = self.process(*alert, stopped);
                     pending.push(Pending::New(Box::new(result_of(&triaged.alert, &triaged, false))));
                     batch.triaged.push(triaged);
                 }
@@ -355,8 +377,13 @@ impl Engine {
         Ok(())
     }
 
+    /// The analyzer's name and version.
+    pub fn analyzer_info(&self) -> warden_core::AnalyzerInfo {
+        self.analyzer.info()
+    }
+
     /// protect → analyze → validate → govern for one new alert.
-    fn process(&self, alert: Alert) -> Triaged {
+    fn process(&self, alert: Alert, stopped: bool) -> Triaged {
         let mut audit = Vec::with_capacity(5);
         let id = alert.id.clone();
         audit.push(AuditRecord::new(
@@ -415,7 +442,7 @@ impl Engine {
                 "problems": validation.problems.len(),
             }),
         ));
-        let route = warden_govern::route(&self.policy, &assessment, &validation);
+        let route = warden_govern::route(&self.policy, &assessment, &validation, stopped);
         audit.push(AuditRecord::new(
             service("govern"),
             "govern.routed",

@@ -506,15 +506,13 @@ mod tests {
 
     #[test]
     fn nobody_approves_their_own_request() {
-        let mut r = request(
-            &who("mia", &[Role::Manager]),
-            new(ActionKind::IsolateHost),
-            &RiskMatrix::default(),
-            &ctx(),
-            now(),
-        )
-        .unwrap();
-        assert_eq!(approve(&mut r, &who("mia", &[Role::Manager]), "", None, now()), Err(GateError::SelfApproval("mia".into())));
+        let mut r =
+            request(&who("mia", &[Role::Manager]), new(ActionKind::IsolateHost), &RiskMatrix::default(), &ctx(), now())
+                .unwrap();
+        assert_eq!(
+            approve(&mut r, &who("mia", &[Role::Manager]), "", None, now()),
+            Err(GateError::SelfApproval("mia".into()))
+        );
     }
 
     #[test]
@@ -526,7 +524,8 @@ mod tests {
             Err(GateError::ReasonRequired(RiskTier::Critical))
         );
         let mut n = new(ActionKind::NotifyCustomers);
-        n.draft = Some(Draft { text: "Dear customer, ...".into(), generated_by: "local@0.1.0".into(), ai_generated: true });
+        n.draft =
+            Some(Draft { text: "Dear customer, ...".into(), generated_by: "local@0.1.0".into(), ai_generated: true });
         let mut r = request(&who("ann", &[Role::Analyst]), n, &RiskMatrix::default(), &ctx(), now()).unwrap();
         assert!(!r.automatic, "critical is never automatic");
         assert_eq!(
@@ -534,7 +533,10 @@ mod tests {
             Err(GateError::ReasonRequired(RiskTier::Critical))
         );
         assert!(!approve(&mut r, &who("sam", &[Role::SeniorAnalyst]), "confirmed exfiltration", None, now()).unwrap());
-        assert!(!approve(&mut r, &who("sue", &[Role::SeniorAnalyst]), "agree", None, now()).unwrap(), "two, but no manager");
+        assert!(
+            !approve(&mut r, &who("sue", &[Role::SeniorAnalyst]), "agree", None, now()).unwrap(),
+            "two, but no manager"
+        );
         assert_eq!(r.status, RequestStatus::Pending);
         assert!(authorize_execution(&r, &RiskMatrix::default(), &ctx()).is_err());
         // Even marked approved by hand, the approvals do not satisfy a critical action.
@@ -543,7 +545,9 @@ mod tests {
         let e = authorize_execution(&forged, &RiskMatrix::default(), &ctx()).unwrap_err();
         assert!(e.to_string().contains("no manager yet"), "{e}");
         let edited = "Dear customer, on 20 November we found ...".to_owned();
-        assert!(approve(&mut r, &who("mia", &[Role::Manager]), "approved with edits", Some(edited.clone()), now()).unwrap());
+        assert!(
+            approve(&mut r, &who("mia", &[Role::Manager]), "approved with edits", Some(edited.clone()), now()).unwrap()
+        );
         let a = authorize_execution(&r, &RiskMatrix::default(), &ctx()).unwrap();
         assert_eq!(a.final_text(), Some(edited.as_str()));
         assert_eq!(r.draft.as_ref().unwrap().text, "Dear customer, ...", "the AI draft is kept beside the human text");
@@ -595,12 +599,18 @@ mod tests {
     fn requests_expire_and_rejections_end_them() {
         let mut r = filed(ActionKind::IsolateHost, &ctx());
         let later = now() + jiff::SignedDuration::from_hours(25);
-        assert!(matches!(approve(&mut r, &who("sam", &[Role::SeniorAnalyst]), "", None, later), Err(GateError::Expired(_))));
+        assert!(matches!(
+            approve(&mut r, &who("sam", &[Role::SeniorAnalyst]), "", None, later),
+            Err(GateError::Expired(_))
+        ));
         assert_eq!(r.status, RequestStatus::Expired);
         let mut r = filed(ActionKind::IsolateHost, &ctx());
         assert!(reject(&mut r, &who("sam", &[Role::SeniorAnalyst]), "", now()).is_err());
         reject(&mut r, &who("sam", &[Role::SeniorAnalyst]), "maintenance window", now()).unwrap();
-        assert_eq!(approve(&mut r, &who("mia", &[Role::Manager]), "", None, now()), Err(GateError::NotPending("rejected")));
+        assert_eq!(
+            approve(&mut r, &who("mia", &[Role::Manager]), "", None, now()),
+            Err(GateError::NotPending("rejected"))
+        );
     }
 
     #[test]

@@ -15,8 +15,8 @@ pub mod gate;
 
 pub use access::{Denied, Identity, Permission};
 pub use gate::{
-    ActionRequest, ApprovedAction, Draft, Execution, GateContext, GateError, NewRequest, RequestStatus, RiskMatrix, Stage,
-    TierChange, authorize_execution,
+    ActionRequest, ApprovedAction, Draft, Execution, GateContext, GateError, NewRequest, RequestStatus, RiskMatrix,
+    Stage, TierChange, authorize_execution,
 };
 use warden_core::{Assessment, Reason, Route, RouteKind, Severity, Validation, Verdict};
 
@@ -159,5 +159,4 @@ mod tests {
         assert_eq!(r.kind, RouteKind::Review);
         assert_eq!(codes(&r), ["grounding_failed"]);
     }
-
 }

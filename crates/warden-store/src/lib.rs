@@ -99,6 +99,34 @@ pub struct Counts {
     pub routes: BTreeMap<String, u64>,
 }
 
+/// A local account. The password is only ever stored as an Argon2id hash.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UserRecord {
+    pub name: String,
+    /// PHC string (`$argon2id$…`).
+    pub password_hash: String,
+    /// Role names (see `warden_core::Role`).
+    pub roles: Vec<String>,
+    pub created_at: Timestamp,
+    pub disabled: bool,
+}
+
+impl std::fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRecord").field("name", &self.name).field("roles", &self.roles).finish_non_exhaustive()
+    }
+}
+
+/// The stop switch for one scope (`global`, or `workflow:<name>`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Switch {
+    pub scope: String,
+    pub engaged: bool,
+    pub changed_by: String,
+    pub changed_at: Timestamp,
+    pub reason: String,
+}
+
 /// A store error. Messages name what failed, never the data involved.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -106,6 +134,8 @@ pub enum StoreError {
     Database(#[from] rusqlite::Error),
     #[error("stored data could not be read back ({what}): {source}")]
     Corrupt { what: &'static str, source: serde_json::Error },
+    #[error("{0}")]
+    Conflict(String),
     #[error("audit entry {seq}: {what}")]
     CorruptAudit { seq: u64, what: String },
     #[error("alert id {0} is already taken by an alert with a different fingerprint")]
@@ -150,6 +180,61 @@ pub trait Store: Send + Sync {
     /// `before`, keeping the hashes the chain and the Merkle tree need.
     /// Returns how many entries were purged.
     fn purge_audit(&self, up_to: u64, before: Timestamp) -> Result<u64, StoreError>;
+
+    /// Creates a user (refused when the name is taken), with its audit records.
+    fn add_user(&self, user: &UserRecord, audit: Vec<AuditRecord>, policy: &str) -> Result<(), StoreError>;
+
+    fn user(&self, name: &str) -> Result<Option<UserRecord>, StoreError>;
+
+    /// Stores an API token's hash (never the token), with its audit records.
+    fn add_token(
+        &self,
+        id: &str,
+        user: &str,
+        token_hash: &str,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<(), StoreError>;
+
+    /// (token id, user name) for a live token of an enabled user.
+    fn user_by_token(&self, token_hash: &str) -> Result<Option<(String, String)>, StoreError>;
+
+    /// Creates or updates an action request (an opaque JSON body the engine
+    /// owns) together with the audit records of the change, atomically.
+    fn save_action(
+        &self,
+        id: &str,
+        status: &str,
+        body: &serde_json::Value,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<(), StoreError>;
+
+    fn action(&self, id: &str) -> Result<Option<serde_json::Value>, StoreError>;
+
+    /// Action requests, newest first, optionally only those in one status.
+    fn actions(&self, status: Option<&str>, limit: usize) -> Result<Vec<serde_json::Value>, StoreError>;
+
+    /// Requests that reached `status` at or after `since` (for rate caps).
+    fn count_actions_since(&self, status: &str, since: Timestamp) -> Result<u64, StoreError>;
+
+    /// Sets a stop switch, with its audit records.
+    fn set_switch(&self, s: &Switch, audit: Vec<AuditRecord>, policy: &str) -> Result<(), StoreError>;
+
+    fn switches(&self) -> Result<Vec<Switch>, StoreError>;
+
+    /// Records a risk tier set by a person, with its audit records.
+    fn set_tier(
+        &self,
+        action: &str,
+        tier: &str,
+        by: &str,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<(), StoreError>;
+
+    /// (action, tier) set by people, overriding configuration.
+    fn tiers(&self) -> Result<Vec<(String, String)>, StoreError>;
 
     fn counts(&self) -> Result<Counts, StoreError>;
 }

@@ -9,11 +9,12 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use warden_audit::LogItem;
 use warden_core::{Alert, AlertId, AuditEntry, AuditRecord, Fingerprint};
 
-use crate::{AlertRecord, Batch, Counts, DeadLetter, Receipt, Store, StoreError};
+use crate::{AlertRecord, Batch, Counts, DeadLetter, Receipt, Store, StoreError, Switch, UserRecord};
 
 /// Schema changes, applied in order; `PRAGMA user_version` records how many ran.
 /// Never edit a migration that has shipped: add a new one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE alerts (
     id          TEXT PRIMARY KEY,
     fingerprint TEXT NOT NULL UNIQUE,
@@ -82,7 +83,45 @@ CREATE TRIGGER audit_pruned_no_update BEFORE UPDATE ON audit_pruned
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_pruned_no_delete BEFORE DELETE ON audit_pruned
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-"#];
+"#,
+    r#"
+CREATE TABLE users (
+    name          TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    roles         TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    disabled      INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE api_tokens (
+    id          TEXT PRIMARY KEY,
+    user_name   TEXT NOT NULL REFERENCES users(name),
+    token_hash  TEXT NOT NULL UNIQUE,
+    created_at  TEXT NOT NULL,
+    revoked_at  TEXT
+);
+CREATE TABLE action_requests (
+    id          TEXT PRIMARY KEY,
+    status      TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+CREATE INDEX action_requests_status ON action_requests(status, updated_at);
+CREATE TABLE switches (
+    scope       TEXT PRIMARY KEY,
+    engaged     INTEGER NOT NULL,
+    changed_by  TEXT NOT NULL,
+    changed_at  TEXT NOT NULL,
+    reason      TEXT NOT NULL
+);
+CREATE TABLE risk_tiers (
+    action      TEXT PRIMARY KEY,
+    tier        TEXT NOT NULL,
+    changed_by  TEXT NOT NULL,
+    changed_at  TEXT NOT NULL
+);
+"#,
+];
 
 /// A store in one SQLite file. Writers are serialised by a mutex; SQLite's
 /// WAL lets readers in other processes proceed meanwhile.
@@ -473,6 +512,204 @@ impl Store for SqliteStore {
         }
         tx.commit()?;
         Ok(victims.len() as u64)
+    }
+
+    fn add_user(&self, user: &UserRecord, audit: Vec<AuditRecord>, policy: &str) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            "INSERT INTO users (name, password_hash, roles, created_at, disabled) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT DO NOTHING",
+            params![user.name, user.password_hash, to_json(&user.roles), user.created_at.to_string(), user.disabled],
+        )?;
+        if n == 0 {
+            return Err(StoreError::Conflict(format!("user {} exists already", user.name)));
+        }
+        append(&tx, audit, policy)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
+        let conn = self.lock();
+        let row = conn
+            .query_row(
+                "SELECT name, password_hash, roles, created_at, disabled FROM users WHERE name = ?1",
+                [name],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, bool>(4)?,
+                    ))
+                },
+            )
+            .optional()?;
+        row.map(|(name, password_hash, roles, at, disabled)| {
+            Ok(UserRecord {
+                name,
+                password_hash,
+                roles: from_json(&roles, "user roles")?,
+                created_at: at
+                    .parse()
+                    .map_err(|e| StoreError::Corrupt { what: "user time", source: serde::de::Error::custom(e) })?,
+                disabled,
+            })
+        })
+        .transpose()
+    }
+
+    fn add_token(
+        &self,
+        id: &str,
+        user: &str,
+        token_hash: &str,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO api_tokens (id, user_name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![id, user, token_hash, Timestamp::now().to_string()],
+        )?;
+        append(&tx, audit, policy)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn user_by_token(&self, token_hash: &str) -> Result<Option<(String, String)>, StoreError> {
+        let conn = self.lock();
+        Ok(conn
+            .query_row(
+                "SELECT t.id, t.user_name FROM api_tokens t JOIN users u ON u.name = t.user_name
+                 WHERE t.token_hash = ?1 AND t.revoked_at IS NULL AND u.disabled = 0",
+                [token_hash],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    fn save_action(
+        &self,
+        id: &str,
+        status: &str,
+        body: &serde_json::Value,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let now = Timestamp::now().to_string();
+        tx.execute(
+            "INSERT INTO action_requests (id, status, body, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
+             ON CONFLICT(id) DO UPDATE SET status = excluded.status, body = excluded.body, updated_at = excluded.updated_at",
+            params![id, status, to_json(body), now],
+        )?;
+        append(&tx, audit, policy)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn action(&self, id: &str) -> Result<Option<serde_json::Value>, StoreError> {
+        let conn = self.lock();
+        let body: Option<String> =
+            conn.query_row("SELECT body FROM action_requests WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+        body.map(|b| from_json(&b, "action request")).transpose()
+    }
+
+    fn actions(&self, status: Option<&str>, limit: usize) -> Result<Vec<serde_json::Value>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT body FROM action_requests WHERE (?1 IS NULL OR status = ?1) ORDER BY created_at DESC, id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![status, limit as i64], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(from_json(&row?, "action request")?);
+        }
+        Ok(out)
+    }
+
+    fn count_actions_since(&self, status: &str, since: Timestamp) -> Result<u64, StoreError> {
+        let conn = self.lock();
+        Ok(conn.query_row(
+            "SELECT count(*) FROM action_requests WHERE status = ?1 AND updated_at >= ?2",
+            params![status, since.to_string()],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn set_switch(&self, s: &Switch, audit: Vec<AuditRecord>, policy: &str) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO switches (scope, engaged, changed_by, changed_at, reason) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(scope) DO UPDATE SET engaged = excluded.engaged, changed_by = excluded.changed_by,
+             changed_at = excluded.changed_at, reason = excluded.reason",
+            params![s.scope, s.engaged, s.changed_by, s.changed_at.to_string(), s.reason],
+        )?;
+        append(&tx, audit, policy)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn switches(&self) -> Result<Vec<Switch>, StoreError> {
+        let conn = self.lock();
+        let mut stmt =
+            conn.prepare_cached("SELECT scope, engaged, changed_by, changed_at, reason FROM switches ORDER BY scope")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, bool>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (scope, engaged, changed_by, at, reason) = row?;
+            out.push(Switch {
+                scope,
+                engaged,
+                changed_by,
+                changed_at: at
+                    .parse()
+                    .map_err(|e| StoreError::Corrupt { what: "switch time", source: serde::de::Error::custom(e) })?,
+                reason,
+            });
+        }
+        Ok(out)
+    }
+
+    fn set_tier(
+        &self,
+        action: &str,
+        tier: &str,
+        by: &str,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO risk_tiers (action, tier, changed_by, changed_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(action) DO UPDATE SET tier = excluded.tier, changed_by = excluded.changed_by, changed_at = excluded.changed_at",
+            params![action, tier, by, Timestamp::now().to_string()],
+        )?;
+        append(&tx, audit, policy)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn tiers(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached("SELECT action, tier FROM risk_tiers ORDER BY action")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn counts(&self) -> Result<Counts, StoreError> {

@@ -1,0 +1,515 @@
+//! People and actions: local accounts and API tokens, the stop switch, the
+//! risk matrix as configured and as changed by managers, action requests
+//! through the approval gate, and the executors that run approved actions.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use warden_core::{ActionKind, Actor, AuditRecord, RiskTier, Role};
+use warden_govern::gate::{self, ActionRequest, Draft, GateContext, NewRequest, RequestStatus, RiskMatrix};
+use warden_govern::{ApprovedAction, Identity, Permission};
+use warden_store::{Switch, UserRecord};
+
+use crate::sha2_free::sha256_hex;
+use crate::{Engine, EngineError};
+
+/// The scope of the global stop switch.
+pub const GLOBAL: &str = "global";
+
+fn user_actor(who: &Identity) -> Actor {
+    Actor::User(who.user.clone())
+}
+
+fn random_hex(n: usize) -> Result<String, EngineError> {
+    let mut b = vec![0u8; n];
+    getrandom::fill(&mut b).map_err(|e| EngineError::Invalid(format!("no randomness: {e}")))?;
+    Ok(warden_ingest::hex(&b))
+}
+
+fn valid_user_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(&b))
+}
+
+/// What happened when an approved action was handed to its executor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub ok: bool,
+    pub detail: String,
+    pub attempts: u32,
+}
+
+/// Runs approved actions. Only an [`ApprovedAction`] can be executed.
+pub trait Executor: Send + Sync {
+    fn name(&self) -> &str;
+    fn execute(&self, action: &ApprovedAction, alert_id: Option<&str>) -> Outcome;
+}
+
+/// A dry run: the action is recorded in the audit trail and nothing else happens.
+pub struct LogExecutor;
+
+impl Executor for LogExecutor {
+    fn name(&self) -> &str {
+        "log"
+    }
+    fn execute(&self, a: &ApprovedAction, _: Option<&str>) -> Outcome {
+        Outcome { ok: true, detail: format!("dry run: {} recorded, not sent", a.kind()), attempts: 1 }
+    }
+}
+
+/// HTTP POST of a JSON body, signed with HMAC-SHA256 over the exact bytes
+/// (`X-Warden-Signature: sha256=<hex>`), with the request id as
+/// `Idempotency-Key` so a retried delivery is recognisable; retries on
+/// timeouts, connection errors, 429 and 5xx with exponential backoff and jitter.
+pub struct WebhookExecutor {
+    name: String,
+    url: String,
+    secret: Vec<u8>,
+    timeout: Duration,
+    retries: u32,
+}
+
+impl WebhookExecutor {
+    pub fn new(name: &str, url: &str, secret: Vec<u8>, timeout: Duration, retries: u32) -> Self {
+        WebhookExecutor { name: name.to_owned(), url: url.to_owned(), secret, timeout, retries }
+    }
+
+    fn body(a: &ApprovedAction, alert_id: Option<&str>) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "request_id": a.request_id(),
+            "action": a.kind().as_str(),
+            "tier": a.tier().as_str(),
+            "params": a.params(),
+            "approvers": a.approvers(),
+            "text": a.final_text(),
+            "alert_id": alert_id,
+        }))
+        .unwrap_or_default()
+    }
+
+    /// `sha256=<hex of HMAC-SHA256(secret, body)>`.
+    pub fn signature(secret: &[u8], body: &[u8]) -> String {
+        use hmac::{KeyInit, Mac};
+        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC takes any key length");
+        mac.update(body);
+        format!("sha256={}", warden_ingest::hex(&mac.finalize().into_bytes()))
+    }
+}
+
+impl Executor for WebhookExecutor {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn execute(&self, a: &ApprovedAction, alert_id: Option<&str>) -> Outcome {
+        let body = Self::body(a, alert_id);
+        let sig = Self::signature(&self.secret, &body);
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(self.timeout))
+            .http_status_as_error(false)
+            .build()
+            .new_agent();
+        let mut last = String::new();
+        for attempt in 1..=self.retries + 1 {
+            let result = agent
+                .post(&self.url)
+                .header("Content-Type", "application/json")
+                .header("Idempotency-Key", a.request_id())
+                .header("X-Warden-Signature", &sig)
+                .send(&body[..]);
+            let retry_after = match result {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    if (200..300).contains(&status) {
+                        return Outcome { ok: true, detail: format!("HTTP {status}"), attempts: attempt };
+                    }
+                    last = format!("HTTP {status}");
+                    if status != 429 && status < 500 {
+                        return Outcome { ok: false, detail: last, attempts: attempt };
+                    }
+                    resp.headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map(|s| Duration::from_secs(s.min(60)))
+                }
+                Err(e) => {
+                    last = e.to_string();
+                    None
+                }
+            };
+            if attempt <= self.retries {
+                let base = Duration::from_millis(200u64 << (attempt - 1).min(6));
+                let mut j = [0u8; 2];
+                let _ = getrandom::fill(&mut j);
+                let jitter = Duration::from_millis(u16::from_le_bytes(j) as u64 % 200);
+                std::thread::sleep(retry_after.unwrap_or(base + jitter));
+            }
+        }
+        Outcome {
+            ok: false,
+            detail: format!("gave up after {} attempts: {last}", self.retries + 1),
+            attempts: self.retries + 1,
+        }
+    }
+}
+
+/// A request's `params` and the rest of what `request_action` needs.
+pub struct ActionInput {
+    pub alert_id: Option<String>,
+    pub kind: ActionKind,
+    pub params: serde_json::Value,
+    pub reason: String,
+    pub draft: Option<String>,
+}
+
+impl Engine {
+    /// Creates a local account; the password is stored as an Argon2id hash.
+    /// `by` names who did it (the CLI operator, or an admin's identity).
+    pub fn add_user(&self, by: Actor, name: &str, roles: &[Role], password: &str) -> Result<(), EngineError> {
+        use argon2::password_hash::PasswordHasher;
+        if !valid_user_name(name) {
+            return Err(EngineError::Invalid(format!("user name {name:?}: use letters, digits, '.', '_', '-', '@'")));
+        }
+        if roles.is_empty() {
+            return Err(EngineError::Invalid("give the user at least one role".into()));
+        }
+        if password.chars().count() < 12 {
+            return Err(EngineError::Invalid("passwords need at least 12 characters".into()));
+        }
+        let hash = argon2::Argon2::default()
+            .hash_password(password.as_bytes())
+            .map_err(|e| EngineError::Invalid(format!("cannot hash the password: {e}")))?
+            .to_string();
+        let roles: Vec<String> = roles.iter().map(|r| r.as_str().to_owned()).collect();
+        let rec = UserRecord {
+            name: name.to_owned(),
+            password_hash: hash,
+            roles: roles.clone(),
+            created_at: Timestamp::now(),
+            disabled: false,
+        };
+        let audit = vec![AuditRecord::new(by, "user.created", name, serde_json::json!({ "roles": roles }))];
+        Ok(self.store().add_user(&rec, audit, self.policy_version())?)
+    }
+
+    fn identity_of(&self, name: &str) -> Result<Identity, EngineError> {
+        let u = self.store().user(name)?.ok_or_else(|| EngineError::NotFound(format!("no user {name}")))?;
+        if u.disabled {
+            return Err(EngineError::Unauthenticated);
+        }
+        let roles = u.roles.iter().filter_map(|r| r.parse::<Role>().ok());
+        Ok(Identity::new(&u.name, roles))
+    }
+
+    /// Checks a password; the same error whether the user or the password is wrong.
+    pub fn check_password(&self, name: &str, password: &str) -> Result<Identity, EngineError> {
+        use argon2::password_hash::PasswordVerifier;
+        let Some(u) = self.store().user(name)? else { return Err(EngineError::Unauthenticated) };
+        let parsed = argon2::password_hash::phc::PasswordHash::new(&u.password_hash)
+            .map_err(|_| EngineError::Unauthenticated)?;
+        argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .map_err(|_| EngineError::Unauthenticated)?;
+        self.identity_of(name)
+    }
+
+    /// Creates an API token for a user and returns it; only its hash is kept.
+    pub fn create_token(&self, by: Actor, user: &str) -> Result<String, EngineError> {
+        self.identity_of(user)?;
+        let id = format!("tk-{}", random_hex(6)?);
+        let token = format!("wdn_{}", random_hex(32)?);
+        let audit = vec![AuditRecord::new(by, "token.created", id.as_str(), serde_json::json!({ "user": user }))];
+        self.store().add_token(&id, user, &sha256_hex(&[token.as_bytes()]), audit, self.policy_version())?;
+        Ok(token)
+    }
+
+    /// The identity behind a bearer token. Every use is audited (token id, never the token).
+    pub fn authenticate(&self, token: &str) -> Result<Identity, EngineError> {
+        let Some((id, user)) = self.store().user_by_token(&sha256_hex(&[token.trim().as_bytes()]))? else {
+            return Err(EngineError::Unauthenticated);
+        };
+        let who = self.identity_of(&user)?;
+        self.append_audit(vec![AuditRecord::new(Actor::User(user), "token.used", id, serde_json::json!({}))])?;
+        Ok(who)
+    }
+
+    /// The risk matrix: defaults, raised by configuration, then as set by people.
+    pub fn risk_matrix(&self) -> Result<RiskMatrix, EngineError> {
+        let raised = self
+            .config()
+            .actions
+            .iter()
+            .filter_map(|(k, a)| Some((k.parse::<ActionKind>().ok()?, a.tier.as_ref()?.parse::<RiskTier>().ok()?)))
+            .collect();
+        let mut m = RiskMatrix::with_raised(&raised).map_err(|e| EngineError::Invalid(e.join("; ")))?;
+        let system = Identity::new("policy-store", [Role::Manager]);
+        for (action, tier) in self.store().tiers()? {
+            if let (Ok(k), Ok(t)) = (action.parse::<ActionKind>(), tier.parse::<RiskTier>()) {
+                let _ = m.set_tier(&system, k, t);
+            }
+        }
+        Ok(m)
+    }
+
+    /// Changes an action's tier: raising needs policy rights, lowering a manager. Audited.
+    pub fn set_action_tier(
+        &self,
+        who: &Identity,
+        kind: ActionKind,
+        tier: RiskTier,
+    ) -> Result<gate::TierChange, EngineError> {
+        let mut m = self.risk_matrix()?;
+        let change = m.set_tier(who, kind, tier).map_err(EngineError::from)?;
+        let audit = vec![AuditRecord::new(
+            user_actor(who),
+            if change.to < change.from { "policy.tier_lowered" } else { "policy.tier_set" },
+            kind.as_str(),
+            serde_json::json!({"from": change.from.as_str(), "to": change.to.as_str()}),
+        )];
+        self.store().set_tier(kind.as_str(), tier.as_str(), &who.user, audit, self.policy_version())?;
+        Ok(change)
+    }
+
+    /// Whether the stop switch is on (globally).
+    pub fn stopped(&self) -> Result<bool, EngineError> {
+        Ok(self.store().switches()?.iter().any(|s| s.scope == GLOBAL && s.engaged))
+    }
+
+    pub fn switches(&self) -> Result<Vec<Switch>, EngineError> {
+        Ok(self.store().switches()?)
+    }
+
+    /// The gate's view of the world now.
+    pub fn gate_context(&self) -> Result<GateContext, EngineError> {
+        let g = &self.config().govern;
+        let today = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
+        Ok(GateContext {
+            stage: g.stage,
+            burn_in: g.burn_in_ends.is_none_or(|end| today < end),
+            stopped: self.stopped()?,
+        })
+    }
+
+    /// Turns the stop switch on or off (audited). Turning it on cancels
+    /// automatic actions not yet executed; requests waiting for people stay.
+    pub fn set_stop(&self, who: &Identity, on: bool, reason: &str) -> Result<u64, EngineError> {
+        who.authorize(
+            Permission::OperateStopSwitch,
+            if on { "engage the stop switch" } else { "release the stop switch" },
+        )?;
+        if reason.trim().is_empty() {
+            return Err(EngineError::Invalid("say why the stop switch changes".into()));
+        }
+        let s = Switch {
+            scope: GLOBAL.into(),
+            engaged: on,
+            changed_by: who.user.clone(),
+            changed_at: Timestamp::now(),
+            reason: reason.into(),
+        };
+        let audit = vec![AuditRecord::new(
+            user_actor(who),
+            if on { "stop.engaged" } else { "stop.released" },
+            GLOBAL,
+            serde_json::json!({ "reason": reason }),
+        )];
+        self.store().set_switch(&s, audit, self.policy_version())?;
+        let mut cancelled = 0;
+        if on {
+            for body in self.store().actions(Some("approved"), 10_000)? {
+                let mut req: ActionRequest = decode(body)?;
+                if gate::cancel_if_automatic(&mut req) {
+                    self.save(
+                        &req,
+                        "action.cancelled",
+                        Actor::Service("stop-switch".into()),
+                        serde_json::json!({"reason": "stop switch"}),
+                    )?;
+                    cancelled += 1;
+                }
+            }
+        }
+        Ok(cancelled)
+    }
+
+    fn save(
+        &self,
+        req: &ActionRequest,
+        event: &str,
+        actor: Actor,
+        extra: serde_json::Value,
+    ) -> Result<(), EngineError> {
+        let mut payload = serde_json::json!({
+            "action": req.kind.as_str(),
+            "tier": req.tier.as_str(),
+            "status": req.status.as_str(),
+            "alert_id": req.alert_id,
+            "approvals": req.approvals.len(),
+        });
+        if let (Some(p), serde_json::Value::Object(e)) = (payload.as_object_mut(), extra) {
+            p.extend(e);
+        }
+        let body = serde_json::to_value(req).map_err(|e| EngineError::Invalid(e.to_string()))?;
+        let audit = vec![AuditRecord::new(actor, event, req.id.as_str(), payload)];
+        Ok(self.store().save_action(&req.id, req.status.as_str(), &body, audit, self.policy_version())?)
+    }
+
+    fn load(&self, id: &str) -> Result<ActionRequest, EngineError> {
+        decode(self.store().action(id)?.ok_or_else(|| EngineError::NotFound(format!("no action request {id}")))?)
+    }
+
+    /// One request, for anyone who may review.
+    pub fn action(&self, who: &Identity, id: &str) -> Result<ActionRequest, EngineError> {
+        who.authorize(Permission::Review, "see action requests")?;
+        self.load(id)
+    }
+
+    /// Requests, newest first.
+    pub fn actions(&self, who: &Identity, status: Option<RequestStatus>) -> Result<Vec<ActionRequest>, EngineError> {
+        who.authorize(Permission::Review, "see action requests")?;
+        self.store().actions(status.map(RequestStatus::as_str), 500)?.into_iter().map(decode).collect()
+    }
+
+    /// Files a request; when policy lets it run unattended, it runs now.
+    pub fn request_action(&self, who: &Identity, input: ActionInput) -> Result<ActionRequest, EngineError> {
+        let matrix = self.risk_matrix()?;
+        let ctx = self.gate_context()?;
+        let new = NewRequest {
+            id: format!("ar-{}", random_hex(8)?),
+            alert_id: input.alert_id,
+            kind: input.kind,
+            params: input.params,
+            reason: input.reason,
+            draft: input.draft.map(|text| Draft {
+                text,
+                generated_by: format!("{}@{}", self.analyzer_info().name, self.analyzer_info().version),
+                ai_generated: true,
+            }),
+            ttl: jiff::SignedDuration::from_hours(self.config().execution.approval_ttl_hours as i64),
+        };
+        let req = gate::request(who, new, &matrix, &ctx, Timestamp::now())?;
+        self.save(
+            &req,
+            "action.requested",
+            user_actor(who),
+            serde_json::json!({"reason": req.reason, "automatic": req.automatic}),
+        )?;
+        if req.status == RequestStatus::Approved {
+            return self.run(req, None);
+        }
+        Ok(req)
+    }
+
+    /// Adds an approval; when it completes the tier's requirement, the action runs.
+    pub fn approve_action(
+        &self,
+        who: &Identity,
+        id: &str,
+        note: &str,
+        edited_text: Option<String>,
+    ) -> Result<ActionRequest, EngineError> {
+        let mut req = self.load(id)?;
+        let result = gate::approve(&mut req, who, note, edited_text, Timestamp::now());
+        if let Err(gate::GateError::Expired(_)) = &result {
+            self.save(&req, "action.expired", Actor::Service("gate".into()), serde_json::json!({}))?;
+        }
+        let done = result?;
+        self.save(&req, "action.approved", user_actor(who), serde_json::json!({"note": note, "complete": done}))?;
+        if done { self.run(req, None) } else { Ok(req) }
+    }
+
+    /// Ends a request with a reason.
+    pub fn reject_action(&self, who: &Identity, id: &str, reason: &str) -> Result<ActionRequest, EngineError> {
+        let mut req = self.load(id)?;
+        gate::reject(&mut req, who, reason, Timestamp::now())?;
+        self.save(&req, "action.rejected", user_actor(who), serde_json::json!({"reason": reason}))?;
+        Ok(req)
+    }
+
+    /// A person runs an approved action that waited (for example behind the rate cap).
+    pub fn execute_action(&self, who: &Identity, id: &str) -> Result<ActionRequest, EngineError> {
+        who.authorize(Permission::to_approve(self.load(id)?.tier), "execute an approved action")?;
+        let req = self.load(id)?;
+        self.run(req, Some(who))
+    }
+
+    /// Through the gate to an executor. Automatic runs respect the hourly cap;
+    /// a person's explicit run does not.
+    fn run(&self, mut req: ActionRequest, by: Option<&Identity>) -> Result<ActionRequest, EngineError> {
+        let matrix = self.risk_matrix()?;
+        let ctx = self.gate_context()?;
+        let approved = match gate::authorize_execution(&req, &matrix, &ctx) {
+            Ok(a) => a,
+            Err(e) => {
+                self.save(
+                    &req,
+                    "action.blocked",
+                    Actor::Service("gate".into()),
+                    serde_json::json!({"why": e.to_string()}),
+                )?;
+                return Err(e.into());
+            }
+        };
+        if by.is_none() {
+            let since = Timestamp::now() - jiff::SignedDuration::from_hours(1);
+            let recent = self.store().count_actions_since("executed", since)?;
+            if recent >= self.config().execution.max_per_hour {
+                self.save(
+                    &req,
+                    "action.deferred",
+                    Actor::Service("gate".into()),
+                    serde_json::json!({"why": format!("{recent} actions ran in the last hour; the cap is {}", self.config().execution.max_per_hour)}),
+                )?;
+                return Ok(req);
+            }
+        }
+        let executor = self.executor_for(req.kind)?;
+        let outcome = executor.execute(&approved, req.alert_id.as_deref());
+        req.status = if outcome.ok { RequestStatus::Executed } else { RequestStatus::Failed };
+        req.execution = Some(gate::Execution {
+            at: Timestamp::now(),
+            executor: executor.name().to_owned(),
+            ok: outcome.ok,
+            detail: outcome.detail.clone(),
+            attempts: outcome.attempts,
+        });
+        let actor = by.map(user_actor).unwrap_or_else(|| Actor::Service(format!("executor:{}", executor.name())));
+        self.save(
+            &req,
+            if outcome.ok { "action.executed" } else { "action.failed" },
+            actor,
+            serde_json::json!({"executor": executor.name(), "attempts": outcome.attempts, "detail": outcome.detail, "approvers": approved.approvers()}),
+        )?;
+        Ok(req)
+    }
+
+    fn executor_for(&self, kind: ActionKind) -> Result<Box<dyn Executor>, EngineError> {
+        let name =
+            self.config().actions.get(kind.as_str()).and_then(|a| a.executor.clone()).unwrap_or_else(|| "log".into());
+        if name == "log" {
+            return Ok(Box::new(LogExecutor));
+        }
+        let x =
+            self.config().executors.get(&name).ok_or_else(|| EngineError::Invalid(format!("no executor {name}")))?;
+        match x.kind.as_str() {
+            "webhook" => {
+                let var = x.secret_env.clone().unwrap_or_default();
+                let secret = std::env::var(&var).map_err(|_| {
+                    EngineError::Invalid(format!("executor {name}: the secret variable {var} is not set"))
+                })?;
+                Ok(Box::new(WebhookExecutor::new(
+                    &name,
+                    x.url.as_deref().unwrap_or_default(),
+                    secret.into_bytes(),
+                    Duration::from_secs(x.timeout_secs),
+                    x.retries,
+                )))
+            }
+            _ => Ok(Box::new(LogExecutor)),
+        }
+    }
+}
+
+fn decode(v: serde_json::Value) -> Result<ActionRequest, EngineError> {
+    serde_json::from_value(v).map_err(|e| EngineError::Invalid(format!("stored action request cannot be read: {e}")))
+}

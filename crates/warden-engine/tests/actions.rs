@@ -1,0 +1,274 @@
+//! Accounts, the risk matrix, approval gates, executors and the stop switch,
+//! through the engine as the CLI and the server use it.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use warden_core::{ActionKind, Actor, RiskTier, Role, RouteKind};
+use warden_engine::actions::{ActionInput, WebhookExecutor};
+use warden_engine::{Config, Engine, EngineError};
+use warden_govern::{Identity, RequestStatus};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn engine(config: &str) -> (tempfile::TempDir, Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::parse(config, "test.toml", Vec::new()).unwrap();
+    let e = Engine::open(dir.path(), config).unwrap();
+    for (name, roles) in [
+        ("ann", vec![Role::Analyst]),
+        ("bob", vec![Role::Analyst]),
+        ("sam", vec![Role::SeniorAnalyst]),
+        ("sue", vec![Role::SeniorAnalyst]),
+        ("mia", vec![Role::Manager]),
+        ("max", vec![Role::Manager]),
+        ("aud", vec![Role::Auditor]),
+        ("adm", vec![Role::Admin]),
+    ] {
+        e.add_user(Actor::User("setup".into()), name, &roles, PASSWORD).unwrap();
+    }
+    (dir, e)
+}
+
+fn who(e: &Engine, name: &str) -> Identity {
+    e.check_password(name, PASSWORD).unwrap()
+}
+
+fn input(kind: ActionKind) -> ActionInput {
+    ActionInput {
+        alert_id: Some("al-1".into()),
+        kind,
+        params: serde_json::json!({"host": "ws-1"}),
+        reason: "beaconing to a known C2 from ws-1".into(),
+        draft: None,
+    }
+}
+
+const SUPERVISED: &str = "[govern]\nstage = \"supervised\"\nburn_in_ends = \"2020-01-01\"\n";
+
+#[test]
+fn passwords_are_argon2id_and_tokens_are_stored_only_as_hashes() {
+    let (dir, e) = engine("");
+    let token = e.create_token(Actor::User("setup".into()), "sam").unwrap();
+    assert!(token.starts_with("wdn_") && token.len() > 40);
+    assert_eq!(e.authenticate(&token).unwrap().user, "sam");
+    assert!(matches!(e.authenticate("wdn_nope"), Err(EngineError::Unauthenticated)));
+    assert!(matches!(e.check_password("sam", "wrong password!!"), Err(EngineError::Unauthenticated)));
+    assert!(matches!(e.check_password("nobody", PASSWORD), Err(EngineError::Unauthenticated)));
+    // The database and its write-ahead log, where recent writes live.
+    let mut db = std::fs::read(dir.path().join("warden.db")).unwrap();
+    db.extend(std::fs::read(dir.path().join("warden.db-wal")).unwrap_or_default());
+    let has = |needle: &[u8]| db.windows(needle.len()).any(|w| w == needle);
+    assert!(!has(token.as_bytes()), "the token itself is never stored");
+    assert!(!has(PASSWORD.as_bytes()), "nor the password");
+    assert!(has(b"$argon2id$"));
+    assert!(e.add_user(Actor::User("setup".into()), "sam", &[Role::Analyst], PASSWORD).is_err(), "names are unique");
+    assert!(e.add_user(Actor::User("setup".into()), "short", &[Role::Analyst], "short").is_err());
+}
+
+#[test]
+fn each_tier_needs_exactly_its_approvers() {
+    let (_d, e) = engine(SUPERVISED);
+    // low: runs at once (supervised, out of burn-in) through the log executor.
+    let r = e.request_action(&who(&e, "ann"), input(ActionKind::OpenTicket)).unwrap();
+    assert_eq!((r.status, r.automatic), (RequestStatus::Executed, true));
+    // medium: one senior analyst.
+    let r = e.request_action(&who(&e, "ann"), input(ActionKind::IsolateHost)).unwrap();
+    assert_eq!(r.status, RequestStatus::Pending);
+    let r = e.approve_action(&who(&e, "sam"), &r.id, "confirmed", None).unwrap();
+    assert_eq!(r.status, RequestStatus::Executed);
+    assert_eq!(r.execution.unwrap().executor, "log");
+    // high: two distinct approvers with the role.
+    let r = e.request_action(&who(&e, "ann"), input(ActionKind::ResetCredentials)).unwrap();
+    assert!(matches!(e.approve_action(&who(&e, "bob"), &r.id, "", None), Err(EngineError::Denied(_))));
+    assert_eq!(e.approve_action(&who(&e, "sam"), &r.id, "", None).unwrap().status, RequestStatus::Pending);
+    assert_eq!(e.approve_action(&who(&e, "sue"), &r.id, "", None).unwrap().status, RequestStatus::Executed);
+}
+
+#[test]
+fn self_approval_and_double_approval_are_refused_with_clear_errors() {
+    let (_d, e) = engine(SUPERVISED);
+    let r = e.request_action(&who(&e, "sam"), input(ActionKind::ResetCredentials)).unwrap();
+    let err = e.approve_action(&who(&e, "sam"), &r.id, "", None).unwrap_err().to_string();
+    assert_eq!(err, "sam requested this action and may not approve it");
+    e.approve_action(&who(&e, "sue"), &r.id, "", None).unwrap();
+    let err = e.approve_action(&who(&e, "sue"), &r.id, "", None).unwrap_err().to_string();
+    assert_eq!(err, "sue approved this request already; one person counts once");
+    assert_eq!(e.action(&who(&e, "ann"), &r.id).unwrap().approvals.len(), 1);
+}
+
+#[test]
+fn a_critical_action_never_runs_without_two_humans_including_a_manager() {
+    for config in ["", SUPERVISED] {
+        let (_d, e) = engine(config);
+        let mut i = input(ActionKind::NotifyCustomers);
+        i.draft = Some("Dear customer, we detected ...".into());
+        let r = e.request_action(&who(&e, "ann"), i).unwrap();
+        assert_eq!(r.status, RequestStatus::Pending, "never automatic, whatever the stage");
+        assert!(r.draft.as_ref().unwrap().ai_generated);
+        assert!(e.approve_action(&who(&e, "sam"), &r.id, "", None).is_err(), "a written reason is required");
+        assert_eq!(
+            e.approve_action(&who(&e, "sam"), &r.id, "exfiltration confirmed", None).unwrap().status,
+            RequestStatus::Pending
+        );
+        assert_eq!(
+            e.approve_action(&who(&e, "sue"), &r.id, "agree", None).unwrap().status,
+            RequestStatus::Pending,
+            "no manager yet"
+        );
+        let human = "Dear customer, on 20 November we found that ...".to_owned();
+        let done = e.approve_action(&who(&e, "mia"), &r.id, "approved with edits", Some(human.clone())).unwrap();
+        assert_eq!(done.status, RequestStatus::Executed);
+        assert_eq!(done.final_text.as_deref(), Some(human.as_str()));
+        assert_eq!(done.draft.unwrap().text, "Dear customer, we detected ...", "both versions are kept");
+    }
+}
+
+#[test]
+fn during_burn_in_nothing_runs_unattended() {
+    let (_d, e) = engine("[govern]\nstage = \"supervised\"\n");
+    let r = e.request_action(&who(&e, "ann"), input(ActionKind::OpenTicket)).unwrap();
+    assert_eq!((r.status, r.automatic), (RequestStatus::Pending, false));
+}
+
+#[test]
+fn lowering_a_tier_needs_a_manager_and_is_audited() {
+    let (_d, e) = engine(SUPERVISED);
+    assert!(matches!(
+        e.set_action_tier(&who(&e, "sam"), ActionKind::IsolateHost, RiskTier::Low),
+        Err(EngineError::Denied(_))
+    ));
+    assert!(matches!(
+        e.set_action_tier(&who(&e, "adm"), ActionKind::IsolateHost, RiskTier::Low),
+        Err(EngineError::Denied(_))
+    ));
+    e.set_action_tier(&who(&e, "mia"), ActionKind::IsolateHost, RiskTier::Low).unwrap();
+    assert_eq!(e.risk_matrix().unwrap().tier(ActionKind::IsolateHost), RiskTier::Low);
+    let lowered = e.store().audit_for_object("isolate_host").unwrap();
+    assert_eq!(lowered[0].record.action, "policy.tier_lowered");
+    assert!(
+        Config::parse("[actions.declare_breach]\ntier = \"low\"\n", "t", Vec::new()).is_err(),
+        "configuration may only raise"
+    );
+    let (_d2, e2) = engine("[actions.open_ticket]\ntier = \"high\"\n");
+    assert_eq!(e2.risk_matrix().unwrap().tier(ActionKind::OpenTicket), RiskTier::High);
+}
+
+#[test]
+fn with_the_stop_switch_on_nothing_executes_and_every_alert_goes_to_review() {
+    let (_d, e) = engine(SUPERVISED);
+    assert!(matches!(e.set_stop(&who(&e, "ann"), true, "incident"), Err(EngineError::Denied(_))));
+    let pending = e.request_action(&who(&e, "ann"), input(ActionKind::IsolateHost)).unwrap();
+    e.set_stop(&who(&e, "mia"), true, "major incident: humans only").unwrap();
+    let r = e.request_action(&who(&e, "ann"), input(ActionKind::OpenTicket)).unwrap();
+    assert_eq!(r.status, RequestStatus::Pending, "no automatic execution");
+    let err = e.approve_action(&who(&e, "sam"), &pending.id, "ok", None).unwrap_err();
+    assert_eq!(err.to_string(), "the stop switch is on: nothing executes");
+    assert_eq!(e.action(&who(&e, "ann"), &pending.id).unwrap().status, RequestStatus::Approved, "approved, waiting");
+    let dns = br#"{"event_type":"dns","src_ip":"10.0.0.1","dns":{"rrname":"a.example"}}"#;
+    let mut routes = Vec::new();
+    e.triage(dns, "t", None, &mut |ev| {
+        if let warden_engine::Event::Alert(r) = ev {
+            routes.push((r.route, r.reasons.clone()))
+        }
+    })
+    .unwrap();
+    assert_eq!(routes[0].0, RouteKind::Review);
+    assert!(routes[0].1[0].starts_with("stop_switch"));
+    e.set_stop(&who(&e, "mia"), false, "incident closed").unwrap();
+    assert_eq!(e.execute_action(&who(&e, "sam"), &pending.id).unwrap().status, RequestStatus::Executed);
+    let actions: Vec<String> =
+        e.store().audit_for_object("global").unwrap().into_iter().map(|a| a.record.action).collect();
+    assert_eq!(actions, ["stop.engaged", "stop.released"]);
+}
+
+#[test]
+fn every_role_is_allowed_and_denied_as_the_matrix_says_through_the_engine() {
+    let (_d, e) = engine(SUPERVISED);
+    for (name, request, stop, lower) in [
+        ("ann", true, false, false),
+        ("sam", true, false, false),
+        ("mia", true, true, true),
+        ("aud", false, false, false),
+        ("adm", false, true, false),
+    ] {
+        let w = who(&e, name);
+        assert_eq!(e.request_action(&w, input(ActionKind::AddNote)).is_ok(), request, "{name} request");
+        assert_eq!(e.set_stop(&w, false, "check").is_ok(), stop, "{name} stop switch");
+        assert_eq!(e.set_action_tier(&w, ActionKind::Tag, RiskTier::Low).is_ok(), lower, "{name} set tier");
+    }
+}
+
+/// A webhook receiver that is slow the first time, records every delivery,
+/// checks signatures, and applies each idempotency key once.
+struct Receiver {
+    url: String,
+    deliveries: Arc<Mutex<Vec<(String, bool)>>>,
+    applied: Arc<Mutex<Vec<String>>>,
+}
+
+fn receiver(secret: &'static [u8], slow_first: Duration) -> Receiver {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let deliveries = Arc::new(Mutex::new(Vec::new()));
+    let applied = Arc::new(Mutex::new(Vec::new()));
+    let (d, a) = (deliveries.clone(), applied.clone());
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().take(10).enumerate() {
+            let Ok(mut stream) = stream else { continue };
+            let mut r = BufReader::new(stream.try_clone().unwrap());
+            let (mut len, mut key, mut sig) = (0, String::new(), String::new());
+            let mut line = String::new();
+            while r.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                let l = line.to_ascii_lowercase();
+                if let Some(v) = l.strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap();
+                }
+                if l.starts_with("idempotency-key:") {
+                    key = line[16..].trim().to_owned();
+                }
+                if l.starts_with("x-warden-signature:") {
+                    sig = line[19..].trim().to_owned();
+                }
+                line.clear();
+            }
+            let mut body = vec![0; len];
+            r.read_exact(&mut body).unwrap();
+            let valid = sig == WebhookExecutor::signature(secret, &body);
+            d.lock().unwrap().push((key.clone(), valid));
+            if valid && !a.lock().unwrap().contains(&key) {
+                a.lock().unwrap().push(key);
+            }
+            if n == 0 {
+                std::thread::sleep(slow_first);
+            }
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+        }
+    });
+    Receiver { url, deliveries, applied }
+}
+
+#[test]
+fn a_webhook_acts_once_per_approved_action_even_when_the_first_attempt_times_out() {
+    let rx = receiver(b"s3cret-for-tests", Duration::from_millis(1500));
+    // SAFETY of the test: the variable is read by this engine only.
+    unsafe { std::env::set_var("WARDEN_TEST_EDR_SECRET", "s3cret-for-tests") };
+    let config = format!(
+        "{SUPERVISED}[executors.edr]\nkind = \"webhook\"\nurl = \"{}\"\nsecret_env = \"WARDEN_TEST_EDR_SECRET\"\ntimeout_secs = 1\nretries = 3\n\
+         [actions.isolate_host]\nexecutor = \"edr\"\n",
+        rx.url
+    );
+    let (_d, e) = engine(&config);
+    let r = e.request_action(&who(&e, "ann"), input(ActionKind::IsolateHost)).unwrap();
+    let done = e.approve_action(&who(&e, "sam"), &r.id, "contain", None).unwrap();
+    let exec = done.execution.unwrap();
+    assert!(exec.ok, "{}", exec.detail);
+    assert!(exec.attempts >= 2, "the first attempt timed out");
+    let deliveries = rx.deliveries.lock().unwrap().clone();
+    assert!(deliveries.iter().all(|(k, valid)| *valid && k == &r.id), "{deliveries:?}");
+    assert_eq!(*rx.applied.lock().unwrap(), std::slice::from_ref(&r.id), "one action, applied once");
+    // The retry is not a second action: the request executed once.
+    assert!(e.execute_action(&who(&e, "sam"), &r.id).is_err(), "an executed request does not run again");
+}
