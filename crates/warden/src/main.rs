@@ -4,6 +4,7 @@
 //! arguments, loads the configuration, opens the engine and presents what the
 //! engine reports; every decision is made below it.
 
+mod people;
 mod serve;
 mod triage;
 
@@ -40,6 +41,18 @@ enum Command {
     /// Audit log commands.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Local accounts.
+    #[command(subcommand)]
+    Users(people::UsersCommand),
+    /// API bearer tokens.
+    #[command(subcommand)]
+    Tokens(people::TokensCommand),
+    /// Response actions: request, approve, reject, execute; the risk matrix.
+    #[command(subcommand)]
+    Actions(people::ActionsCommand),
+    /// The stop switch.
+    #[command(subcommand)]
+    Stop(people::StopCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -165,15 +178,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let engine = open(&cli.data, cli.config.as_deref())?;
             audit(&engine, cmd)
         }
+        Command::Users(cmd) => people::users(&open(&cli.data, cli.config.as_deref())?, cmd),
+        Command::Tokens(cmd) => people::tokens(&open(&cli.data, cli.config.as_deref())?, cmd),
+        Command::Actions(cmd) => people::actions(&open(&cli.data, cli.config.as_deref())?, cmd),
+        Command::Stop(cmd) => people::stop(&open(&cli.data, cli.config.as_deref())?, cmd),
     }
 }
 
-fn operator() -> warden_core::Actor {
+pub(crate) fn operator() -> warden_core::Actor {
     let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
     warden_core::Actor::User(format!("cli:{who}"))
 }
 
-fn print_json(v: &impl serde::Serialize) -> anyhow::Result<()> {
+pub(crate) fn print_json(v: &impl serde::Serialize) -> anyhow::Result<()> {
     use std::io::Write;
     let text = serde_json::to_string_pretty(v)?;
     match writeln!(std::io::stdout().lock(), "{text}") {

@@ -232,3 +232,60 @@ fn serve_accepts_alerts_over_http_with_a_token() {
         std::panic::resume_unwind(p);
     }
 }
+
+#[test]
+fn people_request_and_approve_actions_from_the_command_line() {
+    let data = tempfile::tempdir().unwrap();
+    let add = |name: &str, role: &str| {
+        let o = warden(data.path())
+            .args(["users", "add", name, "--role", role])
+            .env("WARDEN_PASSWORD", "a long enough password")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    add("ann", "analyst");
+    add("sam", "senior_analyst");
+    add("mia", "manager");
+    let token = |name: &str| {
+        let o = warden(data.path()).args(["tokens", "create", "--user", name]).output().unwrap();
+        assert!(o.status.success());
+        let t = String::from_utf8(o.stdout).unwrap();
+        assert_eq!(t.lines().count(), 1, "the token alone on stdout");
+        t.trim().to_owned()
+    };
+    let (ann, sam, mia) = (token("ann"), token("sam"), token("mia"));
+    let run = |tok: &str, args: &[&str]| warden(data.path()).args(args).env("WARDEN_TOKEN", tok).output().unwrap();
+
+    let o =
+        run(&ann, &["actions", "request", "--action", "isolate_host", "--param", "host=ws-1", "--reason", "C2 beacon"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let req: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let id = req["id"].as_str().unwrap().to_owned();
+    assert_eq!(req["status"], "pending");
+    assert_eq!(req["params"]["host"], "ws-1");
+
+    let o = run(&ann, &["actions", "approve", &id]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("ann requested this action and may not approve it"));
+    let o = run(&sam, &["actions", "approve", &id, "--note", "confirmed"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let done: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(done["status"], "executed");
+    assert_eq!(done["execution"]["executor"], "log");
+
+    let o = run(&ann, &["stop", "on", "--reason", "x"]);
+    assert_eq!(o.status.code(), Some(1), "analysts may not stop the line");
+    assert!(run(&mia, &["stop", "on", "--reason", "incident bridge open"]).status.success());
+    let out = warden(data.path())
+        .args(["triage", "--output", "jsonl"])
+        .arg(repo().join("samples/suricata-eve.json"))
+        .output()
+        .unwrap();
+    assert!(jsonl(&out.stdout).iter().all(|r| r["route"] == "review"), "stop switch: everything to review");
+    assert!(
+        String::from_utf8_lossy(&warden(data.path()).args(["stop", "status"]).output().unwrap().stdout).contains("ON")
+    );
+    let verify = warden(data.path()).args(["audit", "verify"]).output().unwrap();
+    assert!(verify.status.success());
+}
