@@ -159,7 +159,9 @@ pub struct ActionInput {
     pub kind: ActionKind,
     pub params: serde_json::Value,
     pub reason: String,
-    pub draft: Option<String>,
+    /// Ask the analyzer to draft the text a critical action needs, from the
+    /// alert's assessment (needs `alert_id`).
+    pub draft: bool,
 }
 
 impl Engine {
@@ -364,9 +366,17 @@ impl Engine {
         self.load(id)
     }
 
-    /// Requests, newest first.
+    /// Requests, newest first. Pending requests past their time are marked
+    /// expired (and audited) on the way.
     pub fn actions(&self, who: &Identity, status: Option<RequestStatus>) -> Result<Vec<ActionRequest>, EngineError> {
         who.authorize(Permission::Review, "see action requests")?;
+        let now = Timestamp::now();
+        for body in self.store().actions(Some("pending"), 10_000)? {
+            let mut req = decode(body)?;
+            if gate::expire(&mut req, now) {
+                self.save(&req, "action.expired", Actor::Service("gate".into()), serde_json::json!({}))?;
+            }
+        }
         self.store().actions(status.map(RequestStatus::as_str), 500)?.into_iter().map(decode).collect()
     }
 
@@ -374,17 +384,14 @@ impl Engine {
     pub fn request_action(&self, who: &Identity, input: ActionInput) -> Result<ActionRequest, EngineError> {
         let matrix = self.risk_matrix()?;
         let ctx = self.gate_context()?;
+        let draft = if input.draft { self.draft(input.kind, input.alert_id.as_deref())? } else { None };
         let new = NewRequest {
             id: format!("ar-{}", random_hex(8)?),
             alert_id: input.alert_id,
             kind: input.kind,
             params: input.params,
             reason: input.reason,
-            draft: input.draft.map(|text| Draft {
-                text,
-                generated_by: format!("{}@{}", self.analyzer_info().name, self.analyzer_info().version),
-                ai_generated: true,
-            }),
+            draft,
             ttl: jiff::SignedDuration::from_hours(self.config().execution.approval_ttl_hours as i64),
         };
         let req = gate::request(who, new, &matrix, &ctx, Timestamp::now())?;
@@ -398,6 +405,21 @@ impl Engine {
             return self.run(req, None);
         }
         Ok(req)
+    }
+
+    fn draft(&self, kind: ActionKind, alert_id: Option<&str>) -> Result<Option<Draft>, EngineError> {
+        let id =
+            alert_id.ok_or_else(|| EngineError::Invalid("a draft is written from an alert: give its id".into()))?;
+        let aid =
+            warden_core::AlertId::parse(id).ok_or_else(|| EngineError::Invalid(format!("not an alert id: {id:?}")))?;
+        let rec = self.store().alert(&aid)?.ok_or_else(|| EngineError::NotFound(format!("no alert {id}")))?;
+        let assessment =
+            rec.assessment.ok_or_else(|| EngineError::NotFound(format!("alert {id} has no assessment")))?;
+        Ok(warden_analyze::draft_for(kind, &assessment, id).map(|text| Draft {
+            text,
+            generated_by: format!("{}@{}", assessment.analyzer.name, assessment.analyzer.version),
+            ai_generated: true,
+        }))
     }
 
     /// Adds an approval; when it completes the tier's requirement, the action runs.

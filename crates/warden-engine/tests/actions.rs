@@ -42,7 +42,7 @@ fn input(kind: ActionKind) -> ActionInput {
         kind,
         params: serde_json::json!({"host": "ws-1"}),
         reason: "beaconing to a known C2 from ws-1".into(),
-        draft: None,
+        draft: false,
     }
 }
 
@@ -103,11 +103,24 @@ fn self_approval_and_double_approval_are_refused_with_clear_errors() {
 fn a_critical_action_never_runs_without_two_humans_including_a_manager() {
     for config in ["", SUPERVISED] {
         let (_d, e) = engine(config);
+        // The analyzer drafts the notice from the alert's assessment.
+        let line = br#"{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Hostname":"ws-1","CommandLine":"m.exe sekurlsa::logonpasswords"}"#;
+        let mut id = String::new();
+        e.triage(line, "t", None, &mut |ev| {
+            if let warden_engine::Event::Alert(r) = ev {
+                id = r.alert_id.to_string()
+            }
+        })
+        .unwrap();
         let mut i = input(ActionKind::NotifyCustomers);
-        i.draft = Some("Dear customer, we detected ...".into());
+        i.alert_id = Some(id.clone());
+        i.draft = true;
         let r = e.request_action(&who(&e, "ann"), i).unwrap();
         assert_eq!(r.status, RequestStatus::Pending, "never automatic, whatever the stage");
-        assert!(r.draft.as_ref().unwrap().ai_generated);
+        let draft = r.draft.clone().unwrap();
+        assert!(draft.ai_generated && draft.generated_by.starts_with("local@"));
+        assert!(draft.text.starts_with("[AI-generated draft"), "{}", draft.text);
+        assert!(draft.text.contains("T1003.001") && draft.text.contains(&id), "{}", draft.text);
         assert!(e.approve_action(&who(&e, "sam"), &r.id, "", None).is_err(), "a written reason is required");
         assert_eq!(
             e.approve_action(&who(&e, "sam"), &r.id, "exfiltration confirmed", None).unwrap().status,
@@ -122,8 +135,16 @@ fn a_critical_action_never_runs_without_two_humans_including_a_manager() {
         let done = e.approve_action(&who(&e, "mia"), &r.id, "approved with edits", Some(human.clone())).unwrap();
         assert_eq!(done.status, RequestStatus::Executed);
         assert_eq!(done.final_text.as_deref(), Some(human.as_str()));
-        assert_eq!(done.draft.unwrap().text, "Dear customer, we detected ...", "both versions are kept");
+        assert_eq!(done.draft.unwrap().text, draft.text, "both versions are kept");
     }
+}
+
+#[test]
+fn the_approval_time_limit_comes_from_configuration() {
+    let (_d, e) = engine(&format!("{SUPERVISED}[execution]\napproval_ttl_hours = 1\n"));
+    let r = e.request_action(&who(&e, "ann"), input(ActionKind::IsolateHost)).unwrap();
+    assert_eq!(r.expires_at.duration_since(r.created_at), jiff::SignedDuration::from_hours(1));
+    assert_eq!(e.actions(&who(&e, "ann"), Some(RequestStatus::Pending)).unwrap().len(), 1, "not yet");
 }
 
 #[test]

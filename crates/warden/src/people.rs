@@ -72,9 +72,10 @@ pub enum ActionsCommand {
         params: Vec<String>,
         #[arg(long)]
         reason: String,
-        /// Text drafted for the approvers (marked as AI-generated).
-        #[arg(long, value_name = "TEXT")]
-        draft: Option<String>,
+        /// Have the analyzer draft the text a critical action needs from the
+        /// alert's assessment (marked as AI-generated; approvers edit it with --text).
+        #[arg(long, requires = "alert")]
+        draft: bool,
         #[command(flatten)]
         auth: Auth,
     },
