@@ -10,7 +10,9 @@
 //! This crate knows nothing about storage, HTTP, routing or how alerts were
 //! parsed; it reads alerts through `Fields` and canonical field names only.
 
+pub mod attack;
 mod local;
+pub mod metrics;
 mod validate;
 
 pub use local::LocalAnalyzer;

@@ -281,20 +281,30 @@ impl Engine {
         Ok(self.store().switches()?)
     }
 
-    /// The gate's view of the world now.
-    pub fn gate_context(&self) -> Result<GateContext, EngineError> {
-        let g = &self.config().govern;
-        let today = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
-        Ok(GateContext {
-            stage: g.stage,
-            burn_in: g.burn_in_ends.is_none_or(|end| today < end),
-            stopped: self.stopped()?,
+    /// The gate's view of the world now, for a workflow.
+    pub fn gate_context(&self, workflow: &str) -> Result<GateContext, EngineError> {
+        let wf = self
+            .workflows()
+            .iter()
+            .find(|w| w.name == workflow)
+            .ok_or_else(|| EngineError::NotFound(format!("no workflow {workflow}")))?;
+        let scope = format!("workflow:{workflow}");
+        let stopped = self.store().switches()?.iter().any(|s| (s.scope == GLOBAL || s.scope == scope) && s.engaged);
+        Ok(GateContext { stage: wf.stage, burn_in: self.burn_in(wf)?, stopped })
+    }
+
+    /// The workflow an action belongs to: its alert's, or the default.
+    fn workflow_of(&self, alert_id: Option<&str>) -> Result<String, EngineError> {
+        Ok(match alert_id {
+            Some(id) => self.store().alert_workflow(id)?.unwrap_or_else(|| crate::workflow::DEFAULT.into()),
+            None => crate::workflow::DEFAULT.into(),
         })
     }
 
     /// Turns the stop switch on or off (audited). Turning it on cancels
     /// automatic actions not yet executed; requests waiting for people stay.
-    pub fn set_stop(&self, who: &Identity, on: bool, reason: &str) -> Result<u64, EngineError> {
+    /// `workflow`: one workflow's switch; None: the global one.
+    pub fn set_stop(&self, who: &Identity, workflow: Option<&str>, on: bool, reason: &str) -> Result<u64, EngineError> {
         who.authorize(
             Permission::OperateStopSwitch,
             if on { "engage the stop switch" } else { "release the stop switch" },
@@ -302,8 +312,13 @@ impl Engine {
         if reason.trim().is_empty() {
             return Err(EngineError::Invalid("say why the stop switch changes".into()));
         }
+        let scope = match workflow {
+            Some(w) if self.workflows().iter().any(|x| x.name == w) => format!("workflow:{w}"),
+            Some(w) => return Err(EngineError::NotFound(format!("no workflow {w}"))),
+            None => GLOBAL.into(),
+        };
         let s = Switch {
-            scope: GLOBAL.into(),
+            scope: scope.clone(),
             engaged: on,
             changed_by: who.user.clone(),
             changed_at: Timestamp::now(),
@@ -312,7 +327,7 @@ impl Engine {
         let audit = vec![AuditRecord::new(
             user_actor(who),
             if on { "stop.engaged" } else { "stop.released" },
-            GLOBAL,
+            scope.as_str(),
             serde_json::json!({ "reason": reason }),
         )];
         self.store().set_switch(&s, audit, self.policy_version())?;
@@ -320,7 +335,9 @@ impl Engine {
         if on {
             for body in self.store().actions(Some("approved"), 10_000)? {
                 let mut req: ActionRequest = decode(body)?;
-                if gate::cancel_if_automatic(&mut req) {
+                let in_scope =
+                    workflow.is_none() || self.workflow_of(req.alert_id.as_deref())? == workflow.unwrap_or_default();
+                if in_scope && gate::cancel_if_automatic(&mut req) {
                     self.save(
                         &req,
                         "action.cancelled",
@@ -383,7 +400,7 @@ impl Engine {
     /// Files a request; when policy lets it run unattended, it runs now.
     pub fn request_action(&self, who: &Identity, input: ActionInput) -> Result<ActionRequest, EngineError> {
         let matrix = self.risk_matrix()?;
-        let ctx = self.gate_context()?;
+        let ctx = self.gate_context(&self.workflow_of(input.alert_id.as_deref())?)?;
         let draft = if input.draft { self.draft(input.kind, input.alert_id.as_deref())? } else { None };
         let new = NewRequest {
             id: format!("ar-{}", random_hex(8)?),
@@ -459,7 +476,7 @@ impl Engine {
     /// a person's explicit run does not.
     fn run(&self, mut req: ActionRequest, by: Option<&Identity>) -> Result<ActionRequest, EngineError> {
         let matrix = self.risk_matrix()?;
-        let ctx = self.gate_context()?;
+        let ctx = self.gate_context(&self.workflow_of(req.alert_id.as_deref())?)?;
         let approved = match gate::authorize_execution(&req, &matrix, &ctx) {
             Ok(a) => a,
             Err(e) => {

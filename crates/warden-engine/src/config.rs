@@ -19,6 +19,8 @@ pub struct Config {
     pub audit: AuditConfig,
     /// `[actions.<action>]`: per-action tier (raise only) and executor.
     pub actions: BTreeMap<String, ActionConfig>,
+    /// `[[workflows]]`, in order of precedence.
+    pub workflows: Vec<WorkflowConfig>,
     /// `[executors.<name>]`: where approved actions are sent.
     pub executors: BTreeMap<String, ExecutorConfig>,
     pub execution: ExecutionConfig,
@@ -138,18 +140,25 @@ impl Default for IngestConfig {
     }
 }
 
-/// `[govern]`: the routing policy and how far automation is trusted.
+/// `[govern]`: the routing policy of the default workflow (the one that
+/// takes every alert no `[[workflows]]` entry matches), and what the others
+/// inherit.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct GovernConfig {
     /// Below this (calibrated) confidence, review is mandatory. 0 to 1.
     pub confidence_threshold: f64,
-    /// `shadow`, `assist` or `supervised`. Only `supervised` lets low-tier
-    /// actions run without a human.
+    /// `shadow` (AI recorded, not used), `assist` (a human decides everything,
+    /// AI view attached) or `supervised` (routing by policy).
     pub stage: warden_govern::Stage,
-    /// The day burn-in ends (YYYY-MM-DD). Until then every action needs a
-    /// human. Absent: still in burn-in, as every fresh installation is.
-    pub burn_in_ends: Option<jiff::civil::Date>,
+    /// Minimum length of burn-in, in days, from its start.
+    pub burn_in_days: u32,
+    /// When burn-in started (YYYY-MM-DD); default: the day the workflow first saw an alert.
+    pub burn_in_start: Option<jiff::civil::Date>,
+    /// Share of would-be auto-closed alerts still sent to a human after burn-in (0 to 1).
+    pub qa_sample_rate: f64,
+    /// What measured accuracy must reach before burn-in may end.
+    pub exit: ExitConfig,
 }
 
 impl Default for GovernConfig {
@@ -157,9 +166,54 @@ impl Default for GovernConfig {
         GovernConfig {
             confidence_threshold: warden_govern::default_confidence_threshold(),
             stage: warden_govern::Stage::Assist,
-            burn_in_ends: None,
+            burn_in_days: 90,
+            burn_in_start: None,
+            qa_sample_rate: 0.05,
+            exit: ExitConfig::default(),
         }
     }
+}
+
+/// `[govern.exit]`: burn-in exit criteria, measured on reviewed alerts.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExitConfig {
+    /// At least this many human decisions.
+    pub min_reviews: u64,
+    /// Of the alerts humans called malicious, the share the AI called malicious.
+    pub min_malicious_recall: f64,
+    /// Expected calibration error (15 bins) at most this.
+    pub max_ece: f64,
+}
+
+impl Default for ExitConfig {
+    fn default() -> Self {
+        ExitConfig { min_reviews: 200, min_malicious_recall: 0.95, max_ece: 0.05 }
+    }
+}
+
+/// `[[workflows]]`: alerts selected by format, source, rule or tag, with
+/// their own stage, burn-in and thresholds (unset keys inherit `[govern]`).
+/// The first workflow that matches an alert takes it; a workflow with no
+/// selectors matches everything.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkflowConfig {
+    pub name: String,
+    /// Input formats: ocsf, ecs, eve, evtx, json.
+    pub formats: Vec<String>,
+    /// Substrings of the source (channel, product, dataset or input name), case-insensitive.
+    pub sources: Vec<String>,
+    /// Substrings of the detection's rule name, case-insensitive.
+    pub rules: Vec<String>,
+    /// Values of the alert's `tags` field.
+    pub tags: Vec<String>,
+    pub stage: Option<warden_govern::Stage>,
+    pub confidence_threshold: Option<f64>,
+    pub burn_in_days: Option<u32>,
+    pub burn_in_start: Option<jiff::civil::Date>,
+    pub qa_sample_rate: Option<f64>,
+    pub exit: Option<ExitConfig>,
 }
 
 /// `[pipeline]`: how work is grouped.
@@ -254,6 +308,36 @@ impl Config {
         let t = self.govern.confidence_threshold;
         if !(0.0..=1.0).contains(&t) {
             e.push(format!("govern.confidence_threshold must be between 0 and 1, got {t}"));
+        }
+        let unit = |name: String, v: f64, e: &mut Vec<String>| {
+            if !(0.0..=1.0).contains(&v) {
+                e.push(format!("{name} must be between 0 and 1, got {v}"));
+            }
+        };
+        unit("govern.qa_sample_rate".into(), self.govern.qa_sample_rate, &mut e);
+        unit("govern.exit.min_malicious_recall".into(), self.govern.exit.min_malicious_recall, &mut e);
+        unit("govern.exit.max_ece".into(), self.govern.exit.max_ece, &mut e);
+        let mut names = std::collections::BTreeSet::new();
+        for (i, w) in self.workflows.iter().enumerate() {
+            let at = format!("workflows[{i}]");
+            if w.name.is_empty()
+                || w.name == "default"
+                || !w.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                e.push(format!("{at}.name: give a name of letters, digits, '-' or '_' (not \"default\")"));
+            } else if !names.insert(w.name.clone()) {
+                e.push(format!("{at}.name: {:?} is used twice", w.name));
+            }
+            for f in &w.formats {
+                if f.parse::<warden_core::Format>().is_err() {
+                    e.push(format!("{at}.formats: unknown format {f:?}"));
+                }
+            }
+            for (k, v) in [("confidence_threshold", w.confidence_threshold), ("qa_sample_rate", w.qa_sample_rate)] {
+                if let Some(v) = v {
+                    unit(format!("{at}.{k}"), v, &mut e);
+                }
+            }
         }
         for (name, v) in [
             ("ingest.max_record_bytes", self.ingest.max_record_bytes),

@@ -12,6 +12,8 @@
 pub mod actions;
 pub mod audit;
 pub mod config;
+pub mod review;
+pub mod workflow;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -22,7 +24,6 @@ use serde::Serialize;
 use sha2_free::sha256_hex;
 use warden_analyze::{Analyzer, LocalAnalyzer};
 use warden_core::{Actor, Alert, AlertId, AuditRecord, Format, Origin, RouteKind};
-use warden_govern::RoutingPolicy;
 use warden_ingest::Parsed;
 use warden_privacy::Protector;
 pub use warden_store::{AlertRecord, Counts, DeadLetter, Store, StoreError};
@@ -48,6 +49,8 @@ pub struct TriageResult {
     /// `code: detail` for each reason the route was chosen.
     pub reasons: Vec<String>,
     pub origin: Origin,
+    /// The workflow whose policy routed it.
+    pub workflow: String,
     /// True when the alert was stored before and was not analysed again.
     pub duplicate: bool,
     pub summary: String,
@@ -103,6 +106,8 @@ pub enum EngineError {
     NotFound(String),
     #[error("{0}")]
     Invalid(String),
+    #[error("refused: {0}")]
+    Refused(String),
 }
 
 impl From<warden_govern::GateError> for EngineError {
@@ -128,7 +133,7 @@ pub struct Engine {
     store: Box<dyn Store>,
     protector: Protector,
     analyzer: Box<dyn Analyzer>,
-    policy: RoutingPolicy,
+    workflows: Vec<workflow::Workflow>,
     config: Config,
     /// One triage at a time checks for duplicates and commits, so two
     /// requests carrying the same alert cannot both analyse it.
@@ -198,12 +203,39 @@ impl Engine {
             store,
             protector: Protector::new(),
             analyzer: Box::new(LocalAnalyzer::new()),
-            policy: RoutingPolicy { confidence_threshold: config.govern.confidence_threshold },
+            workflows: workflow::Workflow::all(&config),
             config,
             write: Mutex::new(()),
             audit,
             policy_version,
         }
+    }
+
+    /// The configured workflows, then the default.
+    pub fn workflows(&self) -> &[workflow::Workflow] {
+        &self.workflows
+    }
+
+    /// Whether a workflow is in burn-in; the first time it is seen, its
+    /// burn-in start is recorded (and audited).
+    pub fn burn_in(&self, wf: &workflow::Workflow) -> Result<bool, EngineError> {
+        if let Some((_, exited)) = self.store.workflow_state(&wf.name)? {
+            return Ok(exited.is_none());
+        }
+        let start = match wf.burn_in_start {
+            Some(d) => {
+                d.to_zoned(jiff::tz::TimeZone::UTC).map_err(|e| EngineError::Invalid(e.to_string()))?.timestamp()
+            }
+            None => Timestamp::now(),
+        };
+        let audit = vec![AuditRecord::new(
+            service("govern"),
+            "workflow.burn_in_started",
+            wf.name.as_str(),
+            serde_json::json!({"started": start.to_string(), "days": wf.burn_in_days}),
+        )];
+        self.store.start_workflow(&wf.name, start, audit, &self.policy_version)?;
+        Ok(true)
     }
 
     /// Version of the configuration in force (recorded in every audit entry).
@@ -263,8 +295,10 @@ impl Engine {
             })
             .collect();
         let known = self.store.known(&fingerprints)?;
-        // Read once per batch: with the stop switch on, every new alert goes to a human.
-        let stopped = self.stopped()?;
+        // Workflow state is read once per batch: burn-in, stop switches.
+        let switches = self.store.switches()?;
+        let global_stop = switches.iter().any(|s| s.scope == actions::GLOBAL && s.engaged);
+        let mut states: BTreeMap<String, (bool, bool)> = BTreeMap::new();
         let mut seen = HashSet::new();
         let mut batch = Batch { policy: self.policy_version.clone(), ..Batch::default() };
         // What to report once the batch is durable, in input order.
@@ -292,7 +326,22 @@ impl Engine {
                         pending.push(Pending::Duplicate(id, alert.origin));
                         continue;
                     }
-                    let triaged = self.process(*alert, stopped);
+                    let wf = workflow::select(&self.workflows, &alert);
+                    if !states.contains_key(&wf.name) {
+                        let burn_in = self.burn_in(wf)?;
+                        let scope = format!("workflow:{}", wf.name);
+                        let stopped = global_stop || switches.iter().any(|s| s.scope == scope && s.engaged);
+                        states.insert(wf.name.clone(), (burn_in, stopped));
+                    }
+                    let (burn_in, stopped) = states[&wf.name];
+                    let ctx = warden_govern::RouteContext {
+                        confidence_threshold: wf.confidence_threshold,
+                        stage: wf.stage,
+                        burn_in,
+                        stopped,
+                        qa_sampled: warden_govern::qa_draw(alert.id.as_str(), wf.qa_sample_rate),
+                    };
+                    let triaged = self.process(*alert, &wf.name, &ctx);
                     pending.push(Pending::New(Box::new(result_of(&triaged.alert, &triaged, false))));
                     batch.triaged.push(triaged);
                 }
@@ -362,12 +411,14 @@ impl Engine {
             return Ok(());
         };
         if let (Some(a), Some(v), Some(r)) = (rec.assessment, rec.validation, rec.route) {
+            let workflow = self.store.alert_workflow(id.as_str())?.unwrap_or_else(|| workflow::DEFAULT.into());
             let t = Triaged {
                 alert: rec.alert,
                 classes: BTreeMap::new(),
                 assessment: a,
                 validation: v,
                 route: r,
+                workflow,
                 audit: vec![],
             };
             let mut result = result_of(&t.alert, &t, true);
@@ -383,7 +434,7 @@ impl Engine {
     }
 
     /// protect → analyze → validate → govern for one new alert.
-    fn process(&self, alert: Alert, stopped: bool) -> Triaged {
+    fn process(&self, alert: Alert, workflow: &str, ctx: &warden_govern::RouteContext) -> Triaged {
         let mut audit = Vec::with_capacity(5);
         let id = alert.id.clone();
         audit.push(AuditRecord::new(
@@ -442,7 +493,7 @@ impl Engine {
                 "problems": validation.problems.len(),
             }),
         ));
-        let route = warden_govern::route(&self.policy, &assessment, &validation, stopped);
+        let route = warden_govern::route(ctx, &assessment, &validation);
         audit.push(AuditRecord::new(
             service("govern"),
             "govern.routed",
@@ -450,10 +501,21 @@ impl Engine {
             serde_json::json!({
                 "route": route.kind.as_str(),
                 "reasons": route.reasons.iter().map(|r| r.code.as_str()).collect::<Vec<_>>(),
-                "confidence_threshold": self.policy.confidence_threshold,
+                "workflow": workflow,
+                "stage": ctx.stage,
+                "burn_in": ctx.burn_in,
+                "confidence_threshold": ctx.confidence_threshold,
             }),
         ));
-        Triaged { alert: protected.into_alert(), classes, assessment, validation, route, audit }
+        Triaged {
+            alert: protected.into_alert(),
+            classes,
+            assessment,
+            validation,
+            route,
+            workflow: workflow.to_owned(),
+            audit,
+        }
     }
 }
 
@@ -486,6 +548,7 @@ fn result_of(alert: &Alert, t: &Triaged, duplicate: bool) -> TriageResult {
         route: t.route.kind,
         reasons: t.route.reasons.iter().map(|r| format!("{}: {}", r.code, r.detail)).collect(),
         origin: alert.origin.clone(),
+        workflow: t.workflow.clone(),
         duplicate,
         summary: t.assessment.summary.clone(),
     }

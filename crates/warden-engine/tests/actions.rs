@@ -15,7 +15,8 @@ const PASSWORD: &str = "correct horse battery staple";
 
 fn engine(config: &str) -> (tempfile::TempDir, Engine) {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config::parse(config, "test.toml", Vec::new()).unwrap();
+    let text = config;
+    let config = Config::parse(text, "test.toml", Vec::new()).unwrap();
     let e = Engine::open(dir.path(), config).unwrap();
     for (name, roles) in [
         ("ann", vec![Role::Analyst]),
@@ -28,6 +29,9 @@ fn engine(config: &str) -> (tempfile::TempDir, Engine) {
         ("adm", vec![Role::Admin]),
     ] {
         e.add_user(Actor::User("setup".into()), name, &roles, PASSWORD).unwrap();
+    }
+    if text.contains("burn_in_days = 0") {
+        e.exit_burn_in(&who(&e, "mia"), "default").unwrap();
     }
     (dir, e)
 }
@@ -46,7 +50,9 @@ fn input(kind: ActionKind) -> ActionInput {
     }
 }
 
-const SUPERVISED: &str = "[govern]\nstage = \"supervised\"\nburn_in_ends = \"2020-01-01\"\n";
+/// Supervised, with a zero-day burn-in whose exit needs no reviews: the
+/// engine helper ends burn-in at once (as a manager), so automation is live.
+const SUPERVISED: &str = "[govern]\nstage = \"supervised\"\nburn_in_days = 0\n[govern.exit]\nmin_reviews = 0\n";
 
 #[test]
 fn passwords_are_argon2id_and_tokens_are_stored_only_as_hashes() {
@@ -180,9 +186,9 @@ fn lowering_a_tier_needs_a_manager_and_is_audited() {
 #[test]
 fn with_the_stop_switch_on_nothing_executes_and_every_alert_goes_to_review() {
     let (_d, e) = engine(SUPERVISED);
-    assert!(matches!(e.set_stop(&who(&e, "ann"), true, "incident"), Err(EngineError::Denied(_))));
+    assert!(matches!(e.set_stop(&who(&e, "ann"), None, true, "incident"), Err(EngineError::Denied(_))));
     let pending = e.request_action(&who(&e, "ann"), input(ActionKind::IsolateHost)).unwrap();
-    e.set_stop(&who(&e, "mia"), true, "major incident: humans only").unwrap();
+    e.set_stop(&who(&e, "mia"), None, true, "major incident: humans only").unwrap();
     let r = e.request_action(&who(&e, "ann"), input(ActionKind::OpenTicket)).unwrap();
     assert_eq!(r.status, RequestStatus::Pending, "no automatic execution");
     let err = e.approve_action(&who(&e, "sam"), &pending.id, "ok", None).unwrap_err();
@@ -198,7 +204,7 @@ fn with_the_stop_switch_on_nothing_executes_and_every_alert_goes_to_review() {
     .unwrap();
     assert_eq!(routes[0].0, RouteKind::Review);
     assert!(routes[0].1[0].starts_with("stop_switch"));
-    e.set_stop(&who(&e, "mia"), false, "incident closed").unwrap();
+    e.set_stop(&who(&e, "mia"), None, false, "incident closed").unwrap();
     assert_eq!(e.execute_action(&who(&e, "sam"), &pending.id).unwrap().status, RequestStatus::Executed);
     let actions: Vec<String> =
         e.store().audit_for_object("global").unwrap().into_iter().map(|a| a.record.action).collect();
@@ -217,7 +223,7 @@ fn every_role_is_allowed_and_denied_as_the_matrix_says_through_the_engine() {
     ] {
         let w = who(&e, name);
         assert_eq!(e.request_action(&w, input(ActionKind::AddNote)).is_ok(), request, "{name} request");
-        assert_eq!(e.set_stop(&w, false, "check").is_ok(), stop, "{name} stop switch");
+        assert_eq!(e.set_stop(&w, None, false, "check").is_ok(), stop, "{name} stop switch");
         assert_eq!(e.set_action_tier(&w, ActionKind::Tag, RiskTier::Low).is_ok(), lower, "{name} set tier");
     }
 }

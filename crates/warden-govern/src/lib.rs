@@ -20,16 +20,33 @@ pub use gate::{
 };
 use warden_core::{Assessment, Reason, Route, RouteKind, Severity, Validation, Verdict};
 
-/// The routing policy.
+pub use gate::Stage as WorkflowStage;
+
+/// Everything routing depends on besides the assessment: the workflow's
+/// policy and state.
 #[derive(Clone, Debug, PartialEq)]
-pub struct RoutingPolicy {
-    /// Below this confidence a human reviews. Default 0.85.
+pub struct RouteContext {
+    /// Below this (calibrated) confidence a human reviews. Default 0.85.
     pub confidence_threshold: f64,
+    pub stage: Stage,
+    /// The workflow is in burn-in: every assessment goes to a human.
+    pub burn_in: bool,
+    /// The stop switch is on for this workflow (or globally).
+    pub stopped: bool,
+    /// This alert was drawn for the QA sample of auto-closed alerts.
+    pub qa_sampled: bool,
 }
 
-impl Default for RoutingPolicy {
+impl Default for RouteContext {
+    /// A fresh installation: assist stage, in burn-in, nothing automatic.
     fn default() -> Self {
-        RoutingPolicy { confidence_threshold: default_confidence_threshold() }
+        RouteContext {
+            confidence_threshold: default_confidence_threshold(),
+            stage: Stage::Assist,
+            burn_in: true,
+            stopped: false,
+            qa_sampled: false,
+        }
     }
 }
 
@@ -38,13 +55,41 @@ pub fn default_confidence_threshold() -> f64 {
     0.85
 }
 
+/// Whether an alert belongs to the QA sample: a stable draw from its id, so
+/// the same alert is always in or out, at `rate` (0 to 1).
+pub fn qa_draw(alert_id: &str, rate: f64) -> bool {
+    // FNV-1a, then the splitmix64 finaliser to spread similar ids evenly;
+    // stable across runs and platforms.
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in alert_id.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d049bb133111eb);
+    h ^= h >> 31;
+    ((h >> 11) as f64 / (1u64 << 53) as f64) < rate
+}
+
 /// Routes one assessment. Every reason that forces review is listed, not
-/// only the first, so the queue shows the whole picture. With the stop
-/// switch on, everything goes to review.
-pub fn route(policy: &RoutingPolicy, a: &Assessment, v: &Validation, stopped: bool) -> Route {
+/// only the first, so the queue shows the whole picture.
+pub fn route(ctx: &RouteContext, a: &Assessment, v: &Validation) -> Route {
     let mut review = Vec::new();
-    if stopped {
+    if ctx.stopped {
         review.push(Reason::new("stop_switch", "the stop switch is on: every alert goes to a human"));
+    }
+    match ctx.stage {
+        Stage::Shadow => review.push(Reason::new(
+            "shadow",
+            "the workflow is in shadow mode: the AI's output is recorded, not used as a decision",
+        )),
+        Stage::Assist => {
+            review.push(Reason::new("assist", "the workflow is in assist mode: a human decides every alert"))
+        }
+        Stage::Supervised => {}
+    }
+    if ctx.burn_in {
+        review.push(Reason::new("burn_in", "the workflow is in burn-in: every AI assessment is reviewed"));
     }
     if !v.schema_ok {
         review.push(Reason::new("schema_invalid", "the assessment does not fit the schema"));
@@ -60,11 +105,14 @@ pub fn route(policy: &RoutingPolicy, a: &Assessment, v: &Validation, stopped: bo
         review.push(Reason::new("verdict_unknown", "the analyzer could not reach a verdict"));
     }
     let c = a.confidence.get();
-    if c < policy.confidence_threshold {
+    if c < ctx.confidence_threshold {
         review.push(Reason::new(
             "below_threshold",
-            format!("confidence {c:.2} is below the threshold {:.2}", policy.confidence_threshold),
+            format!("confidence {c:.2} is below the threshold {:.2}", ctx.confidence_threshold),
         ));
+    }
+    if a.severity >= Severity::High && a.verdict != Verdict::Malicious {
+        review.push(Reason::new("severity_high", format!("{} severity always gets a human", a.severity)));
     }
     if !review.is_empty() {
         return Route { kind: RouteKind::Review, reasons: review };
@@ -80,6 +128,10 @@ pub fn route(policy: &RoutingPolicy, a: &Assessment, v: &Validation, stopped: bo
         Verdict::Suspicious => Route {
             kind: RouteKind::Review,
             reasons: vec![Reason::new("verdict_suspicious", "suspicious activity needs a human verdict")],
+        },
+        Verdict::Benign if a.severity <= Severity::Low && ctx.qa_sampled => Route {
+            kind: RouteKind::Review,
+            reasons: vec![Reason::new("qa_sample", "drawn for the quality-assurance sample of auto-closed alerts")],
         },
         Verdict::Benign if a.severity <= Severity::Low => Route {
             kind: RouteKind::AutoClosed,
@@ -125,38 +177,116 @@ mod tests {
         r.reasons.iter().map(|x| x.code.as_str()).collect()
     }
 
+    fn live() -> RouteContext {
+        RouteContext { stage: Stage::Supervised, burn_in: false, ..RouteContext::default() }
+    }
+
     #[test]
     fn below_threshold_and_unknown_go_to_review_with_every_reason() {
-        let p = RoutingPolicy::default();
-        let r = route(&p, &a(Verdict::Unknown, 0.2, Severity::Info), &clean(), false);
+        let p = live();
+        let r = route(&p, &a(Verdict::Unknown, 0.2, Severity::Info), &clean());
         assert_eq!(r.kind, RouteKind::Review);
         assert_eq!(codes(&r), ["verdict_unknown", "below_threshold"]);
-        assert_eq!(route(&p, &a(Verdict::Benign, 0.849, Severity::Info), &clean(), false).kind, RouteKind::Review);
+        assert_eq!(route(&p, &a(Verdict::Benign, 0.849, Severity::Info), &clean()).kind, RouteKind::Review);
     }
 
     #[test]
     fn confident_verdicts_route_by_verdict() {
-        let p = RoutingPolicy::default();
-        assert_eq!(route(&p, &a(Verdict::Malicious, 0.9, Severity::High), &clean(), false).kind, RouteKind::Escalated);
-        assert_eq!(route(&p, &a(Verdict::Benign, 0.9, Severity::Info), &clean(), false).kind, RouteKind::AutoClosed);
-        assert_eq!(route(&p, &a(Verdict::Suspicious, 0.95, Severity::Low), &clean(), false).kind, RouteKind::Review);
+        let p = live();
+        assert_eq!(route(&p, &a(Verdict::Malicious, 0.9, Severity::High), &clean()).kind, RouteKind::Escalated);
+        assert_eq!(route(&p, &a(Verdict::Benign, 0.9, Severity::Info), &clean()).kind, RouteKind::AutoClosed);
+        assert_eq!(route(&p, &a(Verdict::Suspicious, 0.95, Severity::Low), &clean()).kind, RouteKind::Review);
     }
 
     #[test]
     fn the_stop_switch_sends_everything_to_review() {
-        let p = RoutingPolicy::default();
-        let r = route(&p, &a(Verdict::Benign, 0.99, Severity::Info), &clean(), true);
+        let p = live();
+        let stopped = RouteContext { stopped: true, ..p.clone() };
+        let r = route(&stopped, &a(Verdict::Benign, 0.99, Severity::Info), &clean());
         assert_eq!(r.kind, RouteKind::Review);
         assert_eq!(codes(&r), ["stop_switch"]);
-        assert_eq!(route(&p, &a(Verdict::Malicious, 0.99, Severity::High), &clean(), true).kind, RouteKind::Review);
+        assert_eq!(route(&stopped, &a(Verdict::Malicious, 0.99, Severity::High), &clean()).kind, RouteKind::Review);
     }
 
     #[test]
     fn ungrounded_output_is_never_auto_closed() {
-        let p = RoutingPolicy::default();
+        let p = live();
         let v = Validation { grounding: Grounding::Partial, grounded: 1, cited: 2, ..clean() };
-        let r = route(&p, &a(Verdict::Benign, 0.99, Severity::Info), &v, false);
+        let r = route(&p, &a(Verdict::Benign, 0.99, Severity::Info), &v);
         assert_eq!(r.kind, RouteKind::Review);
         assert_eq!(codes(&r), ["grounding_failed"]);
+    }
+}
+
+#[cfg(test)]
+mod workflow_tests {
+    use super::*;
+    use warden_core::{AnalyzerInfo, Confidence, Grounding};
+
+    fn confident_benign() -> Assessment {
+        Assessment {
+            verdict: Verdict::Benign,
+            severity: Severity::Info,
+            confidence: Confidence::new(0.97).unwrap(),
+            techniques: vec![],
+            summary: "s".into(),
+            evidence: vec![],
+            recommended_actions: vec![],
+            analyzer: AnalyzerInfo {
+                name: "t".into(),
+                version: "0".into(),
+                model: None,
+                provider: None,
+                ruleset: None,
+            },
+        }
+    }
+    fn clean() -> Validation {
+        Validation { schema_ok: true, grounding: Grounding::Full, grounded: 1, cited: 1, problems: vec![] }
+    }
+
+    #[test]
+    fn out_of_the_box_nothing_is_auto_closed() {
+        let r = route(&RouteContext::default(), &confident_benign(), &clean());
+        assert_eq!(r.kind, RouteKind::Review);
+        let codes: Vec<&str> = r.reasons.iter().map(|x| x.code.as_str()).collect();
+        assert_eq!(codes, ["assist", "burn_in"]);
+    }
+
+    #[test]
+    fn burn_in_sends_everything_to_review_and_after_it_confident_benign_closes() {
+        let burn = RouteContext { stage: Stage::Supervised, ..RouteContext::default() };
+        assert_eq!(route(&burn, &confident_benign(), &clean()).reasons[0].code, "burn_in");
+        let after = RouteContext { burn_in: false, ..burn };
+        assert_eq!(route(&after, &confident_benign(), &clean()).kind, RouteKind::AutoClosed);
+        let sampled = RouteContext { qa_sampled: true, ..after };
+        let r = route(&sampled, &confident_benign(), &clean());
+        assert_eq!((r.kind, r.reasons[0].code.as_str()), (RouteKind::Review, "qa_sample"));
+    }
+
+    #[test]
+    fn shadow_routes_nothing_to_automation() {
+        let shadow = RouteContext { stage: Stage::Shadow, burn_in: false, ..RouteContext::default() };
+        let r = route(&shadow, &confident_benign(), &clean());
+        assert_eq!((r.kind, r.reasons[0].code.as_str()), (RouteKind::Review, "shadow"));
+    }
+
+    #[test]
+    fn high_severity_always_gets_a_human() {
+        let live = RouteContext { stage: Stage::Supervised, burn_in: false, ..RouteContext::default() };
+        let mut a = confident_benign();
+        a.severity = Severity::High;
+        let r = route(&live, &a, &clean());
+        assert_eq!((r.kind, r.reasons[0].code.as_str()), (RouteKind::Review, "severity_high"));
+    }
+
+    #[test]
+    fn the_qa_draw_is_stable_and_close_to_its_rate() {
+        let n = 20_000;
+        let hits = (0..n).filter(|i| qa_draw(&format!("al-{i:020x}"), 0.05)).count();
+        assert!((800..1200).contains(&hits), "{hits} of {n}");
+        assert_eq!(qa_draw("al-1", 0.05), qa_draw("al-1", 0.05));
+        assert!(!qa_draw("al-1", 0.0));
+        assert!(qa_draw("al-1", 1.0));
     }
 }

@@ -33,6 +33,8 @@ pub struct Triaged {
     pub assessment: Assessment,
     pub validation: Validation,
     pub route: Route,
+    /// The workflow whose policy routed it.
+    pub workflow: String,
     /// The stages' audit records for this alert, written only if it is stored.
     pub audit: Vec<AuditRecord>,
 }
@@ -125,6 +127,31 @@ pub struct Switch {
     pub changed_by: String,
     pub changed_at: Timestamp,
     pub reason: String,
+}
+
+/// An alert waiting for, or having had, a human.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ReviewItem {
+    pub alert_id: String,
+    pub workflow: String,
+    /// `new`, `in_review` or `decided`.
+    pub state: String,
+    pub assignee: Option<String>,
+    pub severity: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A human decision with the AI assessment it judged: the learning signal.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Feedback {
+    pub alert_id: String,
+    pub decision: serde_json::Value,
+    pub assessment: Assessment,
+    pub workflow: String,
+    pub route: String,
+    pub received_at: Timestamp,
+    pub decided_at: Timestamp,
 }
 
 /// A store error. Messages name what failed, never the data involved.
@@ -235,6 +262,54 @@ pub trait Store: Send + Sync {
 
     /// (action, tier) set by people, overriding configuration.
     fn tiers(&self) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// (burn-in start, burn-in exit) of a workflow seen before.
+    fn workflow_state(&self, name: &str) -> Result<Option<(Timestamp, Option<Timestamp>)>, StoreError>;
+
+    /// Records a workflow's burn-in start the first time it is seen; true when it was new.
+    fn start_workflow(
+        &self,
+        name: &str,
+        started: Timestamp,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Ends a workflow's burn-in, with its audit records.
+    fn exit_workflow(&self, name: &str, at: Timestamp, audit: Vec<AuditRecord>, policy: &str)
+    -> Result<(), StoreError>;
+
+    /// The workflow that routed an alert.
+    fn alert_workflow(&self, id: &str) -> Result<Option<String>, StoreError>;
+
+    /// Queue items, oldest first, optionally in one state.
+    fn review_items(&self, state: Option<&str>, limit: usize) -> Result<Vec<ReviewItem>, StoreError>;
+
+    /// Moves an item (claim, release), with its audit records; false when there is no such item.
+    fn set_review(
+        &self,
+        alert_id: &str,
+        state: &str,
+        assignee: Option<&str>,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Records a decision (the assessment is never changed) and marks the item decided.
+    fn add_decision(
+        &self,
+        alert_id: &str,
+        analyst: &str,
+        body: &serde_json::Value,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Every decision about one alert, oldest first.
+    fn decisions(&self, alert_id: &str) -> Result<Vec<serde_json::Value>, StoreError>;
+
+    /// The latest decision per alert with the assessment it judged, optionally for one workflow.
+    fn feedback(&self, workflow: Option<&str>) -> Result<Vec<Feedback>, StoreError>;
 
     fn counts(&self) -> Result<Counts, StoreError>;
 }

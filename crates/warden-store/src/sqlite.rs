@@ -9,7 +9,9 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use warden_audit::LogItem;
 use warden_core::{Alert, AlertId, AuditEntry, AuditRecord, Fingerprint};
 
-use crate::{AlertRecord, Batch, Counts, DeadLetter, Receipt, Store, StoreError, Switch, UserRecord};
+use crate::{
+    AlertRecord, Batch, Counts, DeadLetter, Feedback, Receipt, ReviewItem, Store, StoreError, Switch, UserRecord,
+};
 
 /// Schema changes, applied in order; `PRAGMA user_version` records how many ran.
 /// Never edit a migration that has shipped: add a new one.
@@ -120,6 +122,33 @@ CREATE TABLE risk_tiers (
     changed_by  TEXT NOT NULL,
     changed_at  TEXT NOT NULL
 );
+"#,
+    r#"
+ALTER TABLE routes ADD COLUMN workflow TEXT NOT NULL DEFAULT 'default';
+CREATE TABLE workflows (
+    name            TEXT PRIMARY KEY,
+    burn_in_started TEXT NOT NULL,
+    burn_in_exited  TEXT
+);
+CREATE TABLE review_items (
+    alert_id    TEXT PRIMARY KEY REFERENCES alerts(id),
+    workflow    TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    assignee    TEXT,
+    severity    TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+CREATE INDEX review_items_state ON review_items(state, created_at);
+-- Decisions never change the AI's assessment; they are linked to it.
+CREATE TABLE decisions (
+    id          INTEGER PRIMARY KEY,
+    alert_id    TEXT NOT NULL REFERENCES alerts(id),
+    analyst     TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    decided_at  TEXT NOT NULL
+);
+CREATE INDEX decisions_alert ON decisions(alert_id);
 "#,
 ];
 
@@ -286,8 +315,13 @@ impl Store for SqliteStore {
                 "INSERT INTO assessments (alert_id, analyzer, verdict, severity, confidence, body, validation, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
-            let mut insert_route =
-                tx.prepare_cached("INSERT INTO routes (alert_id, route, reasons, decided_at) VALUES (?1, ?2, ?3, ?4)")?;
+            let mut insert_route = tx.prepare_cached(
+                "INSERT INTO routes (alert_id, route, reasons, decided_at, workflow) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            let mut insert_review = tx.prepare_cached(
+                "INSERT INTO review_items (alert_id, workflow, state, severity, created_at, updated_at)
+                 VALUES (?1, ?2, 'new', ?3, ?4, ?4)",
+            )?;
             let mut bump = tx.prepare_cached("UPDATE alerts SET duplicates = duplicates + 1 WHERE id = ?1")?;
             let mut existing = tx.prepare_cached("SELECT id FROM alerts WHERE fingerprint = ?1")?;
             let now = Timestamp::now().to_string();
@@ -329,7 +363,16 @@ impl Store for SqliteStore {
                     to_json(&t.validation),
                     now,
                 ])?;
-                insert_route.execute(params![a.id.as_str(), t.route.kind.as_str(), to_json(&t.route.reasons), now])?;
+                insert_route.execute(params![
+                    a.id.as_str(),
+                    t.route.kind.as_str(),
+                    to_json(&t.route.reasons),
+                    now,
+                    t.workflow
+                ])?;
+                if t.route.kind != warden_core::RouteKind::AutoClosed {
+                    insert_review.execute(params![a.id.as_str(), t.workflow, t.assessment.severity.as_str(), now])?;
+                }
                 audit.extend(t.audit);
                 receipt.stored.push(t.alert.id);
             }
@@ -710,6 +753,201 @@ impl Store for SqliteStore {
         let mut stmt = conn.prepare_cached("SELECT action, tier FROM risk_tiers ORDER BY action")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn workflow_state(&self, name: &str) -> Result<Option<(Timestamp, Option<Timestamp>)>, StoreError> {
+        let conn = self.lock();
+        let row: Option<(String, Option<String>)> = conn
+            .query_row("SELECT burn_in_started, burn_in_exited FROM workflows WHERE name = ?1", [name], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        let ts = |s: &str| {
+            s.parse::<Timestamp>()
+                .map_err(|e| StoreError::Corrupt { what: "workflow time", source: serde::de::Error::custom(e) })
+        };
+        row.map(|(a, b)| Ok((ts(&a)?, b.as_deref().map(ts).transpose()?))).transpose()
+    }
+
+    fn start_workflow(
+        &self,
+        name: &str,
+        started: Timestamp,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            "INSERT INTO workflows (name, burn_in_started) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            params![name, started.to_string()],
+        )?;
+        if n > 0 {
+            append(&tx, audit, policy)?;
+        }
+        tx.commit()?;
+        Ok(n > 0)
+    }
+
+    fn exit_workflow(
+        &self,
+        name: &str,
+        at: Timestamp,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        tx.execute("UPDATE workflows SET burn_in_exited = ?2 WHERE name = ?1", params![name, at.to_string()])?;
+        append(&tx, audit, policy)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn alert_workflow(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let conn = self.lock();
+        Ok(conn.query_row("SELECT workflow FROM routes WHERE alert_id = ?1", [id], |r| r.get(0)).optional()?)
+    }
+
+    fn review_items(&self, state: Option<&str>, limit: usize) -> Result<Vec<ReviewItem>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT alert_id, workflow, state, assignee, severity, created_at, updated_at FROM review_items
+             WHERE (?1 IS NULL OR state = ?1) ORDER BY created_at, alert_id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![state, limit as i64], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, String>(6)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (alert_id, workflow, state, assignee, severity, created, updated) = row?;
+            let ts = |s: &str| {
+                s.parse::<Timestamp>()
+                    .map_err(|e| StoreError::Corrupt { what: "review time", source: serde::de::Error::custom(e) })
+            };
+            out.push(ReviewItem {
+                alert_id,
+                workflow,
+                state,
+                assignee,
+                severity,
+                created_at: ts(&created)?,
+                updated_at: ts(&updated)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn set_review(
+        &self,
+        alert_id: &str,
+        state: &str,
+        assignee: Option<&str>,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE review_items SET state = ?2, assignee = ?3, updated_at = ?4 WHERE alert_id = ?1",
+            params![alert_id, state, assignee, Timestamp::now().to_string()],
+        )?;
+        if n > 0 {
+            append(&tx, audit, policy)?;
+        }
+        tx.commit()?;
+        Ok(n > 0)
+    }
+
+    fn add_decision(
+        &self,
+        alert_id: &str,
+        analyst: &str,
+        body: &serde_json::Value,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let now = Timestamp::now().to_string();
+        tx.execute(
+            "INSERT INTO decisions (alert_id, analyst, body, decided_at) VALUES (?1, ?2, ?3, ?4)",
+            params![alert_id, analyst, to_json(body), now],
+        )?;
+        // An alert decided outside the queue (auto-closed, QA) gets its queue row now.
+        tx.execute(
+            "INSERT INTO review_items (alert_id, workflow, state, assignee, severity, created_at, updated_at)
+             SELECT ?1, coalesce((SELECT workflow FROM routes WHERE alert_id = ?1), 'default'), 'decided', ?2,
+                    coalesce((SELECT severity FROM assessments WHERE alert_id = ?1 ORDER BY id DESC LIMIT 1), 'info'), ?3, ?3
+             ON CONFLICT(alert_id) DO UPDATE SET state = 'decided', assignee = ?2, updated_at = ?3",
+            params![alert_id, analyst, now],
+        )?;
+        append(&tx, audit, policy)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn decisions(&self, alert_id: &str) -> Result<Vec<serde_json::Value>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached("SELECT body FROM decisions WHERE alert_id = ?1 ORDER BY id")?;
+        let rows = stmt.query_map([alert_id], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(from_json(&row?, "decision")?);
+        }
+        Ok(out)
+    }
+
+    fn feedback(&self, workflow: Option<&str>) -> Result<Vec<Feedback>, StoreError> {
+        let conn = self.lock();
+        // The latest decision per alert, with the assessment it judged.
+        let mut stmt = conn.prepare_cached(
+            "SELECT d.alert_id, d.body, a.body, r.workflow, r.route, al.received_at, d.decided_at
+             FROM decisions d
+             JOIN (SELECT alert_id, max(id) AS id FROM decisions GROUP BY alert_id) last ON last.id = d.id
+             JOIN assessments a ON a.id = (SELECT max(id) FROM assessments WHERE alert_id = d.alert_id)
+             JOIN routes r ON r.alert_id = d.alert_id
+             JOIN alerts al ON al.id = d.alert_id
+             WHERE (?1 IS NULL OR r.workflow = ?1)
+             ORDER BY d.id",
+        )?;
+        let rows = stmt.query_map(params![workflow], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, String>(6)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (alert_id, decision, assessment, workflow, route, received, decided) = row?;
+            out.push(Feedback {
+                alert_id,
+                decision: from_json(&decision, "decision")?,
+                assessment: from_json(&assessment, "assessment")?,
+                workflow,
+                route,
+                received_at: received
+                    .parse()
+                    .map_err(|e| StoreError::Corrupt { what: "time", source: serde::de::Error::custom(e) })?,
+                decided_at: decided
+                    .parse()
+                    .map_err(|e| StoreError::Corrupt { what: "time", source: serde::de::Error::custom(e) })?,
+            });
+        }
+        Ok(out)
     }
 
     fn counts(&self) -> Result<Counts, StoreError> {

@@ -46,6 +46,7 @@ fn triaged(n: u32) -> Triaged {
         },
         validation: Validation { schema_ok: true, grounding: Grounding::Full, grounded: 1, cited: 1, problems: vec![] },
         route: Route { kind: RouteKind::AutoClosed, reasons: vec![Reason::new("benign_confident", "ok")] },
+        workflow: "default".into(),
         audit: vec![AuditRecord::new(Actor::Service("t".into()), "ingest.accepted", id, serde_json::json!({}))],
     }
 }

@@ -119,6 +119,9 @@ pub enum ActionsCommand {
 pub enum StopCommand {
     /// Engage: nothing executes automatically, every new alert goes to review.
     On {
+        /// Only this workflow (default: everything).
+        #[arg(long, value_name = "NAME")]
+        workflow: Option<String>,
         #[arg(long)]
         reason: String,
         #[command(flatten)]
@@ -126,6 +129,8 @@ pub enum StopCommand {
     },
     /// Release.
     Off {
+        #[arg(long, value_name = "NAME")]
+        workflow: Option<String>,
         #[arg(long)]
         reason: String,
         #[command(flatten)]
@@ -230,14 +235,14 @@ pub fn actions(engine: &Engine, cmd: ActionsCommand) -> anyhow::Result<ExitCode>
 
 pub fn stop(engine: &Engine, cmd: StopCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        StopCommand::On { reason, auth } => {
-            let n = engine.set_stop(&auth.identity(engine)?, true, &reason)?;
+        StopCommand::On { workflow, reason, auth } => {
+            let n = engine.set_stop(&auth.identity(engine)?, workflow.as_deref(), true, &reason)?;
             println!(
                 "stop switch ON: nothing executes automatically, every new alert goes to review ({n} automatic action(s) cancelled)"
             );
         }
-        StopCommand::Off { reason, auth } => {
-            engine.set_stop(&auth.identity(engine)?, false, &reason)?;
+        StopCommand::Off { workflow, reason, auth } => {
+            engine.set_stop(&auth.identity(engine)?, workflow.as_deref(), false, &reason)?;
             println!("stop switch off");
         }
         StopCommand::Status => match engine.switches()?.into_iter().find(|s| s.scope == warden_engine::actions::GLOBAL)

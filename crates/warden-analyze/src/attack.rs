@@ -1,0 +1,77 @@
+//! The ATT&CK catalogue (Enterprise v18.1, © The MITRE Corporation; see
+//! `data/ATTACK-NOTICE.md`): technique ids, names and tactics.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+/// One technique or sub-technique.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Technique {
+    pub id: String,
+    pub name: String,
+    pub tactics: Vec<String>,
+    pub deprecated: bool,
+}
+
+const CSV: &str = include_str!("../data/attack-techniques.csv");
+
+fn catalogue() -> &'static BTreeMap<String, Technique> {
+    static CAT: OnceLock<BTreeMap<String, Technique>> = OnceLock::new();
+    CAT.get_or_init(|| {
+        let mut m = BTreeMap::new();
+        for line in CSV.lines().skip(1) {
+            // id,name,tactics,platforms,is_subtechnique,deprecated — names may be quoted and hold commas.
+            let (id, rest) = match line.split_once(',') {
+                Some(x) => x,
+                None => continue,
+            };
+            let (name, rest) = if let Some(r) = rest.strip_prefix('"') {
+                match r.split_once("\",") {
+                    Some((n, rest)) => (n.to_owned(), rest),
+                    None => continue,
+                }
+            } else {
+                match rest.split_once(',') {
+                    Some((n, rest)) => (n.to_owned(), rest),
+                    None => continue,
+                }
+            };
+            let mut cols = rest.split(',');
+            let tactics =
+                cols.next().unwrap_or_default().split(';').filter(|t| !t.is_empty()).map(str::to_owned).collect();
+            let deprecated = rest.trim_end().ends_with("true");
+            m.insert(id.to_owned(), Technique { id: id.to_owned(), name, tactics, deprecated });
+        }
+        m
+    })
+}
+
+/// A technique by id (`T1059.001`).
+pub fn technique(id: &str) -> Option<&'static Technique> {
+    catalogue().get(id)
+}
+
+/// The tactics a technique belongs to; a sub-technique unknown to the
+/// catalogue falls back to its parent's.
+pub fn tactics_of(id: &str) -> Vec<String> {
+    technique(id).or_else(|| technique(id.get(..5)?)).map(|t| t.tactics.clone()).unwrap_or_default()
+}
+
+/// Number of techniques in the catalogue.
+pub fn len() -> usize {
+    catalogue().len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_catalogue_loads_with_tactics() {
+        assert_eq!(len(), 835);
+        assert_eq!(tactics_of("T1003.001"), ["Credential Access"]);
+        assert!(tactics_of("T1059.001").contains(&"Execution".to_owned()));
+        assert!(tactics_of("T9999").is_empty());
+        assert_eq!(technique("T1003.001").unwrap().name, "LSASS Memory");
+    }
+}

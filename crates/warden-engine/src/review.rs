@@ -1,0 +1,276 @@
+//! The review queue and the learning signal: people decide, decisions are
+//! linked to (never replace) the AI's assessment, and the figures come from
+//! the decisions.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use warden_analyze::metrics::{self, Outcome, Report};
+use warden_core::{Actor, AlertId, AuditRecord, TechniqueId, Verdict};
+use warden_govern::{Identity, Permission};
+use warden_store::{AlertRecord, ReviewItem};
+
+use crate::{Engine, EngineError};
+
+/// Why an analyst says the AI output was wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonCode {
+    HallucinatedEvidence,
+    WrongTechnique,
+    MissedAttack,
+    FalseAlarm,
+    Other,
+}
+
+/// What an analyst decides about one alert.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DecisionInput {
+    pub verdict: Verdict,
+    /// The techniques the analyst confirms or corrects to; None keeps the AI's.
+    #[serde(default)]
+    pub techniques: Option<Vec<TechniqueId>>,
+    #[serde(default)]
+    pub reason_code: Option<ReasonCode>,
+    #[serde(default)]
+    pub comment: String,
+    /// How useful the AI's output was, 1 to 5.
+    #[serde(default)]
+    pub rating: Option<u8>,
+}
+
+/// A stored decision, with what the AI had said beside it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub alert_id: String,
+    pub analyst: String,
+    pub verdict: Verdict,
+    pub techniques: Vec<TechniqueId>,
+    pub reason_code: Option<ReasonCode>,
+    pub comment: String,
+    pub rating: Option<u8>,
+    pub decided_at: Timestamp,
+    pub ai_verdict: Verdict,
+    pub ai_confidence: f64,
+    /// The AI's verdict was kept.
+    pub accepted: bool,
+}
+
+/// A queue entry as an analyst sees it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct QueueEntry {
+    #[serde(flatten)]
+    pub item: ReviewItem,
+    /// Higher first: severity, then age.
+    pub priority: f64,
+    pub route: Option<String>,
+    /// The AI's view; hidden for shadow workflows, where it is not a decision.
+    pub ai_verdict: Option<Verdict>,
+    pub ai_confidence: Option<f64>,
+    pub summary: Option<String>,
+}
+
+/// One alert with everything known about it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AlertView {
+    pub alert: warden_core::Alert,
+    pub assessment: Option<warden_core::Assessment>,
+    pub validation: Option<warden_core::Validation>,
+    pub route: Option<warden_core::Route>,
+    pub workflow: Option<String>,
+    pub decisions: Vec<Decision>,
+}
+
+fn severity_rank(s: &str) -> f64 {
+    match s {
+        "critical" => 4.0,
+        "high" => 3.0,
+        "medium" => 2.0,
+        "low" => 1.0,
+        _ => 0.0,
+    }
+}
+
+impl Engine {
+    fn record(&self, id: &str) -> Result<(AlertId, AlertRecord), EngineError> {
+        let aid = AlertId::parse(id).ok_or_else(|| EngineError::Invalid(format!("not an alert id: {id:?}")))?;
+        let rec = self.store().alert(&aid)?.ok_or_else(|| EngineError::NotFound(format!("no alert {id}")))?;
+        Ok((aid, rec))
+    }
+
+    /// The queue, highest priority first; `state` filters (`new`, `in_review`, `decided`).
+    pub fn queue(&self, who: &Identity, state: Option<&str>) -> Result<Vec<QueueEntry>, EngineError> {
+        who.authorize(Permission::Review, "see the review queue")?;
+        let now = Timestamp::now();
+        let mut out = Vec::new();
+        for item in self.store().review_items(state, 1000)? {
+            let age_h = now.duration_since(item.created_at).as_secs_f64() / 3600.0;
+            let priority = severity_rank(&item.severity) * 10.0 + age_h.clamp(0.0, 48.0) / 4.0;
+            let shadow =
+                self.workflows().iter().any(|w| w.name == item.workflow && w.stage == warden_govern::Stage::Shadow);
+            let rec = AlertId::parse(&item.alert_id).map(|id| self.store().alert(&id)).transpose()?.flatten();
+            let (route, a) = match rec {
+                Some(r) => (r.route.map(|r| r.kind.as_str().to_owned()), r.assessment),
+                None => (None, None),
+            };
+            let a = if shadow { None } else { a };
+            out.push(QueueEntry {
+                priority,
+                route,
+                ai_verdict: a.as_ref().map(|a| a.verdict),
+                ai_confidence: a.as_ref().map(|a| a.confidence.get()),
+                summary: a.map(|a| a.summary),
+                item,
+            });
+        }
+        out.sort_by(|a, b| b.priority.total_cmp(&a.priority).then(a.item.alert_id.cmp(&b.item.alert_id)));
+        Ok(out)
+    }
+
+    /// An alert with its assessment, validation, route and decisions.
+    pub fn alert_view(&self, who: &Identity, id: &str) -> Result<AlertView, EngineError> {
+        who.authorize(Permission::Review, "see alerts")?;
+        let (aid, rec) = self.record(id)?;
+        let decisions = self
+            .store()
+            .decisions(aid.as_str())?
+            .into_iter()
+            .map(|d| serde_json::from_value(d).map_err(|e| EngineError::Invalid(format!("stored decision: {e}"))))
+            .collect::<Result<_, _>>()?;
+        Ok(AlertView {
+            workflow: self.store().alert_workflow(aid.as_str())?,
+            alert: rec.alert,
+            assessment: rec.assessment,
+            validation: rec.validation,
+            route: rec.route,
+            decisions,
+        })
+    }
+
+    /// Takes an item into review.
+    pub fn claim(&self, who: &Identity, id: &str) -> Result<(), EngineError> {
+        who.authorize(Permission::Review, "take alerts into review")?;
+        let audit = vec![AuditRecord::new(Actor::User(who.user.clone()), "review.claimed", id, serde_json::json!({}))];
+        if !self.store().set_review(id, "in_review", Some(&who.user), audit, self.policy_version())? {
+            return Err(EngineError::NotFound(format!("{id} is not in the review queue")));
+        }
+        Ok(())
+    }
+
+    /// Records a decision about an alert. The AI's assessment is not changed;
+    /// the decision is linked to it and says whether it was accepted.
+    pub fn decide(&self, who: &Identity, id: &str, input: DecisionInput) -> Result<Decision, EngineError> {
+        who.authorize(Permission::Review, "decide alerts")?;
+        if input.rating.is_some_and(|r| !(1..=5).contains(&r)) {
+            return Err(EngineError::Invalid("rating is 1 to 5".into()));
+        }
+        if input.comment.len() > 10_000 {
+            return Err(EngineError::Invalid("comment is over 10000 bytes".into()));
+        }
+        let (aid, rec) = self.record(id)?;
+        let a = rec.assessment.ok_or_else(|| EngineError::NotFound(format!("alert {id} has no assessment")))?;
+        let techniques = input.techniques.unwrap_or_else(|| a.techniques.clone());
+        let d = Decision {
+            alert_id: aid.to_string(),
+            analyst: who.user.clone(),
+            verdict: input.verdict,
+            accepted: input.verdict == a.verdict && input.reason_code.is_none(),
+            techniques,
+            reason_code: input.reason_code,
+            comment: input.comment,
+            rating: input.rating,
+            decided_at: Timestamp::now(),
+            ai_verdict: a.verdict,
+            ai_confidence: a.confidence.get(),
+        };
+        let body = serde_json::to_value(&d).map_err(|e| EngineError::Invalid(e.to_string()))?;
+        let audit = vec![AuditRecord::new(
+            Actor::User(who.user.clone()),
+            "review.decided",
+            aid.as_str(),
+            serde_json::json!({
+                "verdict": d.verdict.as_str(),
+                "ai_verdict": d.ai_verdict.as_str(),
+                "accepted": d.accepted,
+                "reason_code": d.reason_code,
+                "techniques": d.techniques,
+                "rating": d.rating,
+            }),
+        )];
+        self.store().add_decision(aid.as_str(), &who.user, &body, audit, self.policy_version())?;
+        Ok(d)
+    }
+
+    /// The quality figures from every decision (or one workflow's).
+    pub fn quality(&self, workflow: Option<&str>) -> Result<Report, EngineError> {
+        let outcomes: Vec<Outcome> = self
+            .store()
+            .feedback(workflow)?
+            .into_iter()
+            .filter_map(|f| {
+                let d: Decision = serde_json::from_value(f.decision).ok()?;
+                Some(Outcome {
+                    ai_verdict: f.assessment.verdict,
+                    confidence: f.assessment.confidence.get(),
+                    truth: d.verdict,
+                    truth_techniques: d.techniques.iter().map(|t| t.to_string()).collect(),
+                })
+            })
+            .collect();
+        Ok(metrics::report(&outcomes))
+    }
+
+    /// Ends a workflow's burn-in when its minimum length has passed and the
+    /// measured accuracy meets its exit criteria; otherwise refuses, and the
+    /// refusal with its reasons is in the audit trail either way.
+    pub fn exit_burn_in(&self, who: &Identity, workflow: &str) -> Result<Report, EngineError> {
+        who.authorize(Permission::ChangePolicy, "end a workflow's burn-in")?;
+        let wf = self
+            .workflows()
+            .iter()
+            .find(|w| w.name == workflow)
+            .ok_or_else(|| EngineError::NotFound(format!("no workflow {workflow}")))?
+            .clone();
+        self.burn_in(&wf)?;
+        let (started, exited) = self.store().workflow_state(workflow)?.expect("burn_in records the start");
+        if exited.is_some() {
+            return Err(EngineError::Invalid(format!("workflow {workflow} is out of burn-in already")));
+        }
+        let report = self.quality(Some(workflow))?;
+        let mut reasons = Vec::new();
+        let ends = started + jiff::SignedDuration::from_hours(24 * wf.burn_in_days as i64);
+        if Timestamp::now() < ends {
+            reasons.push(format!(
+                "burn-in lasts {} days, until {}",
+                wf.burn_in_days,
+                ends.round(jiff::Unit::Second).unwrap_or(ends)
+            ));
+        }
+        let x = &wf.exit;
+        if (report.n as u64) < x.min_reviews {
+            reasons.push(format!("{} reviewed alerts, {} needed", report.n, x.min_reviews));
+        }
+        if x.min_reviews > 0 && report.malicious_recall < x.min_malicious_recall {
+            reasons.push(format!("recall on malicious {:.3} < {:.3}", report.malicious_recall, x.min_malicious_recall));
+        }
+        if x.min_reviews > 0 && report.ece > x.max_ece {
+            reasons.push(format!("calibration error {:.3} > {:.3}", report.ece, x.max_ece));
+        }
+        let figures = serde_json::json!({
+            "reviews": report.n, "malicious_recall": report.malicious_recall, "ece": report.ece,
+        });
+        let actor = Actor::User(who.user.clone());
+        if !reasons.is_empty() {
+            self.append_audit(vec![AuditRecord::new(
+                actor,
+                "workflow.burn_in_exit_refused",
+                workflow,
+                serde_json::json!({"reasons": reasons, "figures": figures}),
+            )])?;
+            return Err(EngineError::Refused(format!("burn-in of {workflow} continues: {}", reasons.join("; "))));
+        }
+        let audit =
+            vec![AuditRecord::new(actor, "workflow.burn_in_exited", workflow, serde_json::json!({"figures": figures}))];
+        self.store().exit_workflow(workflow, Timestamp::now(), audit, self.policy_version())?;
+        Ok(report)
+    }
+}

@@ -1,0 +1,140 @@
+//! Workflows, burn-in, the review queue and the figures decisions produce.
+
+use warden_core::{Actor, Role, RouteKind, Verdict};
+use warden_engine::review::{DecisionInput, ReasonCode};
+use warden_engine::{Config, Engine, EngineError, Event, TriageResult};
+
+const PW: &str = "a long enough password";
+
+fn engine(config: &str) -> Engine {
+    let e = Engine::in_memory(Config::parse(config, "t", Vec::new()).unwrap()).unwrap();
+    for (n, r) in [("ann", Role::Analyst), ("mia", Role::Manager)] {
+        e.add_user(Actor::User("setup".into()), n, &[r], PW).unwrap();
+    }
+    e
+}
+
+fn who(e: &Engine, n: &str) -> warden_govern::Identity {
+    e.check_password(n, PW).unwrap()
+}
+
+fn triage(e: &Engine, input: &[u8]) -> Vec<TriageResult> {
+    let mut out = Vec::new();
+    e.triage(input, "t", None, &mut |ev| {
+        if let Event::Alert(r) = ev {
+            out.push(*r)
+        }
+    })
+    .unwrap();
+    out
+}
+
+fn dns(i: usize) -> String {
+    format!(r#"{{"event_type":"dns","src_ip":"10.0.0.{}","flow_id":{i},"dns":{{"rrname":"h{i}.example"}}}}"#, i % 250)
+}
+
+const SUPERVISED: &str = "[govern]\nstage = \"supervised\"\nburn_in_days = 0\n[govern.exit]\nmin_reviews = 0\n";
+
+#[test]
+fn out_of_the_box_nothing_is_auto_closed_and_everything_is_queued() {
+    let e = engine("");
+    let r = triage(&e, dns(1).as_bytes());
+    assert_eq!(r[0].route, RouteKind::Review);
+    assert!(r[0].reasons.iter().any(|x| x.starts_with("burn_in")));
+    let q = e.queue(&who(&e, "ann"), Some("new")).unwrap();
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0].ai_verdict, Some(Verdict::Benign), "assist mode shows the AI's view");
+}
+
+#[test]
+fn after_burn_in_confident_benign_closes_and_the_qa_sample_still_reaches_a_human() {
+    let e = engine(&SUPERVISED.replace("burn_in_days = 0\n", "burn_in_days = 0\nqa_sample_rate = 0.2\n"));
+    e.exit_burn_in(&who(&e, "mia"), "default").unwrap();
+    let input: String = (0..200).map(|i| dns(i) + "\n").collect();
+    let r = triage(&e, input.as_bytes());
+    let closed = r.iter().filter(|x| x.route == RouteKind::AutoClosed).count();
+    let sampled = r.iter().filter(|x| x.reasons.iter().any(|s| s.starts_with("qa_sample"))).count();
+    assert_eq!(closed + sampled, 200);
+    assert!((20..60).contains(&sampled), "about 20 % sampled, got {sampled}");
+    assert_eq!(e.queue(&who(&e, "ann"), Some("new")).unwrap().len(), sampled, "sampled alerts are in the queue");
+}
+
+#[test]
+fn a_shadow_workflow_routes_nothing_and_hides_the_ai_view() {
+    let e = engine("[[workflows]]\nname = \"network\"\nformats = [\"eve\"]\nstage = \"shadow\"\n");
+    let r = triage(&e, dns(7).as_bytes());
+    assert_eq!((r[0].route, r[0].workflow.as_str()), (RouteKind::Review, "network"));
+    assert!(r[0].reasons.iter().any(|x| x.starts_with("shadow")));
+    let q = e.queue(&who(&e, "ann"), None).unwrap();
+    assert_eq!((q[0].ai_verdict, q[0].summary.clone()), (None, None));
+    // A Windows event does not match the network workflow.
+    let w = triage(&e, br#"{"EventID":4624,"Channel":"Security","Hostname":"dc1"}"#);
+    assert_eq!(w[0].workflow, "default");
+}
+
+#[test]
+fn burn_in_exit_is_refused_until_the_figures_are_met_and_the_refusal_is_audited() {
+    let e = engine(
+        "[govern]\nburn_in_days = 0\n[govern.exit]\nmin_reviews = 3\nmin_malicious_recall = 0.9\nmax_ece = 0.5\n",
+    );
+    let err = e.exit_burn_in(&who(&e, "ann"), "default").unwrap_err();
+    assert!(matches!(err, EngineError::Denied(_)), "analysts may not end burn-in");
+    let err = e.exit_burn_in(&who(&e, "mia"), "default").unwrap_err().to_string();
+    assert!(err.contains("0 reviewed alerts, 3 needed"), "{err}");
+    let refused = e.store().audit_for_object("default").unwrap();
+    assert!(refused.iter().any(|a| a.record.action == "workflow.burn_in_exit_refused"));
+
+    // Three reviewed alerts, one a malicious one the AI called benign: recall 0 on malicious.
+    let r = triage(&e, format!("{}\n{}\n{}\n", dns(1), dns(2), dns(3)).as_bytes());
+    let ann = who(&e, "ann");
+    let ok =
+        |v| DecisionInput { verdict: v, techniques: None, reason_code: None, comment: String::new(), rating: Some(4) };
+    e.decide(&ann, r[0].alert_id.as_str(), ok(Verdict::Benign)).unwrap();
+    e.decide(&ann, r[1].alert_id.as_str(), ok(Verdict::Benign)).unwrap();
+    let missed = DecisionInput {
+        verdict: Verdict::Malicious,
+        techniques: Some(vec![warden_core::TechniqueId::parse("T1071.004").unwrap()]),
+        reason_code: Some(ReasonCode::MissedAttack),
+        comment: "DNS tunnelling".into(),
+        rating: Some(1),
+    };
+    let d = e.decide(&ann, r[2].alert_id.as_str(), missed).unwrap();
+    assert!(!d.accepted);
+    let err = e.exit_burn_in(&who(&e, "mia"), "default").unwrap_err().to_string();
+    assert!(err.contains("recall on malicious 0.000 < 0.900"), "{err}");
+    let q = e.quality(None).unwrap();
+    assert_eq!((q.n, q.ai_benign_human_malicious), (3, 1));
+    assert_eq!(q.per_tactic["Command and Control"].recall, 0.0);
+    // The AI's assessment is untouched; the decision sits beside it.
+    let view = e.alert_view(&ann, r[2].alert_id.as_str()).unwrap();
+    assert_eq!(view.assessment.unwrap().verdict, Verdict::Benign);
+    assert_eq!(view.decisions.len(), 1);
+}
+
+#[test]
+fn the_stop_switch_can_stop_one_workflow() {
+    let e = engine(&format!(
+        "{SUPERVISED}[[workflows]]\nname = \"network\"\nformats = [\"eve\"]\nstage = \"supervised\"\nburn_in_days = 0\n[workflows.exit]\nmin_reviews = 0\n"
+    ));
+    let mia = who(&e, "mia");
+    e.exit_burn_in(&mia, "default").unwrap();
+    e.exit_burn_in(&mia, "network").unwrap();
+    e.set_stop(&mia, Some("network"), true, "sensor misbehaving").unwrap();
+    assert!(e.set_stop(&mia, Some("nope"), true, "x").is_err());
+    let r = triage(&e, dns(5).as_bytes());
+    assert!(r[0].reasons[0].starts_with("stop_switch"), "{:?}", r[0].reasons);
+    let w = triage(&e, br#"{"EventID":4624,"Channel":"Security","Hostname":"dc1","LogonType":2}"#);
+    assert!(!w[0].reasons.iter().any(|x| x.starts_with("stop_switch")), "other workflows run on");
+}
+
+#[test]
+fn queue_items_can_be_claimed_and_are_ordered_by_severity() {
+    let e = engine("");
+    triage(&e, dns(1).as_bytes());
+    let r = triage(&e, br#"{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Hostname":"ws","CommandLine":"m.exe sekurlsa::logonpasswords"}"#);
+    let q = e.queue(&who(&e, "ann"), None).unwrap();
+    assert_eq!(q[0].item.alert_id, r[0].alert_id.as_str(), "critical first");
+    e.claim(&who(&e, "ann"), r[0].alert_id.as_str()).unwrap();
+    let q = e.queue(&who(&e, "ann"), Some("in_review")).unwrap();
+    assert_eq!(q[0].item.assignee.as_deref(), Some("ann"));
+}
