@@ -12,6 +12,7 @@
 pub mod actions;
 pub mod audit;
 pub mod config;
+pub mod eval;
 pub mod review;
 pub mod workflow;
 
@@ -31,6 +32,7 @@ use warden_store::{Batch, Duplicate, SqliteStore, Triaged};
 
 pub use audit::{AuditError, ConsistencyDoc, InclusionDoc};
 pub use config::{Config, ConfigErrors};
+pub use warden_analyze::metrics::Report as QualityReport;
 pub use warden_audit::{Report as AuditReport, VerifyError};
 
 /// Name of the database file inside the data directory.

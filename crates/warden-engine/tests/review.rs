@@ -138,3 +138,23 @@ fn queue_items_can_be_claimed_and_are_ordered_by_severity() {
     let q = e.queue(&who(&e, "ann"), Some("in_review")).unwrap();
     assert_eq!(q[0].item.assignee.as_deref(), Some("ann"));
 }
+
+#[test]
+fn labels_never_reach_the_analyzer() {
+    let input = br#"{"event_type":"dns","src_ip":"10.0.0.1","dns":{"rrname":"a.example"},"_label":{"malicious":true,"techniques":["T1071.004"]}}
+{"event_type":"dns","src_ip":"10.0.0.2","dns":{"rrname":"b.example"},"_label":{"malicious":false}}
+"#;
+    let p = warden_engine::eval::prepare(input);
+    assert_eq!(p.labels.len(), 2);
+    assert!(!p.records.windows(6).any(|w| w == b"_label"), "stripped before ingest");
+    // And what the pipeline stores (what the analyzer was given) has no trace of them.
+    let e = Engine::in_memory(Config::default()).unwrap();
+    let r = triage(&e, &p.records);
+    for x in r {
+        let rec = e.store().alert(&x.alert_id).unwrap().unwrap();
+        assert!(warden_core::Fields::iter(&rec.alert).all(|(path, _)| !path.starts_with("_label")));
+    }
+    let (report, _) = warden_engine::eval::evaluate(&Config::default(), input).unwrap();
+    assert_eq!(report.n, 2);
+    assert_eq!(report.ai_benign_human_malicious, 1, "the AI was not told the answer");
+}

@@ -4,6 +4,7 @@
 //! arguments, loads the configuration, opens the engine and presents what the
 //! engine reports; every decision is made below it.
 
+mod learn;
 mod people;
 mod serve;
 mod triage;
@@ -53,6 +54,28 @@ enum Command {
     /// The stop switch.
     #[command(subcommand)]
     Stop(people::StopCommand),
+    /// The review queue.
+    #[command(subcommand)]
+    Review(learn::ReviewCommand),
+    /// Workflows and their burn-in.
+    #[command(subcommand)]
+    Workflows(learn::WorkflowsCommand),
+    /// Quality figures from analysts' decisions.
+    Metrics {
+        #[arg(long, value_name = "NAME")]
+        workflow: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Score the analyzer on a labelled file (each record has a top-level `_label`
+    /// `{"malicious": bool, "techniques": [...]}`, removed before analysis), on a
+    /// throw-away store.
+    Eval {
+        file: PathBuf,
+        /// Also write the figures as JSON.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -182,6 +205,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tokens(cmd) => people::tokens(&open(&cli.data, cli.config.as_deref())?, cmd),
         Command::Actions(cmd) => people::actions(&open(&cli.data, cli.config.as_deref())?, cmd),
         Command::Stop(cmd) => people::stop(&open(&cli.data, cli.config.as_deref())?, cmd),
+        Command::Review(cmd) => learn::review(&open(&cli.data, cli.config.as_deref())?, cmd),
+        Command::Workflows(cmd) => learn::workflows(&open(&cli.data, cli.config.as_deref())?, cmd),
+        Command::Metrics { workflow, json } => learn::metrics(&open(&cli.data, cli.config.as_deref())?, workflow, json),
+        Command::Eval { file, report } => {
+            let config = Config::load(cli.config.as_deref(), std::env::vars()).context("invalid configuration")?;
+            learn::eval(&config, &file, report.as_ref())
+        }
     }
 }
 

@@ -41,7 +41,7 @@ pub struct Auth {
 }
 
 impl Auth {
-    fn identity(&self, engine: &Engine) -> anyhow::Result<Identity> {
+    pub(crate) fn identity(&self, engine: &Engine) -> anyhow::Result<Identity> {
         engine.authenticate(&self.token).context("the token is not valid")
     }
 }

@@ -290,3 +290,80 @@ fn people_request_and_approve_actions_from_the_command_line() {
     let verify = warden(data.path()).args(["audit", "verify"]).output().unwrap();
     assert!(verify.status.success());
 }
+
+#[test]
+fn eval_prints_the_figures_and_writes_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let o = warden(dir.path())
+        .arg("eval")
+        .arg(repo().join("examples/eval/labelled.ndjson"))
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    for needle in ["precision", "recall", "F1", "ECE", "per-tactic recall", "Exfiltration"] {
+        assert!(text.contains(needle), "{needle} missing:\n{text}");
+    }
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    for k in ["n", "precision", "recall", "f1", "ece", "brier"] {
+        assert!(r[k].is_number(), "{k} missing in {r}");
+    }
+    assert_eq!(r["per_tactic"]["Exfiltration"]["recall"], 0.0);
+    assert!(r["per_tactic"]["Exfiltration"]["n"].is_u64());
+    assert!(!dir.path().join("warden.db").exists(), "eval does not touch the live store");
+}
+
+#[test]
+fn analysts_work_the_review_queue_from_the_command_line() {
+    let data = tempfile::tempdir().unwrap();
+    let o = warden(data.path())
+        .args(["users", "add", "ann", "--role", "analyst"])
+        .env("WARDEN_PASSWORD", "a long enough password")
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let tok =
+        String::from_utf8(warden(data.path()).args(["tokens", "create", "--user", "ann"]).output().unwrap().stdout)
+            .unwrap();
+    let tok = tok.trim();
+    let out = warden(data.path())
+        .args(["triage", "--output", "jsonl"])
+        .arg(repo().join("samples/suricata-eve.json"))
+        .output()
+        .unwrap();
+    let id = jsonl(&out.stdout)[0]["alert_id"].as_str().unwrap().to_owned();
+    let list = warden(data.path()).args(["review", "list"]).env("WARDEN_TOKEN", tok).output().unwrap();
+    assert!(String::from_utf8_lossy(&list.stdout).contains(&id));
+    let d = warden(data.path())
+        .args([
+            "review",
+            "decide",
+            &id,
+            "--verdict",
+            "benign",
+            "--reason-code",
+            "false_alarm",
+            "--comment",
+            "test traffic",
+            "--rating",
+            "2",
+        ])
+        .env("WARDEN_TOKEN", tok)
+        .output()
+        .unwrap();
+    assert!(d.status.success(), "{}", String::from_utf8_lossy(&d.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&d.stdout).unwrap();
+    assert_eq!(
+        (v["verdict"].as_str(), v["ai_verdict"].as_str(), v["accepted"].as_bool()),
+        (Some("benign"), Some("malicious"), Some(false))
+    );
+    let m = warden(data.path()).args(["metrics", "--json"]).output().unwrap();
+    let m: serde_json::Value = serde_json::from_slice(&m.stdout).unwrap();
+    assert_eq!(m["n"], 1);
+    let wf =
+        warden(data.path()).args(["workflows", "exit-burn-in", "default"]).env("WARDEN_TOKEN", tok).output().unwrap();
+    assert_eq!(wf.status.code(), Some(1), "analysts may not end burn-in");
+}

@@ -1,0 +1,201 @@
+//! `warden review`, `warden workflows`, `warden metrics` and `warden eval`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Subcommand;
+use warden_core::{TechniqueId, Verdict};
+use warden_engine::review::{DecisionInput, ReasonCode};
+use warden_engine::{Engine, QualityReport as Report};
+
+use crate::people::Auth;
+use crate::print_json;
+
+#[derive(Subcommand, Debug)]
+pub enum ReviewCommand {
+    /// The queue, highest priority first.
+    List {
+        /// new, in_review or decided.
+        #[arg(long)]
+        state: Option<String>,
+        #[command(flatten)]
+        auth: Auth,
+    },
+    /// One alert with its assessment, validation, route and decisions (JSON).
+    Show {
+        id: String,
+        #[command(flatten)]
+        auth: Auth,
+    },
+    /// Take an alert into review.
+    Claim {
+        id: String,
+        #[command(flatten)]
+        auth: Auth,
+    },
+    /// Decide: confirm or correct the verdict and techniques, or flag the AI output.
+    Decide {
+        id: String,
+        #[arg(long)]
+        verdict: Verdict,
+        /// Corrected techniques (repeat); omitted keeps the AI's.
+        #[arg(long = "technique", value_name = "ID")]
+        techniques: Vec<String>,
+        /// hallucinated_evidence, wrong_technique, missed_attack, false_alarm or other.
+        #[arg(long, value_name = "CODE")]
+        reason_code: Option<String>,
+        #[arg(long, default_value = "")]
+        comment: String,
+        /// How useful the AI's output was, 1 to 5.
+        #[arg(long)]
+        rating: Option<u8>,
+        #[command(flatten)]
+        auth: Auth,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WorkflowsCommand {
+    /// Every workflow, its stage and burn-in.
+    List,
+    /// End a workflow's burn-in (refused, and audited, unless its exit criteria are met).
+    ExitBurnIn {
+        name: String,
+        #[command(flatten)]
+        auth: Auth,
+    },
+}
+
+pub fn review(engine: &Engine, cmd: ReviewCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ReviewCommand::List { state, auth } => {
+            let q = engine.queue(&auth.identity(engine)?, state.as_deref())?;
+            println!(
+                "{:<23} {:<9} {:<8} {:>5} {:<10} {:<6} {:<10} ASSIGNEE",
+                "ALERT", "STATE", "SEVERITY", "PRIO", "AI", "CONF", "WORKFLOW"
+            );
+            for e in q {
+                println!(
+                    "{:<23} {:<9} {:<8} {:>5.1} {:<10} {:<6} {:<10} {}",
+                    e.item.alert_id,
+                    e.item.state,
+                    e.item.severity,
+                    e.priority,
+                    e.ai_verdict.map(|v| v.as_str()).unwrap_or("(hidden)"),
+                    e.ai_confidence.map(|c| format!("{c:.2}")).unwrap_or_default(),
+                    e.item.workflow,
+                    e.item.assignee.unwrap_or_default()
+                );
+            }
+        }
+        ReviewCommand::Show { id, auth } => print_json(&engine.alert_view(&auth.identity(engine)?, &id)?)?,
+        ReviewCommand::Claim { id, auth } => {
+            engine.claim(&auth.identity(engine)?, &id)?;
+            println!("{id} is in review");
+        }
+        ReviewCommand::Decide { id, verdict, techniques, reason_code, comment, rating, auth } => {
+            let techniques = if techniques.is_empty() {
+                None
+            } else {
+                Some(techniques.iter().map(|t| TechniqueId::parse(t)).collect::<Result<Vec<_>, _>>()?)
+            };
+            let reason_code = reason_code
+                .map(|c| serde_json::from_value::<ReasonCode>(serde_json::Value::String(c.clone())))
+                .transpose()
+                .context(
+                    "unknown reason code (hallucinated_evidence, wrong_technique, missed_attack, false_alarm, other)",
+                )?;
+            let d = engine.decide(
+                &auth.identity(engine)?,
+                &id,
+                DecisionInput { verdict, techniques, reason_code, comment, rating },
+            )?;
+            print_json(&d)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn workflows(engine: &Engine, cmd: WorkflowsCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        WorkflowsCommand::List => {
+            for w in engine.workflows() {
+                let state = match engine.store().workflow_state(&w.name)? {
+                    None => "burn-in (not started: no alert yet)".to_owned(),
+                    Some((start, None)) => format!("burn-in since {start} (at least {} days)", w.burn_in_days),
+                    Some((_, Some(end))) => format!("out of burn-in since {end}"),
+                };
+                println!(
+                    "{:<16} stage={:<10} threshold={:.2} qa={:.0}% {state}",
+                    w.name,
+                    serde_json::to_value(w.stage)?.as_str().unwrap_or_default(),
+                    w.confidence_threshold,
+                    w.qa_sample_rate * 100.0
+                );
+            }
+        }
+        WorkflowsCommand::ExitBurnIn { name, auth } => match engine.exit_burn_in(&auth.identity(engine)?, &name) {
+            Ok(r) => println!(
+                "burn-in of {name} ended ({} reviews, malicious recall {:.3}, ECE {:.3})",
+                r.n, r.malicious_recall, r.ece
+            ),
+            Err(warden_engine::EngineError::Refused(why)) => {
+                anstream::eprintln!("{}refused:{} {why}", crate::style::ERR.render(), crate::style::ERR.render_reset());
+                return Ok(ExitCode::from(1));
+            }
+            Err(e) => return Err(e.into()),
+        },
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_report(r: &Report) {
+    println!("n = {}", r.n);
+    println!("precision {:.3}  recall {:.3}  F1 {:.3}  (attack vs not)", r.precision, r.recall, r.f1);
+    println!("recall on malicious {:.3}", r.malicious_recall);
+    println!(
+        "acceptance {:.3} (95% CI {:.3}–{:.3}), override {:.3}",
+        r.acceptance_rate, r.acceptance_ci95.0, r.acceptance_ci95.1, r.override_rate
+    );
+    println!("AI said benign, truth malicious: {}", r.ai_benign_human_malicious);
+    println!("ECE {:.3}  Brier {:.3}", r.ece, r.brier);
+    for (v, p) in &r.per_verdict {
+        println!("  {v:<10} precision {:.3} recall {:.3} F1 {:.3} n {}", p.precision, p.recall, p.f1, p.n);
+    }
+    if !r.per_tactic.is_empty() {
+        println!("per-tactic recall:");
+        for (t, x) in &r.per_tactic {
+            println!("  {t:<24} {:.3} (n {})", x.recall, x.n);
+        }
+    }
+    let thin = r.reliability.iter().filter(|b| b.n > 0 && !b.sufficient).count();
+    if thin > 0 {
+        println!("({thin} reliability bin(s) hold too few samples to judge calibration there)");
+    }
+}
+
+pub fn metrics(engine: &Engine, workflow: Option<String>, json: bool) -> anyhow::Result<ExitCode> {
+    let r = engine.quality(workflow.as_deref())?;
+    if json {
+        print_json(&r)?
+    } else {
+        print_report(&r)
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn eval(config: &warden_engine::Config, file: &PathBuf, report: Option<&PathBuf>) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let (r, prepared) = warden_engine::eval::evaluate(config, &bytes)?;
+    for (line, why) in &prepared.problems {
+        eprintln!("skipped {}:{line}: {why}", file.display());
+    }
+    print_report(&r);
+    if let Some(path) = report {
+        std::fs::write(path, serde_json::to_string_pretty(&r)? + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("report written to {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
