@@ -11,6 +11,7 @@
 //! parsed; it reads alerts through `Fields` and canonical field names only.
 
 pub mod attack;
+pub mod calibration;
 mod local;
 pub mod metrics;
 mod validate;

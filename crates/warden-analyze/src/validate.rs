@@ -60,7 +60,7 @@ pub fn validate(a: &Assessment, alert: &dyn Fields) -> Validation {
         }
         Grounding::None
     };
-    Validation { schema_ok, grounding, grounded, cited, problems }
+    Validation { schema_ok, grounding, grounded, cited, problems, calibrated_confidence: None, calibration: None }
 }
 
 fn cites(actual: &Value, cited: &Value) -> bool {

@@ -180,6 +180,12 @@ pub struct Validation {
     pub cited: usize,
     /// One line per problem found; empty when the assessment is clean.
     pub problems: Vec<String>,
+    /// The confidence routing used, after the active calibration map.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibrated_confidence: Option<f64>,
+    /// Version of the calibration map applied, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<String>,
 }
 
 impl Validation {

@@ -301,6 +301,12 @@ impl Engine {
         let switches = self.store.switches()?;
         let global_stop = switches.iter().any(|s| s.scope == actions::GLOBAL && s.engaged);
         let mut states: BTreeMap<String, (bool, bool)> = BTreeMap::new();
+        // The active calibration map for this analyzer, read once per batch.
+        let info = self.analyzer.info();
+        let calibration =
+            self.store.active_calibration(&format!("{}@{}", info.name, info.version))?.and_then(|(v, body)| {
+                Some((v, serde_json::from_value::<warden_analyze::calibration::CalibrationMap>(body).ok()?))
+            });
         let mut seen = HashSet::new();
         let mut batch = Batch { policy: self.policy_version.clone(), ..Batch::default() };
         // What to report once the batch is durable, in input order.
@@ -343,7 +349,7 @@ impl Engine {
                         stopped,
                         qa_sampled: warden_govern::qa_draw(alert.id.as_str(), wf.qa_sample_rate),
                     };
-                    let triaged = self.process(*alert, &wf.name, &ctx);
+                    let triaged = self.process(*alert, &wf.name, &ctx, calibration.as_ref());
                     pending.push(Pending::New(Box::new(result_of(&triaged.alert, &triaged, false))));
                     batch.triaged.push(triaged);
                 }
@@ -436,7 +442,13 @@ impl Engine {
     }
 
     /// protect → analyze → validate → govern for one new alert.
-    fn process(&self, alert: Alert, workflow: &str, ctx: &warden_govern::RouteContext) -> Triaged {
+    fn process(
+        &self,
+        alert: Alert,
+        workflow: &str,
+        ctx: &warden_govern::RouteContext,
+        calibration: Option<&(String, warden_analyze::calibration::CalibrationMap)>,
+    ) -> Triaged {
         let mut audit = Vec::with_capacity(5);
         let id = alert.id.clone();
         audit.push(AuditRecord::new(
@@ -482,7 +494,11 @@ impl Engine {
                 "output_sha256": sha256_hex(&[&body]),
             }),
         ));
-        let validation = warden_analyze::validate(&assessment, &protected);
+        let mut validation = warden_analyze::validate(&assessment, &protected);
+        if let Some((version, map)) = calibration {
+            validation.calibrated_confidence = Some(map.apply(assessment.confidence.get()));
+            validation.calibration = Some(version.clone());
+        }
         audit.push(AuditRecord::new(
             service("validate"),
             "validate.checked",
@@ -493,6 +509,8 @@ impl Engine {
                 "grounded": validation.grounded,
                 "cited": validation.cited,
                 "problems": validation.problems.len(),
+                "calibration": validation.calibration,
+                "calibrated_confidence": validation.calibrated_confidence,
             }),
         ));
         let route = warden_govern::route(ctx, &assessment, &validation);
@@ -544,7 +562,9 @@ fn result_of(alert: &Alert, t: &Triaged, duplicate: bool) -> TriageResult {
         alert_id: alert.id.clone(),
         format: alert.format,
         verdict: t.assessment.verdict,
-        confidence: (t.assessment.confidence.get() * 1000.0).round() / 1000.0,
+        // What routing used: calibrated when a map was applied.
+        confidence: (t.validation.calibrated_confidence.unwrap_or(t.assessment.confidence.get()) * 1000.0).round()
+            / 1000.0,
         severity: t.assessment.severity,
         techniques: t.assessment.techniques.iter().map(|t| t.to_string()).collect(),
         route: t.route.kind,

@@ -4,6 +4,7 @@
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use warden_analyze::calibration::CalibrationMap;
 use warden_analyze::metrics::{self, Outcome, Report};
 use warden_core::{Actor, AlertId, AuditRecord, TechniqueId, Verdict};
 use warden_govern::{Identity, Permission};
@@ -217,6 +218,52 @@ impl Engine {
             })
             .collect();
         Ok(metrics::report(&outcomes))
+    }
+
+    /// Fits a calibration map for the active analyzer from every decision
+    /// about its assessments, stores it as a new version (audited) and makes
+    /// it the one routing applies. Returns the version and ECE before/after
+    /// on the same data (the held-out figure is `warden eval`'s job).
+    pub fn calibrate(&self, who: &Identity) -> Result<(String, CalibrationMap, f64, f64), EngineError> {
+        who.authorize(Permission::ChangePolicy, "fit a calibration map")?;
+        let info = self.analyzer_info();
+        let analyzer = format!("{}@{}", info.name, info.version);
+        let points: Vec<(f64, bool)> = self
+            .store()
+            .feedback(None)?
+            .into_iter()
+            .filter(|f| format!("{}@{}", f.assessment.analyzer.name, f.assessment.analyzer.version) == analyzer)
+            .filter_map(|f| {
+                let d: Decision = serde_json::from_value(f.decision).ok()?;
+                metrics::correct(&Outcome {
+                    ai_verdict: f.assessment.verdict,
+                    confidence: f.assessment.confidence.get(),
+                    truth: d.verdict,
+                    truth_techniques: vec![],
+                })
+                .map(|ok| (f.assessment.confidence.get(), ok))
+            })
+            .collect();
+        if points.len() < 30 {
+            return Err(EngineError::Refused(format!(
+                "{} decided alerts for {analyzer}; a calibration map needs at least 30",
+                points.len()
+            )));
+        }
+        let map = CalibrationMap::fit(&points);
+        let before = metrics::ece(&points, 15).0;
+        let mapped: Vec<(f64, bool)> = points.iter().map(|(p, ok)| (map.apply(*p), *ok)).collect();
+        let after = metrics::ece(&mapped, 15).0;
+        let version = format!("cal-{}", Timestamp::now().strftime("%Y%m%dT%H%M%S%.3fZ"));
+        let audit = vec![AuditRecord::new(
+            Actor::User(who.user.clone()),
+            "calibration.fitted",
+            version.as_str(),
+            serde_json::json!({"analyzer": analyzer, "method": map.method, "n": map.n, "ece_before": before, "ece_after": after}),
+        )];
+        let body = serde_json::to_value(&map).map_err(|e| EngineError::Invalid(e.to_string()))?;
+        self.store().save_calibration(&version, &analyzer, &body, audit, self.policy_version())?;
+        Ok((version, map, before, after))
     }
 
     /// Ends a workflow's burn-in when its minimum length has passed and the

@@ -158,3 +158,34 @@ fn labels_never_reach_the_analyzer() {
     assert_eq!(report.n, 2);
     assert_eq!(report.ai_benign_human_malicious, 1, "the AI was not told the answer");
 }
+
+#[test]
+fn a_fitted_calibration_map_changes_what_routing_sees() {
+    let e = engine(SUPERVISED);
+    let mia = who(&e, "mia");
+    e.exit_burn_in(&mia, "default").unwrap();
+    // DNS metadata: the analyzer says benign at 0.9, but analysts find 30 % of it malicious.
+    let input: String = (0..60).map(|i| dns(i) + "\n").collect();
+    let r = triage(&e, input.as_bytes());
+    let ann = who(&e, "ann");
+    for (i, x) in r.iter().enumerate() {
+        let verdict = if i % 10 < 3 { Verdict::Malicious } else { Verdict::Benign };
+        e.decide(
+            &ann,
+            x.alert_id.as_str(),
+            DecisionInput { verdict, techniques: None, reason_code: None, comment: String::new(), rating: None },
+        )
+        .unwrap();
+    }
+    assert!(matches!(e.calibrate(&ann), Err(EngineError::Denied(_))));
+    let (version, map, before, after) = e.calibrate(&mia).unwrap();
+    assert!((map.apply(0.9) - 0.7).abs() < 0.05, "{}", map.apply(0.9));
+    assert!(before > after);
+    let fresh = triage(&e, dns(1000).as_bytes());
+    assert!((fresh[0].confidence - 0.7).abs() < 0.05, "routing sees the calibrated {}", fresh[0].confidence);
+    assert!(fresh[0].reasons.iter().any(|x| x.starts_with("below_threshold")));
+    let rec = e.store().alert(&fresh[0].alert_id).unwrap().unwrap();
+    assert_eq!(rec.validation.unwrap().calibration.as_deref(), Some(version.as_str()));
+    assert_eq!(rec.assessment.unwrap().confidence.get(), 0.9, "the analyzer's own output is kept as it was");
+    assert!(e.store().audit_for_object(&version).unwrap()[0].record.action == "calibration.fitted");
+}

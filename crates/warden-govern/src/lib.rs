@@ -104,7 +104,8 @@ pub fn route(ctx: &RouteContext, a: &Assessment, v: &Validation) -> Route {
     if a.verdict == Verdict::Unknown {
         review.push(Reason::new("verdict_unknown", "the analyzer could not reach a verdict"));
     }
-    let c = a.confidence.get();
+    // The threshold applies to calibrated confidence when a calibration map exists.
+    let c = v.calibrated_confidence.unwrap_or(a.confidence.get());
     if c < ctx.confidence_threshold {
         review.push(Reason::new(
             "below_threshold",
@@ -170,7 +171,15 @@ mod tests {
     }
 
     fn clean() -> Validation {
-        Validation { schema_ok: true, grounding: Grounding::Full, grounded: 1, cited: 1, problems: vec![] }
+        Validation {
+            schema_ok: true,
+            grounding: Grounding::Full,
+            grounded: 1,
+            cited: 1,
+            problems: vec![],
+            calibrated_confidence: None,
+            calibration: None,
+        }
     }
 
     fn codes(r: &Route) -> Vec<&str> {
@@ -242,7 +251,15 @@ mod workflow_tests {
         }
     }
     fn clean() -> Validation {
-        Validation { schema_ok: true, grounding: Grounding::Full, grounded: 1, cited: 1, problems: vec![] }
+        Validation {
+            schema_ok: true,
+            grounding: Grounding::Full,
+            grounded: 1,
+            cited: 1,
+            problems: vec![],
+            calibrated_confidence: None,
+            calibration: None,
+        }
     }
 
     #[test]

@@ -311,5 +311,18 @@ pub trait Store: Send + Sync {
     /// The latest decision per alert with the assessment it judged, optionally for one workflow.
     fn feedback(&self, workflow: Option<&str>) -> Result<Vec<Feedback>, StoreError>;
 
+    /// Stores a fitted calibration map (it becomes the analyzer's active one), with its audit records.
+    fn save_calibration(
+        &self,
+        version: &str,
+        analyzer: &str,
+        body: &serde_json::Value,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<(), StoreError>;
+
+    /// (version, map) of the analyzer's newest calibration.
+    fn active_calibration(&self, analyzer: &str) -> Result<Option<(String, serde_json::Value)>, StoreError>;
+
     fn counts(&self) -> Result<Counts, StoreError>;
 }

@@ -150,6 +150,16 @@ CREATE TABLE decisions (
 );
 CREATE INDEX decisions_alert ON decisions(alert_id);
 "#,
+    r#"
+-- Calibration maps, one per fit; the newest per analyzer is the active one.
+CREATE TABLE calibrations (
+    version     TEXT PRIMARY KEY,
+    analyzer    TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);
+CREATE INDEX calibrations_analyzer ON calibrations(analyzer, created_at);
+"#,
 ];
 
 /// A store in one SQLite file. Writers are serialised by a mutex; SQLite's
@@ -948,6 +958,37 @@ impl Store for SqliteStore {
             });
         }
         Ok(out)
+    }
+
+    fn save_calibration(
+        &self,
+        version: &str,
+        analyzer: &str,
+        body: &serde_json::Value,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO calibrations (version, analyzer, body, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![version, analyzer, to_json(body), Timestamp::now().to_string()],
+        )?;
+        append(&tx, audit, policy)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn active_calibration(&self, analyzer: &str) -> Result<Option<(String, serde_json::Value)>, StoreError> {
+        let conn = self.lock();
+        let row: Option<(String, String)> = conn
+            .query_row(
+                "SELECT version, body FROM calibrations WHERE analyzer = ?1 ORDER BY created_at DESC, rowid DESC LIMIT 1",
+                [analyzer],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        row.map(|(v, b)| Ok((v, from_json(&b, "calibration")?))).transpose()
     }
 
     fn counts(&self) -> Result<Counts, StoreError> {

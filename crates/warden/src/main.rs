@@ -67,6 +67,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Fit a calibration map for the analyzer from analysts' decisions; routing applies it from then on.
+    Calibrate {
+        #[command(flatten)]
+        auth: people::Auth,
+    },
     /// Score the analyzer on a labelled file (each record has a top-level `_label`
     /// `{"malicious": bool, "techniques": [...]}`, removed before analysis), on a
     /// throw-away store.
@@ -208,6 +213,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Review(cmd) => learn::review(&open(&cli.data, cli.config.as_deref())?, cmd),
         Command::Workflows(cmd) => learn::workflows(&open(&cli.data, cli.config.as_deref())?, cmd),
         Command::Metrics { workflow, json } => learn::metrics(&open(&cli.data, cli.config.as_deref())?, workflow, json),
+        Command::Calibrate { auth } => {
+            let engine = open(&cli.data, cli.config.as_deref())?;
+            let (version, map, before, after) = engine.calibrate(&auth.identity(&engine)?)?;
+            println!(
+                "{version}: {} map from {} decisions; ECE on them {before:.3} before, {after:.3} after",
+                map.method, map.n
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Eval { file, report } => {
             let config = Config::load(cli.config.as_deref(), std::env::vars()).context("invalid configuration")?;
             learn::eval(&config, &file, report.as_ref())
