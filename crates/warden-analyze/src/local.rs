@@ -44,6 +44,14 @@ impl LocalAnalyzer {
     }
 }
 
+impl LocalAnalyzer {
+    /// (technique, detection id) for every technique a built-in detection reports:
+    /// what this analyzer can see, for coverage reports.
+    pub fn coverage() -> Vec<(&'static str, &'static str)> {
+        DETECTIONS.iter().flat_map(|d| d.techniques.iter().map(move |t| (*t, d.id))).collect()
+    }
+}
+
 impl Analyzer for LocalAnalyzer {
     fn info(&self) -> AnalyzerInfo {
         AnalyzerInfo {

@@ -259,3 +259,108 @@ mod tests {
         assert_eq!(r.acceptance_rate, 0.5);
     }
 }
+
+/// A tactic the AI is systematically missing.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BlindSpot {
+    pub tactic: String,
+    /// Truly malicious (or suspicious) alerts of this tactic.
+    pub n: usize,
+    pub recall: f64,
+    /// Of those, the share the AI let go without a human (auto-closed) or
+    /// called benign: the exfiltration-campaign pattern.
+    pub let_go: f64,
+    pub why: String,
+}
+
+/// Thresholds for [`blind_spots`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct BlindSpotPolicy {
+    /// Fewer attacks of a tactic than this say nothing yet.
+    pub min_n: usize,
+    /// Recall below this is a blind spot.
+    pub min_recall: f64,
+    /// A share of attacks let go above this is a blind spot.
+    pub max_let_go: f64,
+}
+
+impl Default for BlindSpotPolicy {
+    fn default() -> Self {
+        BlindSpotPolicy { min_n: 5, min_recall: 0.8, max_let_go: 0.2 }
+    }
+}
+
+/// Tactics whose attacks the AI misses or lets go. `auto_closed[i]` says
+/// whether outcome `i`'s alert was auto-closed.
+pub fn blind_spots(outcomes: &[Outcome], auto_closed: &[bool], policy: &BlindSpotPolicy) -> Vec<BlindSpot> {
+    let mut per: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+    for (i, o) in outcomes.iter().enumerate().filter(|(_, o)| positive(o.truth)) {
+        let let_go = auto_closed.get(i).copied().unwrap_or(false) || o.ai_verdict == Verdict::Benign;
+        let mut seen = std::collections::BTreeSet::new();
+        for t in &o.truth_techniques {
+            for tactic in attack::tactics_of(t) {
+                if seen.insert(tactic.clone()) {
+                    let e = per.entry(tactic).or_default();
+                    e.0 += 1;
+                    e.1 += positive(o.ai_verdict) as usize;
+                    e.2 += let_go as usize;
+                }
+            }
+        }
+    }
+    per.into_iter()
+        .filter(|(_, (n, _, _))| *n >= policy.min_n)
+        .filter_map(|(tactic, (n, hit, gone))| {
+            let recall = hit as f64 / n as f64;
+            let let_go = gone as f64 / n as f64;
+            let mut why = Vec::new();
+            if recall < policy.min_recall {
+                why.push(format!("recall {recall:.2} < {:.2}", policy.min_recall));
+            }
+            if let_go > policy.max_let_go {
+                why.push(format!("{:.0} % of its attacks were called benign or auto-closed", let_go * 100.0));
+            }
+            (!why.is_empty()).then(|| BlindSpot { tactic, n, recall, let_go, why: why.join("; ") })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod blind_spot_tests {
+    use super::*;
+
+    fn o(ai: Verdict, truth: Verdict, t: &str) -> Outcome {
+        Outcome { ai_verdict: ai, confidence: 0.9, truth, truth_techniques: vec![t.to_owned()] }
+    }
+
+    #[test]
+    fn fires_on_a_systematically_missed_tactic_and_not_on_a_balanced_history() {
+        let mut history = Vec::new();
+        for _ in 0..20 {
+            history.push(o(Verdict::Malicious, Verdict::Malicious, "T1486")); // Impact: caught
+            history.push(o(Verdict::Benign, Verdict::Benign, "T1486"));
+        }
+        for i in 0..10 {
+            // Exfiltration: the AI keeps calling it benign, humans say malicious.
+            let ai = if i < 2 { Verdict::Malicious } else { Verdict::Benign };
+            history.push(o(ai, Verdict::Malicious, "T1041"));
+        }
+        let closed: Vec<bool> = history.iter().map(|x| x.ai_verdict == Verdict::Benign).collect();
+        let spots = blind_spots(&history, &closed, &BlindSpotPolicy::default());
+        assert_eq!(spots.len(), 1, "{spots:?}");
+        assert_eq!(spots[0].tactic, "Exfiltration");
+        assert!((spots[0].recall - 0.2).abs() < 1e-9);
+
+        let balanced: Vec<Outcome> = (0..40)
+            .map(|i| {
+                if i % 2 == 0 {
+                    o(Verdict::Malicious, Verdict::Malicious, "T1041")
+                } else {
+                    o(Verdict::Malicious, Verdict::Malicious, "T1486")
+                }
+            })
+            .collect();
+        let none = vec![false; balanced.len()];
+        assert!(blind_spots(&balanced, &none, &BlindSpotPolicy::default()).is_empty());
+    }
+}

@@ -220,6 +220,83 @@ impl Engine {
         Ok(metrics::report(&outcomes))
     }
 
+    /// Outcomes from decisions with whether each alert was auto-closed.
+    fn outcomes(&self, workflow: Option<&str>) -> Result<(Vec<Outcome>, Vec<bool>), EngineError> {
+        let mut outcomes = Vec::new();
+        let mut closed = Vec::new();
+        for f in self.store().feedback(workflow)? {
+            let Ok(d) = serde_json::from_value::<Decision>(f.decision) else { continue };
+            outcomes.push(Outcome {
+                ai_verdict: f.assessment.verdict,
+                confidence: f.assessment.confidence.get(),
+                truth: d.verdict,
+                truth_techniques: d.techniques.iter().map(|t| t.to_string()).collect(),
+            });
+            closed.push(f.route == "auto_closed");
+        }
+        Ok((outcomes, closed))
+    }
+
+    /// Tactics the AI systematically misses or lets go, from analysts' decisions.
+    pub fn blind_spots(&self, workflow: Option<&str>) -> Result<Vec<metrics::BlindSpot>, EngineError> {
+        let (outcomes, closed) = self.outcomes(workflow)?;
+        Ok(metrics::blind_spots(&outcomes, &closed, &metrics::BlindSpotPolicy::default()))
+    }
+
+    /// ATT&CK coverage: what the analyzer's detections report, and what the
+    /// labelled decisions cover (technique → confirmed attacks), as two
+    /// ATT&CK Navigator layers.
+    pub fn coverage_layers(&self) -> Result<(serde_json::Value, serde_json::Value), EngineError> {
+        let mut rules: std::collections::BTreeMap<String, Vec<&str>> = std::collections::BTreeMap::new();
+        for (t, d) in warden_analyze::LocalAnalyzer::coverage() {
+            rules.entry(t.to_owned()).or_default().push(d);
+        }
+        let mut labelled: std::collections::BTreeMap<String, (usize, usize)> = std::collections::BTreeMap::new();
+        let (outcomes, _) = self.outcomes(None)?;
+        for o in &outcomes {
+            for t in &o.truth_techniques {
+                let e = labelled.entry(t.clone()).or_default();
+                e.0 += 1;
+                e.1 += metrics::positive(o.ai_verdict) as usize;
+            }
+        }
+        let layer = |name: &str, description: &str, techniques: Vec<serde_json::Value>| {
+            serde_json::json!({
+                "name": name,
+                "description": description,
+                "domain": "enterprise-attack",
+                "versions": {"attack": "18", "navigator": "5.1.0", "layer": "4.5"},
+                "sorting": 3,
+                "hideDisabled": false,
+                "gradient": {"colors": ["#ff6666", "#ffe766", "#8ec843"], "minValue": 0, "maxValue": 100},
+                "legendItems": [
+                    {"label": "not covered / always missed", "color": "#ff6666"},
+                    {"label": "covered / always caught", "color": "#8ec843"}
+                ],
+                "techniques": techniques,
+            })
+        };
+        let rule_layer = layer(
+            "Warden local analyzer: detection coverage",
+            "Techniques the built-in detections report (score 100). Techniques not listed are gaps.",
+            rules
+                .iter()
+                .map(|(t, ds)| serde_json::json!({"techniqueID": t, "score": 100, "comment": format!("detections: {}", ds.join(", ")), "enabled": true}))
+                .collect(),
+        );
+        let data_layer = layer(
+            "Warden labelled data: coverage and recall",
+            "Techniques analysts confirmed in decisions; score = the AI's recall on them (%), comment = how many.",
+            labelled
+                .iter()
+                .map(|(t, (n, hit))| {
+                    serde_json::json!({"techniqueID": t, "score": (100 * hit / n.max(&1)), "comment": format!("{n} labelled, {hit} caught"), "enabled": true})
+                })
+                .collect(),
+        );
+        Ok((rule_layer, data_layer))
+    }
+
     /// Fits a calibration map for the active analyzer from every decision
     /// about its assessments, stores it as a new version (audited) and makes
     /// it the one routing applies. Returns the version and ECE before/after

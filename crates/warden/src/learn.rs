@@ -177,10 +177,23 @@ fn print_report(r: &Report) {
 
 pub fn metrics(engine: &Engine, workflow: Option<String>, json: bool) -> anyhow::Result<ExitCode> {
     let r = engine.quality(workflow.as_deref())?;
+    let spots = engine.blind_spots(workflow.as_deref())?;
     if json {
-        print_json(&r)?
+        let mut v = serde_json::to_value(&r)?;
+        v["blind_spots"] = serde_json::to_value(&spots)?;
+        print_json(&v)?;
     } else {
-        print_report(&r)
+        print_report(&r);
+        for s in &spots {
+            anstream::println!(
+                "{}BLIND SPOT{} {}: {} ({} attacks)",
+                crate::style::ERR.render(),
+                crate::style::ERR.render_reset(),
+                s.tactic,
+                s.why,
+                s.n
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -196,6 +209,30 @@ pub fn eval(config: &warden_engine::Config, file: &PathBuf, report: Option<&Path
         std::fs::write(path, serde_json::to_string_pretty(&r)? + "\n")
             .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("report written to {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn coverage(engine: &Engine, navigator: Option<&PathBuf>) -> anyhow::Result<ExitCode> {
+    let (rules, labelled) = engine.coverage_layers()?;
+    let count = |l: &serde_json::Value| l["techniques"].as_array().map_or(0, Vec::len);
+    println!("detections cover {} techniques; labelled decisions cover {}", count(&rules), count(&labelled));
+    for t in labelled["techniques"].as_array().into_iter().flatten() {
+        println!(
+            "  {:<10} recall {:>3}%  {}",
+            t["techniqueID"].as_str().unwrap_or(""),
+            t["score"],
+            t["comment"].as_str().unwrap_or("")
+        );
+    }
+    if let Some(path) = navigator {
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("coverage");
+        let twin = path.with_file_name(format!("{stem}-labelled.json"));
+        std::fs::write(path, serde_json::to_string_pretty(&rules)? + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(&twin, serde_json::to_string_pretty(&labelled)? + "\n")
+            .with_context(|| format!("cannot write {}", twin.display()))?;
+        eprintln!("Navigator layers written: {} (detections), {} (labelled data)", path.display(), twin.display());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -67,6 +67,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// ATT&CK coverage of the detections and of the labelled decisions; with
+    /// --navigator, writes ATT&CK Navigator layers (FILE and FILE's `-labelled` twin).
+    Coverage {
+        #[arg(long, value_name = "FILE")]
+        navigator: Option<PathBuf>,
+    },
     /// Fit a calibration map for the analyzer from analysts' decisions; routing applies it from then on.
     Calibrate {
         #[command(flatten)]
@@ -213,6 +219,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Review(cmd) => learn::review(&open(&cli.data, cli.config.as_deref())?, cmd),
         Command::Workflows(cmd) => learn::workflows(&open(&cli.data, cli.config.as_deref())?, cmd),
         Command::Metrics { workflow, json } => learn::metrics(&open(&cli.data, cli.config.as_deref())?, workflow, json),
+        Command::Coverage { navigator } => {
+            let engine = open(&cli.data, cli.config.as_deref())?;
+            learn::coverage(&engine, navigator.as_ref())
+        }
         Command::Calibrate { auth } => {
             let engine = open(&cli.data, cli.config.as_deref())?;
             let (version, map, before, after) = engine.calibrate(&auth.identity(&engine)?)?;

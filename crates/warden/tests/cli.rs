@@ -367,3 +367,18 @@ fn analysts_work_the_review_queue_from_the_command_line() {
         warden(data.path()).args(["workflows", "exit-burn-in", "default"]).env("WARDEN_TOKEN", tok).output().unwrap();
     assert_eq!(wf.status.code(), Some(1), "analysts may not end burn-in");
 }
+
+#[test]
+fn coverage_exports_navigator_layers() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("layer.json");
+    let o = warden(dir.path()).args(["coverage", "--navigator"]).arg(&out).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let layer: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(layer["domain"], "enterprise-attack");
+    assert_eq!(layer["versions"]["layer"], "4.5");
+    let ids: Vec<&str> =
+        layer["techniques"].as_array().unwrap().iter().map(|t| t["techniqueID"].as_str().unwrap()).collect();
+    assert!(ids.contains(&"T1003.001") && ids.contains(&"T1490"), "{ids:?}");
+    assert!(dir.path().join("layer-labelled.json").exists());
+}
