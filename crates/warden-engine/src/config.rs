@@ -159,6 +159,9 @@ pub struct GovernConfig {
     pub qa_sample_rate: f64,
     /// What measured accuracy must reach before burn-in may end.
     pub exit: ExitConfig,
+    /// Blind first look: analysts record their verdict before the AI's is
+    /// shown, so acceptance measures agreement, not deference.
+    pub blind_first_look: bool,
 }
 
 impl Default for GovernConfig {
@@ -170,6 +173,7 @@ impl Default for GovernConfig {
             burn_in_start: None,
             qa_sample_rate: 0.05,
             exit: ExitConfig::default(),
+            blind_first_look: false,
         }
     }
 }
@@ -214,6 +218,7 @@ pub struct WorkflowConfig {
     pub burn_in_start: Option<jiff::civil::Date>,
     pub qa_sample_rate: Option<f64>,
     pub exit: Option<ExitConfig>,
+    pub blind_first_look: Option<bool>,
 }
 
 /// `[pipeline]`: how work is grouped.

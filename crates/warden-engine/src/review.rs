@@ -54,6 +54,20 @@ pub struct Decision {
     pub ai_confidence: f64,
     /// The AI's verdict was kept.
     pub accepted: bool,
+    /// The analyst decided before the AI's view was shown (blind first look).
+    #[serde(default)]
+    pub blind: bool,
+}
+
+/// An analyst whose pattern a manager should look at.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AnalystPattern {
+    pub analyst: String,
+    pub decisions: usize,
+    pub acceptance_rate: f64,
+    /// Median seconds from an alert's arrival to this analyst's decision.
+    pub median_seconds: f64,
+    pub flags: Vec<String>,
 }
 
 /// A queue entry as an analyst sees it.
@@ -106,14 +120,17 @@ impl Engine {
         for item in self.store().review_items(state, 1000)? {
             let age_h = now.duration_since(item.created_at).as_secs_f64() / 3600.0;
             let priority = severity_rank(&item.severity) * 10.0 + age_h.clamp(0.0, 48.0) / 4.0;
-            let shadow =
-                self.workflows().iter().any(|w| w.name == item.workflow && w.stage == warden_govern::Stage::Shadow);
+            // Shadow: the AI's output is not a decision. Blind first look: not until decided.
+            let hidden = self.workflows().iter().any(|w| {
+                w.name == item.workflow
+                    && (w.stage == warden_govern::Stage::Shadow || (w.blind_first_look && item.state != "decided"))
+            });
             let rec = AlertId::parse(&item.alert_id).map(|id| self.store().alert(&id)).transpose()?.flatten();
             let (route, a) = match rec {
                 Some(r) => (r.route.map(|r| r.kind.as_str().to_owned()), r.assessment),
                 None => (None, None),
             };
-            let a = if shadow { None } else { a };
+            let a = if hidden { None } else { a };
             out.push(QueueEntry {
                 priority,
                 route,
@@ -131,20 +148,55 @@ impl Engine {
     pub fn alert_view(&self, who: &Identity, id: &str) -> Result<AlertView, EngineError> {
         who.authorize(Permission::Review, "see alerts")?;
         let (aid, rec) = self.record(id)?;
-        let decisions = self
+        let workflow = self.store().alert_workflow(aid.as_str())?;
+        let decisions: Vec<Decision> = self
             .store()
             .decisions(aid.as_str())?
             .into_iter()
             .map(|d| serde_json::from_value(d).map_err(|e| EngineError::Invalid(format!("stored decision: {e}"))))
             .collect::<Result<_, _>>()?;
+        let blind = self.blind(workflow.as_deref()) && !decisions.iter().any(|d| d.analyst == who.user);
         Ok(AlertView {
-            workflow: self.store().alert_workflow(aid.as_str())?,
+            workflow,
             alert: rec.alert,
-            assessment: rec.assessment,
-            validation: rec.validation,
+            assessment: if blind { None } else { rec.assessment },
+            validation: if blind { None } else { rec.validation },
             route: rec.route,
             decisions,
         })
+    }
+
+    fn blind(&self, workflow: Option<&str>) -> bool {
+        let name = workflow.unwrap_or(crate::workflow::DEFAULT);
+        self.workflows().iter().any(|w| w.name == name && w.blind_first_look)
+    }
+
+    /// Analysts who accept nearly everything, or decide unusually fast:
+    /// for a manager to look at, not a verdict on anyone.
+    pub fn analyst_patterns(&self) -> Result<Vec<AnalystPattern>, EngineError> {
+        let mut per: std::collections::BTreeMap<String, (usize, usize, Vec<f64>)> = std::collections::BTreeMap::new();
+        for f in self.store().feedback(None)? {
+            let Ok(d) = serde_json::from_value::<Decision>(f.decision) else { continue };
+            let e = per.entry(d.analyst.clone()).or_default();
+            e.0 += 1;
+            e.1 += d.accepted as usize;
+            e.2.push(f.decided_at.duration_since(f.received_at).as_secs_f64().max(0.0));
+        }
+        let mut out = Vec::new();
+        for (analyst, (n, accepted, mut times)) in per {
+            times.sort_by(f64::total_cmp);
+            let median = times.get(times.len() / 2).copied().unwrap_or(0.0);
+            let rate = accepted as f64 / n.max(1) as f64;
+            let mut flags = Vec::new();
+            if n >= 20 && rate >= 0.95 {
+                flags.push(format!("accepts the AI's verdict {:.0} % of the time", rate * 100.0));
+            }
+            if n >= 10 && median < 15.0 {
+                flags.push(format!("median {median:.0} s from arrival to decision"));
+            }
+            out.push(AnalystPattern { analyst, decisions: n, acceptance_rate: rate, median_seconds: median, flags });
+        }
+        Ok(out)
     }
 
     /// Takes an item into review.
@@ -182,6 +234,8 @@ impl Engine {
             decided_at: Timestamp::now(),
             ai_verdict: a.verdict,
             ai_confidence: a.confidence.get(),
+            blind: self.blind(self.store().alert_workflow(aid.as_str())?.as_deref())
+                && !self.store().decisions(aid.as_str())?.iter().any(|d| d["analyst"] == who.user.as_str()),
         };
         let body = serde_json::to_value(&d).map_err(|e| EngineError::Invalid(e.to_string()))?;
         let audit = vec![AuditRecord::new(

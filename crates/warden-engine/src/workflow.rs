@@ -23,6 +23,7 @@ pub struct Workflow {
     pub burn_in_start: Option<jiff::civil::Date>,
     pub qa_sample_rate: f64,
     pub exit: ExitConfig,
+    pub blind_first_look: bool,
 }
 
 impl Workflow {
@@ -41,6 +42,7 @@ impl Workflow {
             burn_in_start: w.burn_in_start.or(g.burn_in_start),
             qa_sample_rate: w.qa_sample_rate.unwrap_or(g.qa_sample_rate),
             exit: w.exit.clone().unwrap_or_else(|| g.exit.clone()),
+            blind_first_look: w.blind_first_look.unwrap_or(g.blind_first_look),
         }
     }
 

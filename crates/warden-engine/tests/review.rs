@@ -189,3 +189,53 @@ fn a_fitted_calibration_map_changes_what_routing_sees() {
     assert_eq!(rec.assessment.unwrap().confidence.get(), 0.9, "the analyzer's own output is kept as it was");
     assert!(e.store().audit_for_object(&version).unwrap()[0].record.action == "calibration.fitted");
 }
+
+#[test]
+fn a_blind_first_look_hides_the_ai_until_the_analyst_has_decided() {
+    let e = engine("[govern]\nblind_first_look = true\n");
+    let r = triage(&e, dns(3).as_bytes());
+    let ann = who(&e, "ann");
+    let id = r[0].alert_id.as_str();
+    assert_eq!(e.queue(&ann, None).unwrap()[0].ai_verdict, None);
+    assert!(e.alert_view(&ann, id).unwrap().assessment.is_none());
+    let d = e
+        .decide(
+            &ann,
+            id,
+            DecisionInput {
+                verdict: Verdict::Benign,
+                techniques: None,
+                reason_code: None,
+                comment: String::new(),
+                rating: None,
+            },
+        )
+        .unwrap();
+    assert!(d.blind && d.accepted, "agreement measured without deference");
+    assert!(e.alert_view(&ann, id).unwrap().assessment.is_some());
+}
+
+#[test]
+fn analysts_who_accept_everything_at_speed_are_surfaced() {
+    let e = engine("");
+    let input: String = (0..25).map(|i| dns(i) + "\n").collect();
+    let r = triage(&e, input.as_bytes());
+    let ann = who(&e, "ann");
+    for x in &r {
+        e.decide(
+            &ann,
+            x.alert_id.as_str(),
+            DecisionInput {
+                verdict: x.verdict,
+                techniques: None,
+                reason_code: None,
+                comment: String::new(),
+                rating: None,
+            },
+        )
+        .unwrap();
+    }
+    let p = e.analyst_patterns().unwrap();
+    assert_eq!(p[0].analyst, "ann");
+    assert_eq!(p[0].flags.len(), 2, "{:?}", p[0].flags);
+}

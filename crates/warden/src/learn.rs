@@ -178,9 +178,11 @@ fn print_report(r: &Report) {
 pub fn metrics(engine: &Engine, workflow: Option<String>, json: bool) -> anyhow::Result<ExitCode> {
     let r = engine.quality(workflow.as_deref())?;
     let spots = engine.blind_spots(workflow.as_deref())?;
+    let analysts = engine.analyst_patterns()?;
     if json {
         let mut v = serde_json::to_value(&r)?;
         v["blind_spots"] = serde_json::to_value(&spots)?;
+        v["analysts"] = serde_json::to_value(&analysts)?;
         print_json(&v)?;
     } else {
         print_report(&r);
@@ -193,6 +195,9 @@ pub fn metrics(engine: &Engine, workflow: Option<String>, json: bool) -> anyhow:
                 s.why,
                 s.n
             );
+        }
+        for a in analysts.iter().filter(|a| !a.flags.is_empty()) {
+            println!("analyst {} ({} decisions): {}", a.analyst, a.decisions, a.flags.join("; "));
         }
     }
     Ok(ExitCode::SUCCESS)
