@@ -13,6 +13,7 @@ pub mod actions;
 pub mod audit;
 pub mod config;
 pub mod eval;
+pub mod report;
 pub mod review;
 pub mod workflow;
 

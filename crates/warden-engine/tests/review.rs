@@ -239,3 +239,32 @@ fn analysts_who_accept_everything_at_speed_are_surfaced() {
     assert_eq!(p[0].analyst, "ann");
     assert_eq!(p[0].flags.len(), 2, "{:?}", p[0].flags);
 }
+
+#[test]
+fn impact_compares_shadow_with_ai_assistance_and_the_weekly_report_says_so() {
+    let e = engine("[[workflows]]\nname = \"legacy\"\nformats = [\"evtx\"]\nstage = \"shadow\"\n");
+    let ann = who(&e, "ann");
+    let net = triage(&e, format!("{}\n{}\n", dns(1), dns(2)).as_bytes());
+    let win = triage(&e, br#"{"EventID":4624,"Channel":"Security","Hostname":"dc1","LogonType":2}"#);
+    let decide = |id: &str, v, rating| {
+        e.decide(
+            &ann,
+            id,
+            DecisionInput { verdict: v, techniques: None, reason_code: None, comment: String::new(), rating },
+        )
+        .unwrap()
+    };
+    decide(net[0].alert_id.as_str(), Verdict::Benign, Some(5));
+    decide(net[1].alert_id.as_str(), Verdict::Malicious, Some(2));
+    decide(win[0].alert_id.as_str(), Verdict::Benign, None);
+    let i = e.impact(None).unwrap();
+    assert_eq!((i.before_ai.decided, i.with_ai.decided), (1, 2));
+    assert_eq!(i.with_ai.acceptance_rate, 0.5);
+    assert_eq!(i.with_ai.mean_rating, Some(3.5));
+    assert!(i.with_ai.time_to_triage.contains_key("info"));
+    assert_eq!(i.weeks.len(), 1);
+    let (md, json) = e.weekly_report().unwrap();
+    assert!(md.contains("| alerts decided | 1 | 2 |"), "{md}");
+    assert!(md.contains("## Blind spots"));
+    assert_eq!(json["impact"]["with_ai"]["decided"], 2);
+}

@@ -148,8 +148,11 @@ pub struct Feedback {
     pub alert_id: String,
     pub decision: serde_json::Value,
     pub assessment: Assessment,
+    pub validation: Option<Validation>,
     pub workflow: String,
     pub route: String,
+    /// Reason codes of the route.
+    pub reasons: Vec<String>,
     pub received_at: Timestamp,
     pub decided_at: Timestamp,
 }

@@ -920,7 +920,7 @@ impl Store for SqliteStore {
         let conn = self.lock();
         // The latest decision per alert, with the assessment it judged.
         let mut stmt = conn.prepare_cached(
-            "SELECT d.alert_id, d.body, a.body, r.workflow, r.route, al.received_at, d.decided_at
+            "SELECT d.alert_id, d.body, a.body, r.workflow, r.route, al.received_at, d.decided_at, a.validation, r.reasons
              FROM decisions d
              JOIN (SELECT alert_id, max(id) AS id FROM decisions GROUP BY alert_id) last ON last.id = d.id
              JOIN assessments a ON a.id = (SELECT max(id) FROM assessments WHERE alert_id = d.alert_id)
@@ -938,17 +938,22 @@ impl Store for SqliteStore {
                 r.get::<_, String>(4)?,
                 r.get::<_, String>(5)?,
                 r.get::<_, String>(6)?,
+                r.get::<_, String>(7)?,
+                r.get::<_, String>(8)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (alert_id, decision, assessment, workflow, route, received, decided) = row?;
+            let (alert_id, decision, assessment, workflow, route, received, decided, validation, reasons) = row?;
+            let reasons: Vec<warden_core::Reason> = from_json(&reasons, "route reasons")?;
             out.push(Feedback {
                 alert_id,
                 decision: from_json(&decision, "decision")?,
                 assessment: from_json(&assessment, "assessment")?,
+                validation: serde_json::from_str(&validation).ok(),
                 workflow,
                 route,
+                reasons: reasons.into_iter().map(|r| r.code).collect(),
                 received_at: received
                     .parse()
                     .map_err(|e| StoreError::Corrupt { what: "time", source: serde::de::Error::custom(e) })?,

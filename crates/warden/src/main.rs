@@ -73,6 +73,9 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         navigator: Option<PathBuf>,
     },
+    /// Reports for people who manage the SOC.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Fit a calibration map for the analyzer from analysts' decisions; routing applies it from then on.
     Calibrate {
         #[command(flatten)]
@@ -86,6 +89,16 @@ enum Command {
         /// Also write the figures as JSON.
         #[arg(long, value_name = "FILE")]
         report: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ReportCommand {
+    /// The last seven days: impact before/with AI, accuracy, blind spots (Markdown on stdout, or files with --out).
+    Weekly {
+        /// Write weekly-report.md and weekly-report.json into this directory.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -219,6 +232,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Review(cmd) => learn::review(&open(&cli.data, cli.config.as_deref())?, cmd),
         Command::Workflows(cmd) => learn::workflows(&open(&cli.data, cli.config.as_deref())?, cmd),
         Command::Metrics { workflow, json } => learn::metrics(&open(&cli.data, cli.config.as_deref())?, workflow, json),
+        Command::Report(ReportCommand::Weekly { out }) => {
+            let engine = open(&cli.data, cli.config.as_deref())?;
+            let (md, json) = engine.weekly_report()?;
+            match out {
+                Some(dir) => {
+                    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                    std::fs::write(dir.join("weekly-report.md"), &md)?;
+                    std::fs::write(dir.join("weekly-report.json"), serde_json::to_string_pretty(&json)? + "\n")?;
+                    eprintln!("written: {0}/weekly-report.md, {0}/weekly-report.json", dir.display());
+                }
+                None => print!("{md}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Coverage { navigator } => {
             let engine = open(&cli.data, cli.config.as_deref())?;
             learn::coverage(&engine, navigator.as_ref())
