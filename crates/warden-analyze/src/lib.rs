@@ -12,6 +12,7 @@
 
 pub mod attack;
 pub mod calibration;
+pub mod classifier;
 mod local;
 pub mod metrics;
 mod validate;
@@ -29,6 +30,10 @@ pub trait Analyzer: Send + Sync {
     /// Assesses one alert. An analyzer that cannot reach a conclusion says
     /// `unknown`; an error means it could not run at all.
     fn analyze(&self, alert: &ProtectedAlert) -> Result<Assessment, AnalyzeError>;
+
+    /// Makes a trained classifier the active one (None: rules only). Analyzers
+    /// without a learned part ignore it.
+    fn set_model(&self, _model: Option<std::sync::Arc<classifier::Classifier>>) {}
 }
 
 /// Why an analyzer could not produce an assessment.

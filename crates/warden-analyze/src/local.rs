@@ -10,6 +10,9 @@ use warden_core::{
     Alert, AnalyzerInfo, Assessment, Canon, Confidence, Evidence, Format, Severity, TechniqueId, Value, Verdict,
 };
 
+use std::sync::{Arc, RwLock};
+
+use crate::classifier::Classifier;
 use crate::{AnalyzeError, Analyzer, ProtectedAlert};
 
 /// Version of the built-in detection set; recorded with every assessment.
@@ -34,13 +37,20 @@ struct Hit {
     evidence: Vec<Evidence>,
 }
 
-/// The offline analyzer Warden ships with.
+/// The offline analyzer Warden ships with: built-in detections first, then
+/// (when one is active) the classifier learnt from analysts' decisions.
 #[derive(Default)]
-pub struct LocalAnalyzer;
+pub struct LocalAnalyzer {
+    model: RwLock<Option<Arc<Classifier>>>,
+}
 
 impl LocalAnalyzer {
     pub fn new() -> Self {
-        LocalAnalyzer
+        LocalAnalyzer::default()
+    }
+
+    fn model(&self) -> Option<Arc<Classifier>> {
+        self.model.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
@@ -57,17 +67,34 @@ impl Analyzer for LocalAnalyzer {
         AnalyzerInfo {
             name: "local".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            model: None,
             provider: None,
             ruleset: Some(RULESET.into()),
+            model: self.model().map(|m| m.version.clone()),
         }
+    }
+
+    fn set_model(&self, model: Option<Arc<Classifier>>) {
+        *self.model.write().unwrap_or_else(|p| p.into_inner()) = model;
     }
 
     fn analyze(&self, protected: &ProtectedAlert) -> Result<Assessment, AnalyzeError> {
         let alert = protected.alert();
         let hits: Vec<Hit> =
             DETECTIONS.iter().filter_map(|d| (d.matches)(alert).map(|evidence| Hit { d, evidence })).collect();
-        Ok(if hits.is_empty() { self.fallback(alert) } else { self.combine(alert, hits) })
+        // A detection of an attack settles it; a benign-only match (such as
+        // network metadata) can still be overruled by what analysts taught
+        // the classifier, which then sends it to a human as suspicious.
+        let only_benign = hits.iter().all(|h| h.d.verdict == Verdict::Benign);
+        if only_benign && let Some(model) = self.model() {
+            match self.learned(alert, &model) {
+                Some(a) if a.verdict == Verdict::Suspicious || hits.is_empty() => return Ok(a),
+                _ => {}
+            }
+        }
+        if !hits.is_empty() {
+            return Ok(self.combine(alert, hits));
+        }
+        Ok(self.fallback(alert))
     }
 }
 
@@ -119,6 +146,57 @@ impl LocalAnalyzer {
             recommended_actions: actions,
             analyzer: self.info(),
         }
+    }
+
+    /// No detection matched; the classifier learnt from analysts' decisions
+    /// speaks when it has something to say, citing the fields that drove it.
+    fn learned(&self, alert: &Alert, model: &Classifier) -> Option<Assessment> {
+        let feats = crate::classifier::features(alert);
+        let idx: Vec<u32> = feats.iter().map(|(i, _)| *i).collect();
+        let p = model.predict(&idx);
+        let attack = p >= 0.5;
+        let paths = model.reasons(&feats, attack, 3);
+        if paths.is_empty() {
+            return None;
+        }
+        let evidence: Vec<Evidence> = paths
+            .iter()
+            .filter_map(|path| {
+                let value = warden_core::Fields::get(alert, path)?.clone();
+                Some(Evidence { path: path.clone(), value, note: "weighed by the learned classifier".into() })
+            })
+            .collect();
+        let (verdict, confidence, summary) = if attack {
+            (
+                Verdict::Suspicious,
+                p,
+                format!(
+                    "No built-in detection matched, but the classifier {} rates this like alerts analysts confirmed as attacks (p = {p:.2}){}.",
+                    model.version,
+                    context(alert)
+                ),
+            )
+        } else {
+            (
+                Verdict::Benign,
+                1.0 - p,
+                format!(
+                    "No built-in detection matched and the classifier {} rates this like alerts analysts closed as benign (p = {p:.2}){}.",
+                    model.version,
+                    context(alert)
+                ),
+            )
+        };
+        Some(Assessment {
+            verdict,
+            severity: if attack { Severity::Medium } else { Severity::Info },
+            confidence: Confidence::saturating(confidence),
+            techniques: Vec::new(),
+            summary,
+            evidence,
+            recommended_actions: Vec::new(),
+            analyzer: self.info(),
+        })
     }
 
     /// No detection matched: say what is known and no more.

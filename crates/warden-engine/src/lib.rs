@@ -157,6 +157,12 @@ impl Engine {
         let dir = config.audit.checkpoint_dir.clone().unwrap_or_else(|| data_dir.join("checkpoints"));
         let (state, created) = audit::AuditState::open(Some(key), Some(dir))?;
         let engine = Self::build(Box::new(store), config, state);
+        // The classifier that last passed the gate is the active one.
+        if let Some(body) = engine.store().active_model()?
+            && let Ok(m) = serde_json::from_value(body)
+        {
+            engine.activate_model(Some(std::sync::Arc::new(m)));
+        }
         let mut records = Vec::new();
         if created {
             records.push(AuditRecord::new(
@@ -435,6 +441,11 @@ impl Engine {
             on_event(Event::Alert(Box::new(result)));
         }
         Ok(())
+    }
+
+    /// Makes a classifier the analyzer's active one.
+    pub(crate) fn activate_model(&self, model: Option<std::sync::Arc<warden_analyze::classifier::Classifier>>) {
+        self.analyzer.set_model(model);
     }
 
     /// The analyzer's name and version.

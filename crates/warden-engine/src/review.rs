@@ -59,6 +59,17 @@ pub struct Decision {
     pub blind: bool,
 }
 
+/// What a retraining did.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RetrainOutcome {
+    pub version: String,
+    pub activated: bool,
+    pub candidate_f1: f64,
+    pub active_f1: f64,
+    /// What the candidate was compared with.
+    pub active: String,
+}
+
 /// An analyst whose pattern a manager should look at.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AnalystPattern {
@@ -349,6 +360,69 @@ impl Engine {
                 .collect(),
         );
         Ok((rule_layer, data_layer))
+    }
+
+    /// Retrains the local analyzer's classifier from every decision. The
+    /// candidate is trained on 80 % of the decided alerts and compared with
+    /// what is active now (the current model, or the analyzer's recorded
+    /// verdicts when there is none) on the other 20 %; it becomes active only
+    /// if it is no worse (F1 for "attack"). Activation and refusal are both
+    /// audited. `iterations` is the training budget.
+    pub fn retrain(&self, who: &Identity, iterations: u32) -> Result<RetrainOutcome, EngineError> {
+        use warden_analyze::classifier::{self, Classifier};
+        who.authorize(Permission::ChangePolicy, "retrain the classifier")?;
+        let mut train = Vec::new();
+        let mut holdout = Vec::new();
+        for f in self.store().feedback(None)? {
+            let Ok(d) = serde_json::from_value::<Decision>(f.decision) else { continue };
+            let Some(id) = AlertId::parse(&f.alert_id) else { continue };
+            let Some(rec) = self.store().alert(&id)? else { continue };
+            let feats: Vec<u32> = classifier::features(&rec.alert).into_iter().map(|(i, _)| i).collect();
+            let truth = metrics::positive(d.verdict);
+            // Held out by a stable draw on the alert id, so reruns split the same way.
+            if warden_govern::qa_draw(&f.alert_id, 0.2) {
+                holdout.push((feats, truth, metrics::positive(f.assessment.verdict)));
+            } else {
+                train.push((feats, truth));
+            }
+        }
+        if train.len() < 20 || holdout.len() < 5 {
+            return Err(EngineError::Refused(format!(
+                "{} training and {} held-out decisions; retraining needs at least 20 and 5",
+                train.len(),
+                holdout.len()
+            )));
+        }
+        let version = format!("clf-{}", Timestamp::now().strftime("%Y%m%dT%H%M%S%.3fZ"));
+        let candidate = Classifier::train(&version, &train, iterations);
+        let truth: Vec<bool> = holdout.iter().map(|h| h.1).collect();
+        let cand_pred: Vec<bool> = holdout.iter().map(|h| candidate.predict(&h.0) >= 0.5).collect();
+        let active: Option<Classifier> = self.store().active_model()?.and_then(|b| serde_json::from_value(b).ok());
+        let (active_name, active_pred): (String, Vec<bool>) = match &active {
+            Some(m) => (m.version.clone(), holdout.iter().map(|h| m.predict(&h.0) >= 0.5).collect()),
+            None => ("recorded verdicts".into(), holdout.iter().map(|h| h.2).collect()),
+        };
+        let (cand_f1, active_f1) = (classifier::f1(&cand_pred, &truth), classifier::f1(&active_pred, &truth));
+        let figures = serde_json::json!({
+            "candidate": version, "active": active_name, "candidate_f1": cand_f1, "active_f1": active_f1,
+            "train": train.len(), "holdout": holdout.len(), "iterations": iterations,
+        });
+        let actor = Actor::User(who.user.clone());
+        if cand_f1 < active_f1 || cand_f1 == 0.0 {
+            self.append_audit(vec![AuditRecord::new(actor, "model.refused", version.as_str(), figures)])?;
+            return Ok(RetrainOutcome {
+                version,
+                activated: false,
+                candidate_f1: cand_f1,
+                active_f1,
+                active: active_name,
+            });
+        }
+        let body = serde_json::to_value(&candidate).map_err(|e| EngineError::Invalid(e.to_string()))?;
+        let audit = vec![AuditRecord::new(actor, "model.activated", version.as_str(), figures)];
+        self.store().save_model(&version, &body, audit, self.policy_version())?;
+        self.activate_model(Some(std::sync::Arc::new(candidate)));
+        Ok(RetrainOutcome { version, activated: true, candidate_f1: cand_f1, active_f1, active: active_name })
     }
 
     /// Fits a calibration map for the active analyzer from every decision

@@ -268,3 +268,45 @@ fn impact_compares_shadow_with_ai_assistance_and_the_weekly_report_says_so() {
     assert!(md.contains("## Blind spots"));
     assert_eq!(json["impact"]["with_ai"]["decided"], 2);
 }
+
+#[test]
+fn a_retrained_model_is_activated_only_when_no_worse_and_every_refusal_is_audited() {
+    let e = engine("");
+    let mia = who(&e, "mia");
+    let ann = who(&e, "ann");
+    let line = |i: usize| {
+        let q = if i % 2 == 0 { format!("x{i}.evil-cdn.example") } else { format!("h{i}.corp.example") };
+        format!(r#"{{"event_type":"dns","src_ip":"10.0.1.{}","flow_id":{i},"dns":{{"rrname":"{q}"}}}}"#, i % 250)
+    };
+    let input: String = (0..120).map(|i| line(i) + "\n").collect();
+    let r = triage(&e, input.as_bytes());
+    for (i, x) in r.iter().enumerate() {
+        let verdict = if i % 2 == 0 { Verdict::Malicious } else { Verdict::Benign };
+        e.decide(
+            &ann,
+            x.alert_id.as_str(),
+            DecisionInput { verdict, techniques: None, reason_code: None, comment: String::new(), rating: None },
+        )
+        .unwrap();
+    }
+    assert!(matches!(e.retrain(&ann, 200), Err(EngineError::Denied(_))));
+    let good = e.retrain(&mia, 200).unwrap();
+    assert!(good.activated, "{good:?}");
+    assert!(good.candidate_f1 > 0.9 && good.active_f1 == 0.0, "{good:?}");
+    // The analyzer now uses it, citing the field that drove it.
+    let fresh = triage(&e, line(1000).as_bytes());
+    assert_eq!(fresh[0].verdict, Verdict::Suspicious);
+    let rec = e.store().alert(&fresh[0].alert_id).unwrap().unwrap();
+    let a = rec.assessment.unwrap();
+    assert_eq!(a.analyzer.model.as_deref(), Some(good.version.as_str()));
+    assert_eq!(a.evidence[0].path, "dns.rrname");
+    // An untrained candidate is worse than the active model: refused, and the refusal is audited.
+    let bad = e.retrain(&mia, 0).unwrap();
+    assert!(!bad.activated, "{bad:?}");
+    let audit = e.store().audit_for_object(&bad.version).unwrap();
+    assert_eq!(audit[0].record.action, "model.refused");
+    // The good model stays active.
+    let again = triage(&e, line(1002).as_bytes());
+    let rec = e.store().alert(&again[0].alert_id).unwrap().unwrap();
+    assert_eq!(rec.assessment.unwrap().analyzer.model.as_deref(), Some(good.version.as_str()));
+}

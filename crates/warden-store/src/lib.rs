@@ -327,5 +327,17 @@ pub trait Store: Send + Sync {
     /// (version, map) of the analyzer's newest calibration.
     fn active_calibration(&self, analyzer: &str) -> Result<Option<(String, serde_json::Value)>, StoreError>;
 
+    /// Stores a model that passed the gate (it becomes the active one), with its audit records.
+    fn save_model(
+        &self,
+        version: &str,
+        body: &serde_json::Value,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<(), StoreError>;
+
+    /// The newest stored model.
+    fn active_model(&self) -> Result<Option<serde_json::Value>, StoreError>;
+
     fn counts(&self) -> Result<Counts, StoreError>;
 }

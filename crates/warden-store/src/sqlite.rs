@@ -160,6 +160,14 @@ CREATE TABLE calibrations (
 );
 CREATE INDEX calibrations_analyzer ON calibrations(analyzer, created_at);
 "#,
+    r#"
+-- Classifier models that passed the go/no-go gate; the newest is active.
+CREATE TABLE models (
+    version     TEXT PRIMARY KEY,
+    body        TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);
+"#,
 ];
 
 /// A store in one SQLite file. Writers are serialised by a mutex; SQLite's
@@ -994,6 +1002,32 @@ impl Store for SqliteStore {
             )
             .optional()?;
         row.map(|(v, b)| Ok((v, from_json(&b, "calibration")?))).transpose()
+    }
+
+    fn save_model(
+        &self,
+        version: &str,
+        body: &serde_json::Value,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO models (version, body, created_at) VALUES (?1, ?2, ?3)",
+            params![version, to_json(body), Timestamp::now().to_string()],
+        )?;
+        append(&tx, audit, policy)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn active_model(&self) -> Result<Option<serde_json::Value>, StoreError> {
+        let conn = self.lock();
+        let body: Option<String> = conn
+            .query_row("SELECT body FROM models ORDER BY created_at DESC, rowid DESC LIMIT 1", [], |r| r.get(0))
+            .optional()?;
+        body.map(|b| from_json(&b, "model")).transpose()
     }
 
     fn counts(&self) -> Result<Counts, StoreError> {

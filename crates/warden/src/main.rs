@@ -73,6 +73,15 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         navigator: Option<PathBuf>,
     },
+    /// Retrain the local analyzer's classifier from decisions; activated only if
+    /// no worse than the active one on held-out decisions (audited either way).
+    Retrain {
+        /// Training budget (gradient passes).
+        #[arg(long, default_value_t = 200)]
+        iterations: u32,
+        #[command(flatten)]
+        auth: people::Auth,
+    },
     /// Reports for people who manage the SOC.
     #[command(subcommand)]
     Report(ReportCommand),
@@ -232,6 +241,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Review(cmd) => learn::review(&open(&cli.data, cli.config.as_deref())?, cmd),
         Command::Workflows(cmd) => learn::workflows(&open(&cli.data, cli.config.as_deref())?, cmd),
         Command::Metrics { workflow, json } => learn::metrics(&open(&cli.data, cli.config.as_deref())?, workflow, json),
+        Command::Retrain { iterations, auth } => {
+            let engine = open(&cli.data, cli.config.as_deref())?;
+            let r = engine.retrain(&auth.identity(&engine)?, iterations)?;
+            println!(
+                "{}: {} (held-out F1 {:.3} against {:.3} for {})",
+                r.version,
+                if r.activated { "activated" } else { "refused: worse than the active one" },
+                r.candidate_f1,
+                r.active_f1,
+                r.active
+            );
+            Ok(if r.activated { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
         Command::Report(ReportCommand::Weekly { out }) => {
             let engine = open(&cli.data, cli.config.as_deref())?;
             let (md, json) = engine.weekly_report()?;
