@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use warden_core::{Alert, Canon, Fields};
+use warden_core::{Alert, Canon};
 
 const DIM: u32 = 1 << 16;
 
