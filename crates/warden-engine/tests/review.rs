@@ -275,13 +275,13 @@ fn a_retrained_model_is_activated_only_when_no_worse_and_every_refusal_is_audite
     let mia = who(&e, "mia");
     let ann = who(&e, "ann");
     let line = |i: usize| {
-        let q = if i % 2 == 0 { format!("x{i}.evil-cdn.example") } else { format!("h{i}.corp.example") };
+        let q = if i.is_multiple_of(2) { format!("x{i}.evil-cdn.example") } else { format!("h{i}.corp.example") };
         format!(r#"{{"event_type":"dns","src_ip":"10.0.1.{}","flow_id":{i},"dns":{{"rrname":"{q}"}}}}"#, i % 250)
     };
     let input: String = (0..120).map(|i| line(i) + "\n").collect();
     let r = triage(&e, input.as_bytes());
     for (i, x) in r.iter().enumerate() {
-        let verdict = if i % 2 == 0 { Verdict::Malicious } else { Verdict::Benign };
+        let verdict = if i.is_multiple_of(2) { Verdict::Malicious } else { Verdict::Benign };
         e.decide(
             &ann,
             x.alert_id.as_str(),
