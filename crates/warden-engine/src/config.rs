@@ -162,6 +162,8 @@ pub struct GovernConfig {
     /// Blind first look: analysts record their verdict before the AI's is
     /// shown, so acceptance measures agreement, not deference.
     pub blind_first_look: bool,
+    /// The server refits the calibration map this often (hours; 0: only on demand).
+    pub recalibrate_every_hours: u64,
 }
 
 impl Default for GovernConfig {
@@ -174,6 +176,7 @@ impl Default for GovernConfig {
             qa_sample_rate: 0.05,
             exit: ExitConfig::default(),
             blind_first_look: false,
+            recalibrate_every_hours: 24,
         }
     }
 }

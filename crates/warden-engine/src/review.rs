@@ -2,6 +2,8 @@
 //! linked to (never replace) the AI's assessment, and the figures come from
 //! the decisions.
 
+use std::collections::BTreeMap;
+
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use warden_analyze::calibration::CalibrationMap;
@@ -57,6 +59,15 @@ pub struct Decision {
     /// The analyst decided before the AI's view was shown (blind first look).
     #[serde(default)]
     pub blind: bool,
+}
+
+/// How often people kept one analyzer version's verdicts.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Acceptance {
+    pub n: usize,
+    pub acceptance_rate: f64,
+    pub override_rate: f64,
+    pub ci95: (f64, f64),
 }
 
 /// What a retraining did.
@@ -302,6 +313,30 @@ impl Engine {
         Ok((outcomes, closed))
     }
 
+    /// Acceptance and override rates per analyzer version (and model), with
+    /// Wilson 95 % intervals: `name@version` or `name@version+model`.
+    pub fn acceptance_by_analyzer(&self) -> Result<BTreeMap<String, Acceptance>, EngineError> {
+        let mut per: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        for f in self.store().feedback(None)? {
+            let Ok(d) = serde_json::from_value::<Decision>(f.decision) else { continue };
+            let a = &f.assessment.analyzer;
+            let key = match &a.model {
+                Some(m) => format!("{}@{}+{m}", a.name, a.version),
+                None => format!("{}@{}", a.name, a.version),
+            };
+            let e = per.entry(key).or_default();
+            e.0 += 1;
+            e.1 += d.accepted as usize;
+        }
+        Ok(per
+            .into_iter()
+            .map(|(k, (n, acc))| {
+                let rate = acc as f64 / n as f64;
+                (k, Acceptance { n, acceptance_rate: rate, override_rate: 1.0 - rate, ci95: metrics::wilson(acc, n) })
+            })
+            .collect())
+    }
+
     /// Tactics the AI systematically misses or lets go, from analysts' decisions.
     pub fn blind_spots(&self, workflow: Option<&str>) -> Result<Vec<metrics::BlindSpot>, EngineError> {
         let (outcomes, closed) = self.outcomes(workflow)?;
@@ -341,6 +376,14 @@ impl Engine {
                 "techniques": techniques,
             })
         };
+        let attacks = outcomes.iter().filter(|o| metrics::positive(o.truth)).count();
+        let balance = format!(
+            "{} decisions: {} attacks, {} benign ({:.0} % attacks)",
+            outcomes.len(),
+            attacks,
+            outcomes.len() - attacks,
+            100.0 * attacks as f64 / outcomes.len().max(1) as f64
+        );
         let rule_layer = layer(
             "Warden local analyzer: detection coverage",
             "Techniques the built-in detections report (score 100). Techniques not listed are gaps.",
@@ -351,7 +394,7 @@ impl Engine {
         );
         let data_layer = layer(
             "Warden labelled data: coverage and recall",
-            "Techniques analysts confirmed in decisions; score = the AI's recall on them (%), comment = how many.",
+            &format!("Techniques analysts confirmed in decisions; score = the AI's recall on them (%). Class balance: {balance}."),
             labelled
                 .iter()
                 .map(|(t, (n, hit))| {
@@ -431,6 +474,16 @@ impl Engine {
     /// on the same data (the held-out figure is `warden eval`'s job).
     pub fn calibrate(&self, who: &Identity) -> Result<(String, CalibrationMap, f64, f64), EngineError> {
         who.authorize(Permission::ChangePolicy, "fit a calibration map")?;
+        self.fit_calibration(Actor::User(who.user.clone()))
+    }
+
+    /// The scheduled refit (`govern.recalibrate_every_hours`), by policy
+    /// rather than by a person; audited as the scheduler.
+    pub fn recalibrate_on_schedule(&self) -> Result<(String, CalibrationMap, f64, f64), EngineError> {
+        self.fit_calibration(Actor::Service("scheduler".into()))
+    }
+
+    fn fit_calibration(&self, actor: Actor) -> Result<(String, CalibrationMap, f64, f64), EngineError> {
         let info = self.analyzer_info();
         let analyzer = format!("{}@{}", info.name, info.version);
         let points: Vec<(f64, bool)> = self
@@ -461,7 +514,7 @@ impl Engine {
         let after = metrics::ece(&mapped, 15).0;
         let version = format!("cal-{}", Timestamp::now().strftime("%Y%m%dT%H%M%S%.3fZ"));
         let audit = vec![AuditRecord::new(
-            Actor::User(who.user.clone()),
+            actor,
             "calibration.fitted",
             version.as_str(),
             serde_json::json!({"analyzer": analyzer, "method": map.method, "n": map.n, "ece_before": before, "ece_after": after}),

@@ -179,8 +179,10 @@ pub fn metrics(engine: &Engine, workflow: Option<String>, json: bool) -> anyhow:
     let r = engine.quality(workflow.as_deref())?;
     let spots = engine.blind_spots(workflow.as_deref())?;
     let analysts = engine.analyst_patterns()?;
+    let by_analyzer = engine.acceptance_by_analyzer()?;
     if json {
         let mut v = serde_json::to_value(&r)?;
+        v["per_analyzer"] = serde_json::to_value(&by_analyzer)?;
         v["blind_spots"] = serde_json::to_value(&spots)?;
         v["analysts"] = serde_json::to_value(&analysts)?;
         print_json(&v)?;
@@ -194,6 +196,12 @@ pub fn metrics(engine: &Engine, workflow: Option<String>, json: bool) -> anyhow:
                 s.tactic,
                 s.why,
                 s.n
+            );
+        }
+        for (name, a) in &by_analyzer {
+            println!(
+                "analyzer {name}: accepted {:.3} (95% CI {:.3}–{:.3}) over {} decisions",
+                a.acceptance_rate, a.ci95.0, a.ci95.1, a.n
             );
         }
         for a in analysts.iter().filter(|a| !a.flags.is_empty()) {
@@ -222,6 +230,7 @@ pub fn coverage(engine: &Engine, navigator: Option<&PathBuf>) -> anyhow::Result<
     let (rules, labelled) = engine.coverage_layers()?;
     let count = |l: &serde_json::Value| l["techniques"].as_array().map_or(0, Vec::len);
     println!("detections cover {} techniques; labelled decisions cover {}", count(&rules), count(&labelled));
+    println!("{}", labelled["description"].as_str().unwrap_or_default());
     for t in labelled["techniques"].as_array().into_iter().flatten() {
         println!(
             "  {:<10} recall {:>3}%  {}",

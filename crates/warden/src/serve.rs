@@ -72,7 +72,27 @@ pub fn run(engine: Engine, args: Args) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let interval = state.engine.config().audit.checkpoint_interval_secs;
     let ticker = state.clone();
+    let recal_hours = state.engine.config().govern.recalibrate_every_hours;
+    let recal = state.clone();
     rt.block_on(async move {
+        // Calibration refits on a schedule, from whatever decisions there are.
+        if recal_hours > 0 {
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(recal_hours * 3600));
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    let s = recal.clone();
+                    match tokio::task::spawn_blocking(move || s.engine.recalibrate_on_schedule()).await {
+                        Ok(Ok((version, map, before, after))) => {
+                            tracing::info!(%version, method = %map.method, n = map.n, before, after, "calibration refitted")
+                        }
+                        Ok(Err(e)) => tracing::info!(error = %e, "calibration not refitted"),
+                        Err(e) => tracing::error!(error = %e, "calibration task failed"),
+                    }
+                }
+            });
+        }
         // Signed checkpoints on a timer, so a quiet server's last entries are attested too.
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(interval));
