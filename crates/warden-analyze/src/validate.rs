@@ -60,7 +60,17 @@ pub fn validate(a: &Assessment, alert: &dyn Fields) -> Validation {
         }
         Grounding::None
     };
-    Validation { schema_ok, grounding, grounded, cited, problems, calibrated_confidence: None, calibration: None }
+    Validation {
+        schema_ok,
+        grounding,
+        grounded,
+        cited,
+        problems,
+        calibrated_confidence: None,
+        calibration: None,
+        injection_suspected: false,
+        disagreement: None,
+    }
 }
 
 fn cites(actual: &Value, cited: &Value) -> bool {

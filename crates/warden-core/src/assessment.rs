@@ -186,6 +186,12 @@ pub struct Validation {
     /// Version of the calibration map applied, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibration: Option<String>,
+    /// Attacker-controlled text in the alert looks like instructions to a model.
+    #[serde(default)]
+    pub injection_suspected: bool,
+    /// Another analyzer reached a different verdict (what it said).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disagreement: Option<String>,
 }
 
 impl Validation {

@@ -36,6 +36,9 @@ pub struct Figures {
     pub decided: usize,
     /// Seconds from arrival to the human decision, per severity.
     pub time_to_triage: BTreeMap<String, Percentiles>,
+    /// Seconds from arrival to resolution (the decision, or the last executed
+    /// response action when there was one), per severity.
+    pub time_to_resolve: BTreeMap<String, Percentiles>,
     pub acceptance_rate: f64,
     pub override_rate: f64,
     /// Mean usefulness rating (1–5) where analysts gave one.
@@ -66,20 +69,26 @@ pub struct Impact {
     pub routes: BTreeMap<String, u64>,
 }
 
-fn figures(rows: &[(Decision, String, f64, bool)]) -> Figures {
+/// (decision, severity, seconds to triage, seconds to resolve, documented).
+type Row = (Decision, String, f64, f64, bool);
+
+fn figures(rows: &[Row]) -> Figures {
     let n = rows.len();
     if n == 0 {
         return Figures::default();
     }
     let mut by_sev: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for (_, sev, secs, _) in rows {
+    let mut resolve: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for (_, sev, secs, done, _) in rows {
         by_sev.entry(sev.clone()).or_default().push(*secs);
+        resolve.entry(sev.clone()).or_default().push(*done);
     }
     let accepted = rows.iter().filter(|(d, ..)| d.accepted).count();
     let ratings: Vec<f64> = rows.iter().filter_map(|(d, ..)| d.rating.map(f64::from)).collect();
     Figures {
         decided: n,
         time_to_triage: by_sev.into_iter().map(|(k, v)| (k, percentiles(v))).collect(),
+        time_to_resolve: resolve.into_iter().map(|(k, v)| (k, percentiles(v))).collect(),
         acceptance_rate: accepted as f64 / n as f64,
         override_rate: (n - accepted) as f64 / n as f64,
         mean_rating: (!ratings.is_empty()).then(|| ratings.iter().sum::<f64>() / ratings.len() as f64),
@@ -94,6 +103,17 @@ impl Engine {
         let mut before = Vec::new();
         let mut with = Vec::new();
         let mut weeks: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        // When each alert's last response action ran.
+        let mut executed: BTreeMap<String, Timestamp> = BTreeMap::new();
+        for body in self.store().actions(Some("executed"), 100_000)? {
+            let (Some(alert), Some(at)) =
+                (body["alert_id"].as_str(), body["execution"]["at"].as_str().and_then(|t| t.parse::<Timestamp>().ok()))
+            else {
+                continue;
+            };
+            let e = executed.entry(alert.to_owned()).or_insert(at);
+            *e = (*e).max(at);
+        }
         for f in self.store().feedback(None)? {
             if f.decided_at < from {
                 continue;
@@ -111,7 +131,9 @@ impl Engine {
                 e.0 += 1;
                 e.1 += d.accepted as usize;
             }
-            let row = (d, f.assessment.severity.as_str().to_owned(), secs, documented);
+            let resolved = executed.get(&f.alert_id).map_or(f.decided_at, |at| (*at).max(f.decided_at));
+            let done = resolved.duration_since(f.received_at).as_secs_f64().max(0.0);
+            let row = (d, f.assessment.severity.as_str().to_owned(), secs, done, documented);
             if shadow { before.push(row) } else { with.push(row) }
         }
         let counts = self.store().counts()?;
@@ -170,16 +192,15 @@ impl Engine {
         ));
         let rating = |r: Option<f64>| r.map(|x| format!("{x:.1} / 5")).unwrap_or_else(|| "—".into());
         md.push_str(&format!("| usefulness rating | {} | {} |\n", rating(b.mean_rating), rating(w.mean_rating)));
-        for (sev, p) in &w.time_to_triage {
-            let before = b
-                .time_to_triage
-                .get(sev)
-                .map(|p| format!("{:.0} s / {:.0} s", p.p50, p.p90))
-                .unwrap_or_else(|| "—".into());
-            md.push_str(&format!(
-                "| time to triage, {sev} (p50 / p90) | {before} | {:.0} s / {:.0} s |\n",
-                p.p50, p.p90
-            ));
+        for (label, bm, wm) in [
+            ("time to triage", &b.time_to_triage, &w.time_to_triage),
+            ("time to resolve", &b.time_to_resolve, &w.time_to_resolve),
+        ] {
+            for (sev, p) in wm {
+                let before =
+                    bm.get(sev).map(|p| format!("{:.0} s / {:.0} s", p.p50, p.p90)).unwrap_or_else(|| "—".into());
+                md.push_str(&format!("| {label}, {sev} (p50 / p90) | {before} | {:.0} s / {:.0} s |\n", p.p50, p.p90));
+            }
         }
         md.push_str(&format!(
             "\n## Accuracy (all decisions)\n\n{} decisions: precision {:.2}, recall {:.2}, F1 {:.2}; recall on malicious {:.2}; \

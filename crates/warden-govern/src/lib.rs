@@ -104,6 +104,12 @@ pub fn route(ctx: &RouteContext, a: &Assessment, v: &Validation) -> Route {
     if a.verdict == Verdict::Unknown {
         review.push(Reason::new("verdict_unknown", "the analyzer could not reach a verdict"));
     }
+    if v.injection_suspected {
+        review.push(Reason::new("injection_suspected", "text in the alert looks like instructions to a model"));
+    }
+    if let Some(other) = &v.disagreement {
+        review.push(Reason::new("analyzers_disagree", format!("another analyzer says {other}")));
+    }
     // The threshold applies to calibrated confidence when a calibration map exists.
     let c = v.calibrated_confidence.unwrap_or(a.confidence.get());
     if c < ctx.confidence_threshold {
@@ -179,6 +185,8 @@ mod tests {
             problems: vec![],
             calibrated_confidence: None,
             calibration: None,
+            injection_suspected: false,
+            disagreement: None,
         }
     }
 
@@ -259,6 +267,8 @@ mod workflow_tests {
             problems: vec![],
             calibrated_confidence: None,
             calibration: None,
+            injection_suspected: false,
+            disagreement: None,
         }
     }
 
@@ -295,6 +305,39 @@ mod workflow_tests {
         a.severity = Severity::High;
         let r = route(&live, &a, &clean());
         assert_eq!((r.kind, r.reasons[0].code.as_str()), (RouteKind::Review, "severity_high"));
+    }
+
+    #[test]
+    fn every_mandatory_review_trigger_forces_review_on_its_own() {
+        let live = RouteContext { stage: Stage::Supervised, burn_in: false, ..RouteContext::default() };
+        let mut cases: Vec<(&str, Assessment, Validation)> = Vec::new();
+        let mut a = confident_benign();
+        a.verdict = Verdict::Unknown;
+        cases.push(("verdict_unknown", a, clean()));
+        let mut a = confident_benign();
+        a.confidence = Confidence::new(0.5).unwrap();
+        cases.push(("below_threshold", a, clean()));
+        let mut a = confident_benign();
+        a.severity = Severity::Critical;
+        cases.push(("severity_high", a, clean()));
+        cases.push(("grounding_failed", confident_benign(), Validation { grounding: Grounding::Partial, ..clean() }));
+        cases.push(("schema_invalid", confident_benign(), Validation { schema_ok: false, ..clean() }));
+        cases.push(("injection_suspected", confident_benign(), Validation { injection_suspected: true, ..clean() }));
+        cases.push((
+            "analyzers_disagree",
+            confident_benign(),
+            Validation { disagreement: Some("malicious".into()), ..clean() },
+        ));
+        for (code, a, v) in cases {
+            let r = route(&live, &a, &v);
+            assert_eq!(r.kind, RouteKind::Review, "{code}");
+            assert!(r.reasons.iter().any(|x| x.code == code), "{code}: {:?}", r.reasons);
+        }
+        assert_eq!(
+            route(&live, &confident_benign(), &clean()).kind,
+            RouteKind::AutoClosed,
+            "and without any, it closes"
+        );
     }
 
     #[test]

@@ -52,6 +52,8 @@ fn triaged(n: u32) -> Triaged {
             problems: vec![],
             calibrated_confidence: None,
             calibration: None,
+            injection_suspected: false,
+            disagreement: None,
         },
         route: Route { kind: RouteKind::AutoClosed, reasons: vec![Reason::new("benign_confident", "ok")] },
         workflow: "default".into(),
