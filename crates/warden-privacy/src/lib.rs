@@ -9,27 +9,137 @@
 //!
 //! Privacy knows nothing about storage, HTTP or how analyzers work.
 
+mod recognise;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use regex::Regex;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Nonce};
+use hmac::Mac;
+use serde::{Deserialize, Serialize};
 use warden_core::{Alert, Canon, DataClass, Fields, Value};
 
-/// An alert that has been through the privacy stage. Its fields are private
-/// and it has no public constructor, so holding one proves the stage ran.
-#[derive(Clone, Debug)]
+pub use recognise::{CustomRecogniser, Hit, Recognisers};
+
+/// What a provider may receive of one data class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Handling {
+    /// The value as it is.
+    Raw,
+    /// A keyed, deterministic token in its place (`<EMAIL_7f3a2c91d0>`).
+    Tokenise,
+    /// Nothing: the value is withheld.
+    Never,
+}
+
+/// Where a provider processes data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Residency {
+    OnPrem,
+    Region(String),
+    External,
+}
+
+impl Residency {
+    pub fn parse(s: &str) -> Option<Residency> {
+        match s {
+            "on_prem" => Some(Residency::OnPrem),
+            "external" => Some(Residency::External),
+            r => r.strip_prefix("region:").filter(|x| !x.is_empty()).map(|x| Residency::Region(x.to_owned())),
+        }
+    }
+
+    pub fn as_string(&self) -> String {
+        match self {
+            Residency::OnPrem => "on_prem".into(),
+            Residency::Region(r) => format!("region:{r}"),
+            Residency::External => "external".into(),
+        }
+    }
+}
+
+/// What one provider may see.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProviderPolicy {
+    pub name: String,
+    pub residency: Residency,
+    /// Per class; a class not listed gets the residency's default.
+    pub classes: BTreeMap<DataClass, Handling>,
+    /// Fields where no recogniser found anything. Off-premises providers
+    /// default to `never`: unknown data does not leave.
+    pub unclassified: Handling,
+}
+
+impl ProviderPolicy {
+    /// The local analyzer: on the premises, sees everything as it is.
+    pub fn local() -> Self {
+        ProviderPolicy {
+            name: "local".into(),
+            residency: Residency::OnPrem,
+            classes: BTreeMap::new(),
+            unclassified: Handling::Raw,
+        }
+    }
+
+    pub fn handling(&self, class: DataClass) -> Handling {
+        if let Some(h) = self.classes.get(&class) {
+            return *h;
+        }
+        match (&self.residency, class) {
+            (Residency::OnPrem, _) => Handling::Raw,
+            (_, DataClass::Secret) => Handling::Never,
+            _ => Handling::Tokenise,
+        }
+    }
+}
+
+/// An encrypted original, for the vault.
+#[derive(Clone, PartialEq, Eq)]
+pub struct VaultEntry {
+    pub token: String,
+    pub class: DataClass,
+    pub nonce: Vec<u8>,
+    pub ciphertext: Vec<u8>,
+}
+
+impl std::fmt::Debug for VaultEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "VaultEntry({}, {})", self.token, self.class)
+    }
+}
+
+/// An alert that has been through the privacy stage for one provider. Its
+/// fields are private and it has no public constructor, so holding one
+/// proves the stage ran; its fields are what that provider may see.
+#[derive(Clone)]
 pub struct ProtectedAlert {
     alert: Alert,
     classes: BTreeMap<String, BTreeSet<DataClass>>,
+    provider: String,
+    /// (original, token) pairs replaced: what the egress check looks for.
+    replaced: Vec<(String, String)>,
+    vault: Vec<VaultEntry>,
+    withheld: usize,
+}
+
+impl std::fmt::Debug for ProtectedAlert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProtectedAlert")
+            .field("id", &self.alert.id)
+            .field("provider", &self.provider)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ProtectedAlert {
-    /// The alert as the analyzer may see it.
+    /// The alert as the provider may see it.
     pub fn alert(&self) -> &Alert {
         &self.alert
     }
 
-    /// Field path → the data classes found in it.
+    /// Field path → the data classes found in it (in the original).
     pub fn classes(&self) -> &BTreeMap<String, BTreeSet<DataClass>> {
         &self.classes
     }
@@ -43,6 +153,20 @@ impl ProtectedAlert {
             }
         }
         counts
+    }
+
+    pub fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    /// Originals to keep in the vault for re-identification.
+    pub fn vault_entries(&self) -> &[VaultEntry] {
+        &self.vault
+    }
+
+    /// Values withheld entirely (never-send classes, unclassified fields).
+    pub fn withheld(&self) -> usize {
+        self.withheld
     }
 
     /// Gives the alert back (for storage after analysis).
@@ -65,93 +189,273 @@ impl Fields for ProtectedAlert {
     }
 }
 
-/// The privacy stage. Build once, share across threads.
-pub struct Protector {
-    email: Regex,
-    ipv4: Regex,
-    mac: Regex,
-    secrets: Vec<Regex>,
-    url_credentials: Regex,
+/// Options from configuration.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Options {
+    /// Tokens are keyed per tenant: the same value gives the same token
+    /// within a tenant, different tokens across tenants.
+    pub tenant: String,
+    /// Built-in recognisers to turn off, by name.
+    pub disabled: Vec<String>,
+    pub custom: Vec<CustomRecogniser>,
 }
 
-impl Default for Protector {
-    fn default() -> Self {
-        Self::new()
+/// Why the privacy stage could not do something.
+#[derive(Debug, thiserror::Error)]
+pub enum PrivacyError {
+    #[error("invalid privacy configuration: {0}")]
+    Config(String),
+    #[error("the vault entry for {0} cannot be decrypted (wrong key or altered)")]
+    Decrypt(String),
+}
+
+/// Field paths whose whole value is of a class, by name (in any format).
+const PATH_CLASSES: &[(&str, DataClass)] = &[
+    ("fullname", DataClass::PersonName),
+    ("full_name", DataClass::PersonName),
+    ("displayname", DataClass::PersonName),
+    ("display_name", DataClass::PersonName),
+    ("givenname", DataClass::PersonName),
+    ("surname", DataClass::PersonName),
+    ("username", DataClass::Username),
+    ("user_name", DataClass::Username),
+    ("accountname", DataClass::Username),
+    ("samaccountname", DataClass::Username),
+    ("user", DataClass::Username),
+    ("computer", DataClass::Hostname),
+    ("hostname", DataClass::Hostname),
+    ("workstationname", DataClass::Hostname),
+    ("workstation", DataClass::Hostname),
+];
+
+/// The privacy stage. Build once, share across threads.
+pub struct Protector {
+    recognisers: Recognisers,
+    options: Options,
+    token_key: [u8; 32],
+    vault_key: [u8; 32],
+    token_re: regex::Regex,
+}
+
+fn derive(master: &[u8; 32], label: &str) -> [u8; 32] {
+    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(master).expect("any key length");
+    mac.update(label.as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
+fn label(c: DataClass) -> &'static str {
+    match c {
+        DataClass::Email => "EMAIL",
+        DataClass::IpPrivate | DataClass::IpPublic => "IP",
+        DataClass::Hostname => "HOST",
+        DataClass::Username => "USER",
+        DataClass::PersonName => "NAME",
+        DataClass::Phone => "PHONE",
+        DataClass::PaymentCard => "CARD",
+        DataClass::NationalId => "NATID",
+        DataClass::Iban => "IBAN",
+        DataClass::Mac => "MAC",
+        DataClass::Url => "URL",
+        DataClass::Secret => "SECRET",
     }
 }
 
 impl Protector {
-    pub fn new() -> Self {
-        let re = |s: &str| Regex::new(s).expect("built-in pattern compiles");
-        Protector {
-            email: re(r"(?i)\b[a-z0-9._%+-]{1,64}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})*\.[a-z]{2,24}\b"),
-            ipv4: re(r"\b(?:\d{1,3}\.){3}\d{1,3}\b"),
-            mac: re(r"(?i)\b[0-9a-f]{2}(?:[:-][0-9a-f]{2}){5}\b"),
-            secrets: vec![
-                re(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
-                re(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
-                re(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----"),
-                re(r"(?i)(?:--password[= ]|/password:|\s-p\s*[^\s-]|\bpassword=)\S+"),
-                re(r"\b(?:ghp|gho|github_pat|xox[bp]|sk)_[A-Za-z0-9_]{16,}"),
-            ],
-            url_credentials: re(r"(?i)\b[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@"),
-        }
+    /// `master_key` comes from configuration, the environment or a key file,
+    /// never from the database; the token and vault keys derive from it.
+    pub fn new(options: Options, master_key: [u8; 32]) -> Result<Self, PrivacyError> {
+        let recognisers = Recognisers::new(&options.custom).map_err(PrivacyError::Config)?;
+        let token_key = derive(&master_key, &format!("warden-token:{}", options.tenant));
+        let vault_key = derive(&master_key, "warden-vault");
+        Ok(Protector {
+            recognisers,
+            options,
+            token_key,
+            vault_key,
+            token_re: regex::Regex::new(r"^<[A-Z]+_[0-9a-f]{10}>$").expect("static"),
+        })
     }
 
-    /// Classifies every field and wraps the alert.
-    pub fn protect(&self, alert: Alert) -> ProtectedAlert {
-        let mut classes: BTreeMap<String, BTreeSet<DataClass>> = BTreeMap::new();
-        let by_path: BTreeMap<&str, DataClass> = [
+    /// The recognisers in use.
+    pub fn recognisers(&self) -> &Recognisers {
+        &self.recognisers
+    }
+
+    /// The deterministic token for a value of a class.
+    pub fn token(&self, class: DataClass, value: &str) -> String {
+        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.token_key).expect("any key length");
+        mac.update(label(class).as_bytes());
+        mac.update(&[0]);
+        mac.update(value.as_bytes());
+        let d = mac.finalize().into_bytes();
+        format!("<{}_{}>", label(class), d[..5].iter().map(|b| format!("{b:02x}")).collect::<String>())
+    }
+
+    fn seal(&self, token: &str, class: DataClass, value: &str) -> VaultEntry {
+        let cipher = ChaCha20Poly1305::new((&self.vault_key).into());
+        let mut nonce = [0u8; 12];
+        // A nonce from the OS; if randomness fails, derive one from the token (unique per value).
+        if getrandom_fill(&mut nonce).is_err() {
+            nonce.copy_from_slice(&derive(&self.vault_key, token)[..12]);
+        }
+        let ciphertext = cipher
+            .encrypt(&Nonce::from(nonce), Payload { msg: value.as_bytes(), aad: token.as_bytes() })
+            .expect("encryption of a short value cannot fail");
+        VaultEntry { token: token.to_owned(), class, nonce: nonce.to_vec(), ciphertext }
+    }
+
+    /// Decrypts a vault entry (the caller checks who may, and audits it).
+    pub fn open(&self, e: &VaultEntry) -> Result<String, PrivacyError> {
+        let cipher = ChaCha20Poly1305::new((&self.vault_key).into());
+        let nonce: [u8; 12] = e.nonce.as_slice().try_into().map_err(|_| PrivacyError::Decrypt(e.token.clone()))?;
+        let plain = cipher
+            .decrypt(&Nonce::from(nonce), Payload { msg: &e.ciphertext, aad: e.token.as_bytes() })
+            .map_err(|_| PrivacyError::Decrypt(e.token.clone()))?;
+        String::from_utf8(plain).map_err(|_| PrivacyError::Decrypt(e.token.clone()))
+    }
+
+    /// Whether a string is one of Warden's tokens in shape (the vault says whether it issued it).
+    pub fn is_token(&self, s: &str) -> bool {
+        self.token_re.is_match(s)
+    }
+
+    /// The class a field has by its path alone, for whole-value fields.
+    fn path_class(&self, alert: &Alert, path: &str, value: &str) -> Option<DataClass> {
+        for (c, class) in [
             (Canon::User, DataClass::Username),
             (Canon::TargetUser, DataClass::Username),
             (Canon::Host, DataClass::Hostname),
-        ]
-        .into_iter()
-        .filter_map(|(c, class)| alert.canon.get(&c).map(|p| (p.as_str(), class)))
-        .collect();
-        for (path, value) in alert.fields.iter() {
-            let mut found = BTreeSet::new();
-            if let Some(class) = by_path.get(path) {
-                found.insert(*class);
-            }
-            if let Value::Str(s) = value {
-                self.scan(s, &mut found);
-            }
-            if !found.is_empty() {
-                classes.insert(path.to_owned(), found);
+        ] {
+            if alert.canon.get(&c).is_some_and(|p| p == path) {
+                return Some(class);
             }
         }
-        ProtectedAlert { alert, classes }
+        if [Canon::SourceIp, Canon::DestinationIp].iter().any(|c| alert.canon.get(c).is_some_and(|p| p == path))
+            && let Ok(ip) = value.trim().parse::<IpAddr>()
+        {
+            let hit = self.recognisers.scan(&ip.to_string(), &[]);
+            return hit.first().map(|h| h.class);
+        }
+        let last = path
+            .rsplit('.')
+            .next()
+            .unwrap_or(path)
+            .trim_end_matches(|c: char| c == ']' || c.is_ascii_digit() || c == '[');
+        let key = last.to_ascii_lowercase();
+        let key = key.strip_prefix("target").or_else(|| key.strip_prefix("subject")).unwrap_or(&key);
+        PATH_CLASSES.iter().find(|(k, _)| *k == key).map(|(_, c)| *c)
     }
 
-    fn scan(&self, s: &str, found: &mut BTreeSet<DataClass>) {
-        if let Ok(ip) = s.trim().parse::<IpAddr>() {
-            found.insert(ip_class(ip));
-            return;
+    /// Classifies every field and produces what `policy`'s provider may see.
+    pub fn protect(&self, mut alert: Alert, policy: &ProviderPolicy) -> ProtectedAlert {
+        let mut classes: BTreeMap<String, BTreeSet<DataClass>> = BTreeMap::new();
+        let mut replaced: BTreeMap<String, String> = BTreeMap::new();
+        let mut vault: BTreeMap<String, VaultEntry> = BTreeMap::new();
+        let mut withheld = 0;
+        let mut out = warden_core::FieldMap::new();
+        let fields: Vec<(String, Value)> = alert.fields.iter().map(|(p, v)| (p.to_owned(), v.clone())).collect();
+        let tokenise = |class: DataClass,
+                        raw: &str,
+                        replaced: &mut BTreeMap<String, String>,
+                        vault: &mut BTreeMap<String, VaultEntry>|
+         -> String {
+            let t = self.token(class, raw);
+            replaced.insert(raw.to_owned(), t.clone());
+            vault.entry(t.clone()).or_insert_with(|| self.seal(&t, class, raw));
+            t
+        };
+        for (path, value) in fields {
+            let text = value.to_string();
+            if let Value::Str(s) = &value
+                && self.is_token(s)
+            {
+                out.insert(path, value);
+                continue;
+            }
+            if let Some(class) = self.path_class(&alert, &path, &text).filter(|_| !text.is_empty() && text != "-") {
+                classes.entry(path.clone()).or_default().insert(class);
+                match policy.handling(class) {
+                    Handling::Raw => out.insert(path, value),
+                    Handling::Tokenise => {
+                        let t = tokenise(class, &text, &mut replaced, &mut vault);
+                        out.insert(path, Value::Str(t))
+                    }
+                    Handling::Never => withheld += 1,
+                }
+                continue;
+            }
+            let hits = match &value {
+                Value::Str(s) => self.recognisers.scan(s, &self.options.disabled),
+                _ => Vec::new(),
+            };
+            if hits.is_empty() {
+                match policy.unclassified {
+                    Handling::Never => withheld += 1,
+                    _ => out.insert(path, value),
+                }
+                continue;
+            }
+            let set = classes.entry(path.clone()).or_default();
+            let mut rebuilt = String::with_capacity(text.len());
+            let mut at = 0;
+            for h in &hits {
+                set.insert(h.class);
+                rebuilt.push_str(&text[at..h.start]);
+                let raw = &text[h.start..h.end];
+                match policy.handling(h.class) {
+                    Handling::Raw => rebuilt.push_str(raw),
+                    Handling::Tokenise => rebuilt.push_str(&tokenise(h.class, raw, &mut replaced, &mut vault)),
+                    Handling::Never => {
+                        withheld += 1;
+                        rebuilt.push_str(&format!("<{}_WITHHELD>", label(h.class)));
+                        replaced.insert(raw.to_owned(), String::new());
+                    }
+                }
+                at = h.end;
+            }
+            rebuilt.push_str(&text[at..]);
+            out.insert(path, Value::Str(rebuilt));
         }
-        if self.email.is_match(s) {
-            found.insert(DataClass::Email);
+        // Canonical paths point only at fields the provider still has.
+        alert.canon.retain(|_, p| out.get(p).is_some());
+        alert.fields = out;
+        ProtectedAlert {
+            alert,
+            classes,
+            provider: policy.name.clone(),
+            replaced: replaced.into_iter().filter(|(raw, _)| raw.chars().count() >= 3).collect(),
+            vault: vault.into_values().collect(),
+            withheld,
         }
-        for m in self.ipv4.find_iter(s) {
-            if let Ok(ip) = m.as_str().parse::<IpAddr>() {
-                found.insert(ip_class(ip));
+    }
+
+    /// The last check before anything leaves for a provider: the exact body
+    /// is searched for every original that protection replaced (as is and
+    /// case-folded), and scanned by the recognisers for anything the policy
+    /// does not allow raw. Returns what was found (classes and recognisers,
+    /// never the values); empty means the body may leave.
+    pub fn egress_check(&self, body: &str, protected: &ProtectedAlert, policy: &ProviderPolicy) -> Vec<String> {
+        let mut found = Vec::new();
+        let folded = body.to_lowercase();
+        for (raw, token) in &protected.replaced {
+            if body.contains(raw.as_str()) || folded.contains(&raw.to_lowercase()) {
+                found.push(format!(
+                    "an original value replaced by {} is present",
+                    if token.is_empty() { "a withheld marker" } else { token }
+                ));
             }
         }
-        if self.mac.is_match(s) {
-            found.insert(DataClass::Mac);
+        for h in self.recognisers.scan(body, &self.options.disabled) {
+            if policy.handling(h.class) != Handling::Raw {
+                found.push(format!("{} recogniser found {} data", h.recogniser, h.class));
+            }
         }
-        if self.url_credentials.is_match(s) || self.secrets.iter().any(|r| r.is_match(s)) {
-            found.insert(DataClass::Secret);
-        }
+        found
     }
 }
 
-fn ip_class(ip: IpAddr) -> DataClass {
-    let private = match ip {
-        IpAddr::V4(v4) => v4.is_private() || v4.is_loopback() || v4.is_link_local() || v4.is_unspecified(),
-        IpAddr::V6(v6) => v6.is_loopback() || v6.is_unspecified() || (v6.segments()[0] & 0xfe00) == 0xfc00,
-    };
-    if private { DataClass::IpPrivate } else { DataClass::IpPublic }
+fn getrandom_fill(buf: &mut [u8]) -> Result<(), getrandom::Error> {
+    getrandom::fill(buf)
 }
 
 #[cfg(test)]
@@ -177,17 +481,33 @@ mod tests {
         }
     }
 
+    fn protector() -> Protector {
+        Protector::new(Options { tenant: "t1".into(), ..Options::default() }, [7; 32]).unwrap()
+    }
+
+    fn external() -> ProviderPolicy {
+        ProviderPolicy {
+            name: "external".into(),
+            residency: Residency::External,
+            classes: BTreeMap::new(),
+            unclassified: Handling::Raw,
+        }
+    }
+
     #[test]
     fn classes_are_found_by_path_and_by_value() {
-        let p = Protector::new().protect(alert(&[
-            ("user", "alice"),
-            ("src", "10.1.2.3"),
-            ("dst", "8.8.8.8"),
-            ("msg", "mail bob@example.com from 192.168.0.1"),
-            ("cmd", "net use \\\\srv /user:admin /password:Hunter2"),
-            ("key", "AKIAIOSFODNN7EXAMPLE"),
-            ("note", "nothing here"),
-        ]));
+        let p = protector().protect(
+            alert(&[
+                ("user", "alice"),
+                ("src", "10.1.2.3"),
+                ("dst", "8.8.8.8"),
+                ("msg", "mail bob@example.com from 192.168.0.1"),
+                ("cmd", "net use \\\\srv /user:admin /password:Hunter2"),
+                ("key", "AKIAIOSFODNN7EXAMPLE"),
+                ("note", "nothing here"),
+            ]),
+            &ProviderPolicy::local(),
+        );
         let c = p.classes();
         assert_eq!(c["user"], [DataClass::Username].into());
         assert_eq!(c["src"], [DataClass::IpPrivate].into());
@@ -196,11 +516,64 @@ mod tests {
         assert!(c["cmd"].contains(&DataClass::Secret));
         assert!(c["key"].contains(&DataClass::Secret));
         assert!(!c.contains_key("note"));
+        assert_eq!(
+            p.alert().get("msg").unwrap().as_str(),
+            Some("mail bob@example.com from 192.168.0.1"),
+            "local sees raw"
+        );
     }
 
     #[test]
-    fn version_strings_are_not_addresses() {
-        let p = Protector::new().protect(alert(&[("v", "build 999.1.2.3")]));
-        assert!(p.classes().is_empty(), "{:?}", p.classes());
+    fn an_external_provider_sees_tokens_and_no_secrets() {
+        let pr = protector();
+        let p = pr.protect(
+            alert(&[("user", "alice"), ("msg", "mail bob@example.com; key AKIAIOSFODNN7EXAMPLE")]),
+            &external(),
+        );
+        let msg = p.alert().get("msg").unwrap().as_str().unwrap().to_owned();
+        assert!(msg.starts_with("mail <EMAIL_") && msg.ends_with("key <SECRET_WITHHELD>"), "{msg}");
+        assert_eq!(p.alert().get("user").unwrap().as_str().unwrap(), pr.token(DataClass::Username, "alice"));
+        // Same value, same token: correlation survives.
+        let again = pr.protect(alert(&[("msg", "from bob@example.com")]), &external());
+        assert!(
+            again
+                .alert()
+                .get("msg")
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .contains(&pr.token(DataClass::Email, "bob@example.com"))
+        );
+        // Another tenant, another token.
+        let other = Protector::new(Options { tenant: "t2".into(), ..Options::default() }, [7; 32]).unwrap();
+        assert_ne!(other.token(DataClass::Email, "bob@example.com"), pr.token(DataClass::Email, "bob@example.com"));
+        // Round trip through the vault.
+        let e = p.vault_entries().iter().find(|e| e.class == DataClass::Email).unwrap();
+        assert_eq!(pr.open(e).unwrap(), "bob@example.com");
+        let mut forged = e.clone();
+        forged.token = pr.token(DataClass::Email, "eve@example.com");
+        assert!(pr.open(&forged).is_err(), "a ciphertext is bound to its token");
+        // Protection is idempotent.
+        let twice = pr.protect(p.alert().clone(), &external());
+        assert_eq!(twice.alert().fields, p.alert().fields);
+    }
+
+    #[test]
+    fn the_egress_check_catches_what_slipped_through() {
+        let pr = protector();
+        let p = pr.protect(alert(&[("msg", "contact bob@example.com")]), &external());
+        let clean = serde_json::to_string(&p.alert().fields).unwrap();
+        assert!(pr.egress_check(&clean, &p, &external()).is_empty());
+        let leaky = format!("{clean} BOB@EXAMPLE.COM");
+        assert!(!pr.egress_check(&leaky, &p, &external()).is_empty());
+    }
+
+    #[test]
+    fn unknown_fields_do_not_leave_by_default_off_premises() {
+        let pr = protector();
+        let strict = ProviderPolicy { unclassified: Handling::Never, ..external() };
+        let p = pr.protect(alert(&[("note", "harmless"), ("msg", "bob@example.com")]), &strict);
+        assert!(p.alert().get("note").is_none());
+        assert_eq!(p.withheld(), 1);
     }
 }
