@@ -24,6 +24,51 @@ pub struct Config {
     /// `[executors.<name>]`: where approved actions are sent.
     pub executors: BTreeMap<String, ExecutorConfig>,
     pub execution: ExecutionConfig,
+    pub privacy: PrivacyConfig,
+    /// `[providers.<name>]`: analyzer providers and what each may see.
+    pub providers: BTreeMap<String, ProviderConfig>,
+}
+
+/// `[privacy]`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrivacyConfig {
+    /// Tokens are keyed per tenant.
+    pub tenant: String,
+    /// File holding the 32-byte master key (64 hex characters) that keys
+    /// tokens and encrypts the vault. Default `<data>/keys/vault.key`,
+    /// created on first use; `WARDEN_VAULT_KEY` (64 hex) overrides both.
+    /// Never inside the database.
+    pub vault_key_file: Option<std::path::PathBuf>,
+    /// Built-in recognisers to turn off, by name (see `warden privacy recognisers`).
+    pub disabled_recognisers: Vec<String>,
+    /// Extra recognisers.
+    pub recognisers: Vec<warden_privacy::CustomRecogniser>,
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        PrivacyConfig {
+            tenant: "default".into(),
+            vault_key_file: None,
+            disabled_recognisers: Vec::new(),
+            recognisers: Vec::new(),
+        }
+    }
+}
+
+/// `[providers.<name>]`: an analyzer provider.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProviderConfig {
+    /// `on_prem`, `region:<name>` or `external`.
+    pub residency: String,
+    /// Per data class: `raw`, `tokenise` or `never`. Unlisted classes:
+    /// raw on the premises; elsewhere tokenised, and secrets never.
+    pub classes: BTreeMap<String, warden_privacy::Handling>,
+    /// Fields no recogniser classifies: `raw` or `never` (default `never`
+    /// off the premises, `raw` on them).
+    pub unclassified: Option<warden_privacy::Handling>,
 }
 
 /// `[actions.<action>]`, e.g. `[actions.isolate_host]`.
@@ -413,6 +458,35 @@ impl Config {
             }
             if x.timeout_secs == 0 {
                 e.push(format!("executors.{name}.timeout_secs must be greater than 0"));
+            }
+        }
+        for (name, p) in &self.providers {
+            if warden_privacy::Residency::parse(&p.residency).is_none() {
+                e.push(format!(
+                    "providers.{name}.residency: {:?} is not on_prem, region:<name> or external",
+                    p.residency
+                ));
+            }
+            for class in p.classes.keys() {
+                if class.parse::<warden_core::DataClass>().is_err() {
+                    e.push(format!("providers.{name}.classes: unknown data class {class:?}"));
+                }
+            }
+            if p.unclassified == Some(warden_privacy::Handling::Tokenise) {
+                e.push(format!(
+                    "providers.{name}.unclassified: raw or never (an unclassified value has no token type)"
+                ));
+            }
+            if name == "local" {
+                e.push("providers.local: the local analyzer's provider is built in".to_owned());
+            }
+        }
+        for r in &self.privacy.recognisers {
+            if r.class.parse::<warden_core::DataClass>().is_err() {
+                e.push(format!("privacy.recognisers {}: unknown data class {:?}", r.name, r.class));
+            }
+            if let Err(x) = regex::Regex::new(&r.pattern) {
+                e.push(format!("privacy.recognisers {}: {x}", r.name));
             }
         }
         if self.execution.approval_ttl_hours == 0 {

@@ -13,6 +13,7 @@ pub mod actions;
 pub mod audit;
 pub mod config;
 pub mod eval;
+pub mod privacy;
 pub mod report;
 pub mod review;
 pub mod workflow;
@@ -156,7 +157,8 @@ impl Engine {
         let key = config.audit.signing_key.clone().unwrap_or_else(|| data_dir.join("keys").join("audit-signing.key"));
         let dir = config.audit.checkpoint_dir.clone().unwrap_or_else(|| data_dir.join("checkpoints"));
         let (state, created) = audit::AuditState::open(Some(key), Some(dir))?;
-        let engine = Self::build(Box::new(store), config, state);
+        let protector = privacy::protector(&config, privacy::master_key(&config, Some(data_dir))?)?;
+        let engine = Self::build(Box::new(store), config, state, protector);
         // The classifier that last passed the gate is the active one.
         if let Some(body) = engine.store().active_model()?
             && let Ok(m) = serde_json::from_value(body)
@@ -200,17 +202,18 @@ impl Engine {
     /// signing key and no checkpoint directory.
     pub fn in_memory(config: Config) -> Result<Engine, EngineError> {
         let (state, _) = audit::AuditState::open(None, None)?;
-        Ok(Self::build(Box::new(SqliteStore::in_memory()?), config, state))
+        let protector = privacy::protector(&config, privacy::master_key(&config, None)?)?;
+        Ok(Self::build(Box::new(SqliteStore::in_memory()?), config, state, protector))
     }
 
-    fn build(store: Box<dyn Store>, config: Config, audit: audit::AuditState) -> Engine {
+    fn build(store: Box<dyn Store>, config: Config, audit: audit::AuditState, protector: Protector) -> Engine {
         let policy_version = {
             let bytes = serde_json::to_vec(&config).unwrap_or_default();
             format!("cfg-{}", &sha256_hex(&[&bytes])[..12])
         };
         Engine {
             store,
-            protector: Protector::new(),
+            protector,
             analyzer: Box::new(LocalAnalyzer::new()),
             workflows: workflow::Workflow::all(&config),
             config,
@@ -389,7 +392,30 @@ impl Engine {
             }
         }
         let dead = batch.dead_letters.clone();
+        // The local analyzer received these classes, raw, on the premises: the register says so.
+        let mut seen: BTreeMap<warden_core::DataClass, u64> = BTreeMap::new();
+        for t in &batch.triaged {
+            for (c, n) in &t.classes {
+                *seen.entry(*c).or_insert(0) += *n as u64;
+            }
+        }
         let receipt = self.store.commit(batch)?;
+        if !seen.is_empty() {
+            let now = None;
+            let rows: Vec<warden_store::ProcessingRow> = seen
+                .into_iter()
+                .map(|(c, n)| warden_store::ProcessingRow {
+                    provider: "local".into(),
+                    residency: "on_prem".into(),
+                    class: c.as_str().into(),
+                    handling: "raw".into(),
+                    fields: n,
+                    first_seen: now.clone(),
+                    last_seen: now.clone(),
+                })
+                .collect();
+            self.store.record_processing(&rows)?;
+        }
         let raced: BTreeMap<_, _> = receipt.raced_duplicates.into_iter().collect();
         for p in pending {
             match p {
@@ -448,6 +474,10 @@ impl Engine {
         self.analyzer.set_model(model);
     }
 
+    pub(crate) fn protector(&self) -> &Protector {
+        &self.protector
+    }
+
     /// The analyzer's name and version.
     pub fn analyzer_info(&self) -> warden_core::AnalyzerInfo {
         self.analyzer.info()
@@ -474,7 +504,7 @@ impl Engine {
                 "fields": alert.fields.len(),
             }),
         ));
-        let protected = self.protector.protect(alert);
+        let protected = self.protector.protect(alert, &warden_privacy::ProviderPolicy::local());
         let classes = protected.class_counts();
         audit.push(AuditRecord::new(
             service("privacy"),

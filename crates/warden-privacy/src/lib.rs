@@ -23,7 +23,7 @@ use warden_core::{Alert, Canon, DataClass, Fields, Value};
 pub use recognise::{CustomRecogniser, Hit, Recognisers};
 
 /// What a provider may receive of one data class.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Handling {
     /// The value as it is.
@@ -235,6 +235,7 @@ pub struct Protector {
     token_key: [u8; 32],
     vault_key: [u8; 32],
     token_re: regex::Regex,
+    token_any: regex::Regex,
 }
 
 fn derive(master: &[u8; 32], label: &str) -> [u8; 32] {
@@ -273,6 +274,7 @@ impl Protector {
             token_key,
             vault_key,
             token_re: regex::Regex::new(r"^<[A-Z]+_[0-9a-f]{10}>$").expect("static"),
+            token_any: regex::Regex::new(r"<[A-Z]+_(?:[0-9a-f]{10}|WITHHELD)>|<WITHHELD>").expect("static"),
         })
     }
 
@@ -416,6 +418,38 @@ impl Protector {
             rebuilt.push_str(&text[at..]);
             out.insert(path, Value::Str(rebuilt));
         }
+        // A value found in one field is replaced wherever else it appears,
+        // whatever its case, even where no recogniser would have seen it.
+        let propagate: Vec<(regex::Regex, String)> = {
+            let mut v: Vec<(&String, &String)> = replaced.iter().filter(|(raw, _)| raw.chars().count() >= 3).collect();
+            v.sort_by_key(|(raw, _)| std::cmp::Reverse(raw.len()));
+            v.into_iter()
+                .filter_map(|(raw, token)| {
+                    let re = regex::RegexBuilder::new(&regex::escape(raw)).case_insensitive(true).build().ok()?;
+                    let with = if token.is_empty() { "<WITHHELD>".to_owned() } else { token.clone() };
+                    Some((re, with))
+                })
+                .collect()
+        };
+        if !propagate.is_empty() {
+            let paths: Vec<String> =
+                out.iter().filter(|(_, v)| matches!(v, Value::Str(_))).map(|(p, _)| p.to_owned()).collect();
+            for path in paths {
+                let Some(Value::Str(s)) = out.get(&path) else { continue };
+                let fixed = self.outside_tokens(s, |seg| {
+                    let mut seg = seg.to_owned();
+                    for (re, with) in &propagate {
+                        if re.is_match(&seg) {
+                            seg = re.replace_all(&seg, with.as_str()).into_owned();
+                        }
+                    }
+                    seg
+                });
+                if &fixed != s {
+                    out.insert(path, Value::Str(fixed));
+                }
+            }
+        }
         // Canonical paths point only at fields the provider still has.
         alert.canon.retain(|_, p| out.get(p).is_some());
         alert.fields = out;
@@ -429,6 +463,19 @@ impl Protector {
         }
     }
 
+    /// Applies `f` to the parts of `s` that are not Warden tokens.
+    fn outside_tokens(&self, s: &str, f: impl Fn(&str) -> String) -> String {
+        let mut out = String::with_capacity(s.len());
+        let mut at = 0;
+        for m in self.token_any.find_iter(s) {
+            out.push_str(&f(&s[at..m.start()]));
+            out.push_str(m.as_str());
+            at = m.end();
+        }
+        out.push_str(&f(&s[at..]));
+        out
+    }
+
     /// The last check before anything leaves for a provider: the exact body
     /// is searched for every original that protection replaced (as is and
     /// case-folded), and scanned by the recognisers for anything the policy
@@ -436,9 +483,17 @@ impl Protector {
     /// never the values); empty means the body may leave.
     pub fn egress_check(&self, body: &str, protected: &ProtectedAlert, policy: &ProviderPolicy) -> Vec<String> {
         let mut found = Vec::new();
-        let folded = body.to_lowercase();
         for (raw, token) in &protected.replaced {
-            if body.contains(raw.as_str()) || folded.contains(&raw.to_lowercase()) {
+            // As is anywhere; case-folded as a whole word (so `Users` is not found in `SubjectUserSid`).
+            let folded = regex::RegexBuilder::new(&format!(
+                r"(?:^|[^\p{{L}}\p{{N}}]){}(?:$|[^\p{{L}}\p{{N}}])",
+                regex::escape(raw)
+            ))
+            .case_insensitive(true)
+            .build()
+            .map(|re| re.is_match(body))
+            .unwrap_or(false);
+            if body.contains(raw.as_str()) || folded {
                 found.push(format!(
                     "an original value replaced by {} is present",
                     if token.is_empty() { "a withheld marker" } else { token }

@@ -244,7 +244,8 @@ impl Recognisers {
                 "username_domain",
                 DataClass::Username,
                 0.9,
-                r"\b[A-Za-z][A-Za-z0-9_-]{1,14}\\[A-Za-z0-9._$-]{2,64}",
+                // NetBIOS domains are written in capitals: `CORP\jdoe`, not `Program Files\Microsoft`.
+                r"\b[A-Z0-9][A-Z0-9_-]{1,14}\\[A-Za-z0-9._$-]{2,64}",
                 Some(username_domain),
             ),
             b(
@@ -310,6 +311,11 @@ impl Recognisers {
                         s = m.start() + g.start();
                         e = m.start() + g.end();
                     }
+                } else if b.name == "username_domain"
+                    && (text[..m.start()].ends_with(['\\', '/']) || text[m.end()..].starts_with(['\\', '/']))
+                {
+                    // A segment of a longer path, not DOMAIN\user.
+                    continue;
                 } else if b.name == "username_home" || b.name == "username_domain" {
                     let sep = m.as_str().rfind(['/', '\\']).map_or(0, |i| i + 1);
                     s = m.start() + sep;

@@ -157,6 +157,35 @@ pub struct Feedback {
     pub decided_at: Timestamp,
 }
 
+/// An encrypted original behind a token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct VaultRow {
+    pub token: String,
+    pub class: String,
+    pub nonce: Vec<u8>,
+    pub ciphertext: Vec<u8>,
+}
+
+impl std::fmt::Debug for VaultRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "VaultRow({})", self.token)
+    }
+}
+
+/// One line of the data-processing register.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ProcessingRow {
+    pub provider: String,
+    pub residency: String,
+    pub class: String,
+    /// raw, tokenise or never.
+    pub handling: String,
+    /// Fields of this class handled so.
+    pub fields: u64,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+}
+
 /// A store error. Messages name what failed, never the data involved.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -338,6 +367,17 @@ pub trait Store: Send + Sync {
 
     /// The newest stored model.
     fn active_model(&self) -> Result<Option<serde_json::Value>, StoreError>;
+
+    /// Keeps encrypted originals (an existing token keeps its first entry).
+    fn put_vault(&self, entries: &[VaultRow]) -> Result<(), StoreError>;
+
+    fn vault_entry(&self, token: &str) -> Result<Option<VaultRow>, StoreError>;
+
+    /// Adds to the data-processing register.
+    fn record_processing(&self, rows: &[ProcessingRow]) -> Result<(), StoreError>;
+
+    /// The data-processing register.
+    fn register(&self) -> Result<Vec<ProcessingRow>, StoreError>;
 
     fn counts(&self) -> Result<Counts, StoreError>;
 }

@@ -10,7 +10,8 @@ use warden_audit::LogItem;
 use warden_core::{Alert, AlertId, AuditEntry, AuditRecord, Fingerprint};
 
 use crate::{
-    AlertRecord, Batch, Counts, DeadLetter, Feedback, Receipt, ReviewItem, Store, StoreError, Switch, UserRecord,
+    AlertRecord, Batch, Counts, DeadLetter, Feedback, ProcessingRow, Receipt, ReviewItem, Store, StoreError, Switch,
+    UserRecord, VaultRow,
 };
 
 /// Schema changes, applied in order; `PRAGMA user_version` records how many ran.
@@ -166,6 +167,27 @@ CREATE TABLE models (
     version     TEXT PRIMARY KEY,
     body        TEXT NOT NULL,
     created_at  TEXT NOT NULL
+);
+"#,
+    r#"
+-- Originals behind tokens, encrypted (AEAD, the key outside the database).
+CREATE TABLE vault (
+    token       TEXT PRIMARY KEY,
+    class       TEXT NOT NULL,
+    nonce       BLOB NOT NULL,
+    ciphertext  BLOB NOT NULL,
+    created_at  TEXT NOT NULL
+);
+-- The data-processing register: which provider received which classes.
+CREATE TABLE processing (
+    provider    TEXT NOT NULL,
+    residency   TEXT NOT NULL,
+    class       TEXT NOT NULL,
+    handling    TEXT NOT NULL,
+    fields      INTEGER NOT NULL,
+    first_seen  TEXT NOT NULL,
+    last_seen   TEXT NOT NULL,
+    PRIMARY KEY (provider, class, handling)
 );
 "#,
 ];
@@ -1028,6 +1050,70 @@ impl Store for SqliteStore {
             .query_row("SELECT body FROM models ORDER BY created_at DESC, rowid DESC LIMIT 1", [], |r| r.get(0))
             .optional()?;
         body.map(|b| from_json(&b, "model")).transpose()
+    }
+
+    fn put_vault(&self, entries: &[VaultRow]) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO vault (token, class, nonce, ciphertext, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT DO NOTHING",
+            )?;
+            let now = Timestamp::now().to_string();
+            for e in entries {
+                stmt.execute(params![e.token, e.class, e.nonce, e.ciphertext, now])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn vault_entry(&self, token: &str) -> Result<Option<VaultRow>, StoreError> {
+        let conn = self.lock();
+        Ok(conn
+            .query_row("SELECT token, class, nonce, ciphertext FROM vault WHERE token = ?1", [token], |r| {
+                Ok(VaultRow { token: r.get(0)?, class: r.get(1)?, nonce: r.get(2)?, ciphertext: r.get(3)? })
+            })
+            .optional()?)
+    }
+
+    fn record_processing(&self, rows: &[ProcessingRow]) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO processing (provider, residency, class, handling, fields, first_seen, last_seen)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+                 ON CONFLICT(provider, class, handling) DO UPDATE SET fields = fields + excluded.fields,
+                 last_seen = excluded.last_seen, residency = excluded.residency",
+            )?;
+            let now = Timestamp::now().to_string();
+            for r in rows {
+                stmt.execute(params![r.provider, r.residency, r.class, r.handling, r.fields, now])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn register(&self) -> Result<Vec<ProcessingRow>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT provider, residency, class, handling, fields, first_seen, last_seen FROM processing ORDER BY provider, class",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(ProcessingRow {
+                provider: r.get(0)?,
+                residency: r.get(1)?,
+                class: r.get(2)?,
+                handling: r.get(3)?,
+                fields: r.get(4)?,
+                first_seen: Some(r.get(5)?),
+                last_seen: Some(r.get(6)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn counts(&self) -> Result<Counts, StoreError> {

@@ -82,6 +82,16 @@ enum Command {
         #[command(flatten)]
         auth: people::Auth,
     },
+    /// Print exactly what a provider would receive for each alert of a file
+    /// (after protection and the egress check). Nothing is sent.
+    Preview {
+        file: PathBuf,
+        #[arg(long, value_name = "NAME")]
+        provider: String,
+    },
+    /// The privacy gateway: re-identification and the data-processing register.
+    #[command(subcommand)]
+    Privacy(PrivacyCommand),
     /// Reports for people who manage the SOC.
     #[command(subcommand)]
     Report(ReportCommand),
@@ -99,6 +109,34 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         report: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum PrivacyCommand {
+    /// The original behind a token (needs the re-identify permission; audited with your reason).
+    Reidentify {
+        /// The token, e.g. `<EMAIL_7f3a2c91d0>`.
+        #[arg(value_name = "TOKEN")]
+        value_token: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        auth: people::Auth,
+    },
+    /// Which provider received which data classes, where, how often, first and last time.
+    Register {
+        #[arg(long, value_enum, default_value_t = RegisterFormat::Table)]
+        format: RegisterFormat,
+    },
+    /// The built-in recognisers (names for `privacy.disabled_recognisers`).
+    Recognisers,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum RegisterFormat {
+    Table,
+    Json,
+    Csv,
 }
 
 #[derive(Subcommand, Debug)]
@@ -253,6 +291,78 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 r.active
             );
             Ok(if r.activated { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Command::Preview { file, provider } => {
+            let engine = open(&cli.data, cli.config.as_deref())?;
+            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let mut blocked = 0;
+            for item in engine.preview(&bytes, &file.display().to_string(), &provider)? {
+                println!("{}", serde_json::to_string(&item.body)?);
+                if !item.blocked.is_empty() {
+                    blocked += 1;
+                    anstream::eprintln!(
+                        "{}BLOCKED{} {}: {}",
+                        style::ERR.render(),
+                        style::ERR.render_reset(),
+                        item.alert_id,
+                        item.blocked.join("; ")
+                    );
+                }
+            }
+            Ok(if blocked > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }
+        Command::Privacy(PrivacyCommand::Reidentify { value_token, reason, auth }) => {
+            let engine = open(&cli.data, cli.config.as_deref())?;
+            println!("{}", engine.reidentify(&auth.identity(&engine)?, &value_token, &reason)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Privacy(PrivacyCommand::Register { format }) => {
+            let engine = open(&cli.data, cli.config.as_deref())?;
+            let rows = engine.store().register()?;
+            match format {
+                RegisterFormat::Json => print_json(&rows)?,
+                RegisterFormat::Csv => {
+                    println!("provider,residency,class,handling,fields,first_seen,last_seen");
+                    for r in rows {
+                        println!(
+                            "{},{},{},{},{},{},{}",
+                            r.provider,
+                            r.residency,
+                            r.class,
+                            r.handling,
+                            r.fields,
+                            r.first_seen.unwrap_or_default(),
+                            r.last_seen.unwrap_or_default()
+                        );
+                    }
+                }
+                RegisterFormat::Table => {
+                    println!(
+                        "{:<12} {:<14} {:<14} {:<9} {:>8}  FIRST / LAST",
+                        "PROVIDER", "RESIDENCY", "CLASS", "HANDLING", "FIELDS"
+                    );
+                    for r in rows {
+                        println!(
+                            "{:<12} {:<14} {:<14} {:<9} {:>8}  {} / {}",
+                            r.provider,
+                            r.residency,
+                            r.class,
+                            r.handling,
+                            r.fields,
+                            r.first_seen.unwrap_or_default(),
+                            r.last_seen.unwrap_or_default()
+                        );
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Privacy(PrivacyCommand::Recognisers) => {
+            let engine = open(&cli.data, cli.config.as_deref())?;
+            for name in engine.recogniser_names() {
+                println!("{name}");
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Report(ReportCommand::Weekly { out }) => {
             let engine = open(&cli.data, cli.config.as_deref())?;
@@ -422,4 +532,14 @@ pub mod style {
     pub const ESCALATED: Style = AnsiColor::Red.on_default().bold();
     pub const REVIEW: Style = AnsiColor::Yellow.on_default().bold();
     pub const CLOSED: Style = AnsiColor::Green.on_default();
+}
+
+#[cfg(test)]
+mod tests {
+    /// Clap checks the whole command tree (names, conflicts) only when asked.
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

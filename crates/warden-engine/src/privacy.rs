@@ -1,0 +1,240 @@
+//! The engine's side of the privacy gateway: the master key (a file or the
+//! environment, never the database), provider policies from configuration,
+//! `warden preview`, re-identification and the data-processing register.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+use warden_core::{Actor, AuditRecord, DataClass};
+use warden_govern::{Identity, Permission};
+use warden_privacy::{Handling, Options, ProtectedAlert, Protector, ProviderPolicy, Residency, VaultEntry};
+use warden_store::{ProcessingRow, VaultRow};
+
+use crate::{Config, Engine, EngineError, Parsed};
+
+/// Reads `WARDEN_VAULT_KEY` (64 hex), or the key file, creating it (0600) on first use.
+pub(crate) fn master_key(config: &Config, data_dir: Option<&Path>) -> Result<[u8; 32], EngineError> {
+    let parse = |hex: &str| -> Option<[u8; 32]> {
+        let hex = hex.trim();
+        if hex.len() != 64 {
+            return None;
+        }
+        let mut k = [0u8; 32];
+        for (i, b) in k.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+        }
+        Some(k)
+    };
+    if let Ok(v) = std::env::var("WARDEN_VAULT_KEY") {
+        return parse(&v).ok_or_else(|| EngineError::Invalid("WARDEN_VAULT_KEY must be 64 hex characters".into()));
+    }
+    let path = match (&config.privacy.vault_key_file, data_dir) {
+        (Some(p), _) => p.clone(),
+        (None, Some(d)) => d.join("keys").join("vault.key"),
+        (None, None) => {
+            let mut k = [0u8; 32];
+            getrandom::fill(&mut k).map_err(|e| EngineError::Invalid(format!("no randomness for a key: {e}")))?;
+            return Ok(k);
+        }
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            parse(&text).ok_or_else(|| EngineError::Invalid(format!("{}: expected 64 hex characters", path.display())))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut k = [0u8; 32];
+            getrandom::fill(&mut k).map_err(|e| EngineError::Invalid(format!("no randomness for a key: {e}")))?;
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| EngineError::Invalid(format!("{}: {e}", dir.display())))?;
+            }
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+            use std::io::Write;
+            let mut f = opts.open(&path).map_err(|e| EngineError::Invalid(format!("{}: {e}", path.display())))?;
+            f.write_all(warden_ingest::hex(&k).as_bytes()).map_err(|e| EngineError::Invalid(e.to_string()))?;
+            Ok(k)
+        }
+        Err(e) => Err(EngineError::Invalid(format!("{}: {e}", path.display()))),
+    }
+}
+
+pub(crate) fn protector(config: &Config, key: [u8; 32]) -> Result<Protector, EngineError> {
+    let options = Options {
+        tenant: config.privacy.tenant.clone(),
+        disabled: config.privacy.disabled_recognisers.clone(),
+        custom: config.privacy.recognisers.clone(),
+    };
+    Protector::new(options, key).map_err(|e| EngineError::Invalid(e.to_string()))
+}
+
+/// What one provider would receive for one alert.
+#[derive(Clone, Debug, Serialize)]
+pub struct PreviewItem {
+    pub alert_id: String,
+    pub provider: String,
+    /// The exact request body.
+    pub body: serde_json::Value,
+    /// What the egress check found; non-empty means the request would be blocked.
+    pub blocked: Vec<String>,
+    pub withheld: usize,
+}
+
+impl Engine {
+    /// Names of the built-in recognisers.
+    pub fn recogniser_names(&self) -> Vec<&'static str> {
+        self.protector().recognisers().names()
+    }
+
+    /// The policy for a provider by name (`local` is built in).
+    pub fn provider_policy(&self, name: &str) -> Result<ProviderPolicy, EngineError> {
+        if name == "local" {
+            return Ok(ProviderPolicy::local());
+        }
+        let p = self.config().providers.get(name).ok_or_else(|| {
+            let known: Vec<&str> =
+                std::iter::once("local").chain(self.config().providers.keys().map(String::as_str)).collect();
+            EngineError::NotFound(format!("no provider {name:?} (configured: {})", known.join(", ")))
+        })?;
+        let residency = Residency::parse(&p.residency)
+            .ok_or_else(|| EngineError::Invalid(format!("provider {name}: bad residency")))?;
+        let on_prem = residency == Residency::OnPrem;
+        Ok(ProviderPolicy {
+            name: name.to_owned(),
+            classes: p.classes.iter().filter_map(|(k, v)| Some((k.parse::<DataClass>().ok()?, *v))).collect(),
+            unclassified: p.unclassified.unwrap_or(if on_prem { Handling::Raw } else { Handling::Never }),
+            residency,
+        })
+    }
+
+    /// Keeps a protected alert's originals in the vault and records what the
+    /// provider received in the data-processing register (for the providers
+    /// that send: generative providers call this when a request leaves).
+    pub fn record_protection(&self, items: &[&ProtectedAlert], policy: &ProviderPolicy) -> Result<(), EngineError> {
+        let rows: Vec<VaultRow> = items
+            .iter()
+            .flat_map(|p| p.vault_entries())
+            .map(|e| VaultRow {
+                token: e.token.clone(),
+                class: e.class.as_str().into(),
+                nonce: e.nonce.clone(),
+                ciphertext: e.ciphertext.clone(),
+            })
+            .collect();
+        if !rows.is_empty() {
+            self.store().put_vault(&rows)?;
+        }
+        let mut counts: BTreeMap<(DataClass, Handling), u64> = BTreeMap::new();
+        for p in items {
+            for (class, n) in p.class_counts() {
+                *counts.entry((class, policy.handling(class))).or_insert(0) += n as u64;
+            }
+        }
+        let rows: Vec<ProcessingRow> = counts
+            .into_iter()
+            .map(|((class, handling), n)| ProcessingRow {
+                provider: policy.name.clone(),
+                residency: policy.residency.as_string(),
+                class: class.as_str().into(),
+                handling: serde_json::to_value(handling)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                fields: n,
+                first_seen: None,
+                last_seen: None,
+            })
+            .collect();
+        if !rows.is_empty() {
+            self.store().record_processing(&rows)?;
+        }
+        Ok(())
+    }
+
+    /// Exactly what `provider` would receive for each alert of an input, with
+    /// the egress check's verdict. Originals replaced by tokens go to the
+    /// vault so they can be re-identified; nothing is sent anywhere.
+    pub fn preview(&self, input: &[u8], source: &str, provider: &str) -> Result<Vec<PreviewItem>, EngineError> {
+        let policy = self.provider_policy(provider)?;
+        let opts = self.config().ingest_options(jiff::Timestamp::now());
+        let mut out = Vec::new();
+        let mut protected = Vec::new();
+        for item in warden_ingest::read(input, source, &opts) {
+            let Parsed::Alert(alert) = item else { continue };
+            let p = self.protector().protect(*alert, &policy);
+            let body = serde_json::json!({
+                "alert_id": p.alert().id,
+                "format": p.alert().format,
+                "fields": p.alert().fields,
+            });
+            let text = serde_json::to_string(&body).unwrap_or_default();
+            let blocked = self.protector().egress_check(&text, &p, &policy);
+            if !blocked.is_empty() {
+                self.append_audit(vec![AuditRecord::new(
+                    Actor::Service("privacy".into()),
+                    "privacy.egress_blocked",
+                    p.alert().id.as_str(),
+                    serde_json::json!({"provider": provider, "findings": blocked}),
+                )])?;
+            }
+            out.push(PreviewItem {
+                alert_id: p.alert().id.to_string(),
+                provider: provider.to_owned(),
+                body,
+                blocked,
+                withheld: p.withheld(),
+            });
+            protected.push(p);
+        }
+        let rows: Vec<VaultRow> = protected
+            .iter()
+            .flat_map(|p| p.vault_entries())
+            .map(|e| VaultRow {
+                token: e.token.clone(),
+                class: e.class.as_str().into(),
+                nonce: e.nonce.clone(),
+                ciphertext: e.ciphertext.clone(),
+            })
+            .collect();
+        if !rows.is_empty() {
+            self.store().put_vault(&rows)?;
+        }
+        Ok(out)
+    }
+
+    /// The original behind a token, for someone allowed to see it, with a
+    /// reason; audited with who, which token and why (never the value). A
+    /// token Warden did not issue — one a model made up — is refused.
+    pub fn reidentify(&self, who: &Identity, token: &str, reason: &str) -> Result<String, EngineError> {
+        who.authorize(Permission::Reidentify, "re-identify tokenised data")?;
+        if reason.trim().is_empty() {
+            return Err(EngineError::Invalid("say why you need the original".into()));
+        }
+        let actor = Actor::User(who.user.clone());
+        let Some(row) = self.store().vault_entry(token)? else {
+            self.append_audit(vec![AuditRecord::new(
+                actor,
+                "privacy.reidentify_unknown",
+                token,
+                serde_json::json!({"reason": reason}),
+            )])?;
+            return Err(EngineError::NotFound(format!(
+                "{token} is not a token Warden issued; it is never re-identified"
+            )));
+        };
+        let class = row.class.parse::<DataClass>().map_err(|e| EngineError::Invalid(e.to_string()))?;
+        let value = self
+            .protector()
+            .open(&VaultEntry { token: row.token, class, nonce: row.nonce, ciphertext: row.ciphertext })
+            .map_err(|e| EngineError::Invalid(e.to_string()))?;
+        self.append_audit(vec![AuditRecord::new(
+            actor,
+            "privacy.reidentified",
+            token,
+            serde_json::json!({"class": class.as_str(), "reason": reason}),
+        )])?;
+        Ok(value)
+    }
+}
