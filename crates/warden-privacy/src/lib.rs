@@ -420,31 +420,23 @@ impl Protector {
         }
         // A value found in one field is replaced wherever else it appears,
         // whatever its case, even where no recogniser would have seen it.
-        let propagate: Vec<(regex::Regex, String)> = {
-            let mut v: Vec<(&String, &String)> = replaced.iter().filter(|(raw, _)| raw.chars().count() >= 3).collect();
-            v.sort_by_key(|(raw, _)| std::cmp::Reverse(raw.len()));
-            v.into_iter()
-                .filter_map(|(raw, token)| {
-                    let re = regex::RegexBuilder::new(&regex::escape(raw)).case_insensitive(true).build().ok()?;
-                    let with = if token.is_empty() { "<WITHHELD>".to_owned() } else { token.clone() };
-                    Some((re, with))
+        let propagate: Vec<(String, String)> = {
+            let mut v: Vec<(String, String)> = replaced
+                .iter()
+                .filter(|(raw, _)| raw.chars().count() >= 3)
+                .map(|(raw, token)| {
+                    (raw.to_lowercase(), if token.is_empty() { "<WITHHELD>".to_owned() } else { token.clone() })
                 })
-                .collect()
+                .collect();
+            v.sort_by_key(|(raw, _)| std::cmp::Reverse(raw.len()));
+            v
         };
         if !propagate.is_empty() {
             let paths: Vec<String> =
                 out.iter().filter(|(_, v)| matches!(v, Value::Str(_))).map(|(p, _)| p.to_owned()).collect();
             for path in paths {
                 let Some(Value::Str(s)) = out.get(&path) else { continue };
-                let fixed = self.outside_tokens(s, |seg| {
-                    let mut seg = seg.to_owned();
-                    for (re, with) in &propagate {
-                        if re.is_match(&seg) {
-                            seg = re.replace_all(&seg, with.as_str()).into_owned();
-                        }
-                    }
-                    seg
-                });
+                let fixed = self.outside_tokens(s, |seg| replace_folded(seg, &propagate));
                 if &fixed != s {
                     out.insert(path, Value::Str(fixed));
                 }
@@ -507,6 +499,34 @@ impl Protector {
         }
         found
     }
+}
+
+/// Replaces every case-insensitive occurrence of each `(lower-cased raw, with)`.
+fn replace_folded(seg: &str, pairs: &[(String, String)]) -> String {
+    let mut seg = seg.to_owned();
+    for (raw, with) in pairs {
+        let lower = seg.to_lowercase();
+        // Lower-casing can change byte lengths outside ASCII; fall back to exact matching there.
+        if lower.len() != seg.len() {
+            if seg.contains(raw.as_str()) {
+                seg = seg.replace(raw.as_str(), with);
+            }
+            continue;
+        }
+        if !lower.contains(raw.as_str()) {
+            continue;
+        }
+        let mut out = String::with_capacity(seg.len());
+        let mut at = 0;
+        while let Some(i) = lower[at..].find(raw.as_str()) {
+            out.push_str(&seg[at..at + i]);
+            out.push_str(with);
+            at += i + raw.len();
+        }
+        out.push_str(&seg[at..]);
+        seg = out;
+    }
+    seg
 }
 
 fn getrandom_fill(buf: &mut [u8]) -> Result<(), getrandom::Error> {

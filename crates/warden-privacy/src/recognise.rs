@@ -49,6 +49,8 @@ struct Builtin {
 /// Every recogniser, built once.
 pub struct Recognisers {
     builtins: Vec<Builtin>,
+    /// All built-in patterns at once: one pass says which can match at all.
+    prefilter: regex::RegexSet,
     custom: Vec<(String, DataClass, f64, Regex)>,
     base64: Regex,
     token: Regex,
@@ -169,6 +171,14 @@ impl Recognisers {
                 r#"(?i)(?:--password[= ]|/password:|/pass:|\s-p\s?|\bpassword=|\bpwd=|-Password\s+)("[^"]+"|'[^']+'|[^\s"']+)"#,
                 None,
             ),
+            b("secret_user_password", DataClass::Secret, 0.85, r"(?:\s-u\s*|--user[= ])[^\s:@/]+:([^\s@]+)", None),
+            b(
+                "person_name_context",
+                DataClass::PersonName,
+                0.6,
+                r"\b(?:for|by|from|to|contact|employee|user|owner|Mr\.?|Ms\.?|Mrs\.?|Dr\.?|name[:=]?)\s+([A-Z][a-z]{1,20}(?:[ '-][A-Z][a-z]{1,20}){1,2})\b",
+                None,
+            ),
             b(
                 "secret_assignment",
                 DataClass::Secret,
@@ -266,6 +276,8 @@ impl Recognisers {
                 }),
             ),
         ];
+        let prefilter =
+            regex::RegexSet::new(builtins.iter().map(|b| b.re.as_str())).expect("built-in patterns compile");
         let mut out = Vec::new();
         for c in custom {
             let class = c.class.parse::<DataClass>().map_err(|e| format!("recogniser {}: {e}", c.name))?;
@@ -274,9 +286,10 @@ impl Recognisers {
         }
         Ok(Recognisers {
             builtins,
+            prefilter,
             custom: out,
             base64: re(r"[A-Za-z0-9+/]{20,}={0,2}"),
-            token: re(r"<[A-Z]+_[0-9a-f]{10}>"),
+            token: re(r"<[A-Z]+_(?:[0-9a-f]{10}|WITHHELD)>|<WITHHELD>"),
         })
     }
 
@@ -292,8 +305,9 @@ impl Recognisers {
         let mut hits = Vec::new();
         let tokens: Vec<(usize, usize)> = self.token.find_iter(text).map(|m| (m.start(), m.end())).collect();
         let inside_token = |s: usize, e: usize| tokens.iter().any(|(a, b)| s < *b && e > *a);
-        for b in &self.builtins {
-            if disabled.iter().any(|d| d == b.name) {
+        let candidates = self.prefilter.matches(text);
+        for (i, b) in self.builtins.iter().enumerate() {
+            if !candidates.matched(i) || disabled.iter().any(|d| d == b.name) {
                 continue;
             }
             for m in b.re.find_iter(text) {
@@ -306,7 +320,7 @@ impl Recognisers {
                     }
                 }
                 // Values after a marker: only the value is the secret / user.
-                if b.name == "secret_password_argument" {
+                if matches!(b.name, "secret_password_argument" | "secret_user_password" | "person_name_context") {
                     if let Some(g) = b.re.captures(&text[m.start()..]).and_then(|c| c.get(1)) {
                         s = m.start() + g.start();
                         e = m.start() + g.end();
