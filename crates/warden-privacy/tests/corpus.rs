@@ -17,7 +17,10 @@ fn external() -> ProviderPolicy {
     }
 }
 
-fn corpus() -> (Vec<ProtectedAlert>, Protector, Vec<(String, String)>, Vec<String>) {
+/// The protected corpus, the protector, the seeded (value, class) pairs and the Luhn-failing decoys.
+type Corpus = (Vec<ProtectedAlert>, Protector, Vec<(String, String)>, Vec<String>);
+
+fn corpus() -> Corpus {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     let bytes = std::fs::read(dir.join("pii-corpus.ndjson")).unwrap();
     let values: serde_json::Value =
