@@ -382,3 +382,83 @@ fn coverage_exports_navigator_layers() {
     assert!(ids.contains(&"T1003.001") && ids.contains(&"T1490"), "{ids:?}");
     assert!(dir.path().join("layer-labelled.json").exists());
 }
+
+#[test]
+fn preview_for_the_external_provider_shows_no_seeded_value_and_reidentification_is_guarded() {
+    let data = tempfile::tempdir().unwrap();
+    let corpus = repo().join("crates/warden-privacy/tests/data/pii-corpus.ndjson");
+    let config = repo().join("examples/warden.toml");
+    let o = warden(data.path())
+        .arg("--config")
+        .arg(&config)
+        .arg("preview")
+        .arg(&corpus)
+        .args(["--provider", "external"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(out.lines().count(), 100);
+    let values: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(repo().join("crates/warden-privacy/tests/data/pii-values.json")).unwrap(),
+    )
+    .unwrap();
+    let folded = out.to_lowercase();
+    // examples/warden.toml lets `external` see public IP addresses as they are; nothing else.
+    for v in values["values"].as_array().unwrap().iter().filter(|v| v["class"] != "ip_public") {
+        let raw = v["value"].as_str().unwrap();
+        let escaped = raw.replace('\\', "\\\\");
+        assert!(
+            !out.contains(raw) && !out.contains(&escaped) && !folded.contains(&escaped.to_lowercase()),
+            "{} {raw} reached the preview",
+            v["class"]
+        );
+    }
+    // A token from the preview, back to its original: only with the permission, and audited.
+    let token = out.split("<EMAIL_").nth(1).map(|s| format!("<EMAIL_{}", &s[..11])).unwrap();
+    for (name, role) in [("ann", "analyst"), ("mia", "manager")] {
+        let o = warden(data.path())
+            .args(["users", "add", name, "--role", role])
+            .env("WARDEN_PASSWORD", "a long enough password")
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+    }
+    let tok = |n: &str| {
+        String::from_utf8(warden(data.path()).args(["tokens", "create", "--user", n]).output().unwrap().stdout).unwrap()
+    };
+    let denied = warden(data.path())
+        .args(["privacy", "reidentify", &token, "--reason", "curious"])
+        .env("WARDEN_TOKEN", tok("ann").trim())
+        .output()
+        .unwrap();
+    assert_eq!(denied.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&denied.stderr).contains("may not re-identify"));
+    let ok = warden(data.path())
+        .args(["privacy", "reidentify", &token, "--reason", "incident 42: notify the user"])
+        .env("WARDEN_TOKEN", tok("mia").trim())
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains('@'));
+    let invented = warden(data.path())
+        .args(["privacy", "reidentify", "<EMAIL_0000000000>", "--reason", "model said so"])
+        .env("WARDEN_TOKEN", tok("mia").trim())
+        .output()
+        .unwrap();
+    assert_eq!(invented.status.code(), Some(1), "tokens a model invents are never re-identified");
+    let conn = rusqlite::Connection::open(data.path().join("warden.db")).unwrap();
+    let (n, payload): (u64, String) = conn
+        .query_row("SELECT count(*), max(payload) FROM audit_log WHERE action = 'privacy.reidentified'", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(n, 1);
+    assert!(payload.contains("incident 42") && !payload.contains('@'), "who, what and why; never the value: {payload}");
+    // The register shows what the local analyzer received after a triage run.
+    warden(data.path()).arg("triage").arg(&corpus).output().unwrap();
+    let reg = warden(data.path()).args(["privacy", "register", "--format", "csv"]).output().unwrap();
+    let csv = String::from_utf8(reg.stdout).unwrap();
+    assert!(csv.starts_with("provider,residency,class,handling,fields,first_seen,last_seen"));
+    assert!(csv.contains("local,on_prem,email,raw,"), "{csv}");
+}
