@@ -13,6 +13,8 @@
 pub mod attack;
 pub mod calibration;
 pub mod classifier;
+pub mod injection;
+pub mod llm;
 mod local;
 pub mod metrics;
 mod validate;
@@ -43,6 +45,8 @@ pub enum AnalyzeError {
     Unavailable(String),
     #[error("analyzer output rejected: {0}")]
     Rejected(String),
+    #[error("request refused before it left: {0}")]
+    Refused(String),
 }
 
 /// A first draft of the text a critical action needs (a customer

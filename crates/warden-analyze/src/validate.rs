@@ -49,7 +49,23 @@ pub fn validate(a: &Assessment, alert: &dyn Fields) -> Validation {
             Some(_) => problems.push(format!("evidence {}: field `{}` does not hold the cited value", i + 1, e.path)),
         }
     }
+    // Everything the summary names must be in the alert (or, for techniques, the catalogue).
+    let all_text: String = alert.iter().map(|(_, v)| v.to_string()).collect::<Vec<_>>().join("\n");
+    let mut ungrounded_names = 0;
+    for m in names().find_iter(&a.summary) {
+        let name = m.as_str();
+        let known = if name.starts_with('T') && name.len() <= 9 && name[1..2].chars().all(|c| c.is_ascii_digit()) {
+            crate::attack::technique(name).is_some()
+        } else {
+            all_text.contains(name) || all_text.to_lowercase().contains(&name.to_lowercase())
+        };
+        if !known {
+            ungrounded_names += 1;
+            problems.push(format!("the summary names {name}, which the alert does not contain"));
+        }
+    }
     let cited = a.evidence.len();
+    let grounded = if ungrounded_names > 0 { grounded.min(cited.saturating_sub(1)) } else { grounded };
     let grounding = if cited > 0 && grounded == cited {
         Grounding::Full
     } else if grounded > 0 {
@@ -71,6 +87,15 @@ pub fn validate(a: &Assessment, alert: &dyn Fields) -> Validation {
         injection_suspected: false,
         disagreement: None,
     }
+}
+
+/// IPv4 addresses, hashes, Warden tokens and technique ids in free text.
+fn names() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b[0-9a-fA-F]{64}\b|\b[0-9a-fA-F]{40}\b|\b[0-9a-fA-F]{32}\b|<[A-Z]+_[0-9a-f]{10}>|\bT\d{4}(?:\.\d{3})?\b")
+            .expect("static pattern")
+    })
 }
 
 fn cites(actual: &Value, cited: &Value) -> bool {
@@ -130,6 +155,21 @@ mod tests {
         assert_eq!(none.problems, ["evidence 1: the alert has no field `nope`"]);
 
         assert_eq!(validate(&assessment(vec![]), &f).grounding, Grounding::None);
+    }
+
+    #[test]
+    fn a_summary_naming_what_the_alert_lacks_is_not_grounded() {
+        let mut f = FieldMap::new();
+        f.insert("src", Value::from("10.0.0.5"));
+        let mut a = assessment(vec![ev("src", Value::from("10.0.0.5"))]);
+        a.summary = "Beacon from 10.0.0.5 to 203.0.113.9 (T1071.001)".into();
+        let v = validate(&a, &f);
+        assert_eq!(v.grounding, Grounding::None, "{:?}", v.problems);
+        assert!(v.problems.iter().any(|p| p.contains("203.0.113.9")));
+        a.summary = "Beacon from 10.0.0.5 (T1071.001)".into();
+        assert_eq!(validate(&a, &f).grounding, Grounding::Full);
+        a.summary = "Beacon from 10.0.0.5 (T9999)".into();
+        assert!(!validate(&a, &f).passed());
     }
 
     #[test]
