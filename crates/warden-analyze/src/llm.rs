@@ -158,7 +158,12 @@ impl LlmAnalyzer {
         *self.counters.lock().unwrap_or_else(|p| p.into_inner()).entry(what.to_owned()).or_insert(0) += 1;
     }
 
-    /// The exact request body for an alert (also what `preview` would show for this provider).
+    /// A body with the canary masked, for showing to people (`warden preview`).
+    pub fn redact(&self, body: &str) -> String {
+        body.replace(&self.canary, "[canary withheld]")
+    }
+
+    /// The exact request body for an alert.
     pub fn request_body(&self, alert: &ProtectedAlert) -> String {
         let boundary = random_hex(16);
         let fields = serde_json::to_string(&alert.alert().fields).unwrap_or_default();

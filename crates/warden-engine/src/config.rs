@@ -69,6 +69,31 @@ pub struct ProviderConfig {
     /// Fields no recogniser classifies: `raw` or `never` (default `never`
     /// off the premises, `raw` on them).
     pub unclassified: Option<warden_privacy::Handling>,
+    /// An OpenAI-compatible chat-completions endpoint makes this provider an
+    /// analyzer a workflow can use: e.g. `http://127.0.0.1:11434/v1` (Ollama).
+    pub base_url: Option<String>,
+    pub model: Option<String>,
+    /// Environment variable holding the API key (never put the key in this file).
+    pub api_key_env: Option<String>,
+    /// Or a file holding it.
+    pub api_key_file: Option<std::path::PathBuf>,
+    /// `authorization` (Bearer, default) or `api-key` (Azure OpenAI).
+    pub auth_header: Option<String>,
+    /// Azure OpenAI's `api-version`.
+    pub api_version: Option<String>,
+    /// Per-attempt timeout (default 60).
+    pub timeout_secs: Option<u64>,
+    /// Further attempts on timeouts, 429 and 5xx (default 2).
+    pub retries: Option<u32>,
+    /// Requests in flight at once (default 4).
+    pub max_concurrency: Option<usize>,
+    /// Consecutive failures that open the circuit (default 5) and how long it stays open (default 60 s).
+    pub breaker_failures: Option<u32>,
+    pub breaker_cooldown_secs: Option<u64>,
+    /// Tokens this provider may use in all (default 0: no limit).
+    pub token_budget: Option<u64>,
+    /// `json_schema` (default) or `json_object` for servers without structured output.
+    pub response_format: Option<String>,
 }
 
 /// `[actions.<action>]`, e.g. `[actions.isolate_host]`.
@@ -209,6 +234,10 @@ pub struct GovernConfig {
     pub blind_first_look: bool,
     /// The server refits the calibration map this often (hours; 0: only on demand).
     pub recalibrate_every_hours: u64,
+    /// The default workflow's analyzer: `local` or a provider with a `base_url`.
+    pub analyzer: String,
+    /// Actions an alert flagged for prompt injection may still recommend.
+    pub injection_allowed_actions: Vec<String>,
 }
 
 impl Default for GovernConfig {
@@ -222,6 +251,8 @@ impl Default for GovernConfig {
             exit: ExitConfig::default(),
             blind_first_look: false,
             recalibrate_every_hours: 24,
+            analyzer: "local".into(),
+            injection_allowed_actions: vec!["enrich".into(), "tag".into(), "add_note".into(), "open_ticket".into()],
         }
     }
 }
@@ -267,6 +298,8 @@ pub struct WorkflowConfig {
     pub qa_sample_rate: Option<f64>,
     pub exit: Option<ExitConfig>,
     pub blind_first_look: Option<bool>,
+    /// The analyzer: `local` (default) or a `[providers.<name>]` with a `base_url`.
+    pub analyzer: Option<String>,
 }
 
 /// `[pipeline]`: how work is grouped.
@@ -370,6 +403,14 @@ impl Config {
         unit("govern.qa_sample_rate".into(), self.govern.qa_sample_rate, &mut e);
         unit("govern.exit.min_malicious_recall".into(), self.govern.exit.min_malicious_recall, &mut e);
         unit("govern.exit.max_ece".into(), self.govern.exit.max_ece, &mut e);
+        let analyzers: Vec<&String> = std::iter::once(&self.govern.analyzer)
+            .chain(self.workflows.iter().filter_map(|w| w.analyzer.as_ref()))
+            .collect();
+        for a in analyzers {
+            if a != "local" && !self.providers.get(a).is_some_and(|p| p.base_url.is_some()) {
+                e.push(format!("analyzer {a:?}: not `local` and no [providers.{a}] with a base_url"));
+            }
+        }
         let mut names = std::collections::BTreeSet::new();
         for (i, w) in self.workflows.iter().enumerate() {
             let at = format!("workflows[{i}]");
@@ -479,6 +520,15 @@ impl Config {
             }
             if name == "local" {
                 e.push("providers.local: the local analyzer's provider is built in".to_owned());
+            }
+            if p.base_url.is_some() && p.model.is_none() {
+                e.push(format!("providers.{name}.model: a provider with a base_url needs a model"));
+            }
+            if let Some(f) = &p.response_format
+                && f != "json_schema"
+                && f != "json_object"
+            {
+                e.push(format!("providers.{name}.response_format: json_schema or json_object, got {f:?}"));
             }
         }
         for r in &self.privacy.recognisers {

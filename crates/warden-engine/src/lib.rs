@@ -135,7 +135,10 @@ impl From<AuditError> for EngineError {
 /// The pipeline with its store and stages.
 pub struct Engine {
     store: Box<dyn Store>,
-    protector: Protector,
+    protector: std::sync::Arc<Protector>,
+    /// Generative analyzers by provider name.
+    providers: BTreeMap<String, std::sync::Arc<warden_analyze::llm::LlmAnalyzer>>,
+    screen: warden_analyze::injection::Screen,
     analyzer: Box<dyn Analyzer>,
     workflows: Vec<workflow::Workflow>,
     config: Config,
@@ -207,6 +210,8 @@ impl Engine {
     }
 
     fn build(store: Box<dyn Store>, config: Config, audit: audit::AuditState, protector: Protector) -> Engine {
+        let protector = std::sync::Arc::new(protector);
+        let providers = privacy::llm_providers(&config, &protector);
         let policy_version = {
             let bytes = serde_json::to_vec(&config).unwrap_or_default();
             format!("cfg-{}", &sha256_hex(&[&bytes])[..12])
@@ -214,6 +219,8 @@ impl Engine {
         Engine {
             store,
             protector,
+            providers,
+            screen: warden_analyze::injection::Screen::new(),
             analyzer: Box::new(LocalAnalyzer::new()),
             workflows: workflow::Workflow::all(&config),
             config,
@@ -359,7 +366,7 @@ impl Engine {
                         stopped,
                         qa_sampled: warden_govern::qa_draw(alert.id.as_str(), wf.qa_sample_rate),
                     };
-                    let triaged = self.process(*alert, &wf.name, &ctx, calibration.as_ref());
+                    let triaged = self.process(*alert, wf, &ctx, calibration.as_ref());
                     pending.push(Pending::New(Box::new(result_of(&triaged.alert, &triaged, false))));
                     batch.triaged.push(triaged);
                 }
@@ -478,6 +485,11 @@ impl Engine {
         &self.protector
     }
 
+    /// A configured generative analyzer.
+    pub fn llm(&self, provider: &str) -> Option<&warden_analyze::llm::LlmAnalyzer> {
+        self.providers.get(provider).map(|a| a.as_ref())
+    }
+
     /// The analyzer's name and version.
     pub fn analyzer_info(&self) -> warden_core::AnalyzerInfo {
         self.analyzer.info()
@@ -487,7 +499,7 @@ impl Engine {
     fn process(
         &self,
         alert: Alert,
-        workflow: &str,
+        wf: &workflow::Workflow,
         ctx: &warden_govern::RouteContext,
         calibration: Option<&(String, warden_analyze::calibration::CalibrationMap)>,
     ) -> Triaged {
@@ -504,6 +516,9 @@ impl Engine {
                 "fields": alert.fields.len(),
             }),
         ));
+        let workflow = wf.name.as_str();
+        // Attacker-controlled text that reads like instructions to a model: screened on the original.
+        let injection = self.screen.screen(&alert);
         let protected = self.protector.protect(alert, &warden_privacy::ProviderPolicy::local());
         let classes = protected.class_counts();
         audit.push(AuditRecord::new(
@@ -512,14 +527,52 @@ impl Engine {
             id.as_str(),
             serde_json::json!({ "classes": classes.iter().map(|(k, v)| (k.as_str(), *v)).collect::<BTreeMap<_, _>>() }),
         ));
-        let info = self.analyzer.info();
-        let assessment = match self.analyzer.analyze(&protected) {
+        // The local analyzer always runs: it is the default, and the cross-check of any other.
+        let local = match self.analyzer.analyze(&protected) {
             Ok(a) => a,
-            Err(e) => unavailable(info.clone(), &e.to_string()),
+            Err(e) => unavailable(self.analyzer.info(), &e.to_string()),
         };
+        let remote = self.providers.get(&wf.analyzer).map(|llm| {
+            let policy = self.provider_policy(&wf.analyzer).unwrap_or_else(|_| warden_privacy::ProviderPolicy::local());
+            let p = self.protector.protect(protected.alert().clone(), &policy);
+            let result = llm.analyze(&p);
+            if let Err(e) = self.record_protection(&[&p], &policy) {
+                tracing::error!(error = %e, "the data-processing register could not be updated");
+            }
+            (llm, p, policy, result)
+        });
+        let mut extra_problems = Vec::new();
+        let (info, assessment, seen) = match &remote {
+            None => (self.analyzer.info(), local.clone(), None),
+            Some((llm, p, policy, result)) => {
+                if let Err(warden_analyze::AnalyzeError::Refused(why)) = result {
+                    audit.push(AuditRecord::new(
+                        service("privacy"),
+                        "privacy.egress_blocked",
+                        id.as_str(),
+                        serde_json::json!({"provider": policy.name, "why": why}),
+                    ));
+                }
+                let a = match result {
+                    Ok(a) => a.clone(),
+                    Err(e) => {
+                        extra_problems.push(format!("{}: {e}", llm.info().name));
+                        unavailable(llm.info(), &e.to_string())
+                    }
+                };
+                (llm.info(), a, Some(p))
+            }
+        };
+        let mut assessment = assessment;
+        if !injection.is_empty() {
+            // Flagged: never less severe than the local analyzer says, and only allow-listed actions.
+            assessment.severity = assessment.severity.max(local.severity);
+            let allowed = &self.config.govern.injection_allowed_actions;
+            assessment.recommended_actions.retain(|a| allowed.contains(a));
+        }
         let body = serde_json::to_vec(&assessment).unwrap_or_default();
         // What the analyzer was given, by hash: the protected alert's fields.
-        let input = serde_json::to_vec(&protected.alert().fields).unwrap_or_default();
+        let input = serde_json::to_vec(&seen.unwrap_or(&protected).alert().fields).unwrap_or_default();
         audit.push(AuditRecord::new(
             Actor::Analyzer(format!("{}@{}", info.name, info.version)),
             "analyze.assessed",
@@ -534,12 +587,38 @@ impl Engine {
                 "provider": info.provider,
                 "input_sha256": sha256_hex(&[&input]),
                 "output_sha256": sha256_hex(&[&body]),
+                "tokens_used": remote.as_ref().map(|(llm, ..)| llm.tokens_used()),
+                "injection": injection,
             }),
         ));
-        let mut validation = warden_analyze::validate(&assessment, &protected);
+        // Grounding is checked against exactly what the analyzer saw.
+        let mut validation = warden_analyze::validate(&assessment, seen.unwrap_or(&protected));
+        validation.problems.extend(extra_problems);
+        validation.injection_suspected = !injection.is_empty();
+        validation.problems.extend(injection.iter().cloned());
+        if remote.is_some() && assessment.verdict != warden_core::Verdict::Unknown {
+            let attack = |v| warden_analyze::metrics::positive(v);
+            let parents = |a: &warden_core::Assessment| -> std::collections::BTreeSet<String> {
+                a.techniques.iter().map(|t| t.parent().to_string()).collect()
+            };
+            let (mine, theirs) = (parents(&assessment), parents(&local));
+            if attack(assessment.verdict) != attack(local.verdict) {
+                validation.disagreement = Some(format!("{} (local analyzer)", local.verdict));
+            } else if !mine.is_empty() && !theirs.is_empty() && mine.is_disjoint(&theirs) {
+                validation.disagreement = Some(format!("techniques {:?} (local analyzer)", theirs));
+            }
+        }
+        let mut confidence = assessment.confidence.get();
         if let Some((version, map)) = calibration {
-            validation.calibrated_confidence = Some(map.apply(assessment.confidence.get()));
+            confidence = map.apply(confidence);
             validation.calibration = Some(version.clone());
+        }
+        // Ungrounded claims lower confidence in proportion.
+        if validation.grounding != warden_core::Grounding::Full && validation.cited > 0 {
+            confidence *= validation.grounded as f64 / validation.cited as f64;
+        }
+        if validation.calibration.is_some() || validation.grounding != warden_core::Grounding::Full {
+            validation.calibrated_confidence = Some(confidence);
         }
         audit.push(AuditRecord::new(
             service("validate"),

@@ -70,6 +70,51 @@ pub(crate) fn protector(config: &Config, key: [u8; 32]) -> Result<Protector, Eng
     Protector::new(options, key).map_err(|e| EngineError::Invalid(e.to_string()))
 }
 
+/// The generative analyzers configured (`[providers.*]` with a `base_url`),
+/// each with the egress check bound to its own policy.
+pub(crate) fn llm_providers(
+    config: &Config,
+    protector: &std::sync::Arc<Protector>,
+) -> BTreeMap<String, std::sync::Arc<warden_analyze::llm::LlmAnalyzer>> {
+    use warden_analyze::llm::{LlmAnalyzer, ProviderSettings};
+    let mut out = BTreeMap::new();
+    for (name, p) in &config.providers {
+        let (Some(base_url), Some(model)) = (&p.base_url, &p.model) else { continue };
+        let Some(residency) = Residency::parse(&p.residency) else { continue };
+        let on_prem = residency == Residency::OnPrem;
+        let policy = ProviderPolicy {
+            name: name.clone(),
+            classes: p.classes.iter().filter_map(|(k, v)| Some((k.parse::<DataClass>().ok()?, *v))).collect(),
+            unclassified: p.unclassified.unwrap_or(if on_prem { Handling::Raw } else { Handling::Never }),
+            residency,
+        };
+        let api_key = p.api_key_env.as_ref().and_then(|v| std::env::var(v).ok()).or_else(|| {
+            p.api_key_file.as_ref().and_then(|f| std::fs::read_to_string(f).ok()).map(|k| k.trim().to_owned())
+        });
+        let settings = ProviderSettings {
+            name: name.clone(),
+            base_url: base_url.clone(),
+            model: model.clone(),
+            api_key,
+            auth_header: p.auth_header.clone().unwrap_or_else(|| "authorization".into()),
+            api_version: p.api_version.clone(),
+            timeout: std::time::Duration::from_secs(p.timeout_secs.unwrap_or(60)),
+            retries: p.retries.unwrap_or(2),
+            max_concurrency: p.max_concurrency.unwrap_or(4),
+            breaker_failures: p.breaker_failures.unwrap_or(5),
+            breaker_cooldown: std::time::Duration::from_secs(p.breaker_cooldown_secs.unwrap_or(60)),
+            token_budget: p.token_budget.unwrap_or(0),
+            response_format: p.response_format.clone().unwrap_or_else(|| "json_schema".into()),
+        };
+        let guard_protector = protector.clone();
+        let guard: warden_analyze::llm::EgressGuard = std::sync::Arc::new(move |body: &str, alert: &ProtectedAlert| {
+            guard_protector.egress_check(body, alert, &policy)
+        });
+        out.insert(name.clone(), std::sync::Arc::new(LlmAnalyzer::new(settings, guard)));
+    }
+    out
+}
+
 /// What one provider would receive for one alert.
 #[derive(Clone, Debug, Serialize)]
 pub struct PreviewItem {
@@ -164,11 +209,15 @@ impl Engine {
         for item in warden_ingest::read(input, source, &opts) {
             let Parsed::Alert(alert) = item else { continue };
             let p = self.protector().protect(*alert, &policy);
-            let body = serde_json::json!({
-                "alert_id": p.alert().id,
-                "format": p.alert().format,
-                "fields": p.alert().fields,
-            });
+            // For a generative provider, the exact chat-completions request; otherwise the protected alert.
+            let body = match self.llm(provider) {
+                Some(llm) => serde_json::from_str(&llm.redact(&llm.request_body(&p))).unwrap_or_default(),
+                None => serde_json::json!({
+                    "alert_id": p.alert().id,
+                    "format": p.alert().format,
+                    "fields": p.alert().fields,
+                }),
+            };
             let text = serde_json::to_string(&body).unwrap_or_default();
             let blocked = self.protector().egress_check(&text, &p, &policy);
             if !blocked.is_empty() {

@@ -24,6 +24,8 @@ pub struct Workflow {
     pub qa_sample_rate: f64,
     pub exit: ExitConfig,
     pub blind_first_look: bool,
+    /// `local` or a provider name.
+    pub analyzer: String,
 }
 
 impl Workflow {
@@ -43,6 +45,7 @@ impl Workflow {
             qa_sample_rate: w.qa_sample_rate.unwrap_or(g.qa_sample_rate),
             exit: w.exit.clone().unwrap_or_else(|| g.exit.clone()),
             blind_first_look: w.blind_first_look.unwrap_or(g.blind_first_look),
+            analyzer: w.analyzer.clone().unwrap_or_else(|| g.analyzer.clone()),
         }
     }
 
