@@ -407,7 +407,7 @@ impl Config {
             .chain(self.workflows.iter().filter_map(|w| w.analyzer.as_ref()))
             .collect();
         for a in analyzers {
-            if a != "local" && !self.providers.get(a).is_some_and(|p| p.base_url.is_some()) {
+            if a != "local" && self.providers.get(a).is_none_or(|p| p.base_url.is_none()) {
                 e.push(format!("analyzer {a:?}: not `local` and no [providers.{a}] with a base_url"));
             }
         }
