@@ -318,12 +318,17 @@ impl Engine {
         let switches = self.store.switches()?;
         let global_stop = switches.iter().any(|s| s.scope == actions::GLOBAL && s.engaged);
         let mut states: BTreeMap<String, (bool, bool)> = BTreeMap::new();
-        // The active calibration map for this analyzer, read once per batch.
-        let info = self.analyzer.info();
-        let calibration =
-            self.store.active_calibration(&format!("{}@{}", info.name, info.version))?.and_then(|(v, body)| {
-                Some((v, serde_json::from_value::<warden_analyze::calibration::CalibrationMap>(body).ok()?))
-            });
+        // The active calibration maps, read once per batch: one per analyzer (and model).
+        let mut calibrations: BTreeMap<String, (String, warden_analyze::calibration::CalibrationMap)> = BTreeMap::new();
+        let infos = std::iter::once(self.analyzer.info()).chain(self.providers.values().map(|p| p.info()));
+        for info in infos {
+            let key = calibration_key(&info);
+            if let Some((v, body)) = self.store.active_calibration(&key)?
+                && let Ok(map) = serde_json::from_value(body)
+            {
+                calibrations.insert(key, (v, map));
+            }
+        }
         let mut seen = HashSet::new();
         let mut batch = Batch { policy: self.policy_version.clone(), ..Batch::default() };
         // What to report once the batch is durable, in input order.
@@ -366,7 +371,7 @@ impl Engine {
                         stopped,
                         qa_sampled: warden_govern::qa_draw(alert.id.as_str(), wf.qa_sample_rate),
                     };
-                    let triaged = self.process(*alert, wf, &ctx, calibration.as_ref());
+                    let triaged = self.process(*alert, wf, &ctx, &calibrations);
                     pending.push(Pending::New(Box::new(result_of(&triaged.alert, &triaged, false))));
                     batch.triaged.push(triaged);
                 }
@@ -501,7 +506,7 @@ impl Engine {
         alert: Alert,
         wf: &workflow::Workflow,
         ctx: &warden_govern::RouteContext,
-        calibration: Option<&(String, warden_analyze::calibration::CalibrationMap)>,
+        calibrations: &BTreeMap<String, (String, warden_analyze::calibration::CalibrationMap)>,
     ) -> Triaged {
         let mut audit = Vec::with_capacity(5);
         let id = alert.id.clone();
@@ -609,7 +614,7 @@ impl Engine {
             }
         }
         let mut confidence = assessment.confidence.get();
-        if let Some((version, map)) = calibration {
+        if let Some((version, map)) = calibrations.get(&calibration_key(&assessment.analyzer)) {
             confidence = map.apply(confidence);
             validation.calibration = Some(version.clone());
         }
@@ -657,6 +662,15 @@ impl Engine {
             workflow: workflow.to_owned(),
             audit,
         }
+    }
+}
+
+/// Which calibration map applies to an analyzer's output: per analyzer
+/// version, and for generative providers per model too.
+pub(crate) fn calibration_key(a: &warden_core::AnalyzerInfo) -> String {
+    match &a.model {
+        Some(m) if a.name.starts_with("llm:") => format!("{}@{}+{m}", a.name, a.version),
+        _ => format!("{}@{}", a.name, a.version),
     }
 }
 

@@ -472,56 +472,62 @@ impl Engine {
     /// about its assessments, stores it as a new version (audited) and makes
     /// it the one routing applies. Returns the version and ECE before/after
     /// on the same data (the held-out figure is `warden eval`'s job).
-    pub fn calibrate(&self, who: &Identity) -> Result<(String, CalibrationMap, f64, f64), EngineError> {
+    pub fn calibrate(&self, who: &Identity) -> Result<Vec<(String, CalibrationMap, f64, f64)>, EngineError> {
         who.authorize(Permission::ChangePolicy, "fit a calibration map")?;
         self.fit_calibration(Actor::User(who.user.clone()))
     }
 
     /// The scheduled refit (`govern.recalibrate_every_hours`), by policy
     /// rather than by a person; audited as the scheduler.
-    pub fn recalibrate_on_schedule(&self) -> Result<(String, CalibrationMap, f64, f64), EngineError> {
+    pub fn recalibrate_on_schedule(&self) -> Result<Vec<(String, CalibrationMap, f64, f64)>, EngineError> {
         self.fit_calibration(Actor::Service("scheduler".into()))
     }
 
-    fn fit_calibration(&self, actor: Actor) -> Result<(String, CalibrationMap, f64, f64), EngineError> {
-        let info = self.analyzer_info();
-        let analyzer = format!("{}@{}", info.name, info.version);
-        let points: Vec<(f64, bool)> = self
-            .store()
-            .feedback(None)?
-            .into_iter()
-            .filter(|f| format!("{}@{}", f.assessment.analyzer.name, f.assessment.analyzer.version) == analyzer)
-            .filter_map(|f| {
-                let d: Decision = serde_json::from_value(f.decision).ok()?;
-                metrics::correct(&Outcome {
-                    ai_verdict: f.assessment.verdict,
-                    confidence: f.assessment.confidence.get(),
-                    truth: d.verdict,
-                    truth_techniques: vec![],
-                })
-                .map(|ok| (f.assessment.confidence.get(), ok))
-            })
-            .collect();
-        if points.len() < 30 {
+    /// One map per analyzer (and, for generative providers, per model) with
+    /// at least 30 decided alerts: verbal confidence is calibrated on its own.
+    fn fit_calibration(&self, actor: Actor) -> Result<Vec<(String, CalibrationMap, f64, f64)>, EngineError> {
+        let mut per: BTreeMap<String, Vec<(f64, bool)>> = BTreeMap::new();
+        for f in self.store().feedback(None)? {
+            let Ok(d) = serde_json::from_value::<Decision>(f.decision) else { continue };
+            let o = Outcome {
+                ai_verdict: f.assessment.verdict,
+                confidence: f.assessment.confidence.get(),
+                truth: d.verdict,
+                truth_techniques: vec![],
+            };
+            if let Some(ok) = metrics::correct(&o) {
+                per.entry(crate::calibration_key(&f.assessment.analyzer)).or_default().push((o.confidence, ok));
+            }
+        }
+        let mut out = Vec::new();
+        let mut thin = Vec::new();
+        for (analyzer, points) in per {
+            if points.len() < 30 {
+                thin.push(format!("{analyzer}: {}", points.len()));
+                continue;
+            }
+            let map = CalibrationMap::fit(&points);
+            let before = metrics::ece(&points, 15).0;
+            let mapped: Vec<(f64, bool)> = points.iter().map(|(p, ok)| (map.apply(*p), *ok)).collect();
+            let after = metrics::ece(&mapped, 15).0;
+            let version = format!("cal-{}", Timestamp::now().strftime("%Y%m%dT%H%M%S%.6fZ"));
+            let audit = vec![AuditRecord::new(
+                actor.clone(),
+                "calibration.fitted",
+                version.as_str(),
+                serde_json::json!({"analyzer": analyzer, "method": map.method, "n": map.n, "ece_before": before, "ece_after": after}),
+            )];
+            let body = serde_json::to_value(&map).map_err(|e| EngineError::Invalid(e.to_string()))?;
+            self.store().save_calibration(&version, &analyzer, &body, audit, self.policy_version())?;
+            out.push((version, map, before, after));
+        }
+        if out.is_empty() {
             return Err(EngineError::Refused(format!(
-                "{} decided alerts for {analyzer}; a calibration map needs at least 30",
-                points.len()
+                "no analyzer has the 30 decided alerts a calibration map needs ({})",
+                if thin.is_empty() { "no decisions yet".to_owned() } else { thin.join(", ") }
             )));
         }
-        let map = CalibrationMap::fit(&points);
-        let before = metrics::ece(&points, 15).0;
-        let mapped: Vec<(f64, bool)> = points.iter().map(|(p, ok)| (map.apply(*p), *ok)).collect();
-        let after = metrics::ece(&mapped, 15).0;
-        let version = format!("cal-{}", Timestamp::now().strftime("%Y%m%dT%H%M%S%.3fZ"));
-        let audit = vec![AuditRecord::new(
-            actor,
-            "calibration.fitted",
-            version.as_str(),
-            serde_json::json!({"analyzer": analyzer, "method": map.method, "n": map.n, "ece_before": before, "ece_after": after}),
-        )];
-        let body = serde_json::to_value(&map).map_err(|e| EngineError::Invalid(e.to_string()))?;
-        self.store().save_calibration(&version, &analyzer, &body, audit, self.policy_version())?;
-        Ok((version, map, before, after))
+        Ok(out)
     }
 
     /// Ends a workflow's burn-in when its minimum length has passed and the

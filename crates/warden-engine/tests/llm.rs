@@ -248,3 +248,32 @@ fn a_token_budget_stops_calls() {
     assert_eq!(r[0].verdict, Verdict::Unknown);
     assert_eq!(llm.requests.lock().unwrap().len(), 1);
 }
+
+#[test]
+fn the_models_confidence_is_calibrated_on_its_own() {
+    use warden_engine::review::DecisionInput;
+    let llm = test_llm(vec![ok(good_answer())]);
+    let e = engine(&llm.url, "");
+    for (n, r) in [("ann", warden_core::Role::Analyst), ("mia", warden_core::Role::Manager)] {
+        e.add_user(warden_core::Actor::User("setup".into()), n, &[r], "a long enough password").unwrap();
+    }
+    let ann = e.check_password("ann", "a long enough password").unwrap();
+    let mia = e.check_password("mia", "a long enough password").unwrap();
+    let lines: Vec<String> = (0..40).map(|i| ALERT.replace("a.exe", &format!("x{i}.exe"))).collect();
+    let r = triage(&e, &lines.join("\n"));
+    for (i, x) in r.iter().enumerate() {
+        let verdict = if i % 10 < 7 { Verdict::Malicious } else { Verdict::Benign };
+        let d = DecisionInput { verdict, techniques: None, reason_code: None, comment: String::new(), rating: None };
+        e.decide(&ann, x.alert_id.as_str(), d).unwrap();
+    }
+    let fits = e.calibrate(&mia).unwrap();
+    assert_eq!(fits.len(), 1);
+    let audit = e.store().audit_for_object(&fits[0].0).unwrap();
+    assert!(
+        audit[0].record.payload["analyzer"].as_str().unwrap().ends_with("+scripted-1"),
+        "{:?}",
+        audit[0].record.payload
+    );
+    let fresh = triage(&e, &ALERT.replace("a.exe", "fresh.exe"));
+    assert!((fresh[0].confidence - 0.7).abs() < 0.06, "the model's stated 0.9 is calibrated: {}", fresh[0].confidence);
+}

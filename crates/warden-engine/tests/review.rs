@@ -178,7 +178,7 @@ fn a_fitted_calibration_map_changes_what_routing_sees() {
         .unwrap();
     }
     assert!(matches!(e.calibrate(&ann), Err(EngineError::Denied(_))));
-    let (version, map, before, after) = e.calibrate(&mia).unwrap();
+    let (version, map, before, after) = e.calibrate(&mia).unwrap().remove(0);
     assert!((map.apply(0.9) - 0.7).abs() < 0.05, "{}", map.apply(0.9));
     assert!(before > after);
     let fresh = triage(&e, dns(1000).as_bytes());

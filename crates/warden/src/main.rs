@@ -384,11 +384,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Calibrate { auth } => {
             let engine = open(&cli.data, cli.config.as_deref())?;
-            let (version, map, before, after) = engine.calibrate(&auth.identity(&engine)?)?;
-            println!(
-                "{version}: {} map from {} decisions; ECE on them {before:.3} before, {after:.3} after",
-                map.method, map.n
-            );
+            for (version, map, before, after) in engine.calibrate(&auth.identity(&engine)?)? {
+                println!(
+                    "{version}: {} map from {} decisions; ECE on them {before:.3} before, {after:.3} after",
+                    map.method, map.n
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Eval { file, report } => {

@@ -84,8 +84,10 @@ pub fn run(engine: Engine, args: Args) -> anyhow::Result<ExitCode> {
                     tick.tick().await;
                     let s = recal.clone();
                     match tokio::task::spawn_blocking(move || s.engine.recalibrate_on_schedule()).await {
-                        Ok(Ok((version, map, before, after))) => {
-                            tracing::info!(%version, method = %map.method, n = map.n, before, after, "calibration refitted")
+                        Ok(Ok(fits)) => {
+                            for (version, map, before, after) in fits {
+                                tracing::info!(%version, method = %map.method, n = map.n, before, after, "calibration refitted")
+                            }
                         }
                         Ok(Err(e)) => tracing::info!(error = %e, "calibration not refitted"),
                         Err(e) => tracing::error!(error = %e, "calibration task failed"),

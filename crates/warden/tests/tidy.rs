@@ -92,7 +92,9 @@ fn every_crate_starts_with_its_doc_paragraph() {
 }
 
 #[test]
-fn the_example_configuration_parses() {
-    let text = std::fs::read_to_string(root().join("examples/warden.toml")).unwrap();
-    warden_engine::Config::parse(&text, "examples/warden.toml", Vec::new()).unwrap();
+fn the_example_configurations_parse() {
+    for name in ["examples/warden.toml", "examples/ollama.toml"] {
+        let text = std::fs::read_to_string(root().join(name)).unwrap();
+        warden_engine::Config::parse(&text, name, Vec::new()).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
 }
