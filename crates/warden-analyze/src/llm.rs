@@ -112,6 +112,8 @@ struct Breaker {
 /// An analyzer backed by an OpenAI-compatible model.
 pub struct LlmAnalyzer {
     s: ProviderSettings,
+    /// One HTTP agent for the provider's life: connections and TLS set-up are reused.
+    agent: ureq::Agent,
     egress: EgressGuard,
     canary: String,
     breaker: Mutex<Breaker>,
@@ -133,8 +135,14 @@ pub fn prompt_hash() -> String {
 
 impl LlmAnalyzer {
     pub fn new(s: ProviderSettings, egress: EgressGuard) -> Self {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(s.timeout))
+            .http_status_as_error(false)
+            .build()
+            .new_agent();
         LlmAnalyzer {
             s,
+            agent,
             egress,
             canary: format!("CANARY-{}", random_hex(12)),
             breaker: Mutex::new(Breaker { failures: 0, open_until: None }),
