@@ -209,14 +209,9 @@ impl LlmAnalyzer {
 
     /// One call with retries; Ok(response JSON) or the last failure.
     fn call(&self, body: &str) -> Result<serde_json::Value, String> {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(self.s.timeout))
-            .http_status_as_error(false)
-            .build()
-            .new_agent();
         let mut last = String::new();
         for attempt in 0..=self.s.retries {
-            let mut req = agent.post(&self.url()).header("content-type", "application/json");
+            let mut req = self.agent.post(&self.url()).header("content-type", "application/json");
             if let Some(k) = &self.s.api_key {
                 req = if self.s.auth_header.eq_ignore_ascii_case("api-key") {
                     req.header("api-key", k)
