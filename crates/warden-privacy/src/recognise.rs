@@ -171,6 +171,8 @@ impl Recognisers {
                 r#"(?i)(?:--password[= ]|/password:|/pass:|\s-p\s?|\bpassword=|\bpwd=|-Password\s+)("[^"]+"|'[^']+'|[^\s"']+)"#,
                 None,
             ),
+            // The common name in an LDAP distinguished name is an account or a person.
+            b("ldap_common_name", DataClass::Username, 0.85, r"(?i)\bCN=([^,=\\]{2,64})", None),
             b("secret_user_password", DataClass::Secret, 0.85, r"(?:\s-u\s*|--user[= ])[^\s:@/]+:([^\s@]+)", None),
             b(
                 "person_name_context",
@@ -320,7 +322,10 @@ impl Recognisers {
                     }
                 }
                 // Values after a marker: only the value is the secret / user.
-                if matches!(b.name, "secret_password_argument" | "secret_user_password" | "person_name_context") {
+                if matches!(
+                    b.name,
+                    "secret_password_argument" | "secret_user_password" | "person_name_context" | "ldap_common_name"
+                ) {
                     if let Some(g) = b.re.captures(&text[m.start()..]).and_then(|c| c.get(1)) {
                         s = m.start() + g.start();
                         e = m.start() + g.end();
@@ -487,6 +492,12 @@ mod tests {
         let b64 = base64::engine::general_purpose::STANDARD.encode(inner);
         let got = classes(&format!("powershell -enc {b64}"));
         assert_eq!(got, [(b64, DataClass::Email)]);
+    }
+
+    #[test]
+    fn accounts_inside_ldap_names_are_found() {
+        let got = classes("CN=svc_sql_bkp,OU=Service Accounts,DC=corp,DC=example,DC=com");
+        assert!(got.contains(&("svc_sql_bkp".into(), DataClass::Username)), "{got:?}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! arguments, loads the configuration, opens the engine and presents what the
 //! engine reports; every decision is made below it.
 
+mod dev;
 mod learn;
 mod people;
 mod serve;
@@ -92,6 +93,9 @@ enum Command {
     /// The privacy gateway: re-identification and the data-processing register.
     #[command(subcommand)]
     Privacy(PrivacyCommand),
+    /// Tools for trying and testing Warden.
+    #[command(subcommand)]
+    Dev(DevCommand),
     /// Reports for people who manage the SOC.
     #[command(subcommand)]
     Report(ReportCommand),
@@ -137,6 +141,12 @@ enum RegisterFormat {
     Table,
     Json,
     Csv,
+}
+
+#[derive(Subcommand, Debug)]
+enum DevCommand {
+    /// An OpenAI-compatible test endpoint that answers from a script and records requests.
+    TestLlm(dev::Args),
 }
 
 #[derive(Subcommand, Debug)]
@@ -364,6 +374,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Dev(DevCommand::TestLlm(args)) => dev::test_llm(args),
         Command::Report(ReportCommand::Weekly { out }) => {
             let engine = open(&cli.data, cli.config.as_deref())?;
             let (md, json) = engine.weekly_report()?;

@@ -462,3 +462,50 @@ fn preview_for_the_external_provider_shows_no_seeded_value_and_reidentification_
     assert!(csv.starts_with("provider,residency,class,handling,fields,first_seen,last_seen"));
     assert!(csv.contains("local,on_prem,email,raw,"), "{csv}");
 }
+
+#[test]
+fn the_dev_test_llm_serves_a_workflow_and_records_what_left_warden() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("requests.jsonl");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["dev", "test-llm", "--bind", "127.0.0.1:0", "--replies"])
+        .arg(repo().join("examples/test-llm-replies.jsonl"))
+        .arg("--record")
+        .arg(&record)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let url = loop {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "test LLM exited");
+        if let Some(rest) = line.strip_prefix("test LLM at ") {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let config = dir.path().join("w.toml");
+    std::fs::write(
+        &config,
+        format!("[govern]\nanalyzer = \"dev\"\n[providers.dev]\nresidency = \"external\"\nunclassified = \"raw\"\nbase_url = \"{url}\"\nmodel = \"scripted\"\n"),
+    )
+    .unwrap();
+    let out = warden(dir.path())
+        .arg("--config")
+        .arg(&config)
+        .args(["triage", "--output", "jsonl"])
+        .arg(repo().join("samples/winlogbeat-flat.json"))
+        .output()
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows = jsonl(&out.stdout);
+    assert!(rows.iter().all(|r| r["verdict"] == "suspicious"), "the model's verdicts");
+    let sent = std::fs::read_to_string(&record).unwrap();
+    assert_eq!(sent.lines().count(), rows.len());
+    assert!(sent.contains("ALERT-DATA"));
+    for raw in ["akim", "WS-ENG-112.corp.example.com", "svc_sql_bkp"] {
+        assert!(!sent.contains(raw), "{raw} left Warden");
+    }
+}
