@@ -294,6 +294,10 @@ impl Analyzer for LlmAnalyzer {
                 b.failures = self.s.breaker_failures.saturating_sub(1); // half-open: one more failure reopens it
             }
         }
+        if alert.alert().fields.is_empty() {
+            self.count("refused_by_policy");
+            return Err(AnalyzeError::Refused("the provider's policy leaves nothing of this alert it may see".into()));
+        }
         let body = self.request_body(alert);
         let blocked = (self.egress)(&body, alert);
         if !blocked.is_empty() {

@@ -551,9 +551,10 @@ impl Engine {
             None => (self.analyzer.info(), local.clone(), None),
             Some((llm, p, policy, result)) => {
                 if let Err(warden_analyze::AnalyzeError::Refused(why)) = result {
+                    // Refused before any connection: audited, and the alert goes to a human.
                     audit.push(AuditRecord::new(
                         service("privacy"),
-                        "privacy.egress_blocked",
+                        "privacy.provider_refused",
                         id.as_str(),
                         serde_json::json!({"provider": policy.name, "why": why}),
                     ));

@@ -277,3 +277,22 @@ fn the_models_confidence_is_calibrated_on_its_own() {
     let fresh = triage(&e, &ALERT.replace("a.exe", "fresh.exe"));
     assert!((fresh[0].confidence - 0.7).abs() < 0.06, "the model's stated 0.9 is calibrated: {}", fresh[0].confidence);
 }
+
+#[test]
+fn a_provider_refused_by_policy_gets_no_connection_and_the_alert_goes_to_review() {
+    let llm = test_llm(vec![ok(good_answer())]);
+    // Cleared for nothing: every class withheld, unknown fields too.
+    let config = format!(
+        "[govern]\nanalyzer = \"nothing\"\n[providers.nothing]\nresidency = \"external\"\nunclassified = \"never\"\nbase_url = \"{}\"\nmodel = \"m\"\n[providers.nothing.classes]\nusername = \"never\"\nhostname = \"never\"\nemail = \"never\"\nip_public = \"never\"\nip_private = \"never\"\n",
+        llm.url
+    );
+    let e = Engine::in_memory(Config::parse(&config, "t", Vec::new()).unwrap()).unwrap();
+    let r = triage(
+        &e,
+        r#"{"EventID":4624,"Channel":"Security","Hostname":"ws-1.corp.example.com","TargetUserName":"jdoe"}"#,
+    );
+    assert_eq!((r[0].verdict, r[0].route), (Verdict::Unknown, RouteKind::Review));
+    assert!(llm.requests.lock().unwrap().is_empty(), "zero connections");
+    let audit = e.store().audit_for_object(r[0].alert_id.as_str()).unwrap();
+    assert!(audit.iter().any(|a| a.record.action == "privacy.provider_refused"));
+}
