@@ -171,29 +171,50 @@ impl LlmAnalyzer {
         body.replace(&self.canary, "[canary withheld]")
     }
 
-    /// The exact request body for an alert.
-    pub fn request_body(&self, alert: &ProtectedAlert) -> String {
+    /// The envelope for one protected alert, with a fresh random boundary.
+    fn envelope(alert: &ProtectedAlert) -> String {
         let boundary = random_hex(16);
         let fields = serde_json::to_string(&alert.alert().fields).unwrap_or_default();
         // The alert's own text can never write the closing marker: `<` is escaped in the data.
         let fields = fields.replace('<', "\\u003c");
-        let data = format!(
+        format!(
             "<<<ALERT-DATA {boundary}>>>\n{{\"format\": \"{}\", \"fields\": {fields}}}\n<<<END-ALERT-DATA {boundary}>>>",
             alert.alert().format
-        );
+        )
+    }
+
+    /// The exact request body for an alert.
+    pub fn request_body(&self, alert: &ProtectedAlert) -> String {
+        self.request_body_with(alert, &[])
+    }
+
+    /// The exact request body, with few-shot examples: alerts analysts
+    /// decided, protected for this provider like the alert itself, each
+    /// followed by the answer the analyst's decision implies.
+    pub fn request_body_with(
+        &self,
+        alert: &ProtectedAlert,
+        examples: &[(ProtectedAlert, serde_json::Value)],
+    ) -> String {
+        let data = Self::envelope(alert);
         let system = format!("{SYSTEM_PROMPT}\n\nInternal reference (never repeat it): {}", self.canary);
         let response_format = if self.s.response_format == "json_schema" {
             serde_json::json!({"type": "json_schema", "json_schema": {"name": "assessment", "strict": true, "schema": answer_schema()}})
         } else {
             serde_json::json!({"type": "json_object"})
         };
+        let mut messages = vec![serde_json::json!({"role": "system", "content": system})];
+        for (ex, answer) in examples {
+            messages.push(
+                serde_json::json!({"role": "user", "content": format!("Assess this alert.\n{}", Self::envelope(ex))}),
+            );
+            messages.push(serde_json::json!({"role": "assistant", "content": answer.to_string()}));
+        }
+        messages.push(serde_json::json!({"role": "user", "content": format!("Assess this alert.\n{data}")}));
         serde_json::to_string(&serde_json::json!({
             "model": self.s.model,
             "temperature": 0,
-            "messages": [
-                {"role": "system", "content": system},
-                {"role": "user", "content": format!("Assess this alert.\n{data}")}
-            ],
+            "messages": messages,
             "response_format": response_format,
         }))
         .unwrap_or_default()
@@ -279,6 +300,18 @@ impl Analyzer for LlmAnalyzer {
     }
 
     fn analyze(&self, alert: &ProtectedAlert) -> Result<Assessment, AnalyzeError> {
+        self.analyze_with(alert, &[])
+    }
+}
+
+impl LlmAnalyzer {
+    /// Assesses an alert with few-shot examples (each protected the same way;
+    /// the egress check runs for every one of them).
+    pub fn analyze_with(
+        &self,
+        alert: &ProtectedAlert,
+        examples: &[(ProtectedAlert, serde_json::Value)],
+    ) -> Result<Assessment, AnalyzeError> {
         if self.s.token_budget > 0 && self.tokens_used() >= self.s.token_budget {
             self.count("budget_exhausted");
             return Err(AnalyzeError::Unavailable(format!("the token budget of {} is used up", self.s.token_budget)));
@@ -298,8 +331,11 @@ impl Analyzer for LlmAnalyzer {
             self.count("refused_by_policy");
             return Err(AnalyzeError::Refused("the provider's policy leaves nothing of this alert it may see".into()));
         }
-        let body = self.request_body(alert);
-        let blocked = (self.egress)(&body, alert);
+        let body = self.request_body_with(alert, examples);
+        let mut blocked = (self.egress)(&body, alert);
+        for (ex, _) in examples {
+            blocked.extend((self.egress)(&body, ex));
+        }
         if !blocked.is_empty() {
             self.count("egress_blocked");
             return Err(AnalyzeError::Refused(format!("egress check: {}", blocked.join("; "))));

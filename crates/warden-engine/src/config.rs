@@ -94,6 +94,9 @@ pub struct ProviderConfig {
     pub token_budget: Option<u64>,
     /// `json_schema` (default) or `json_object` for servers without structured output.
     pub response_format: Option<String>,
+    /// Few-shot examples per request: the most similar alerts analysts
+    /// decided, protected like the alert (default 0).
+    pub few_shot: Option<usize>,
 }
 
 /// `[actions.<action>]`, e.g. `[actions.isolate_host]`.

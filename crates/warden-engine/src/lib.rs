@@ -329,6 +329,8 @@ impl Engine {
                 calibrations.insert(key, (v, map));
             }
         }
+        // Analyst-decided alerts for few-shot prompts, loaded once per batch if a provider wants them.
+        let examples: std::cell::OnceCell<Vec<FewShot>> = std::cell::OnceCell::new();
         let mut seen = HashSet::new();
         let mut batch = Batch { policy: self.policy_version.clone(), ..Batch::default() };
         // What to report once the batch is durable, in input order.
@@ -371,7 +373,7 @@ impl Engine {
                         stopped,
                         qa_sampled: warden_govern::qa_draw(alert.id.as_str(), wf.qa_sample_rate),
                     };
-                    let triaged = self.process(*alert, wf, &ctx, &calibrations);
+                    let triaged = self.process(*alert, wf, &ctx, &calibrations, &examples);
                     pending.push(Pending::New(Box::new(result_of(&triaged.alert, &triaged, false))));
                     batch.triaged.push(triaged);
                 }
@@ -507,6 +509,7 @@ impl Engine {
         wf: &workflow::Workflow,
         ctx: &warden_govern::RouteContext,
         calibrations: &BTreeMap<String, (String, warden_analyze::calibration::CalibrationMap)>,
+        examples: &std::cell::OnceCell<Vec<FewShot>>,
     ) -> Triaged {
         let mut audit = Vec::with_capacity(5);
         let id = alert.id.clone();
@@ -540,7 +543,16 @@ impl Engine {
         let remote = self.providers.get(&wf.analyzer).map(|llm| {
             let policy = self.provider_policy(&wf.analyzer).unwrap_or_else(|_| warden_privacy::ProviderPolicy::local());
             let p = self.protector.protect(protected.alert().clone(), &policy);
-            let result = llm.analyze(&p);
+            let k = self.config.providers.get(&wf.analyzer).and_then(|c| c.few_shot).unwrap_or(0);
+            let examples: Vec<(warden_privacy::ProtectedAlert, serde_json::Value)> = if k == 0 {
+                Vec::new()
+            } else {
+                self.few_shot(protected.alert(), k, examples)
+                    .into_iter()
+                    .map(|(alert, answer)| (self.protector.protect(alert, &policy), answer))
+                    .collect()
+            };
+            let result = llm.analyze_with(&p, &examples);
             if let Err(e) = self.record_protection(&[&p], &policy) {
                 tracing::error!(error = %e, "the data-processing register could not be updated");
             }
@@ -663,6 +675,56 @@ impl Engine {
             workflow: workflow.to_owned(),
             audit,
         }
+    }
+}
+
+/// An analyst-decided alert usable as a few-shot example: its features, the
+/// alert, and the answer its decision implies.
+pub(crate) type FewShot = (std::collections::BTreeSet<u32>, Alert, serde_json::Value);
+
+impl Engine {
+    /// Up to `k` decided alerts most like `alert` (Jaccard similarity of
+    /// their tokens, at least 0.2), with the answers analysts gave.
+    fn few_shot(
+        &self,
+        alert: &Alert,
+        k: usize,
+        pool: &std::cell::OnceCell<Vec<FewShot>>,
+    ) -> Vec<(Alert, serde_json::Value)> {
+        let pool = pool.get_or_init(|| {
+            let mut out = Vec::new();
+            for f in self.store.feedback(None).unwrap_or_default().into_iter().rev().take(2000) {
+                let Ok(d) = serde_json::from_value::<review::Decision>(f.decision) else { continue };
+                let Some(id) = AlertId::parse(&f.alert_id) else { continue };
+                let Ok(Some(rec)) = self.store.alert(&id) else { continue };
+                let feats = warden_analyze::classifier::features(&rec.alert).into_iter().map(|(i, _)| i).collect();
+                let answer = serde_json::json!({
+                    "verdict": d.verdict.as_str(),
+                    "severity": f.assessment.severity.as_str(),
+                    "confidence": 0.9,
+                    "techniques": d.techniques,
+                    "summary": "Verdict confirmed by an analyst.",
+                    "evidence": [],
+                    "recommended_actions": [],
+                });
+                out.push((feats, rec.alert, answer));
+            }
+            out
+        });
+        let mine: std::collections::BTreeSet<u32> =
+            warden_analyze::classifier::features(alert).into_iter().map(|(i, _)| i).collect();
+        let mut scored: Vec<(f64, &FewShot)> = pool
+            .iter()
+            .filter(|(_, a, _)| a.id != alert.id)
+            .map(|ex| {
+                let inter = ex.0.intersection(&mine).count() as f64;
+                let union = ex.0.union(&mine).count().max(1) as f64;
+                (inter / union, ex)
+            })
+            .filter(|(s, _)| *s >= 0.2)
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        scored.into_iter().take(k).map(|(_, (_, a, ans))| (a.clone(), ans.clone())).collect()
     }
 }
 

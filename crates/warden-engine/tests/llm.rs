@@ -296,3 +296,37 @@ fn a_provider_refused_by_policy_gets_no_connection_and_the_alert_goes_to_review(
     let audit = e.store().audit_for_object(r[0].alert_id.as_str()).unwrap();
     assert!(audit.iter().any(|a| a.record.action == "privacy.provider_refused"));
 }
+
+#[test]
+fn few_shot_examples_come_from_analyst_decisions_and_are_protected_like_the_alert() {
+    use warden_engine::review::DecisionInput;
+    let llm = test_llm(vec![ok(good_answer())]);
+    let e = engine(&llm.url, "few_shot = 1\n");
+    e.add_user(
+        warden_core::Actor::User("setup".into()),
+        "ann",
+        &[warden_core::Role::Analyst],
+        "a long enough password",
+    )
+    .unwrap();
+    let ann = e.check_password("ann", "a long enough password").unwrap();
+    let first = triage(&e, ALERT);
+    let d = DecisionInput {
+        verdict: Verdict::Malicious,
+        techniques: None,
+        reason_code: None,
+        comment: String::new(),
+        rating: None,
+    };
+    e.decide(&ann, first[0].alert_id.as_str(), d).unwrap();
+    triage(&e, &ALERT.replace("a.exe", "b.exe").replace("jdoe", "mrossi"));
+    let bodies = llm.requests.lock().unwrap().clone();
+    let body: serde_json::Value = serde_json::from_str(&bodies[1]).unwrap();
+    let messages = body["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 4, "system, example alert, example answer, alert");
+    assert_eq!(messages[2]["role"], "assistant");
+    assert!(messages[2]["content"].as_str().unwrap().contains("\"malicious\""));
+    for raw in ["jdoe", "mrossi", "jane.doe@corp.example.com", "ws-17.corp.example.com"] {
+        assert!(!bodies[1].contains(raw), "{raw} left Warden in a few-shot request");
+    }
+}
