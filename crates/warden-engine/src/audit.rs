@@ -285,6 +285,13 @@ impl Engine {
         if due { self.write_checkpoint() } else { Ok(None) }
     }
 
+    /// The newest signed checkpoint (written now if there is none yet).
+    pub fn latest_checkpoint(&self) -> Result<String, EngineError> {
+        let size = self.store().audit_len()?.max(1);
+        let (_, note) = self.checkpoint_covering(size)?;
+        Ok(note)
+    }
+
     /// Appends records outside a pipeline batch, stamped with the policy version.
     pub fn append_audit(&self, records: Vec<AuditRecord>) -> Result<u64, AuditError> {
         Ok(self.store().append_audit(records, &self.policy_version)?)

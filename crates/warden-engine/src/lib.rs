@@ -492,6 +492,11 @@ impl Engine {
         &self.protector
     }
 
+    /// Failures and rejections per generative provider.
+    pub fn provider_counters(&self) -> BTreeMap<String, BTreeMap<String, u64>> {
+        self.providers.iter().map(|(k, v)| (k.clone(), v.counters())).collect()
+    }
+
     /// A configured generative analyzer.
     pub fn llm(&self, provider: &str) -> Option<&warden_analyze::llm::LlmAnalyzer> {
         self.providers.get(provider).map(|a| a.as_ref())

@@ -4,6 +4,7 @@
 //! arguments, loads the configuration, opens the engine and presents what the
 //! engine reports; every decision is made below it.
 
+mod api;
 mod dev;
 mod learn;
 mod people;

@@ -39,8 +39,8 @@ pub const DEMO_SAMPLES: &[(&str, &[u8])] = &[
     ("samples/mixed-with-errors.ndjson", include_bytes!("../../../samples/mixed-with-errors.ndjson")),
 ];
 
-struct AppState {
-    engine: Engine,
+pub struct AppState {
+    pub engine: Engine,
     /// SHA-256 of the bearer token that `/api` calls must present.
     token_hash: [u8; 32],
 }
@@ -126,6 +126,8 @@ fn router(state: Arc<AppState>, max_body: usize) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/api/v1/alerts", post(post_alerts))
+        .route("/services/collector/event", post(hec))
+        .merge(crate::api::routes())
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)
 }
@@ -143,10 +145,28 @@ fn sha256(b: &[u8]) -> [u8; 32] {
 
 /// An API error: a stable code and a message; internals go to the log only.
 #[derive(Debug)]
-struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn internal() -> Self {
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "internal",
+            message: "internal error; see the server log".into(),
+        }
+    }
+
+    pub fn unauthorized() -> Self {
+        ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            code: "unauthorized",
+            message: "a valid bearer token is required".into(),
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -173,21 +193,26 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
     }
 }
 
-fn authorise(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+/// Ingestion accepts the forwarders' token (`WARDEN_API_TOKEN`) or any
+/// user's bearer token; `Splunk <token>` is accepted as HEC clients send it.
+async fn authorise(state: &Arc<AppState>, headers: &HeaderMap) -> Result<(), ApiError> {
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| sha256(t.trim().as_bytes()));
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("Splunk ")))
+        .map(|t| t.trim().to_owned())
+        .ok_or_else(ApiError::unauthorized)?;
     // Comparing fixed-length digests keeps the comparison independent of the token's content.
-    match presented {
-        Some(h) if h.iter().zip(state.token_hash.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0 => Ok(()),
-        _ => Err(ApiError {
-            status: StatusCode::UNAUTHORIZED,
-            code: "unauthorized",
-            message: "a valid bearer token is required".into(),
-        }),
+    let h = sha256(presented.as_bytes());
+    if h.iter().zip(state.token_hash.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0 {
+        return Ok(());
     }
+    let s = state.clone();
+    tokio::task::spawn_blocking(move || s.engine.authenticate(&presented))
+        .await
+        .map_err(|_| ApiError::internal())?
+        .map(|_| ())
+        .map_err(|_| ApiError::unauthorized())
 }
 
 async fn readyz(State(state): State<Arc<AppState>>) -> Result<&'static str, ApiError> {
@@ -222,7 +247,42 @@ async fn post_alerts(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<IngestResponse>), ApiError> {
-    authorise(&state, &headers)?;
+    authorise(&state, &headers).await?;
+    ingest(state, body).await
+}
+
+/// Splunk-HEC-style ingestion: concatenated `{"event": …}` objects (the
+/// event an object or a JSON string), answered like `POST /api/v1/alerts`.
+async fn hec(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<IngestResponse>), ApiError> {
+    authorise(&state, &headers).await?;
+    let mut lines = Vec::new();
+    for item in serde_json::Deserializer::from_slice(&body).into_iter::<serde_json::Value>() {
+        let v = item.map_err(|e| ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_json",
+            message: e.to_string(),
+        })?;
+        let event = match &v["event"] {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => {
+                return Err(ApiError {
+                    status: StatusCode::BAD_REQUEST,
+                    code: "no_event",
+                    message: "each object needs an \"event\"".into(),
+                });
+            }
+            other => other.to_string(),
+        };
+        lines.push(event.replace('\n', " "));
+    }
+    ingest(state, Bytes::from(lines.join("\n"))).await
+}
+
+async fn ingest(state: Arc<AppState>, body: Bytes) -> Result<(StatusCode, Json<IngestResponse>), ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError {
             status: StatusCode::BAD_REQUEST,

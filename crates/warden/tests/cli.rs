@@ -509,3 +509,146 @@ fn the_dev_test_llm_serves_a_workflow_and_records_what_left_warden() {
         assert!(!sent.contains(raw), "{raw} left Warden");
     }
 }
+
+/// An HTTP request with a JSON body; returns (status, body).
+fn http_json(addr: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: test\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let status = resp[9..12].parse().unwrap();
+    (status, resp.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default())
+}
+
+#[test]
+fn the_api_checks_the_permission_matrix_on_every_route() {
+    let data = tempfile::tempdir().unwrap();
+    let mut tokens = BTreeMap::new();
+    for (name, role) in
+        [("ann", "analyst"), ("sam", "senior_analyst"), ("mia", "manager"), ("aud", "auditor"), ("adm", "admin")]
+    {
+        let o = warden(data.path())
+            .args(["users", "add", name, "--role", role])
+            .env("WARDEN_PASSWORD", "a long enough password")
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        let t = warden(data.path()).args(["tokens", "create", "--user", name]).output().unwrap();
+        tokens.insert(name, String::from_utf8(t.stdout).unwrap().trim().to_owned());
+    }
+    let mut child = warden(data.path())
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("WARDEN_API_TOKEN", "forwarder-token")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let addr = loop {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "server exited");
+        if let Some(a) = line.trim().strip_prefix("warden listening on http://") {
+            break a.to_owned();
+        }
+    };
+    let t = |n: &str| tokens[n].clone();
+    let result = std::panic::catch_unwind(|| {
+        // Ingestion: the forwarders' token, a user's token, and Splunk HEC.
+        let (st, body) = http_json(
+            &addr,
+            "POST",
+            "/api/v1/alerts",
+            Some("forwarder-token"),
+            r#"{"event_type":"alert","src_ip":"10.0.0.1","dest_ip":"45.9.148.3","alert":{"signature":"ET MALWARE test","severity":1}}"#,
+        );
+        assert_eq!(st, 200, "{body}");
+        let id = serde_json::from_str::<serde_json::Value>(&body).unwrap()["alert_ids"][0].as_str().unwrap().to_owned();
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        let hec = r#"{"event":{"event_type":"dns","src_ip":"10.0.0.2","dns":{"rrname":"x.example"}},"sourcetype":"suricata"}"#;
+        write!(s, "POST /services/collector/event HTTP/1.1\r\nHost: t\r\nAuthorization: Splunk forwarder-token\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{hec}", hec.len()).unwrap();
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).unwrap();
+        assert!(resp.starts_with("HTTP/1.1 200") && resp.contains("\"accepted\":1"), "{resp}");
+
+        // Every route: allowed for a role that has the permission, denied (403) for one that has not, 401 without a token.
+        let cases: &[(&str, &str, &str, &str, &str, u16, &str)] = &[
+            ("GET", "/api/v1/queue", "", "ann", "aud", 200, "queue"),
+            ("GET", &format!("/api/v1/alerts/{id}"), "", "sam", "adm", 200, "alert"),
+            ("GET", "/api/v1/metrics/quality", "", "mia", "aud", 200, "quality"),
+            ("GET", "/api/v1/audit/checkpoint", "", "aud", "ann", 200, "checkpoint"),
+            ("GET", "/api/v1/audit/verify", "", "aud", "sam", 200, "verify"),
+            (
+                "POST",
+                &format!("/api/v1/alerts/{id}/decision"),
+                r#"{"verdict":"malicious"}"#,
+                "ann",
+                "aud",
+                200,
+                "decision",
+            ),
+            ("POST", "/api/v1/stop", r#"{"reason":"drill"}"#, "mia", "ann", 200, "stop"),
+            ("DELETE", "/api/v1/stop", r#"{"reason":"drill over"}"#, "adm", "sam", 200, "release"),
+        ];
+        for (method, path, body, allowed, denied, ok, what) in cases {
+            assert_eq!(http_json(&addr, method, path, Some(&t(allowed)), body).0, *ok, "{what}: {allowed} allowed");
+            let (st, b) = http_json(&addr, method, path, Some(&t(denied)), body);
+            assert_eq!(st, 403, "{what}: {denied} denied: {b}");
+            assert!(b.contains("\"code\":\"forbidden\""), "{b}");
+            assert_eq!(http_json(&addr, method, path, None, body).0, 401, "{what}: no token");
+        }
+        assert_eq!(http_json(&addr, "GET", "/api/v1/alerts/al-nope", Some(&t("ann")), "").0, 404);
+        let (_, v) = http_json(&addr, "GET", "/api/v1/audit/verify", Some(&t("aud")), "");
+        assert!(v.contains("\"intact\":true"), "{v}");
+
+        // Actions: request, self-approval refused, approval by another, read back.
+        let (st, b) = http_json(
+            &addr,
+            "POST",
+            "/api/v1/actions",
+            Some(&t("ann")),
+            &format!(r#"{{"alert_id":"{id}","action":"isolate_host","params":{{"host":"ws-1"}},"reason":"C2"}}"#),
+        );
+        assert_eq!(st, 201, "{b}");
+        let req: serde_json::Value = serde_json::from_str(&b).unwrap();
+        assert_eq!((req["tier"].as_str(), req["status"].as_str()), (Some("medium"), Some("pending")));
+        let aid = req["id"].as_str().unwrap();
+        assert_eq!(
+            http_json(&addr, "POST", "/api/v1/actions", Some(&t("aud")), r#"{"action":"tag","reason":"x"}"#).0,
+            403
+        );
+        let (st, b) = http_json(
+            &addr,
+            "POST",
+            &format!("/api/v1/actions/{aid}/approve"),
+            Some(&t("ann")),
+            r#"{"reason":"mine"}"#,
+        );
+        assert_eq!(st, 409, "self-approval: {b}");
+        assert_eq!(http_json(&addr, "POST", &format!("/api/v1/actions/{aid}/approve"), Some(&t("ann")), "{}").0, 409);
+        let (st, b) =
+            http_json(&addr, "POST", &format!("/api/v1/actions/{aid}/approve"), Some(&t("sam")), r#"{"reason":"ok"}"#);
+        assert_eq!(st, 200, "{b}");
+        assert!(b.contains("\"status\":\"executed\""), "{b}");
+        let (st, b) = http_json(&addr, "GET", &format!("/api/v1/actions/{aid}"), Some(&t("ann")), "");
+        assert_eq!(st, 200);
+        assert!(b.contains("\"approvals\""));
+        let (st, b) =
+            http_json(&addr, "POST", &format!("/api/v1/actions/{aid}/reject"), Some(&t("sam")), r#"{"reason":"late"}"#);
+        assert_eq!(st, 409, "{b}");
+
+        let (st, m) = http_json(&addr, "GET", "/metrics", None, "");
+        assert_eq!(st, 200);
+        assert!(m.contains("warden_alerts_stored 2"), "{m}");
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    if let Err(p) = result {
+        std::panic::resume_unwind(p);
+    }
+}
