@@ -56,6 +56,7 @@ pub fn run(engine: Engine, args: Args) -> anyhow::Result<ExitCode> {
             s.add(&engine.triage(bytes, name, None, &mut |_| {})?);
         }
         eprintln!("demo: loaded {} new sample alert(s) ({} already present)", s.stored, s.duplicates);
+        demo_people(&engine)?;
     }
     let token = match std::env::var("WARDEN_API_TOKEN") {
         Ok(t) if !t.is_empty() => t,
@@ -119,6 +120,55 @@ pub fn run(engine: Engine, args: Args) -> anyhow::Result<ExitCode> {
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Demo users, one per role (created once, passwords and tokens printed
+/// now, only their hashes stored), and a high-tier action waiting for its
+/// second approver.
+fn demo_people(engine: &Engine) -> anyhow::Result<()> {
+    use warden_core::{ActionKind, Actor, Role};
+    if engine.store().user("demo-analyst")?.is_some() {
+        eprintln!(
+            "demo: users exist already (demo-analyst, demo-senior, demo-senior2, demo-manager, demo-auditor, demo-admin)"
+        );
+        return Ok(());
+    }
+    let roles = [
+        ("demo-analyst", Role::Analyst),
+        ("demo-senior", Role::SeniorAnalyst),
+        ("demo-senior2", Role::SeniorAnalyst),
+        ("demo-manager", Role::Manager),
+        ("demo-auditor", Role::Auditor),
+        ("demo-admin", Role::Admin),
+    ];
+    eprintln!("demo: users (shown once; passwords are stored only as Argon2id hashes):");
+    let mut passwords = std::collections::BTreeMap::new();
+    for (name, role) in roles {
+        let password = random_token()?;
+        engine.add_user(Actor::Service("demo".into()), name, &[role], &password)?;
+        let token = engine.create_token(Actor::Service("demo".into()), name)?;
+        eprintln!("  {name:<14} {:<15} password {password}  token {token}", role.as_str());
+        passwords.insert(name, password);
+    }
+    let analyst = engine.check_password("demo-analyst", &passwords["demo-analyst"])?;
+    let escalated = engine.queue(&analyst, None)?.into_iter().find(|e| e.route.as_deref() == Some("escalated"));
+    let target = escalated.or_else(|| engine.queue(&analyst, None).ok()?.into_iter().next());
+    if let Some(item) = target {
+        let req = engine.request_action(
+            &analyst,
+            warden_engine::actions::ActionInput {
+                alert_id: Some(item.item.alert_id.clone()),
+                kind: ActionKind::ResetCredentials,
+                params: serde_json::json!({"accounts": "every account used on the host"}),
+                reason: "credential dumping on the host".into(),
+                draft: false,
+            },
+        )?;
+        let senior = engine.check_password("demo-senior", &passwords["demo-senior"])?;
+        engine.approve_action(&senior, &req.id, "first approval (demo)", None)?;
+        eprintln!("demo: action {} (reset_credentials, high tier) awaits its second approver", req.id);
+    }
+    Ok(())
 }
 
 fn router(state: Arc<AppState>, max_body: usize) -> Router {
