@@ -16,6 +16,7 @@ pub mod eval;
 pub mod privacy;
 pub mod report;
 pub mod review;
+pub mod rules;
 pub mod workflow;
 
 use std::collections::{BTreeMap, HashSet};

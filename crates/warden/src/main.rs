@@ -94,6 +94,9 @@ enum Command {
     /// The privacy gateway: re-identification and the data-processing register.
     #[command(subcommand)]
     Privacy(PrivacyCommand),
+    /// Sigma rule sets.
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Tools for trying and testing Warden.
     #[command(subcommand)]
     Dev(DevCommand),
@@ -142,6 +145,22 @@ enum RegisterFormat {
     Table,
     Json,
     Csv,
+}
+
+#[derive(Subcommand, Debug)]
+enum RulesCommand {
+    /// Load every Sigma rule under DIR and report those that cannot be used, with why.
+    Check {
+        dir: PathBuf,
+        #[arg(long, value_enum, default_value_t = RulesOutput::Text)]
+        output: RulesOutput,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum RulesOutput {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -376,6 +395,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Dev(DevCommand::TestLlm(args)) => dev::test_llm(args),
+        Command::Rules(RulesCommand::Check { dir, output }) => {
+            let (report, _) =
+                warden_engine::rules::check(&dir).with_context(|| format!("cannot read rules in {}", dir.display()))?;
+            match output {
+                RulesOutput::Json => print_json(&report)?,
+                RulesOutput::Text => {
+                    for u in &report.unusable {
+                        println!("{}: {}", u.path, u.reason);
+                    }
+                    println!(
+                        "{} of {} rules usable ({:.1} %)",
+                        report.usable,
+                        report.total,
+                        100.0 * report.usable as f64 / report.total.max(1) as f64
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Report(ReportCommand::Weekly { out }) => {
             let engine = open(&cli.data, cli.config.as_deref())?;
             let (md, json) = engine.weekly_report()?;

@@ -652,3 +652,28 @@ fn the_api_checks_the_permission_matrix_on_every_route() {
         std::panic::resume_unwind(p);
     }
 }
+
+#[test]
+fn rules_check_reports_each_unusable_rule_with_why() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("good.yml"),
+        "title: Good\nlogsource: {product: windows, category: process_creation}\ndetection:\n  s:\n    Image|endswith: '\\\\x.exe'\n  condition: s\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::write(
+        dir.path().join("sub/bad.yml"),
+        "title: Bad\nlogsource: {}\ndetection:\n  s:\n    a|expand: '%x%'\n  condition: s\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("corr.yml"), "title: C\ncorrelation: {type: event_count, rules: [x]}\n").unwrap();
+    let o = warden(dir.path()).args(["rules", "check"]).arg(dir.path()).args(["--output", "json"]).output().unwrap();
+    assert!(o.status.success());
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!((r["total"].as_u64(), r["usable"].as_u64()), (Some(3), Some(1)));
+    let reasons: Vec<String> =
+        r["unusable"].as_array().unwrap().iter().map(|u| format!("{} {}", u["path"], u["reason"])).collect();
+    assert!(reasons.iter().any(|x| x.contains("bad.yml") && x.contains("unsupported modifier expand")), "{reasons:?}");
+    assert!(reasons.iter().any(|x| x.contains("corr.yml") && x.contains("correlation")), "{reasons:?}");
+}

@@ -1,0 +1,748 @@
+//! Sigma rules: parsing, a report of what cannot be used and why, and
+//! matching against an alert's fields.
+//!
+//! Supported: logsource, selections as maps or lists of maps, keyword lists,
+//! nulls, wildcards with Sigma's escaping, the modifiers `contains`,
+//! `startswith`, `endswith`, `all`, `re` (with `i`, `m`, `s`), `base64`,
+//! `base64offset`, `utf16le`/`utf16be`/`utf16`/`wide`, `windash`, `cidr`,
+//! `exists`, `fieldref`, `gt`/`gte`/`lt`/`lte`, `cased`; conditions with
+//! `and`/`or`/`not`, parentheses, `1 of x*`, `all of x*`, `1 of them`,
+//! `all of them`. Correlation rules and placeholders are reported as unusable.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use base64::Engine as _;
+use regex::{Regex, RegexBuilder};
+use serde_yaml_ng::Value as Y;
+use warden_core::{Fields, Severity, TechniqueId, Value};
+
+/// A rule that can be evaluated.
+#[derive(Debug)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub level: Severity,
+    pub techniques: Vec<TechniqueId>,
+    pub product: Option<String>,
+    pub category: Option<String>,
+    pub service: Option<String>,
+    selections: BTreeMap<String, Selection>,
+    condition: Cond,
+}
+
+#[derive(Debug)]
+enum Selection {
+    /// OR over maps; each map is an AND of field matches.
+    Maps(Vec<Vec<FieldMatch>>),
+    /// Any keyword anywhere in the alert.
+    Keywords(Vec<Pattern>),
+}
+
+#[derive(Debug)]
+struct FieldMatch {
+    field: String,
+    patterns: Vec<Pattern>,
+    /// `all`: every pattern must match (otherwise any).
+    all: bool,
+}
+
+#[derive(Debug)]
+enum Pattern {
+    Null,
+    Exists(bool),
+    Regex(Regex),
+    Cidr(IpAddr, u8),
+    Cmp(&'static str, f64),
+    FieldRef(String),
+}
+
+#[derive(Debug)]
+enum Cond {
+    Sel(String),
+    Not(Box<Cond>),
+    And(Vec<Cond>),
+    Or(Vec<Cond>),
+    /// (all?, name prefix or "them")
+    Of(bool, String),
+}
+
+fn s(v: &Y) -> Option<String> {
+    match v {
+        Y::String(x) => Some(x.clone()),
+        Y::Number(n) => Some(n.to_string()),
+        Y::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Parses one rule file. The error says why a rule cannot be used.
+pub fn parse(text: &str) -> Result<Rule, String> {
+    let docs: Vec<Y> = serde_yaml_ng::Deserializer::from_str(text)
+        .map(|d| serde::Deserialize::deserialize(d).map_err(|e: serde_yaml_ng::Error| format!("YAML: {e}")))
+        .collect::<Result<_, _>>()?;
+    if docs.len() != 1 {
+        return Err(format!("{} YAML documents in one file (rule collections are not supported)", docs.len()));
+    }
+    let doc = &docs[0];
+    if doc.get("correlation").is_some() {
+        return Err("correlation rule (not supported)".into());
+    }
+    let title = doc.get("title").and_then(s).ok_or("no title")?;
+    let id = doc.get("id").and_then(s).unwrap_or_else(|| title.clone());
+    let level = match doc.get("level").and_then(s).as_deref() {
+        Some("informational") => Severity::Info,
+        Some("low") => Severity::Low,
+        Some("high") => Severity::High,
+        Some("critical") => Severity::Critical,
+        _ => Severity::Medium,
+    };
+    let mut techniques = Vec::new();
+    if let Some(Y::Sequence(tags)) = doc.get("tags") {
+        for t in tags.iter().filter_map(s) {
+            if let Some(x) = t.strip_prefix("attack.t").or_else(|| t.strip_prefix("attack.T"))
+                && let Ok(id) = TechniqueId::parse(&format!("T{}", x.to_uppercase()))
+            {
+                techniques.push(id);
+            }
+        }
+    }
+    let ls = doc.get("logsource").ok_or("no logsource")?;
+    let detection = doc.get("detection").ok_or("no detection")?;
+    let Y::Mapping(det) = detection else { return Err("detection is not a map".into()) };
+    let mut selections = BTreeMap::new();
+    let mut condition = None;
+    for (k, v) in det {
+        let name = s(k).ok_or("a detection key is not text")?;
+        if name == "condition" {
+            condition = Some(match v {
+                Y::String(c) => c.clone(),
+                Y::Sequence(cs) if cs.len() == 1 => s(&cs[0]).ok_or("bad condition")?,
+                Y::Sequence(_) => return Err("several conditions in one rule (not supported)".into()),
+                _ => return Err("bad condition".into()),
+            });
+            continue;
+        }
+        if name == "timeframe" {
+            return Err("timeframe (aggregation over time is not supported)".into());
+        }
+        selections.insert(name.clone(), selection(v).map_err(|e| format!("selection {name}: {e}"))?);
+    }
+    let text = condition.ok_or("no condition")?;
+    if text.contains('|') {
+        return Err("aggregation in the condition (not supported)".into());
+    }
+    let condition = Parser::new(&text).parse().map_err(|e| format!("condition {text:?}: {e}"))?;
+    check_refs(&condition, &selections)?;
+    Ok(Rule {
+        id,
+        title,
+        level,
+        techniques,
+        product: ls.get("product").and_then(s),
+        category: ls.get("category").and_then(s),
+        service: ls.get("service").and_then(s),
+        selections,
+        condition,
+    })
+}
+
+fn check_refs(c: &Cond, sels: &BTreeMap<String, Selection>) -> Result<(), String> {
+    match c {
+        Cond::Sel(n) if !sels.contains_key(n) => Err(format!("the condition names {n}, which is not defined")),
+        Cond::Not(x) => check_refs(x, sels),
+        Cond::And(xs) | Cond::Or(xs) => xs.iter().try_for_each(|x| check_refs(x, sels)),
+        _ => Ok(()),
+    }
+}
+
+fn selection(v: &Y) -> Result<Selection, String> {
+    match v {
+        Y::Mapping(_) => Ok(Selection::Maps(vec![field_map(v)?])),
+        Y::Sequence(items) if items.iter().all(|i| matches!(i, Y::Mapping(_))) => {
+            Ok(Selection::Maps(items.iter().map(field_map).collect::<Result<_, _>>()?))
+        }
+        Y::Sequence(items) => {
+            let mut out = Vec::new();
+            for i in items {
+                let t = s(i).ok_or("a keyword is not text")?;
+                out.push(glob(&format!("*{t}*"), false)?);
+            }
+            Ok(Selection::Keywords(out))
+        }
+        Y::String(t) => Ok(Selection::Keywords(vec![glob(&format!("*{t}*"), false)?])),
+        _ => Err("unsupported selection shape".into()),
+    }
+}
+
+fn field_map(v: &Y) -> Result<Vec<FieldMatch>, String> {
+    let Y::Mapping(m) = v else { return Err("not a map".into()) };
+    let mut out = Vec::new();
+    for (k, val) in m {
+        let key = s(k).ok_or("a field name is not text")?;
+        let mut parts = key.split('|');
+        let field = parts.next().unwrap_or_default().to_owned();
+        let mods: Vec<&str> = parts.collect();
+        let values: Vec<Option<String>> = match val {
+            Y::Sequence(xs) => xs.iter().map(|x| if x.is_null() { None } else { s(x) }).collect(),
+            Y::Null => vec![None],
+            x => vec![s(x)],
+        };
+        out.push(field_match(field, &mods, &values)?);
+    }
+    Ok(out)
+}
+
+const KNOWN: &[&str] = &[
+    "contains",
+    "startswith",
+    "endswith",
+    "all",
+    "re",
+    "i",
+    "m",
+    "s",
+    "base64",
+    "base64offset",
+    "utf16le",
+    "utf16be",
+    "utf16",
+    "wide",
+    "windash",
+    "cidr",
+    "exists",
+    "fieldref",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "cased",
+];
+
+fn field_match(field: String, mods: &[&str], values: &[Option<String>]) -> Result<FieldMatch, String> {
+    if let Some(m) = mods.iter().find(|m| !KNOWN.contains(m)) {
+        return Err(format!("unsupported modifier {m}"));
+    }
+    let has = |m: &str| mods.contains(&m);
+    let all = has("all");
+    let cased = has("cased");
+    let mut patterns = Vec::new();
+    for v in values {
+        let Some(v) = v else {
+            patterns.push(Pattern::Null);
+            continue;
+        };
+        if has("exists") {
+            patterns.push(Pattern::Exists(v == "true"));
+            continue;
+        }
+        if has("fieldref") {
+            patterns.push(Pattern::FieldRef(v.clone()));
+            continue;
+        }
+        if let Some(op) = ["gt", "gte", "lt", "lte"].into_iter().find(|o| has(o)) {
+            patterns.push(Pattern::Cmp(op, v.parse().map_err(|_| format!("{op} needs a number, got {v:?}"))?));
+            continue;
+        }
+        if has("cidr") {
+            let (ip, len) = v.split_once('/').ok_or_else(|| format!("bad CIDR {v:?}"))?;
+            patterns.push(Pattern::Cidr(
+                ip.parse().map_err(|_| format!("bad CIDR {v:?}"))?,
+                len.parse().map_err(|_| format!("bad CIDR {v:?}"))?,
+            ));
+            continue;
+        }
+        if has("re") {
+            let re = RegexBuilder::new(v)
+                .case_insensitive(has("i"))
+                .multi_line(has("m"))
+                .dot_matches_new_line(has("s"))
+                .build()
+                .map_err(|e| format!("regular expression: {e}"))?;
+            patterns.push(Pattern::Regex(re));
+            continue;
+        }
+        // Value transformations, each giving one or more literal variants.
+        let mut variants: Vec<Vec<u8>> = vec![v.clone().into_bytes()];
+        if has("windash") {
+            let mut out = Vec::new();
+            for var in &variants {
+                let t = String::from_utf8_lossy(var).into_owned();
+                for d in ["-", "/", "\u{2013}", "\u{2014}", "\u{2015}"] {
+                    out.push(t.replacen(" -", &format!(" {d}"), usize::MAX).into_bytes());
+                    if let Some(rest) = t.strip_prefix('-') {
+                        out.push(format!("{d}{rest}").into_bytes());
+                    }
+                }
+            }
+            variants = out;
+        }
+        if has("wide") || has("utf16le") || has("utf16") {
+            variants = variants
+                .iter()
+                .map(|v| String::from_utf8_lossy(v).encode_utf16().flat_map(|u| u.to_le_bytes()).collect())
+                .collect();
+        } else if has("utf16be") {
+            variants = variants
+                .iter()
+                .map(|v| String::from_utf8_lossy(v).encode_utf16().flat_map(|u| u.to_be_bytes()).collect())
+                .collect();
+        }
+        let b64 = &base64::engine::general_purpose::STANDARD;
+        let mut texts: Vec<String> = if has("base64offset") {
+            variants
+                .iter()
+                .flat_map(|v| {
+                    (0..3).map(move |i| {
+                        let mut padded = vec![0u8; i];
+                        padded.extend_from_slice(v);
+                        let enc = b64.encode(&padded);
+                        let start = [0, 2, 3][i];
+                        let end_trim = [0, 3, 2][(v.len() + i) % 3];
+                        enc[start..enc.len() - end_trim].to_owned()
+                    })
+                })
+                .collect()
+        } else if has("base64") {
+            variants.iter().map(|v| b64.encode(v)).collect()
+        } else {
+            variants.iter().map(|v| String::from_utf8_lossy(v).into_owned()).collect()
+        };
+        texts.dedup();
+        // Encoded variants are literal text; plain values keep Sigma's wildcards.
+        // The wildcards a modifier adds are added after the value's own escapes are read,
+        // so a value ending in `\` (a path) stays a literal backslash.
+        let literal = has("base64") || has("base64offset");
+        for t in texts {
+            let mut parts = if literal { vec![Part::Lit(t)] } else { glob_parts(&t) };
+            if has("contains") || has("endswith") {
+                parts.insert(0, Part::Any);
+            }
+            if has("contains") || has("startswith") {
+                parts.push(Part::Any);
+            }
+            patterns.push(compile(&parts, cased)?);
+        }
+    }
+    Ok(FieldMatch { field, patterns, all })
+}
+
+enum Part {
+    Lit(String),
+    Any,
+    One,
+}
+
+/// Sigma wildcards: `*` any run, `?` one character; `\*`, `\?` and `\\`
+/// escape them; any other backslash is itself.
+fn glob_parts(p: &str) -> Vec<Part> {
+    let mut out = Vec::new();
+    let mut lit = String::new();
+    let mut chars = p.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.peek() {
+                Some('*') | Some('?') | Some('\\') => lit.push(chars.next().unwrap()),
+                _ => lit.push('\\'),
+            },
+            '*' | '?' => {
+                if !lit.is_empty() {
+                    out.push(Part::Lit(std::mem::take(&mut lit)));
+                }
+                out.push(if c == '*' { Part::Any } else { Part::One });
+            }
+            c => lit.push(c),
+        }
+    }
+    if !lit.is_empty() {
+        out.push(Part::Lit(lit));
+    }
+    out
+}
+
+fn compile(parts: &[Part], cased: bool) -> Result<Pattern, String> {
+    let mut re = String::from("^");
+    for p in parts {
+        match p {
+            Part::Lit(t) => re.push_str(&regex::escape(t)),
+            Part::Any => re.push_str("(?s:.*)"),
+            Part::One => re.push_str("(?s:.)"),
+        }
+    }
+    re.push('$');
+    RegexBuilder::new(&re).case_insensitive(!cased).build().map(Pattern::Regex).map_err(|e| e.to_string())
+}
+
+fn glob(p: &str, cased: bool) -> Result<Pattern, String> {
+    compile(&glob_parts(p), cased)
+}
+
+struct Parser<'a> {
+    toks: Vec<&'a str>,
+    at: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn new(text: &'a str) -> Self {
+        let mut toks = Vec::new();
+        let mut start = None;
+        for (i, c) in text.char_indices() {
+            if c == '(' || c == ')' || c.is_whitespace() {
+                if let Some(s) = start.take() {
+                    toks.push(&text[s..i]);
+                }
+                if c != ' ' && !c.is_whitespace() {
+                    toks.push(&text[i..i + 1]);
+                }
+            } else if start.is_none() {
+                start = Some(i);
+            }
+        }
+        if let Some(s) = start {
+            toks.push(&text[s..]);
+        }
+        Parser { toks, at: 0 }
+    }
+
+    fn parse(mut self) -> Result<Cond, String> {
+        let c = self.or()?;
+        if self.at != self.toks.len() {
+            return Err(format!("unexpected {:?}", self.toks[self.at]));
+        }
+        Ok(c)
+    }
+
+    fn peek(&self) -> Option<&'a str> {
+        self.toks.get(self.at).copied()
+    }
+
+    fn or(&mut self) -> Result<Cond, String> {
+        let mut xs = vec![self.and()?];
+        while self.peek().is_some_and(|t| t.eq_ignore_ascii_case("or")) {
+            self.at += 1;
+            xs.push(self.and()?);
+        }
+        Ok(if xs.len() == 1 { xs.pop().unwrap() } else { Cond::Or(xs) })
+    }
+
+    fn and(&mut self) -> Result<Cond, String> {
+        let mut xs = vec![self.not()?];
+        while self.peek().is_some_and(|t| t.eq_ignore_ascii_case("and")) {
+            self.at += 1;
+            xs.push(self.not()?);
+        }
+        Ok(if xs.len() == 1 { xs.pop().unwrap() } else { Cond::And(xs) })
+    }
+
+    fn not(&mut self) -> Result<Cond, String> {
+        if self.peek().is_some_and(|t| t.eq_ignore_ascii_case("not")) {
+            self.at += 1;
+            return Ok(Cond::Not(Box::new(self.not()?)));
+        }
+        self.atom()
+    }
+
+    fn atom(&mut self) -> Result<Cond, String> {
+        let t = self.peek().ok_or("the condition ends too early")?;
+        self.at += 1;
+        if t == "(" {
+            let c = self.or()?;
+            if self.peek() != Some(")") {
+                return Err("a parenthesis is not closed".into());
+            }
+            self.at += 1;
+            return Ok(c);
+        }
+        if (t == "1" || t.eq_ignore_ascii_case("all") || t == "any")
+            && self.peek().is_some_and(|x| x.eq_ignore_ascii_case("of"))
+        {
+            self.at += 1;
+            let target = self.peek().ok_or("`of` needs a target")?;
+            self.at += 1;
+            return Ok(Cond::Of(t.eq_ignore_ascii_case("all"), target.to_owned()));
+        }
+        if t.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.') {
+            return Ok(Cond::Sel(t.to_owned()));
+        }
+        Err(format!("unexpected {t:?}"))
+    }
+}
+
+/// Where Sigma's field names live in Warden's alerts, beyond the name itself.
+fn candidates(field: &str) -> Vec<String> {
+    let mut v = vec![
+        field.to_owned(),
+        format!("Event.EventData.{field}"),
+        format!("Event.System.{field}"),
+        format!("winlog.event_data.{field}"),
+    ];
+    let ecs = match field {
+        "CommandLine" => Some("process.command_line"),
+        "Image" => Some("process.executable"),
+        "ParentImage" => Some("process.parent.executable"),
+        "ParentCommandLine" => Some("process.parent.command_line"),
+        "User" => Some("user.name"),
+        "DestinationIp" => Some("destination.ip"),
+        "SourceIp" => Some("source.ip"),
+        "DestinationPort" => Some("destination.port"),
+        "TargetFilename" => Some("file.path"),
+        "QueryName" => Some("dns.question.name"),
+        "EventID" => Some("Event.System.EventID.#text"),
+        _ => None,
+    };
+    v.extend(ecs.map(str::to_owned));
+    v
+}
+
+impl Rule {
+    /// The alert's values for a Sigma field.
+    fn lookup(&self, a: &dyn Fields, field: &str) -> Vec<Value> {
+        for c in candidates(field) {
+            let vs: Vec<Value> = a.values(&c).into_iter().cloned().collect();
+            if !vs.is_empty() {
+                return vs;
+            }
+        }
+        Vec::new()
+    }
+
+    fn field_ok(&self, a: &dyn Fields, m: &FieldMatch) -> bool {
+        let vals = self.lookup(a, &m.field);
+        let one = |p: &Pattern| match p {
+            Pattern::Null => {
+                vals.is_empty() || vals.iter().all(|v| matches!(v, Value::Null) || v.to_string().is_empty())
+            }
+            Pattern::Exists(want) => vals.is_empty() != *want,
+            Pattern::Regex(re) => vals.iter().any(|v| re.is_match(&v.to_string())),
+            Pattern::Cidr(net, len) => {
+                vals.iter().any(|v| v.to_string().parse::<IpAddr>().is_ok_and(|ip| in_cidr(ip, *net, *len)))
+            }
+            Pattern::Cmp(op, n) => vals.iter().filter_map(|v| v.as_f64()).any(|x| match *op {
+                "gt" => x > *n,
+                "gte" => x >= *n,
+                "lt" => x < *n,
+                _ => x <= *n,
+            }),
+            Pattern::FieldRef(other) => {
+                let o: Vec<String> = self.lookup(a, other).iter().map(|v| v.to_string()).collect();
+                vals.iter().any(|v| o.contains(&v.to_string()))
+            }
+        };
+        if m.all { m.patterns.iter().all(one) } else { m.patterns.iter().any(one) }
+    }
+
+    fn selection_ok(&self, a: &dyn Fields, sel: &Selection) -> bool {
+        match sel {
+            Selection::Maps(maps) => maps.iter().any(|m| m.iter().all(|f| self.field_ok(a, f))),
+            Selection::Keywords(ps) => ps.iter().any(|p| match p {
+                Pattern::Regex(re) => a.iter().any(|(_, v)| re.is_match(&v.to_string())),
+                _ => false,
+            }),
+        }
+    }
+
+    fn eval(&self, a: &dyn Fields, c: &Cond) -> bool {
+        match c {
+            Cond::Sel(n) => self.selections.get(n).is_some_and(|s| self.selection_ok(a, s)),
+            Cond::Not(x) => !self.eval(a, x),
+            Cond::And(xs) => xs.iter().all(|x| self.eval(a, x)),
+            Cond::Or(xs) => xs.iter().any(|x| self.eval(a, x)),
+            Cond::Of(all, target) => {
+                let names: Vec<&Selection> = self
+                    .selections
+                    .iter()
+                    .filter(|(n, _)| {
+                        if target == "them" {
+                            !n.starts_with('_')
+                        } else if let Some(p) = target.strip_suffix('*') {
+                            n.starts_with(p)
+                        } else {
+                            *n == target
+                        }
+                    })
+                    .map(|(_, s)| s)
+                    .collect();
+                if *all {
+                    names.iter().all(|s| self.selection_ok(a, s))
+                } else {
+                    names.iter().any(|s| self.selection_ok(a, s))
+                }
+            }
+        }
+    }
+
+    /// Whether the rule's logsource can describe this event: Windows
+    /// categories by Sysmon / Security event id, services by channel. Rules
+    /// for other products are left to their fields.
+    pub fn applies(&self, a: &dyn Fields) -> bool {
+        let id = ["Event.System.EventID", "Event.System.EventID.#text", "EventID", "winlog.event_id", "event.code"]
+            .iter()
+            .find_map(|p| a.get(p).and_then(Value::as_i64));
+        let channel = ["Event.System.Channel", "Channel", "winlog.channel"]
+            .iter()
+            .find_map(|p| a.get(p).map(|v| v.to_string().to_lowercase()))
+            .unwrap_or_default();
+        let windows_event = id.is_some() && !channel.is_empty();
+        if let Some(product) = &self.product {
+            let is_windows = windows_event || a.get("winlog.channel").is_some();
+            match product.as_str() {
+                "windows" if !is_windows => return false,
+                "windows" => {}
+                _ if is_windows => return false,
+                _ => {}
+            }
+        }
+        if let Some(service) = &self.service {
+            let want = match service.as_str() {
+                "security" => "security",
+                "system" => "system",
+                "sysmon" => "sysmon",
+                "powershell" => "powershell",
+                "application" => "application",
+                other => other,
+            };
+            if windows_event && !channel.contains(want) {
+                return false;
+            }
+        }
+        if let (Some(cat), Some(id)) = (&self.category, id)
+            && windows_event
+        {
+            let sysmon = channel.contains("sysmon");
+            let ok: &[i64] = match cat.as_str() {
+                "process_creation" => {
+                    if sysmon {
+                        &[1]
+                    } else {
+                        &[4688]
+                    }
+                }
+                "network_connection" => &[3],
+                "process_termination" => &[5],
+                "driver_load" => &[6],
+                "image_load" => &[7],
+                "create_remote_thread" => &[8],
+                "raw_access_thread" => &[9],
+                "process_access" => &[10],
+                "file_event" => &[11],
+                "registry_add" | "registry_delete" => &[12],
+                "registry_set" => &[13],
+                "registry_rename" => &[14],
+                "registry_event" => &[12, 13, 14],
+                "create_stream_hash" => &[15],
+                "pipe_created" => &[17, 18],
+                "wmi_event" => &[19, 20, 21],
+                "dns_query" => &[22],
+                "file_delete" => &[23, 26],
+                "clipboard_capture" => &[24],
+                "process_tampering" => &[25],
+                "file_block_executable" | "file_block_shredding" => &[27, 28],
+                "file_executable_detected" => &[29],
+                "ps_script" => &[4104],
+                "ps_module" => &[4103],
+                "ps_classic_start" => &[400],
+                _ => return true,
+            };
+            return ok.contains(&id);
+        }
+        true
+    }
+
+    /// Whether the rule matches the alert: its logsource applies and its condition holds.
+    pub fn matches(&self, a: &dyn Fields) -> bool {
+        self.applies(a) && self.eval(a, &self.condition)
+    }
+}
+
+fn in_cidr(ip: IpAddr, net: IpAddr, len: u8) -> bool {
+    match (ip, net) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => {
+            let mask = if len == 0 { 0 } else { u32::MAX << (32 - len.min(32)) };
+            (u32::from(a) & mask) == (u32::from(b) & mask)
+        }
+        (IpAddr::V6(a), IpAddr::V6(b)) => {
+            let mask = if len == 0 { 0 } else { u128::MAX << (128 - len.min(128)) };
+            (u128::from(a) & mask) == (u128::from(b) & mask)
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warden_core::FieldMap;
+
+    fn fields(pairs: &[(&str, &str)]) -> FieldMap {
+        let mut f = FieldMap::new();
+        for (k, v) in pairs {
+            f.insert(*k, Value::from(*v));
+        }
+        f
+    }
+
+    #[test]
+    fn a_typical_process_creation_rule_matches_and_not_its_negation() {
+        let r = parse(
+            r#"
+title: Certutil download
+logsource: {product: windows, category: process_creation}
+detection:
+  selection_img:
+    - Image|endswith: '\certutil.exe'
+    - OriginalFileName: 'CertUtil.exe'
+  selection_cli:
+    CommandLine|contains|all: ['urlcache', 'http']
+  filter:
+    CommandLine|contains: 'trusted.example'
+  condition: all of selection_* and not filter
+level: high
+tags: [attack.t1105, attack.command-and-control]
+"#,
+        )
+        .unwrap();
+        assert_eq!(r.techniques[0].as_str(), "T1105");
+        let hit = fields(&[
+            ("Event.System.EventID", "1"),
+            ("Event.System.Channel", "Microsoft-Windows-Sysmon/Operational"),
+            ("Event.EventData.Image", "C:\\Windows\\System32\\CERTUTIL.EXE"),
+            ("Event.EventData.CommandLine", "certutil -urlcache -f http://x/a"),
+        ]);
+        let mut wrong_kind = hit.clone();
+        wrong_kind.insert("Event.System.EventID", Value::from("3"));
+        assert!(!r.matches(&wrong_kind), "a network connection is not a process creation");
+        assert!(r.matches(&hit));
+        let filtered =
+            fields(&[("Image", "C:\\x\\certutil.exe"), ("CommandLine", "certutil -urlcache http://trusted.example/a")]);
+        assert!(!r.matches(&filtered));
+    }
+
+    #[test]
+    fn modifiers_and_escapes() {
+        let r = parse("title: t\nlogsource: {category: test}\ndetection:\n  s:\n    CommandLine|base64offset|contains: 'IEX'\n  k:\n    - 'mimi\\*katz'\n  condition: s or k\n").unwrap();
+        let enc = base64::engine::general_purpose::STANDARD.encode(b"xx IEX (New-Object)");
+        assert!(r.matches(&fields(&[("CommandLine", &format!("powershell -e {enc}"))])));
+        assert!(r.matches(&fields(&[("Message", "ran mimi*katz")])));
+        assert!(!r.matches(&fields(&[("Message", "ran mimikatz")])), "an escaped * is literal");
+        let c = parse("title: t\nlogsource: {category: test}\ndetection:\n  s:\n    DestinationIp|cidr: 10.0.0.0/8\n  condition: s\n").unwrap();
+        let p = parse("title: t\nlogsource: {category: test}\ndetection:\n  s:\n    Image|startswith: 'C:\\Windows\\'\n  condition: s\n").unwrap();
+        assert!(p.matches(&fields(&[("Image", "C:\\Windows\\x.exe")])), "a trailing backslash is literal");
+        assert!(c.matches(&fields(&[("DestinationIp", "10.2.3.4")])));
+        assert!(!c.matches(&fields(&[("DestinationIp", "11.2.3.4")])));
+    }
+
+    #[test]
+    fn unusable_rules_say_why() {
+        assert!(parse("title: t\ncorrelation: {type: event_count}\n").unwrap_err().contains("correlation"));
+        assert!(
+            parse("title: t\nlogsource: {}\ndetection:\n  s:\n    a|expand: x\n  condition: s\n")
+                .unwrap_err()
+                .contains("expand")
+        );
+        assert!(
+            parse("title: t\nlogsource: {}\ndetection:\n  s: {a: b}\n  condition: s | count() > 5\n")
+                .unwrap_err()
+                .contains("aggregation")
+        );
+    }
+}

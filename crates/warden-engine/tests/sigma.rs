@@ -1,0 +1,47 @@
+//! The SigmaHQ rule set (shared reference data): how much of it loads, and
+//! that well-known rules fire on the samples they describe.
+
+use std::path::Path;
+
+#[test]
+fn sigmahq_rules_load_and_fire_on_the_samples() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/sigma/rules");
+    if !dir.is_dir() {
+        eprintln!("skipped: {} is not present (shared reference data)", dir.display());
+        return;
+    }
+    let (report, rules) = warden_engine::rules::check(&dir).unwrap();
+    let share = report.usable as f64 / report.total as f64;
+    eprintln!("{} of {} SigmaHQ rules usable ({:.1} %)", report.usable, report.total, share * 100.0);
+    assert!(share >= 0.95, "{:?}", &report.unusable[..report.unusable.len().min(10)]);
+
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/sysmon-evtx.json");
+    let bytes = std::fs::read(samples).unwrap();
+    let opts = warden_ingest::Options::new(jiff::Timestamp::UNIX_EPOCH);
+    let alerts: Vec<warden_core::Alert> = warden_ingest::read(&bytes, "s", &opts)
+        .filter_map(|p| match p {
+            warden_ingest::Parsed::Alert(a) => Some(*a),
+            _ => None,
+        })
+        .collect();
+    let start = std::time::Instant::now();
+    let mut hits: Vec<(String, String)> = Vec::new();
+    for a in &alerts {
+        for r in &rules {
+            if r.product.as_deref().is_some_and(|p| p != "windows") {
+                continue;
+            }
+            if r.matches(a) {
+                hits.push((a.origin.to_string(), r.title.clone()));
+            }
+        }
+    }
+    let per_event = start.elapsed() / alerts.len() as u32;
+    eprintln!("{} hits on {} events, {per_event:?} per event against every rule", hits.len(), alerts.len());
+    for (o, t) in &hits {
+        eprintln!("  {o}: {t}");
+    }
+    let fired = |needle: &str| hits.iter().any(|(_, t)| t.to_lowercase().contains(needle));
+    assert!(fired("certutil"), "a certutil download rule fires");
+    assert!(fired("mimikatz") || fired("hacktool"), "a credential-dumping tool rule fires");
+}
