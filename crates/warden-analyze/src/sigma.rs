@@ -593,14 +593,8 @@ impl Rule {
             }
         }
         if let Some(service) = &self.service {
-            let want = match service.as_str() {
-                "security" => "security",
-                "system" => "system",
-                "sysmon" => "sysmon",
-                "powershell" => "powershell",
-                "application" => "application",
-                other => other,
-            };
+            // Service names match the channel they come from (security, system, sysmon, powershell, …).
+            let want = service.as_str();
             if windows_event && !channel.contains(want) {
                 return false;
             }
