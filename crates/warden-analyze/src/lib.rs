@@ -37,6 +37,10 @@ pub trait Analyzer: Send + Sync {
     /// Makes a trained classifier the active one (None: rules only). Analyzers
     /// without a learned part ignore it.
     fn set_model(&self, _model: Option<std::sync::Arc<classifier::Classifier>>) {}
+
+    /// Makes a Sigma rule set (version, rules) the active one. Analyzers
+    /// without rules ignore it.
+    fn set_rules(&self, _rules: Option<(String, std::sync::Arc<Vec<sigma::Rule>>)>) {}
 }
 
 /// Why an analyzer could not produce an assessment.

@@ -42,6 +42,8 @@ struct Hit {
 #[derive(Default)]
 pub struct LocalAnalyzer {
     model: RwLock<Option<Arc<Classifier>>>,
+    /// The active Sigma rule set: (version, rules).
+    sigma: RwLock<Option<(String, Arc<Vec<crate::sigma::Rule>>)>>,
 }
 
 impl LocalAnalyzer {
@@ -52,6 +54,38 @@ impl LocalAnalyzer {
     fn model(&self) -> Option<Arc<Classifier>> {
         self.model.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
+
+    /// Sigma rules that match, as assessments' raw material.
+    fn sigma_hits(&self, alert: &Alert) -> Vec<SigmaHit> {
+        let Some((_, rules)) = self.sigma.read().unwrap_or_else(|p| p.into_inner()).clone() else { return Vec::new() };
+        rules
+            .iter()
+            .filter(|r| r.matches(alert))
+            .map(|r| SigmaHit {
+                title: r.title.clone(),
+                level: r.level,
+                techniques: r.techniques.clone(),
+                evidence: r
+                    .cited_fields(alert)
+                    .into_iter()
+                    .take(4)
+                    .map(|(path, value)| Evidence {
+                        path,
+                        value,
+                        note: format!("matched by Sigma rule \"{}\"", r.title),
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
+/// A Sigma rule that matched.
+struct SigmaHit {
+    title: String,
+    level: Severity,
+    techniques: Vec<TechniqueId>,
+    evidence: Vec<Evidence>,
 }
 
 impl LocalAnalyzer {
@@ -68,9 +102,16 @@ impl Analyzer for LocalAnalyzer {
             name: "local".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             provider: None,
-            ruleset: Some(RULESET.into()),
+            ruleset: Some(match &*self.sigma.read().unwrap_or_else(|p| p.into_inner()) {
+                Some((v, _)) => format!("{RULESET}+sigma:{v}"),
+                None => RULESET.into(),
+            }),
             model: self.model().map(|m| m.version.clone()),
         }
+    }
+
+    fn set_rules(&self, rules: Option<(String, Arc<Vec<crate::sigma::Rule>>)>) {
+        *self.sigma.write().unwrap_or_else(|p| p.into_inner()) = rules;
     }
 
     fn set_model(&self, model: Option<Arc<Classifier>>) {
@@ -81,6 +122,11 @@ impl Analyzer for LocalAnalyzer {
         let alert = protected.alert();
         let hits: Vec<Hit> =
             DETECTIONS.iter().filter_map(|d| (d.matches)(alert).map(|evidence| Hit { d, evidence })).collect();
+        let sigma = self.sigma_hits(alert);
+        if !sigma.is_empty() {
+            let built_in = (!hits.is_empty()).then(|| self.combine(alert, hits));
+            return Ok(self.with_sigma(alert, built_in, sigma));
+        }
         // A detection of an attack settles it; a benign-only match (such as
         // network metadata) can still be overruled by what analysts taught
         // the classifier, which then sends it to a human as suspicious.
@@ -146,6 +192,64 @@ impl LocalAnalyzer {
             recommended_actions: actions,
             analyzer: self.info(),
         }
+    }
+
+    /// Sigma matches, combined with what the built-in detections said: the
+    /// most severe rule leads; high and critical rules call it malicious,
+    /// the rest suspicious; agreeing rules raise confidence.
+    fn with_sigma(&self, alert: &Alert, built_in: Option<Assessment>, mut sigma: Vec<SigmaHit>) -> Assessment {
+        sigma.sort_by_key(|h| std::cmp::Reverse(h.level));
+        let top = &sigma[0];
+        let (verdict, base) = match top.level {
+            Severity::Critical => (Verdict::Malicious, 0.85),
+            Severity::High => (Verdict::Malicious, 0.75),
+            Severity::Medium => (Verdict::Suspicious, 0.65),
+            _ => (Verdict::Suspicious, 0.5),
+        };
+        let confidence = (1.0 - (1.0 - base) * 0.8f64.powi(sigma.len() as i32 - 1)).min(0.95);
+        let mut evidence: Vec<Evidence> = Vec::new();
+        let mut techniques: Vec<TechniqueId> = Vec::new();
+        for h in &sigma {
+            for e in &h.evidence {
+                if !evidence.iter().any(|x| x.path == e.path) {
+                    evidence.push(e.clone());
+                }
+            }
+            techniques.extend(h.techniques.iter().cloned());
+        }
+        let titles: Vec<&str> = sigma.iter().map(|h| h.title.as_str()).collect();
+        let mut a = Assessment {
+            verdict,
+            severity: top.level,
+            confidence: Confidence::saturating(confidence),
+            techniques,
+            summary: format!("Sigma: {}{}.", titles.join("; "), context(alert)),
+            evidence,
+            recommended_actions: Vec::new(),
+            analyzer: self.info(),
+        };
+        if let Some(b) = built_in {
+            // The stronger of the two views wins; their evidence and techniques are pooled.
+            if (b.verdict == Verdict::Malicious && a.verdict != Verdict::Malicious)
+                || b.confidence.get() > a.confidence.get()
+            {
+                a.verdict = b.verdict;
+                a.confidence = b.confidence;
+            }
+            a.severity = a.severity.max(b.severity);
+            a.summary = format!("{} {}", b.summary, a.summary);
+            for e in b.evidence {
+                if !a.evidence.iter().any(|x| x.path == e.path) {
+                    a.evidence.push(e);
+                }
+            }
+            a.techniques.extend(b.techniques);
+            a.recommended_actions = b.recommended_actions;
+        }
+        a.techniques.sort();
+        a.techniques.dedup();
+        a.evidence.truncate(20);
+        a
     }
 
     /// No detection matched; the classifier learnt from analysts' decisions

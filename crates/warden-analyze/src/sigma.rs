@@ -646,6 +646,26 @@ impl Rule {
     pub fn matches(&self, a: &dyn Fields) -> bool {
         self.applies(a) && self.eval(a, &self.condition)
     }
+
+    /// The alert's fields this rule looks at, as (path, value): what a
+    /// match can cite as evidence.
+    pub fn cited_fields(&self, a: &dyn Fields) -> Vec<(String, Value)> {
+        let mut out: Vec<(String, Value)> = Vec::new();
+        for sel in self.selections.values() {
+            let Selection::Maps(maps) = sel else { continue };
+            for m in maps.iter().flatten() {
+                for c in candidates(&m.field) {
+                    if let Some(v) = a.get(&c) {
+                        if !out.iter().any(|(p, _)| *p == c) {
+                            out.push((c, v.clone()));
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        out
+    }
 }
 
 fn in_cidr(ip: IpAddr, net: IpAddr, len: u8) -> bool {

@@ -163,6 +163,8 @@ impl Engine {
         let (state, created) = audit::AuditState::open(Some(key), Some(dir))?;
         let protector = privacy::protector(&config, privacy::master_key(&config, Some(data_dir))?)?;
         let engine = Self::build(Box::new(store), config, state, protector);
+        // The imported Sigma rule set, if any.
+        engine.activate_rules()?;
         // The classifier that last passed the gate is the active one.
         if let Some(body) = engine.store().active_model()?
             && let Ok(m) = serde_json::from_value(body)
@@ -482,6 +484,10 @@ impl Engine {
             on_event(Event::Alert(Box::new(result)));
         }
         Ok(())
+    }
+
+    pub(crate) fn set_rules(&self, rules: Option<(String, std::sync::Arc<Vec<warden_analyze::sigma::Rule>>)>) {
+        self.analyzer.set_rules(rules);
     }
 
     /// Makes a classifier the analyzer's active one.

@@ -379,5 +379,17 @@ pub trait Store: Send + Sync {
     /// The data-processing register.
     fn register(&self) -> Result<Vec<ProcessingRow>, StoreError>;
 
+    /// Stores an imported rule set (it becomes the active one), with its audit records.
+    fn save_ruleset(
+        &self,
+        version: &str,
+        body: &serde_json::Value,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<(), StoreError>;
+
+    /// (version, rule files) of the active rule set.
+    fn active_ruleset(&self) -> Result<Option<(String, serde_json::Value)>, StoreError>;
+
     fn counts(&self) -> Result<Counts, StoreError>;
 }

@@ -190,6 +190,14 @@ CREATE TABLE processing (
     PRIMARY KEY (provider, class, handling)
 );
 "#,
+    r#"
+-- Imported Sigma rule sets; the newest is active.
+CREATE TABLE rulesets (
+    version     TEXT PRIMARY KEY,
+    body        TEXT NOT NULL,
+    imported_at TEXT NOT NULL
+);
+"#,
 ];
 
 /// A store in one SQLite file. Writers are serialised by a mutex; SQLite's
@@ -1114,6 +1122,35 @@ impl Store for SqliteStore {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn save_ruleset(
+        &self,
+        version: &str,
+        body: &serde_json::Value,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO rulesets (version, body, imported_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(version) DO UPDATE SET imported_at = excluded.imported_at",
+            params![version, to_json(body), Timestamp::now().to_string()],
+        )?;
+        append(&tx, audit, policy)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn active_ruleset(&self) -> Result<Option<(String, serde_json::Value)>, StoreError> {
+        let conn = self.lock();
+        let row: Option<(String, String)> = conn
+            .query_row("SELECT version, body FROM rulesets ORDER BY imported_at DESC, rowid DESC LIMIT 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        row.map(|(v, b)| Ok((v, from_json(&b, "rule set")?))).transpose()
     }
 
     fn counts(&self) -> Result<Counts, StoreError> {

@@ -149,6 +149,8 @@ enum RegisterFormat {
 
 #[derive(Subcommand, Debug)]
 enum RulesCommand {
+    /// Make the usable Sigma rules under DIR the active rule set (versioned, audited).
+    Import { dir: PathBuf },
     /// Load every Sigma rule under DIR and report those that cannot be used, with why.
     Check {
         dir: PathBuf,
@@ -395,6 +397,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Dev(DevCommand::TestLlm(args)) => dev::test_llm(args),
+        Command::Rules(RulesCommand::Import { dir }) => {
+            let engine = open(&cli.data, cli.config.as_deref())?;
+            let (version, report) = engine.import_rules(operator(), &dir)?;
+            println!(
+                "rule set {version} active: {} of {} rules usable ({} unusable; `warden rules check` lists them)",
+                report.usable,
+                report.total,
+                report.unusable.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Rules(RulesCommand::Check { dir, output }) => {
             let (report, _) =
                 warden_engine::rules::check(&dir).with_context(|| format!("cannot read rules in {}", dir.display()))?;

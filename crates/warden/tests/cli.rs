@@ -677,3 +677,33 @@ fn rules_check_reports_each_unusable_rule_with_why() {
     assert!(reasons.iter().any(|x| x.contains("bad.yml") && x.contains("unsupported modifier expand")), "{reasons:?}");
     assert!(reasons.iter().any(|x| x.contains("corr.yml") && x.contains("correlation")), "{reasons:?}");
 }
+
+#[test]
+fn imported_sigma_rules_drive_the_local_analyzer() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("notepad.yml"),
+        "title: Notepad Opens An Agenda\nid: 1\nlevel: high\ntags: [attack.t1204.002]\nlogsource: {product: windows, category: process_creation}\ndetection:\n  s:\n    Image|endswith: '\\\\notepad.exe'\n    CommandLine|contains: 'agenda'\n  condition: s\n",
+    )
+    .unwrap();
+    let o = warden(dir.path()).args(["rules", "import"]).arg(&rules).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("1 of 1 rules usable"), "{text}");
+    let out = warden(dir.path())
+        .args(["triage", "--output", "jsonl"])
+        .arg(repo().join("samples/sysmon-evtx.json"))
+        .output()
+        .unwrap();
+    let rows = jsonl(&out.stdout);
+    let notepad = rows.iter().find(|r| r["origin"]["line"] == 210).unwrap();
+    assert_eq!(notepad["verdict"], "malicious", "{notepad}");
+    assert!(notepad["summary"].as_str().unwrap().contains("Sigma: Notepad Opens An Agenda"));
+    assert_eq!(notepad["techniques"][0], "T1204.002");
+    let conn = rusqlite::Connection::open(dir.path().join("warden.db")).unwrap();
+    let n: u64 =
+        conn.query_row("SELECT count(*) FROM audit_log WHERE action = 'rules.imported'", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 1);
+}
