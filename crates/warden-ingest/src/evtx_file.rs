@@ -31,6 +31,8 @@ pub(crate) struct EvtxStream<'a> {
     seen: u64,
     queue: VecDeque<Parsed>,
     position: usize,
+    /// Items handed out; a file that yields none at all is reported.
+    emitted: u64,
 }
 
 impl<'a> EvtxStream<'a> {
@@ -57,6 +59,7 @@ impl<'a> EvtxStream<'a> {
             seen: 0,
             queue,
             position: 0,
+            emitted: 0,
         }
     }
 
@@ -84,6 +87,15 @@ impl<'a> EvtxStream<'a> {
             self.position = self.bytes.len();
             // The parser stops silently before a partial last chunk; a file cut short says so.
             let tail = self.bytes.len().saturating_sub(FILE_HEADER) % CHUNK;
+            if self.emitted == 0 && self.queue.is_empty() && (tail == 0 || self.bytes.len() <= FILE_HEADER) {
+                // Nothing at all came out: say so rather than report an empty success.
+                self.queue.push_back(Parsed::Rejected(Diagnostic {
+                    origin: self.origin(Location::Whole(true)),
+                    reason: "the EVTX file holds no readable chunk or record".into(),
+                    raw: self.bytes.to_vec(),
+                }));
+                return true;
+            }
             if self.bytes.len() > FILE_HEADER && tail != 0 {
                 let n = ((self.bytes.len() - FILE_HEADER) / CHUNK) as u64;
                 self.queue.push_back(Parsed::Rejected(Diagnostic {
@@ -169,6 +181,7 @@ impl Iterator for EvtxStream<'_> {
     fn next(&mut self) -> Option<Parsed> {
         loop {
             if let Some(p) = self.queue.pop_front() {
+                self.emitted += 1;
                 return Some(p);
             }
             if !self.fill() {
