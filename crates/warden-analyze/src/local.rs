@@ -58,9 +58,8 @@ impl LocalAnalyzer {
     /// Sigma rules that match, as assessments' raw material.
     fn sigma_hits(&self, alert: &Alert) -> Vec<SigmaHit> {
         let Some((_, rules)) = self.sigma.read().unwrap_or_else(|p| p.into_inner()).clone() else { return Vec::new() };
-        rules
-            .iter()
-            .filter(|r| r.matches(alert))
+        crate::sigma::matching(&rules, alert)
+            .into_iter()
             .map(|r| SigmaHit {
                 title: r.title.clone(),
                 level: r.level,

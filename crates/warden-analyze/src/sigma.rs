@@ -9,8 +9,10 @@
 //! `and`/`or`/`not`, parentheses, `1 of x*`, `all of x*`, `1 of them`,
 //! `all of them`. Correlation rules and placeholders are reported as unusable.
 
-use std::collections::BTreeMap;
+use std::cell::{OnceCell, RefCell};
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
+use std::rc::Rc;
 
 use base64::Engine as _;
 use regex::{Regex, RegexBuilder};
@@ -52,9 +54,41 @@ enum Pattern {
     Null,
     Exists(bool),
     Regex(Regex),
+    /// A wildcard value that is one literal with `*` at either end: matched
+    /// as text, which is much cheaper than a regular expression.
+    Text(TextMatch),
     Cidr(IpAddr, u8),
     Cmp(&'static str, f64),
     FieldRef(String),
+}
+
+#[derive(Debug)]
+struct TextMatch {
+    how: How,
+    /// Lowercased unless `cased`.
+    needle: String,
+    cased: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum How {
+    Equals,
+    StartsWith,
+    EndsWith,
+    Contains,
+}
+
+impl TextMatch {
+    /// `lower` is `text` lowercased.
+    fn is_match(&self, text: &str, lower: &str) -> bool {
+        let t = if self.cased { text } else { lower };
+        match self.how {
+            How::Equals => t == self.needle,
+            How::StartsWith => t.starts_with(&self.needle),
+            How::EndsWith => t.ends_with(&self.needle),
+            How::Contains => t.contains(&self.needle),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -361,6 +395,17 @@ fn glob_parts(p: &str) -> Vec<Part> {
 }
 
 fn compile(parts: &[Part], cased: bool) -> Result<Pattern, String> {
+    let text = |how, t: &str| {
+        let needle = if cased { t.to_owned() } else { t.to_lowercase() };
+        Ok(Pattern::Text(TextMatch { how, needle, cased }))
+    };
+    match parts {
+        [Part::Lit(t)] => return text(How::Equals, t),
+        [Part::Lit(t), Part::Any] => return text(How::StartsWith, t),
+        [Part::Any, Part::Lit(t)] => return text(How::EndsWith, t),
+        [Part::Any, Part::Lit(t), Part::Any] => return text(How::Contains, t),
+        _ => {}
+    }
     let mut re = String::from("^");
     for p in parts {
         match p {
@@ -494,78 +539,132 @@ fn candidates(field: &str) -> Vec<String> {
     v
 }
 
-impl Rule {
-    /// The alert's values for a Sigma field.
-    fn lookup(&self, a: &dyn Fields, field: &str) -> Vec<Value> {
-        for c in candidates(field) {
-            let vs: Vec<Value> = a.values(&c).into_iter().cloned().collect();
-            if !vs.is_empty() {
-                return vs;
-            }
-        }
-        Vec::new()
+/// One event as every rule sees it: its Windows event id and channel, and
+/// the values (and their text) of each Sigma field a rule asked for, looked
+/// up once and shared by all the rules evaluated against the event.
+pub struct Event<'a> {
+    fields: &'a dyn Fields,
+    id: Option<i64>,
+    channel: String,
+    looked: RefCell<HashMap<String, Rc<Looked>>>,
+    all_text: OnceCell<(Vec<String>, Vec<String>)>,
+}
+
+/// A field's values and their text.
+struct Looked {
+    values: Vec<Value>,
+    texts: Vec<String>,
+    lower: Vec<String>,
+}
+
+impl<'a> Event<'a> {
+    pub fn new(fields: &'a dyn Fields) -> Self {
+        let id = ["Event.System.EventID", "Event.System.EventID.#text", "EventID", "winlog.event_id", "event.code"]
+            .iter()
+            .find_map(|p| fields.get(p).and_then(Value::as_i64));
+        let channel = ["Event.System.Channel", "Channel", "winlog.channel"]
+            .iter()
+            .find_map(|p| fields.get(p).map(|v| v.to_string().to_lowercase()))
+            .unwrap_or_default();
+        Event { fields, id, channel, looked: RefCell::new(HashMap::new()), all_text: OnceCell::new() }
     }
 
-    fn field_ok(&self, a: &dyn Fields, m: &FieldMatch) -> bool {
-        let vals = self.lookup(a, &m.field);
+    /// The event's values for a Sigma field (the first candidate path that has any).
+    fn lookup(&self, field: &str) -> Rc<Looked> {
+        if let Some(l) = self.looked.borrow().get(field) {
+            return l.clone();
+        }
+        let values: Vec<Value> = candidates(field)
+            .iter()
+            .map(|c| self.fields.values(c).into_iter().cloned().collect::<Vec<_>>())
+            .find(|vs| !vs.is_empty())
+            .unwrap_or_default();
+        let texts: Vec<String> = values.iter().map(Value::to_string).collect();
+        let lower = texts.iter().map(|t| t.to_lowercase()).collect();
+        let l = Rc::new(Looked { values, texts, lower });
+        self.looked.borrow_mut().insert(field.to_owned(), l.clone());
+        l
+    }
+
+    /// The text of every field and its lowercase, for keyword selections.
+    fn all_text(&self) -> &(Vec<String>, Vec<String>) {
+        self.all_text.get_or_init(|| {
+            let texts: Vec<String> = self.fields.iter().map(|(_, v)| v.to_string()).collect();
+            let lower = texts.iter().map(|t| t.to_lowercase()).collect();
+            (texts, lower)
+        })
+    }
+}
+
+/// The rules of a set that match an event, in the set's order. The event's
+/// fields are looked up once for all the rules rather than once per rule.
+pub fn matching<'r>(rules: &'r [Rule], a: &dyn Fields) -> Vec<&'r Rule> {
+    let e = Event::new(a);
+    rules.iter().filter(|r| r.matches_event(&e)).collect()
+}
+
+impl Rule {
+    fn field_ok(&self, e: &Event, m: &FieldMatch) -> bool {
+        let l = e.lookup(&m.field);
         let one = |p: &Pattern| match p {
             Pattern::Null => {
-                vals.is_empty() || vals.iter().all(|v| matches!(v, Value::Null) || v.to_string().is_empty())
+                l.values.is_empty()
+                    || l.values.iter().zip(&l.texts).all(|(v, t)| matches!(v, Value::Null) || t.is_empty())
             }
-            Pattern::Exists(want) => vals.is_empty() != *want,
-            Pattern::Regex(re) => vals.iter().any(|v| re.is_match(&v.to_string())),
+            Pattern::Exists(want) => l.values.is_empty() != *want,
+            Pattern::Regex(re) => l.texts.iter().any(|t| re.is_match(t)),
+            Pattern::Text(m) => l.texts.iter().zip(&l.lower).any(|(t, lo)| m.is_match(t, lo)),
             Pattern::Cidr(net, len) => {
-                vals.iter().any(|v| v.to_string().parse::<IpAddr>().is_ok_and(|ip| in_cidr(ip, *net, *len)))
+                l.texts.iter().any(|t| t.parse::<IpAddr>().is_ok_and(|ip| in_cidr(ip, *net, *len)))
             }
-            Pattern::Cmp(op, n) => vals.iter().filter_map(|v| v.as_f64()).any(|x| match *op {
+            Pattern::Cmp(op, n) => l.values.iter().filter_map(|v| v.as_f64()).any(|x| match *op {
                 "gt" => x > *n,
                 "gte" => x >= *n,
                 "lt" => x < *n,
                 _ => x <= *n,
             }),
             Pattern::FieldRef(other) => {
-                let o: Vec<String> = self.lookup(a, other).iter().map(|v| v.to_string()).collect();
-                vals.iter().any(|v| o.contains(&v.to_string()))
+                let o = e.lookup(other);
+                l.texts.iter().any(|t| o.texts.contains(t))
             }
         };
         if m.all { m.patterns.iter().all(one) } else { m.patterns.iter().any(one) }
     }
 
-    fn selection_ok(&self, a: &dyn Fields, sel: &Selection) -> bool {
+    fn selection_ok(&self, e: &Event, sel: &Selection) -> bool {
         match sel {
-            Selection::Maps(maps) => maps.iter().any(|m| m.iter().all(|f| self.field_ok(a, f))),
+            Selection::Maps(maps) => maps.iter().any(|m| m.iter().all(|f| self.field_ok(e, f))),
             Selection::Keywords(ps) => ps.iter().any(|p| match p {
-                Pattern::Regex(re) => a.iter().any(|(_, v)| re.is_match(&v.to_string())),
+                Pattern::Regex(re) => e.all_text().0.iter().any(|t| re.is_match(t)),
+                Pattern::Text(m) => {
+                    let (texts, lower) = e.all_text();
+                    texts.iter().zip(lower).any(|(t, lo)| m.is_match(t, lo))
+                }
                 _ => false,
             }),
         }
     }
 
-    fn eval(&self, a: &dyn Fields, c: &Cond) -> bool {
+    fn eval(&self, e: &Event, c: &Cond) -> bool {
         match c {
-            Cond::Sel(n) => self.selections.get(n).is_some_and(|s| self.selection_ok(a, s)),
-            Cond::Not(x) => !self.eval(a, x),
-            Cond::And(xs) => xs.iter().all(|x| self.eval(a, x)),
-            Cond::Or(xs) => xs.iter().any(|x| self.eval(a, x)),
+            Cond::Sel(n) => self.selections.get(n).is_some_and(|s| self.selection_ok(e, s)),
+            Cond::Not(x) => !self.eval(e, x),
+            Cond::And(xs) => xs.iter().all(|x| self.eval(e, x)),
+            Cond::Or(xs) => xs.iter().any(|x| self.eval(e, x)),
             Cond::Of(all, target) => {
-                let names: Vec<&Selection> = self
-                    .selections
-                    .iter()
-                    .filter(|(n, _)| {
-                        if target == "them" {
-                            !n.starts_with('_')
-                        } else if let Some(p) = target.strip_suffix('*') {
-                            n.starts_with(p)
-                        } else {
-                            *n == target
-                        }
-                    })
-                    .map(|(_, s)| s)
-                    .collect();
+                let mut names = self.selections.iter().filter(|(n, _)| {
+                    if target == "them" {
+                        !n.starts_with('_')
+                    } else if let Some(p) = target.strip_suffix('*') {
+                        n.starts_with(p)
+                    } else {
+                        *n == target
+                    }
+                });
                 if *all {
-                    names.iter().all(|s| self.selection_ok(a, s))
+                    names.all(|(_, s)| self.selection_ok(e, s))
                 } else {
-                    names.iter().any(|s| self.selection_ok(a, s))
+                    names.any(|(_, s)| self.selection_ok(e, s))
                 }
             }
         }
@@ -575,16 +674,14 @@ impl Rule {
     /// categories by Sysmon / Security event id, services by channel. Rules
     /// for other products are left to their fields.
     pub fn applies(&self, a: &dyn Fields) -> bool {
-        let id = ["Event.System.EventID", "Event.System.EventID.#text", "EventID", "winlog.event_id", "event.code"]
-            .iter()
-            .find_map(|p| a.get(p).and_then(Value::as_i64));
-        let channel = ["Event.System.Channel", "Channel", "winlog.channel"]
-            .iter()
-            .find_map(|p| a.get(p).map(|v| v.to_string().to_lowercase()))
-            .unwrap_or_default();
+        self.applies_to(&Event::new(a))
+    }
+
+    fn applies_to(&self, e: &Event) -> bool {
+        let (id, channel) = (e.id, e.channel.as_str());
         let windows_event = id.is_some() && !channel.is_empty();
         if let Some(product) = &self.product {
-            let is_windows = windows_event || a.get("winlog.channel").is_some();
+            let is_windows = windows_event || e.fields.get("winlog.channel").is_some();
             match product.as_str() {
                 "windows" if !is_windows => return false,
                 "windows" => {}
@@ -594,57 +691,26 @@ impl Rule {
         }
         if let Some(service) = &self.service {
             // Service names match the channel they come from (security, system, sysmon, powershell, …).
-            let want = service.as_str();
-            if windows_event && !channel.contains(want) {
+            if windows_event && !channel.contains(service.as_str()) {
                 return false;
             }
         }
         if let (Some(cat), Some(id)) = (&self.category, id)
             && windows_event
         {
-            let sysmon = channel.contains("sysmon");
-            let ok: &[i64] = match cat.as_str() {
-                "process_creation" => {
-                    if sysmon {
-                        &[1]
-                    } else {
-                        &[4688]
-                    }
-                }
-                "network_connection" => &[3],
-                "process_termination" => &[5],
-                "driver_load" => &[6],
-                "image_load" => &[7],
-                "create_remote_thread" => &[8],
-                "raw_access_thread" => &[9],
-                "process_access" => &[10],
-                "file_event" => &[11],
-                "registry_add" | "registry_delete" => &[12],
-                "registry_set" => &[13],
-                "registry_rename" => &[14],
-                "registry_event" => &[12, 13, 14],
-                "create_stream_hash" => &[15],
-                "pipe_created" => &[17, 18],
-                "wmi_event" => &[19, 20, 21],
-                "dns_query" => &[22],
-                "file_delete" => &[23, 26],
-                "clipboard_capture" => &[24],
-                "process_tampering" => &[25],
-                "file_block_executable" | "file_block_shredding" => &[27, 28],
-                "file_executable_detected" => &[29],
-                "ps_script" => &[4104],
-                "ps_module" => &[4103],
-                "ps_classic_start" => &[400],
-                _ => return true,
-            };
-            return ok.contains(&id);
+            return windows_category_ids(cat, channel.contains("sysmon")).is_none_or(|ok| ok.contains(&id));
         }
         true
     }
 
     /// Whether the rule matches the alert: its logsource applies and its condition holds.
     pub fn matches(&self, a: &dyn Fields) -> bool {
-        self.applies(a) && self.eval(a, &self.condition)
+        self.matches_event(&Event::new(a))
+    }
+
+    /// [`Rule::matches`] for an event prepared once for many rules.
+    pub fn matches_event(&self, e: &Event) -> bool {
+        self.applies_to(e) && self.eval(e, &self.condition)
     }
 
     /// The alert's fields this rule looks at, as (path, value): what a
@@ -666,6 +732,40 @@ impl Rule {
         }
         out
     }
+}
+
+/// The Sysmon (or, for process creation, Security) event ids a Windows
+/// logsource category stands for; `None` when the category has no fixed ids.
+fn windows_category_ids(category: &str, sysmon: bool) -> Option<&'static [i64]> {
+    Some(match category {
+        "process_creation" if sysmon => &[1],
+        "process_creation" => &[4688],
+        "network_connection" => &[3],
+        "process_termination" => &[5],
+        "driver_load" => &[6],
+        "image_load" => &[7],
+        "create_remote_thread" => &[8],
+        "raw_access_thread" => &[9],
+        "process_access" => &[10],
+        "file_event" => &[11],
+        "registry_add" | "registry_delete" => &[12],
+        "registry_set" => &[13],
+        "registry_rename" => &[14],
+        "registry_event" => &[12, 13, 14],
+        "create_stream_hash" => &[15],
+        "pipe_created" => &[17, 18],
+        "wmi_event" => &[19, 20, 21],
+        "dns_query" => &[22],
+        "file_delete" => &[23, 26],
+        "clipboard_capture" => &[24],
+        "process_tampering" => &[25],
+        "file_block_executable" | "file_block_shredding" => &[27, 28],
+        "file_executable_detected" => &[29],
+        "ps_script" => &[4104],
+        "ps_module" => &[4103],
+        "ps_classic_start" => &[400],
+        _ => return None,
+    })
 }
 
 fn in_cidr(ip: IpAddr, net: IpAddr, len: u8) -> bool {
@@ -743,6 +843,25 @@ tags: [attack.t1105, attack.command-and-control]
         assert!(p.matches(&fields(&[("Image", "C:\\Windows\\x.exe")])), "a trailing backslash is literal");
         assert!(c.matches(&fields(&[("DestinationIp", "10.2.3.4")])));
         assert!(!c.matches(&fields(&[("DestinationIp", "11.2.3.4")])));
+    }
+
+    #[test]
+    fn literal_values_match_as_text_with_sigma_case_rules() {
+        let rule = |m: &str, v: &str| {
+            parse(&format!(
+                "title: t\nlogsource: {{category: test}}\ndetection:\n  s:\n    Image{m}: '{v}'\n  condition: s\n"
+            ))
+            .unwrap()
+        };
+        let img = |v: &str| fields(&[("Image", v)]);
+        assert!(rule("", "C:\\Tools\\Psexec.exe").matches(&img("c:\\tools\\PSEXEC.EXE")));
+        assert!(!rule("", "psexec.exe").matches(&img("x\\psexec.exe")), "a plain value is the whole value");
+        assert!(rule("|contains", "EXEC").matches(&img("x\\psexec.exe")));
+        assert!(!rule("|contains|cased", "EXEC").matches(&img("x\\psexec.exe")), "cased keeps case");
+        assert!(rule("|contains|cased", "exec").matches(&img("x\\psexec.exe")));
+        assert!(rule("|startswith", "x\\").matches(&img("X\\psexec.exe")));
+        assert!(rule("", "*\\ps?xec.exe").matches(&img("X\\PSEXEC.exe")), "a ? keeps the regular expression");
+        assert!(!rule("|endswith", "psexec").matches(&img("x\\psexec.exe")));
     }
 
     #[test]

@@ -27,13 +27,8 @@ fn sigmahq_rules_load_and_fire_on_the_samples() {
     let start = std::time::Instant::now();
     let mut hits: Vec<(String, String)> = Vec::new();
     for a in &alerts {
-        for r in &rules {
-            if r.product.as_deref().is_some_and(|p| p != "windows") {
-                continue;
-            }
-            if r.matches(a) {
-                hits.push((a.origin.to_string(), r.title.clone()));
-            }
+        for r in warden_analyze::sigma::matching(&rules, a) {
+            hits.push((a.origin.to_string(), r.title.clone()));
         }
     }
     let per_event = start.elapsed() / alerts.len() as u32;
