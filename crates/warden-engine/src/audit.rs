@@ -92,9 +92,20 @@ fn random_seed() -> Result<[u8; 32], AuditError> {
     Ok(seed)
 }
 
+/// A temporary name beside `path` that no other writer — thread or
+/// process — uses at the same time, so concurrent atomic writes of the same
+/// file cannot rename each other's half-written text.
+fn tmp_path(path: &Path) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{}.{n}.tmp", std::process::id()));
+    path.with_file_name(name)
+}
+
 /// Writes a file readable by its owner only, atomically.
 fn write_private(path: &Path, text: &str) -> Result<(), AuditError> {
-    let tmp = path.with_extension("tmp");
+    let tmp = tmp_path(path);
     {
         use std::io::Write;
         let mut opts = std::fs::OpenOptions::new();
@@ -109,7 +120,7 @@ fn write_private(path: &Path, text: &str) -> Result<(), AuditError> {
 }
 
 fn write_public(path: &Path, text: &str) -> Result<(), AuditError> {
-    let tmp = path.with_extension("tmp");
+    let tmp = tmp_path(path);
     std::fs::write(&tmp, text).map_err(|e| io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| io(path, e))
 }
@@ -260,15 +271,21 @@ impl Engine {
     /// or None when the engine has no checkpoint directory or the log is empty.
     pub fn write_checkpoint(&self) -> Result<Option<PathBuf>, AuditError> {
         let Some(dir) = self.audit_state().checkpoint_dir.clone() else { return Ok(None) };
+        // One checkpoint writer at a time: requests that find a checkpoint due
+        // together write it once.
+        let mut last = self.audit_state().last.lock().unwrap_or_else(|p| p.into_inner());
         let (size, root) = self.sync_tree()?;
         if size == 0 {
             return Ok(None);
         }
+        let path = dir.join(format!("{size:012}.checkpoint"));
+        if last.0 == size && path.exists() {
+            return Ok(Some(path));
+        }
         let cp = Checkpoint { origin: self.config().audit.origin.clone(), size, root };
         let note = self.audit_state().signer.lock().unwrap_or_else(|p| p.into_inner()).sign(&cp);
-        let path = dir.join(format!("{size:012}.checkpoint"));
         write_public(&path, &note)?;
-        *self.audit_state().last.lock().unwrap_or_else(|p| p.into_inner()) = (size, Instant::now());
+        *last = (size, Instant::now());
         Ok(Some(path))
     }
 

@@ -169,3 +169,31 @@ fn the_confidence_threshold_comes_from_configuration() {
     let notepad = find(&results, "sysmon-evtx.json", 210);
     assert_eq!(notepad.route, RouteKind::AutoClosed, "0.6 clears a 0.5 threshold");
 }
+
+/// Requests served in parallel each write a checkpoint when one is due,
+/// often of the same tree size; they must not trip over each other's files
+/// (a load test found they did).
+#[test]
+fn concurrent_checkpoint_writers_do_not_collide() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path(), Config::default()).unwrap();
+    engine
+        .triage(
+            b"{\"event_type\":\"dns\",\"src_ip\":\"10.0.0.1\",\"dns\":{\"rrname\":\"a.example\"}}\n",
+            "load",
+            None,
+            &mut |_| {},
+        )
+        .unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..50 {
+                    engine.write_checkpoint().unwrap();
+                }
+            });
+        }
+    });
+    let report = engine.verify_audit_log(None).unwrap().unwrap();
+    assert!(!report.checkpoints.is_empty(), "{report:?}");
+}
