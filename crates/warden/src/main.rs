@@ -7,6 +7,7 @@
 mod api;
 mod dev;
 mod learn;
+mod load;
 mod people;
 mod serve;
 mod triage;
@@ -169,6 +170,8 @@ enum RulesOutput {
 enum DevCommand {
     /// An OpenAI-compatible test endpoint that answers from a script and records requests.
     TestLlm(dev::Args),
+    /// A load generator for POST /api/v1/alerts: alerts/s, latency percentiles, server memory.
+    Load(load::Args),
 }
 
 #[derive(Subcommand, Debug)]
@@ -397,6 +400,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Dev(DevCommand::TestLlm(args)) => dev::test_llm(args),
+        Command::Dev(DevCommand::Load(args)) => load::run(args),
         Command::Rules(RulesCommand::Import { dir }) => {
             let engine = open(&cli.data, cli.config.as_deref())?;
             let (version, report) = engine.import_rules(operator(), &dir)?;

@@ -193,12 +193,13 @@ fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &[u8]) 
     (status, body)
 }
 
-#[test]
-fn serve_accepts_alerts_over_http_with_a_token() {
-    let data = tempfile::tempdir().unwrap();
-    let mut child = warden(data.path())
+/// Starts `warden serve` on a free port with a forwarders' token; returns
+/// the process and its address. The server's stderr is drained in the
+/// background so a chatty server never blocks on a full pipe.
+fn serve(data: &Path, token: &str) -> (std::process::Child, String) {
+    let mut child = warden(data)
         .args(["serve", "--bind", "127.0.0.1:0"])
-        .env("WARDEN_API_TOKEN", "test-token")
+        .env("WARDEN_API_TOKEN", token)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -211,6 +212,14 @@ fn serve_accepts_alerts_over_http_with_a_token() {
             break a.to_owned();
         }
     };
+    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+    (child, addr)
+}
+
+#[test]
+fn serve_accepts_alerts_over_http_with_a_token() {
+    let data = tempfile::tempdir().unwrap();
+    let (mut child, addr) = serve(data.path(), "test-token");
     let result = std::panic::catch_unwind(|| {
         assert_eq!(http(&addr, "GET", "/healthz", None, b""), (200, "ok".to_owned()));
         assert_eq!(http(&addr, "POST", "/api/v1/alerts", None, b"{}").0, 401);
@@ -226,6 +235,42 @@ fn serve_accepts_alerts_over_http_with_a_token() {
         let (status, text) = http(&addr, "POST", "/api/v1/alerts", Some("test-token"), b"nope");
         assert_eq!(status, 422, "{text}");
         assert_eq!(http(&addr, "GET", "/readyz", None, b"").0, 200);
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    if let Err(p) = result {
+        std::panic::resume_unwind(p);
+    }
+}
+
+#[test]
+fn the_load_generator_reports_throughput_latency_and_server_memory() {
+    let data = tempfile::tempdir().unwrap();
+    let (mut child, addr) = serve(data.path(), "test-token");
+    let pid = child.id().to_string();
+    let load = |token: &str| {
+        warden(data.path())
+            .args(["dev", "load", "--url", &format!("http://{addr}"), "--token", token, "--seconds", "1"])
+            .args(["--connections", "2", "--batch", "5", "--json", "--server-pid", &pid])
+            .arg(repo().join("samples/ecs-alerts.ndjson"))
+            .output()
+            .unwrap()
+    };
+    let result = std::panic::catch_unwind(|| {
+        let out = load("test-token");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert!(v["alerts_accepted"].as_u64().unwrap() >= 5, "{v}");
+        assert_eq!(v["failed_requests"], 0, "{v}");
+        assert!(v["latency_ms"]["p50"].as_f64().unwrap() > 0.0, "{v}");
+        assert!(v["latency_ms"]["p99"].as_f64() >= v["latency_ms"]["p50"].as_f64(), "{v}");
+        assert!(v["server_rss_kib"].as_u64().unwrap() > 0, "{v}");
+        let out = load("wrong");
+        assert!(!out.status.success(), "refused requests make the run fail");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["alerts_accepted"], 0);
+        assert_eq!(v["failures"][0][0], "HTTP 401", "{v}");
     });
     child.kill().unwrap();
     child.wait().unwrap();
@@ -542,21 +587,7 @@ fn the_api_checks_the_permission_matrix_on_every_route() {
         let t = warden(data.path()).args(["tokens", "create", "--user", name]).output().unwrap();
         tokens.insert(name, String::from_utf8(t.stdout).unwrap().trim().to_owned());
     }
-    let mut child = warden(data.path())
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .env("WARDEN_API_TOKEN", "forwarder-token")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    let addr = loop {
-        line.clear();
-        assert!(err.read_line(&mut line).unwrap() > 0, "server exited");
-        if let Some(a) = line.trim().strip_prefix("warden listening on http://") {
-            break a.to_owned();
-        }
-    };
+    let (mut child, addr) = serve(data.path(), "forwarder-token");
     let t = |n: &str| tokens[n].clone();
     let result = std::panic::catch_unwind(|| {
         // Ingestion: the forwarders' token, a user's token, and Splunk HEC.

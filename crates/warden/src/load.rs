@@ -1,0 +1,258 @@
+//! `warden dev load`: a load generator for `POST /api/v1/alerts`. Several
+//! keep-alive connections post batches of alerts for a fixed time; the
+//! report gives sustained alerts/s, latency percentiles, failures by
+//! status, and (with `--server-pid`) the server's memory after the run.
+//!
+//! Every alert sent is made unique (a `warden_load_seq` field), so the
+//! server does the full work of a new alert rather than a duplicate check.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde::Serialize;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The server's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8088")]
+    url: String,
+    /// Bearer token of a user allowed to submit alerts (or the server's WARDEN_API_TOKEN).
+    #[arg(long, env = "WARDEN_LOAD_TOKEN", hide_env_values = true)]
+    token: String,
+    /// NDJSON or JSON files whose alerts are sent round-robin.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Alerts per request.
+    #[arg(long, default_value_t = 10)]
+    batch: usize,
+    /// Concurrent keep-alive connections.
+    #[arg(long, default_value_t = 4)]
+    connections: usize,
+    /// How long to send for.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Read this process's resident memory after the run (Linux).
+    #[arg(long, value_name = "PID")]
+    server_pid: Option<u32>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize, Debug)]
+struct Report {
+    seconds: f64,
+    connections: usize,
+    batch: usize,
+    requests: u64,
+    alerts_accepted: u64,
+    alerts_rejected: u64,
+    failed_requests: u64,
+    failures: Vec<(String, u64)>,
+    alerts_per_second: f64,
+    requests_per_second: f64,
+    latency_ms: Percentiles,
+    server_rss_kib: Option<u64>,
+    server_peak_rss_kib: Option<u64>,
+}
+
+#[derive(Serialize, Debug, Default)]
+struct Percentiles {
+    p50: f64,
+    p90: f64,
+    p99: f64,
+    max: f64,
+}
+
+#[derive(Default)]
+struct Tally {
+    latencies: Vec<Duration>,
+    accepted: u64,
+    rejected: u64,
+    failures: std::collections::BTreeMap<String, u64>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        args.batch > 0 && args.connections > 0 && args.seconds > 0,
+        "batch, connections and seconds must be positive"
+    );
+    let mut alerts: Vec<serde_json::Map<String, serde_json::Value>> = Vec::new();
+    for f in &args.files {
+        let text = std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
+        let docs: Vec<serde_json::Value> = match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(serde_json::Value::Array(items)) => items,
+            Ok(one) => vec![one],
+            Err(_) => text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .enumerate()
+                .map(|(i, l)| serde_json::from_str(l).with_context(|| format!("{}:{}: not JSON", f.display(), i + 1)))
+                .collect::<anyhow::Result<_>>()?,
+        };
+        alerts.extend(docs.into_iter().filter_map(|d| match d {
+            serde_json::Value::Object(m) => Some(m),
+            _ => None,
+        }));
+    }
+    anyhow::ensure!(!alerts.is_empty(), "the files hold no JSON objects to send");
+    let alerts = Arc::new(alerts);
+    let url = format!("{}/api/v1/alerts", args.url.trim_end_matches('/'));
+    let seq = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..args.connections)
+        .map(|_| {
+            let (alerts, url, seq, stop, token, batch) =
+                (alerts.clone(), url.clone(), seq.clone(), stop.clone(), args.token.clone(), args.batch);
+            std::thread::spawn(move || worker(&alerts, &url, &token, batch, &seq, &stop))
+        })
+        .collect();
+    let bar = indicatif::ProgressBar::new(args.seconds).with_style(
+        indicatif::ProgressStyle::with_template("sending {bar:30} {pos}/{len} s  {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let deadline = started + Duration::from_secs(args.seconds);
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200).min(deadline.saturating_duration_since(Instant::now())));
+        bar.set_position(started.elapsed().as_secs());
+        bar.set_message(format!("{} alerts sent", seq.load(Ordering::Relaxed)));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Tally::default();
+    for w in workers {
+        let t = w.join().map_err(|_| anyhow::anyhow!("a load worker panicked"))?;
+        all.latencies.extend(t.latencies);
+        all.accepted += t.accepted;
+        all.rejected += t.rejected;
+        for (k, n) in t.failures {
+            *all.failures.entry(k).or_default() += n;
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    all.latencies.sort_unstable();
+    let pct = |q: f64| {
+        all.latencies
+            .get(((all.latencies.len() as f64 * q).ceil() as usize).saturating_sub(1))
+            .map_or(0.0, |d| d.as_secs_f64() * 1e3)
+    };
+    let mem = args.server_pid.map(rss).transpose()?;
+    let failed: u64 = all.failures.values().sum();
+    let requests = all.latencies.len() as u64;
+    let report = Report {
+        seconds: elapsed,
+        connections: args.connections,
+        batch: args.batch,
+        requests,
+        alerts_accepted: all.accepted,
+        alerts_rejected: all.rejected,
+        failed_requests: failed,
+        failures: all.failures.into_iter().collect(),
+        alerts_per_second: all.accepted as f64 / elapsed,
+        requests_per_second: requests as f64 / elapsed,
+        latency_ms: Percentiles { p50: pct(0.50), p90: pct(0.90), p99: pct(0.99), max: pct(1.0) },
+        server_rss_kib: mem.map(|m| m.0),
+        server_peak_rss_kib: mem.map(|m| m.1),
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "{:.0} alerts/s accepted ({} alerts in {} requests over {:.1} s, {} connections × {} per request)",
+            report.alerts_per_second,
+            report.alerts_accepted,
+            report.requests,
+            report.seconds,
+            report.connections,
+            report.batch
+        );
+        let l = &report.latency_ms;
+        println!("latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}", l.p50, l.p90, l.p99, l.max);
+        if report.alerts_rejected > 0 {
+            println!("{} alerts rejected by the server (see its dead letters)", report.alerts_rejected);
+        }
+        for (why, n) in &report.failures {
+            println!("{n} requests failed: {why}");
+        }
+        if let (Some(now), Some(peak)) = (report.server_rss_kib, report.server_peak_rss_kib) {
+            println!("server memory after the run: {} MiB resident, peak {} MiB", now / 1024, peak / 1024);
+        }
+    }
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn worker(
+    alerts: &[serde_json::Map<String, serde_json::Value>],
+    url: &str,
+    token: &str,
+    batch: usize,
+    seq: &AtomicU64,
+    stop: &AtomicBool,
+) -> Tally {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(30)))
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let auth = format!("Bearer {token}");
+    let mut t = Tally::default();
+    let mut body = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        body.clear();
+        for _ in 0..batch {
+            let n = seq.fetch_add(1, Ordering::Relaxed);
+            let mut a = alerts[n as usize % alerts.len()].clone();
+            a.insert("warden_load_seq".into(), n.into());
+            // Serialising a Map into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut body, &a);
+            body.extend_from_slice(b"\n");
+        }
+        let sent = Instant::now();
+        let res = agent
+            .post(url)
+            .header("authorization", &auth)
+            .header("content-type", "application/x-ndjson")
+            .send(&body[..]);
+        let outcome = match res {
+            Ok(mut resp) => {
+                let status = resp.status().as_u16();
+                let text = resp.body_mut().read_to_string().unwrap_or_default();
+                if status == 200 {
+                    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                    t.accepted += v["accepted"].as_u64().unwrap_or(0);
+                    t.rejected += v["rejected"].as_array().map_or(0, |r| r.len() as u64);
+                    None
+                } else {
+                    Some(format!("HTTP {status}"))
+                }
+            }
+            Err(e) => Some(e.to_string()),
+        };
+        t.latencies.push(sent.elapsed());
+        if let Some(why) = outcome {
+            *t.failures.entry(why).or_default() += 1;
+            // A server that refuses will keep refusing: do not spin.
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    t
+}
+
+/// (resident, peak resident) in KiB from /proc.
+fn rss(pid: u32) -> anyhow::Result<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .with_context(|| format!("cannot read the memory of process {pid}"))?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Ok((field("VmRSS:"), field("VmHWM:")))
+}
