@@ -329,11 +329,15 @@ pub struct ServerConfig {
     pub bind: String,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Longest a request may take, reading its body included; a slower
+    /// client gets 408. (Alerts already handed to the pipeline are kept; a
+    /// client that resends them is told they are duplicates.)
+    pub request_timeout_secs: u64,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { bind: "127.0.0.1:8080".into(), max_body_bytes: 32 << 20 }
+        ServerConfig { bind: "127.0.0.1:8080".into(), max_body_bytes: 32 << 20, request_timeout_secs: 30 }
     }
 }
 
@@ -443,6 +447,7 @@ impl Config {
             ("ingest.max_fields", self.ingest.max_fields),
             ("pipeline.batch_size", self.pipeline.batch_size),
             ("server.max_body_bytes", self.server.max_body_bytes),
+            ("server.request_timeout_secs", self.server.request_timeout_secs as usize),
         ] {
             if v == 0 {
                 e.push(format!("{name} must be greater than 0"));

@@ -252,6 +252,7 @@ async fn prometheus(State(s): State<Arc<AppState>>) -> Result<Response, ApiError
                 out.push_str(&format!("warden_provider_events{{provider=\"{name}\",event=\"{what}\"}} {n}\n"));
             }
         }
+        st.latency.render(&mut out);
         Ok(out)
     })
     .await

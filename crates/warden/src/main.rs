@@ -6,6 +6,7 @@
 
 mod api;
 mod dev;
+mod httpmetrics;
 mod learn;
 mod load;
 mod people;

@@ -43,6 +43,8 @@ pub struct AppState {
     pub engine: Engine,
     /// SHA-256 of the bearer token that `/api` calls must present.
     token_hash: [u8; 32],
+    pub latency: crate::httpmetrics::Latency,
+    pub request_timeout: std::time::Duration,
 }
 
 pub fn run(engine: Engine, args: Args) -> anyhow::Result<ExitCode> {
@@ -68,7 +70,13 @@ pub fn run(engine: Engine, args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     let max_body = engine.config().server.max_body_bytes;
-    let state = Arc::new(AppState { engine, token_hash: sha256(token.as_bytes()) });
+    let request_timeout = std::time::Duration::from_secs(engine.config().server.request_timeout_secs);
+    let state = Arc::new(AppState {
+        engine,
+        token_hash: sha256(token.as_bytes()),
+        latency: Default::default(),
+        request_timeout,
+    });
     let app = router(state.clone(), max_body);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let interval = state.engine.config().audit.checkpoint_interval_secs;
@@ -179,6 +187,7 @@ fn router(state: Arc<AppState>, max_body: usize) -> Router {
         .route("/services/collector/event", post(hec))
         .merge(crate::api::routes())
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::httpmetrics::observe))
         .with_state(state)
 }
 

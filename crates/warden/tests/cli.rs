@@ -181,10 +181,18 @@ fn config_check_reports_every_error_together() {
 }
 
 /// One HTTP/1.1 request over a plain socket; returns (status, body).
-fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> (u16, String) {
+/// One HTTP/1.1 request on a fresh connection: (status, body).
+fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    content_type: &str,
+    body: &[u8],
+) -> (u16, String) {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    write!(s, "{method} {path} HTTP/1.1\r\nHost: test\r\n{auth}Content-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).unwrap();
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: test\r\n{auth}Content-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).unwrap();
     s.write_all(body).unwrap();
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
@@ -193,11 +201,21 @@ fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &[u8]) 
     (status, body)
 }
 
+fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> (u16, String) {
+    request(addr, method, path, token, "application/x-ndjson", body)
+}
+
 /// Starts `warden serve` on a free port with a forwarders' token; returns
 /// the process and its address. The server's stderr is drained in the
 /// background so a chatty server never blocks on a full pipe.
 fn serve(data: &Path, token: &str) -> (std::process::Child, String) {
+    serve_with(data, token, &[])
+}
+
+/// [`serve`] with global options (such as `--config FILE`) before the subcommand.
+fn serve_with(data: &Path, token: &str, global: &[&std::ffi::OsStr]) -> (std::process::Child, String) {
     let mut child = warden(data)
+        .args(global)
         .args(["serve", "--bind", "127.0.0.1:0"])
         .env("WARDEN_API_TOKEN", token)
         .stderr(Stdio::piped())
@@ -235,6 +253,31 @@ fn serve_accepts_alerts_over_http_with_a_token() {
         let (status, text) = http(&addr, "POST", "/api/v1/alerts", Some("test-token"), b"nope");
         assert_eq!(status, 422, "{text}");
         assert_eq!(http(&addr, "GET", "/readyz", None, b"").0, 200);
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    if let Err(p) = result {
+        std::panic::resume_unwind(p);
+    }
+}
+
+#[test]
+fn a_client_that_sends_its_body_too_slowly_gets_408() {
+    let data = tempfile::tempdir().unwrap();
+    let config = data.path().join("warden.toml");
+    std::fs::write(&config, "[server]\nrequest_timeout_secs = 1\n").unwrap();
+    let (mut child, addr) = serve_with(data.path(), "t", &["--config".as_ref(), config.as_os_str()]);
+    let result = std::panic::catch_unwind(|| {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        // Promise 100 bytes, send 10, then stall.
+        write!(s, "POST /api/v1/alerts HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer t\r\nContent-Length: 100\r\n\r\n{{\"a\": 1,").unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+        let mut buf = [0u8; 512];
+        let n = s.read(&mut buf).unwrap();
+        let resp = String::from_utf8_lossy(&buf[..n]);
+        assert!(resp.starts_with("HTTP/1.1 408"), "{resp}");
+        assert!(resp.contains("\"code\":\"timeout\""), "{resp}");
+        assert_eq!(http(&addr, "GET", "/healthz", None, b"").0, 200, "the server keeps serving");
     });
     child.kill().unwrap();
     child.wait().unwrap();
@@ -557,18 +600,7 @@ fn the_dev_test_llm_serves_a_workflow_and_records_what_left_warden() {
 
 /// An HTTP request with a JSON body; returns (status, body).
 fn http_json(addr: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: test\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    let status = resp[9..12].parse().unwrap();
-    (status, resp.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default())
+    request(addr, method, path, token, "application/json", body.as_bytes())
 }
 
 #[test]
@@ -676,6 +708,15 @@ fn the_api_checks_the_permission_matrix_on_every_route() {
         let (st, m) = http_json(&addr, "GET", "/metrics", None, "");
         assert_eq!(st, 200);
         assert!(m.contains("warden_alerts_stored 2"), "{m}");
+        assert!(m.contains("# TYPE warden_http_request_duration_seconds histogram"), "{m}");
+        let ok_posts =
+            "warden_http_request_duration_seconds_count{route=\"/api/v1/alerts\",method=\"POST\",status=\"200\"}";
+        assert!(m.contains(ok_posts), "latency is kept per route template: {m}");
+        let by_id: Vec<&str> = m.lines().filter(|l| l.contains("route=\"/api/v1/alerts/")).collect();
+        assert!(
+            !by_id.is_empty() && by_id.iter().all(|l| l.contains("route=\"/api/v1/alerts/{id}")),
+            "ids never become labels: {m}"
+        );
     });
     child.kill().unwrap();
     child.wait().unwrap();
