@@ -1,5 +1,6 @@
 //! The ATT&CK catalogue (Enterprise v18.1, © The MITRE Corporation; see
-//! `data/ATTACK-NOTICE.md`): technique ids, names and tactics.
+//! `data/ATTACK-NOTICE.md`): technique ids, names and tactics, and the
+//! crosswalk from the v19 ids some rule sets already use.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -49,6 +50,30 @@ fn catalogue() -> &'static BTreeMap<String, Technique> {
 /// A technique by id (`T1059.001`).
 pub fn technique(id: &str) -> Option<&'static Technique> {
     catalogue().get(id)
+}
+
+const CROSSWALK: &str = include_str!("../data/attack-v18-to-v19-crosswalk.csv");
+
+/// The v18.1 technique a technique id that ATT&CK v19 introduced stands for
+/// (SigmaHQ's rules are tagged with v19 ids). Where several v18 ids became
+/// one v19 id, the one most rules were re-tagged from is taken. `None` when
+/// the id is not a v19 renaming known to the crosswalk.
+pub fn from_v19(id: &str) -> Option<&'static str> {
+    static MAP: OnceLock<BTreeMap<&'static str, (&'static str, u32)>> = OnceLock::new();
+    MAP.get_or_init(|| {
+        let mut m: BTreeMap<&'static str, (&'static str, u32)> = BTreeMap::new();
+        for line in CROSSWALK.lines().skip(1) {
+            let mut cols = line.split(',');
+            let (Some(v18), Some(v19), Some(n)) = (cols.next(), cols.next(), cols.next()) else { continue };
+            let n = n.parse().unwrap_or(0);
+            if m.get(v19).is_none_or(|(_, best)| n > *best) {
+                m.insert(v19, (v18, n));
+            }
+        }
+        m
+    })
+    .get(id)
+    .map(|(v18, _)| *v18)
 }
 
 /// The tactics a technique belongs to; a sub-technique unknown to the

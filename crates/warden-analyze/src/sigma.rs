@@ -134,10 +134,18 @@ pub fn parse(text: &str) -> Result<Rule, String> {
     let mut techniques = Vec::new();
     if let Some(Y::Sequence(tags)) = doc.get("tags") {
         for t in tags.iter().filter_map(s) {
-            if let Some(x) = t.strip_prefix("attack.t").or_else(|| t.strip_prefix("attack.T"))
-                && let Ok(id) = TechniqueId::parse(&format!("T{}", x.to_uppercase()))
-            {
-                techniques.push(id);
+            if let Some(x) = t.strip_prefix("attack.t").or_else(|| t.strip_prefix("attack.T")) {
+                let tagged = format!("T{}", x.to_uppercase());
+                // A v19 id the v18.1 catalogue does not know is brought back onto it.
+                let v18 = match crate::attack::technique(&tagged) {
+                    None => crate::attack::from_v19(&tagged).map(str::to_owned),
+                    Some(_) => None,
+                };
+                if let Ok(id) = TechniqueId::parse(v18.as_deref().unwrap_or(&tagged))
+                    && !techniques.contains(&id)
+                {
+                    techniques.push(id);
+                }
             }
         }
     }
@@ -862,6 +870,15 @@ tags: [attack.t1105, attack.command-and-control]
         assert!(rule("|startswith", "x\\").matches(&img("X\\psexec.exe")));
         assert!(rule("", "*\\ps?xec.exe").matches(&img("X\\PSEXEC.exe")), "a ? keeps the regular expression");
         assert!(!rule("|endswith", "psexec").matches(&img("x\\psexec.exe")));
+    }
+
+    #[test]
+    fn v19_technique_tags_are_brought_back_onto_the_catalogue() {
+        let r = parse("title: t\nlogsource: {category: test}\ndetection:\n  s: {a: b}\n  condition: s\ntags: [attack.t1685, attack.t1686.003, attack.t1059.001, attack.t1685]\n").unwrap();
+        let ids: Vec<&str> = r.techniques.iter().map(|t| t.as_str()).collect();
+        // T1685 came mostly from T1562.001 (125 rules) rather than T1562 (24).
+        assert_eq!(ids, ["T1562.001", "T1562.004", "T1059.001"]);
+        assert!(ids.iter().all(|id| crate::attack::technique(id).is_some()));
     }
 
     #[test]

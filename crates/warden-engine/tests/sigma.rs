@@ -15,6 +15,15 @@ fn sigmahq_rules_load_and_fire_on_the_samples() {
     eprintln!("{} of {} SigmaHQ rules usable ({:.1} %)", report.usable, report.total, share * 100.0);
     assert!(share >= 0.95, "{:?}", &report.unusable[..report.unusable.len().min(10)]);
 
+    // Rules carry ATT&CK v19 ids; with the crosswalk they land on the v18.1 catalogue.
+    let tags: Vec<&str> = rules.iter().flat_map(|r| r.techniques.iter().map(|t| t.as_str())).collect();
+    let unknown: std::collections::BTreeSet<&str> =
+        tags.iter().copied().filter(|t| warden_analyze::attack::tactics_of(t).is_empty()).collect();
+    eprintln!("{} technique tags, {} distinct ids outside the catalogue: {unknown:?}", tags.len(), unknown.len());
+    assert!(!tags.iter().any(|t| warden_analyze::attack::from_v19(t).is_some()), "v19 ids are mapped");
+    let outside = tags.iter().filter(|t| unknown.contains(*t)).count();
+    assert!(outside * 100 <= tags.len(), "{outside} of {} tags are outside the catalogue", tags.len());
+
     let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/sysmon-evtx.json");
     let bytes = std::fs::read(samples).unwrap();
     let opts = warden_ingest::Options::new(jiff::Timestamp::UNIX_EPOCH);
