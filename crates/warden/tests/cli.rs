@@ -205,14 +205,10 @@ fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &[u8]) 
     request(addr, method, path, token, "application/x-ndjson", body)
 }
 
-/// Starts `warden serve` on a free port with a forwarders' token; returns
-/// the process and its address. The server's stderr is drained in the
-/// background so a chatty server never blocks on a full pipe.
-fn serve(data: &Path, token: &str) -> (std::process::Child, String) {
-    serve_with(data, token, &[])
-}
-
-/// [`serve`] with global options (such as `--config FILE`) before the subcommand.
+/// Starts `warden serve` on a free port with a forwarders' token and global
+/// options (such as `--config FILE`); returns the process and its address.
+/// The server's stderr is drained in the background so a chatty server never
+/// blocks on a full pipe.
 fn serve_with(data: &Path, token: &str, global: &[&std::ffi::OsStr]) -> (std::process::Child, String) {
     let mut child = warden(data)
         .args(global)
@@ -234,26 +230,17 @@ fn serve_with(data: &Path, token: &str, global: &[&std::ffi::OsStr]) -> (std::pr
     (child, addr)
 }
 
-#[test]
-fn serve_accepts_alerts_over_http_with_a_token() {
-    let data = tempfile::tempdir().unwrap();
-    let (mut child, addr) = serve(data.path(), "test-token");
-    let result = std::panic::catch_unwind(|| {
-        assert_eq!(http(&addr, "GET", "/healthz", None, b""), (200, "ok".to_owned()));
-        assert_eq!(http(&addr, "POST", "/api/v1/alerts", None, b"{}").0, 401);
-        assert_eq!(http(&addr, "POST", "/api/v1/alerts", Some("wrong"), b"{}").0, 401);
-        let body = b"{\"event_type\":\"dns\",\"src_ip\":\"10.0.0.1\",\"dns\":{\"rrname\":\"a.example\"}}\nnot json\n[{\"EventID\":1102,\"Channel\":\"Security\",\"Hostname\":\"dc1\"}]\n";
-        let (status, text) = http(&addr, "POST", "/api/v1/alerts", Some("test-token"), body);
-        assert_eq!(status, 200, "{text}");
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(v["accepted"], 2);
-        assert_eq!(v["alert_ids"].as_array().unwrap().len(), 2);
-        assert_eq!(v["rejected"][0]["index"], 1);
-        assert!(v["rejected"][0]["error"].as_str().unwrap().starts_with("line 2: invalid JSON"), "{v}");
-        let (status, text) = http(&addr, "POST", "/api/v1/alerts", Some("test-token"), b"nope");
-        assert_eq!(status, 422, "{text}");
-        assert_eq!(http(&addr, "GET", "/readyz", None, b"").0, 200);
-    });
+/// Runs `f` with the address and process id of a server started with
+/// [`serve_with`], then stops the server whatever `f` did.
+fn with_server(
+    data: &Path,
+    token: &str,
+    global: &[&std::ffi::OsStr],
+    f: impl FnOnce(&str, u32) + std::panic::UnwindSafe,
+) {
+    let (mut child, addr) = serve_with(data, token, global);
+    let pid = child.id();
+    let result = std::panic::catch_unwind(|| f(&addr, pid));
     child.kill().unwrap();
     child.wait().unwrap();
     if let Err(p) = result {
@@ -262,13 +249,33 @@ fn serve_accepts_alerts_over_http_with_a_token() {
 }
 
 #[test]
+fn serve_accepts_alerts_over_http_with_a_token() {
+    let data = tempfile::tempdir().unwrap();
+    with_server(data.path(), "test-token", &[], |addr, _| {
+        assert_eq!(http(addr, "GET", "/healthz", None, b""), (200, "ok".to_owned()));
+        assert_eq!(http(addr, "POST", "/api/v1/alerts", None, b"{}").0, 401);
+        assert_eq!(http(addr, "POST", "/api/v1/alerts", Some("wrong"), b"{}").0, 401);
+        let body = b"{\"event_type\":\"dns\",\"src_ip\":\"10.0.0.1\",\"dns\":{\"rrname\":\"a.example\"}}\nnot json\n[{\"EventID\":1102,\"Channel\":\"Security\",\"Hostname\":\"dc1\"}]\n";
+        let (status, text) = http(addr, "POST", "/api/v1/alerts", Some("test-token"), body);
+        assert_eq!(status, 200, "{text}");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["accepted"], 2);
+        assert_eq!(v["alert_ids"].as_array().unwrap().len(), 2);
+        assert_eq!(v["rejected"][0]["index"], 1);
+        assert!(v["rejected"][0]["error"].as_str().unwrap().starts_with("line 2: invalid JSON"), "{v}");
+        let (status, text) = http(addr, "POST", "/api/v1/alerts", Some("test-token"), b"nope");
+        assert_eq!(status, 422, "{text}");
+        assert_eq!(http(addr, "GET", "/readyz", None, b"").0, 200);
+    });
+}
+
+#[test]
 fn a_client_that_sends_its_body_too_slowly_gets_408() {
     let data = tempfile::tempdir().unwrap();
     let config = data.path().join("warden.toml");
     std::fs::write(&config, "[server]\nrequest_timeout_secs = 1\n").unwrap();
-    let (mut child, addr) = serve_with(data.path(), "t", &["--config".as_ref(), config.as_os_str()]);
-    let result = std::panic::catch_unwind(|| {
-        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    with_server(data.path(), "t", &["--config".as_ref(), config.as_os_str()], |addr, _| {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
         // Promise 100 bytes, send 10, then stall.
         write!(s, "POST /api/v1/alerts HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer t\r\nContent-Length: 100\r\n\r\n{{\"a\": 1,").unwrap();
         s.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
@@ -277,29 +284,23 @@ fn a_client_that_sends_its_body_too_slowly_gets_408() {
         let resp = String::from_utf8_lossy(&buf[..n]);
         assert!(resp.starts_with("HTTP/1.1 408"), "{resp}");
         assert!(resp.contains("\"code\":\"timeout\""), "{resp}");
-        assert_eq!(http(&addr, "GET", "/healthz", None, b"").0, 200, "the server keeps serving");
+        assert_eq!(http(addr, "GET", "/healthz", None, b"").0, 200, "the server keeps serving");
     });
-    child.kill().unwrap();
-    child.wait().unwrap();
-    if let Err(p) = result {
-        std::panic::resume_unwind(p);
-    }
 }
 
 #[test]
 fn the_load_generator_reports_throughput_latency_and_server_memory() {
     let data = tempfile::tempdir().unwrap();
-    let (mut child, addr) = serve(data.path(), "test-token");
-    let pid = child.id().to_string();
-    let load = |token: &str| {
-        warden(data.path())
-            .args(["dev", "load", "--url", &format!("http://{addr}"), "--token", token, "--seconds", "1"])
-            .args(["--connections", "2", "--batch", "5", "--json", "--server-pid", &pid])
-            .arg(repo().join("samples/ecs-alerts.ndjson"))
-            .output()
-            .unwrap()
-    };
-    let result = std::panic::catch_unwind(|| {
+    with_server(data.path(), "test-token", &[], |addr, pid| {
+        let pid = pid.to_string();
+        let load = |token: &str| {
+            warden(data.path())
+                .args(["dev", "load", "--url", &format!("http://{addr}"), "--token", token, "--seconds", "1"])
+                .args(["--connections", "2", "--batch", "5", "--json", "--server-pid", &pid])
+                .arg(repo().join("samples/ecs-alerts.ndjson"))
+                .output()
+                .unwrap()
+        };
         let out = load("test-token");
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
@@ -315,11 +316,6 @@ fn the_load_generator_reports_throughput_latency_and_server_memory() {
         assert_eq!(v["alerts_accepted"], 0);
         assert_eq!(v["failures"][0][0], "HTTP 401", "{v}");
     });
-    child.kill().unwrap();
-    child.wait().unwrap();
-    if let Err(p) = result {
-        std::panic::resume_unwind(p);
-    }
 }
 
 #[test]
@@ -619,12 +615,11 @@ fn the_api_checks_the_permission_matrix_on_every_route() {
         let t = warden(data.path()).args(["tokens", "create", "--user", name]).output().unwrap();
         tokens.insert(name, String::from_utf8(t.stdout).unwrap().trim().to_owned());
     }
-    let (mut child, addr) = serve(data.path(), "forwarder-token");
-    let t = |n: &str| tokens[n].clone();
-    let result = std::panic::catch_unwind(|| {
+    with_server(data.path(), "forwarder-token", &[], |addr, _| {
+        let t = |n: &str| tokens[n].clone();
         // Ingestion: the forwarders' token, a user's token, and Splunk HEC.
         let (st, body) = http_json(
-            &addr,
+            addr,
             "POST",
             "/api/v1/alerts",
             Some("forwarder-token"),
@@ -632,7 +627,7 @@ fn the_api_checks_the_permission_matrix_on_every_route() {
         );
         assert_eq!(st, 200, "{body}");
         let id = serde_json::from_str::<serde_json::Value>(&body).unwrap()["alert_ids"][0].as_str().unwrap().to_owned();
-        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
         let hec = r#"{"event":{"event_type":"dns","src_ip":"10.0.0.2","dns":{"rrname":"x.example"}},"sourcetype":"suricata"}"#;
         write!(s, "POST /services/collector/event HTTP/1.1\r\nHost: t\r\nAuthorization: Splunk forwarder-token\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{hec}", hec.len()).unwrap();
         let mut resp = String::new();
@@ -663,7 +658,7 @@ fn the_api_checks_the_permission_matrix_on_every_route() {
         ];
         for (method, path, body, allowed) in grid {
             for who in ALL {
-                let (st, b) = http_json(&addr, method, path, Some(&t(who)), body);
+                let (st, b) = http_json(addr, method, path, Some(&t(who)), body);
                 if allowed.contains(&who) {
                     assert!((200..300).contains(&st), "{method} {path}: {who} is allowed, got {st}: {b}");
                 } else {
@@ -671,17 +666,17 @@ fn the_api_checks_the_permission_matrix_on_every_route() {
                     assert!(b.contains("\"code\":\"forbidden\""), "{b}");
                 }
             }
-            assert_eq!(http_json(&addr, method, path, None, body).0, 401, "{method} {path}: no token");
+            assert_eq!(http_json(addr, method, path, None, body).0, 401, "{method} {path}: no token");
         }
-        let (st, b) = http_json(&addr, "POST", "/api/v1/actions", Some(&t("ann")), &action);
+        let (st, b) = http_json(addr, "POST", "/api/v1/actions", Some(&t("ann")), &action);
         assert_eq!(st, 201, "the stop switch was released: {b}");
-        assert_eq!(http_json(&addr, "GET", "/api/v1/alerts/al-nope", Some(&t("ann")), "").0, 404);
-        let (_, v) = http_json(&addr, "GET", "/api/v1/audit/verify", Some(&t("aud")), "");
+        assert_eq!(http_json(addr, "GET", "/api/v1/alerts/al-nope", Some(&t("ann")), "").0, 404);
+        let (_, v) = http_json(addr, "GET", "/api/v1/audit/verify", Some(&t("aud")), "");
         assert!(v.contains("\"intact\":true"), "{v}");
 
         // Actions: request, self-approval refused, approval by another, read back.
         let (st, b) = http_json(
-            &addr,
+            addr,
             "POST",
             "/api/v1/actions",
             Some(&t("ann")),
@@ -692,30 +687,25 @@ fn the_api_checks_the_permission_matrix_on_every_route() {
         assert_eq!((req["tier"].as_str(), req["status"].as_str()), (Some("medium"), Some("pending")));
         let aid = req["id"].as_str().unwrap();
         assert_eq!(
-            http_json(&addr, "POST", "/api/v1/actions", Some(&t("aud")), r#"{"action":"tag","reason":"x"}"#).0,
+            http_json(addr, "POST", "/api/v1/actions", Some(&t("aud")), r#"{"action":"tag","reason":"x"}"#).0,
             403
         );
-        let (st, b) = http_json(
-            &addr,
-            "POST",
-            &format!("/api/v1/actions/{aid}/approve"),
-            Some(&t("ann")),
-            r#"{"reason":"mine"}"#,
-        );
-        assert_eq!(st, 409, "self-approval: {b}");
-        assert_eq!(http_json(&addr, "POST", &format!("/api/v1/actions/{aid}/approve"), Some(&t("ann")), "{}").0, 409);
         let (st, b) =
-            http_json(&addr, "POST", &format!("/api/v1/actions/{aid}/approve"), Some(&t("sam")), r#"{"reason":"ok"}"#);
+            http_json(addr, "POST", &format!("/api/v1/actions/{aid}/approve"), Some(&t("ann")), r#"{"reason":"mine"}"#);
+        assert_eq!(st, 409, "self-approval: {b}");
+        assert_eq!(http_json(addr, "POST", &format!("/api/v1/actions/{aid}/approve"), Some(&t("ann")), "{}").0, 409);
+        let (st, b) =
+            http_json(addr, "POST", &format!("/api/v1/actions/{aid}/approve"), Some(&t("sam")), r#"{"reason":"ok"}"#);
         assert_eq!(st, 200, "{b}");
         assert!(b.contains("\"status\":\"executed\""), "{b}");
-        let (st, b) = http_json(&addr, "GET", &format!("/api/v1/actions/{aid}"), Some(&t("ann")), "");
+        let (st, b) = http_json(addr, "GET", &format!("/api/v1/actions/{aid}"), Some(&t("ann")), "");
         assert_eq!(st, 200);
         assert!(b.contains("\"approvals\""));
         let (st, b) =
-            http_json(&addr, "POST", &format!("/api/v1/actions/{aid}/reject"), Some(&t("sam")), r#"{"reason":"late"}"#);
+            http_json(addr, "POST", &format!("/api/v1/actions/{aid}/reject"), Some(&t("sam")), r#"{"reason":"late"}"#);
         assert_eq!(st, 409, "{b}");
 
-        let (st, m) = http_json(&addr, "GET", "/metrics", None, "");
+        let (st, m) = http_json(addr, "GET", "/metrics", None, "");
         assert_eq!(st, 200);
         assert!(m.contains("warden_alerts_stored 2"), "{m}");
         assert!(m.contains("# TYPE warden_http_request_duration_seconds histogram"), "{m}");
@@ -728,11 +718,6 @@ fn the_api_checks_the_permission_matrix_on_every_route() {
             "ids never become labels: {m}"
         );
     });
-    child.kill().unwrap();
-    child.wait().unwrap();
-    if let Err(p) = result {
-        std::panic::resume_unwind(p);
-    }
 }
 
 #[test]
