@@ -154,12 +154,9 @@ impl Engine {
         })
     }
 
-    /// Keeps a protected alert's originals in the vault and records what the
-    /// provider received in the data-processing register (for the providers
-    /// that send: generative providers call this when a request leaves).
-    pub fn record_protection(&self, items: &[&ProtectedAlert], policy: &ProviderPolicy) -> Result<(), EngineError> {
+    /// Puts the sealed originals behind protected alerts' tokens into the vault.
+    fn keep_originals<'a>(&self, items: impl Iterator<Item = &'a ProtectedAlert>) -> Result<(), EngineError> {
         let rows: Vec<VaultRow> = items
-            .iter()
             .flat_map(|p| p.vault_entries())
             .map(|e| VaultRow {
                 token: e.token.clone(),
@@ -171,6 +168,14 @@ impl Engine {
         if !rows.is_empty() {
             self.store().put_vault(&rows)?;
         }
+        Ok(())
+    }
+
+    /// Keeps a protected alert's originals in the vault and records what the
+    /// provider received in the data-processing register (for the providers
+    /// that send: generative providers call this when a request leaves).
+    pub fn record_protection(&self, items: &[&ProtectedAlert], policy: &ProviderPolicy) -> Result<(), EngineError> {
+        self.keep_originals(items.iter().copied())?;
         let mut counts: BTreeMap<(DataClass, Handling), u64> = BTreeMap::new();
         for p in items {
             for (class, n) in p.class_counts() {
@@ -237,19 +242,7 @@ impl Engine {
             });
             protected.push(p);
         }
-        let rows: Vec<VaultRow> = protected
-            .iter()
-            .flat_map(|p| p.vault_entries())
-            .map(|e| VaultRow {
-                token: e.token.clone(),
-                class: e.class.as_str().into(),
-                nonce: e.nonce.clone(),
-                ciphertext: e.ciphertext.clone(),
-            })
-            .collect();
-        if !rows.is_empty() {
-            self.store().put_vault(&rows)?;
-        }
+        self.keep_originals(protected.iter())?;
         Ok(out)
     }
 

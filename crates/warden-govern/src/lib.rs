@@ -157,7 +157,7 @@ mod tests {
     use super::*;
     use warden_core::{AnalyzerInfo, Confidence, Grounding};
 
-    fn a(verdict: Verdict, confidence: f64, severity: Severity) -> Assessment {
+    pub(crate) fn a(verdict: Verdict, confidence: f64, severity: Severity) -> Assessment {
         Assessment {
             verdict,
             severity,
@@ -176,7 +176,7 @@ mod tests {
         }
     }
 
-    fn clean() -> Validation {
+    pub(crate) fn clean() -> Validation {
         Validation {
             schema_ok: true,
             grounding: Grounding::Full,
@@ -237,39 +237,12 @@ mod tests {
 
 #[cfg(test)]
 mod workflow_tests {
+    use super::tests::{a, clean};
     use super::*;
-    use warden_core::{AnalyzerInfo, Confidence, Grounding};
+    use warden_core::{Confidence, Grounding};
 
     fn confident_benign() -> Assessment {
-        Assessment {
-            verdict: Verdict::Benign,
-            severity: Severity::Info,
-            confidence: Confidence::new(0.97).unwrap(),
-            techniques: vec![],
-            summary: "s".into(),
-            evidence: vec![],
-            recommended_actions: vec![],
-            analyzer: AnalyzerInfo {
-                name: "t".into(),
-                version: "0".into(),
-                model: None,
-                provider: None,
-                ruleset: None,
-            },
-        }
-    }
-    fn clean() -> Validation {
-        Validation {
-            schema_ok: true,
-            grounding: Grounding::Full,
-            grounded: 1,
-            cited: 1,
-            problems: vec![],
-            calibrated_confidence: None,
-            calibration: None,
-            injection_suspected: false,
-            disagreement: None,
-        }
+        a(Verdict::Benign, 0.97, Severity::Info)
     }
 
     #[test]

@@ -77,18 +77,9 @@ pub fn test_llm(args: Args) -> anyhow::Result<ExitCode> {
     let state = Arc::new(Script { replies: Mutex::new(replies), record });
     let app = Router::new().route("/v1/chat/completions", post(answer)).with_state(state);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(args.bind)
-            .await
-            .with_context(|| format!("cannot listen on {}", args.bind))?;
-        eprintln!("test LLM at http://{}/v1 (base_url for a [providers.*] block)", listener.local_addr()?);
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
-        anyhow::Ok(())
-    })?;
+    rt.block_on(crate::serve::listen_until_ctrl_c(args.bind, app, |addr| {
+        format!("test LLM at http://{addr}/v1 (base_url for a [providers.*] block)")
+    }))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -118,16 +118,26 @@ pub fn run(engine: Engine, args: Args) -> anyhow::Result<ExitCode> {
                 }
             }
         });
-        let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
-        eprintln!("warden listening on http://{}", listener.local_addr()?);
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
-        anyhow::Ok(())
+        listen_until_ctrl_c(bind, app, |addr| format!("warden listening on http://{addr}")).await
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Binds, announces the bound address on stderr (tests and scripts read it
+/// to learn the port chosen for `:0`), and serves until Ctrl-C.
+pub async fn listen_until_ctrl_c(
+    bind: SocketAddr,
+    app: Router,
+    announce: impl FnOnce(SocketAddr) -> String,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
+    eprintln!("{}", announce(listener.local_addr()?));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
 }
 
 /// Demo users, one per role (created once, passwords and tokens printed

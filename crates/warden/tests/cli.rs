@@ -207,8 +207,6 @@ fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &[u8]) 
 
 /// Starts `warden serve` on a free port with a forwarders' token and global
 /// options (such as `--config FILE`); returns the process and its address.
-/// The server's stderr is drained in the background so a chatty server never
-/// blocks on a full pipe.
 fn serve_with(data: &Path, token: &str, global: &[&std::ffi::OsStr]) -> (std::process::Child, String) {
     let mut child = warden(data)
         .args(global)
@@ -217,17 +215,25 @@ fn serve_with(data: &Path, token: &str, global: &[&std::ffi::OsStr]) -> (std::pr
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let addr = announced(&mut child, "warden listening on http://");
+    (child, addr)
+}
+
+/// Reads the child's stderr up to the line that starts with `prefix` and
+/// returns the rest of that line; the remainder of stderr is drained in the
+/// background so a chatty child never blocks on a full pipe.
+fn announced(child: &mut std::process::Child, prefix: &str) -> String {
     let mut err = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
-    let addr = loop {
+    let rest = loop {
         line.clear();
-        assert!(err.read_line(&mut line).unwrap() > 0, "server exited before listening");
-        if let Some(a) = line.trim().strip_prefix("warden listening on http://") {
-            break a.to_owned();
+        assert!(err.read_line(&mut line).unwrap() > 0, "the process exited before saying {prefix:?}");
+        if let Some(rest) = line.trim().strip_prefix(prefix) {
+            break rest.to_owned();
         }
     };
     std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
-    (child, addr)
+    rest
 }
 
 /// Runs `f` with the address and process id of a server started with
@@ -559,15 +565,7 @@ fn the_dev_test_llm_serves_a_workflow_and_records_what_left_warden() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    let url = loop {
-        line.clear();
-        assert!(err.read_line(&mut line).unwrap() > 0, "test LLM exited");
-        if let Some(rest) = line.strip_prefix("test LLM at ") {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
+    let url = announced(&mut child, "test LLM at ").split_whitespace().next().unwrap().to_owned();
     let config = dir.path().join("w.toml");
     std::fs::write(
         &config,
