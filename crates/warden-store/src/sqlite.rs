@@ -253,19 +253,8 @@ const ENTRY_COLUMNS: &str = "SELECT seq, at, actor, action, object, payload, pol
 /// Reads audit rows; a row that cannot be read back is named by its sequence number.
 fn read_entries(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Vec<AuditEntry>, StoreError> {
     let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map(params, |r| {
-        Ok((
-            r.get::<_, u64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, String>(5)?,
-            r.get::<_, String>(6)?,
-            r.get::<_, String>(7)?,
-            r.get::<_, String>(8)?,
-        ))
-    })?;
+    let rows = stmt
+        .query_map(params, |r| <(u64, String, String, String, String, String, String, String, String)>::try_from(r))?;
     let mut out = Vec::new();
     for row in rows {
         let (seq, at, actor, action, object, payload, policy, prev_hash, hash) = row?;
@@ -446,7 +435,7 @@ impl Store for SqliteStore {
         let conn = self.lock();
         let row = conn
             .query_row("SELECT document, duplicates FROM alerts WHERE id = ?1", [id.as_str()], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?))
+                <(String, u64)>::try_from(r)
             })
             .optional()?;
         let Some((doc, duplicates)) = row else {
@@ -457,7 +446,7 @@ impl Store for SqliteStore {
             .query_row(
                 "SELECT body, validation FROM assessments WHERE alert_id = ?1 ORDER BY id DESC LIMIT 1",
                 [id.as_str()],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+                |r| <(String, String)>::try_from(r),
             )
             .optional()?;
         let (assessment, validation) = match assessment {
@@ -466,7 +455,7 @@ impl Store for SqliteStore {
         };
         let route = conn
             .query_row("SELECT route, reasons FROM routes WHERE alert_id = ?1", [id.as_str()], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                <(String, String)>::try_from(r)
             })
             .optional()?;
         let route = match route {
@@ -486,15 +475,7 @@ impl Store for SqliteStore {
         let mut stmt = conn.prepare_cached(
             "SELECT id, received_at, origin, reason, raw FROM dead_letters ORDER BY received_at DESC, rowid DESC LIMIT ?1",
         )?;
-        let rows = stmt.query_map([limit as i64], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Vec<u8>>(4)?,
-            ))
-        })?;
+        let rows = stmt.query_map([limit as i64], |r| <(String, String, String, String, Vec<u8>)>::try_from(r))?;
         let mut out = Vec::new();
         for row in rows {
             let (id, at, origin, reason, raw) = row?;
@@ -531,9 +512,7 @@ impl Store for SqliteStore {
             "SELECT seq, prev_hash, hash, leaf_hash FROM audit_pruned WHERE seq >= ?1 ORDER BY seq LIMIT ?2",
         )?;
         let mut pruned = Vec::new();
-        for row in stmt.query_map(params![from, limit as i64], |r| {
-            Ok((r.get::<_, u64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Vec<u8>>(3)?))
-        })? {
+        for row in stmt.query_map(params![from, limit as i64], |r| <(u64, String, String, Vec<u8>)>::try_from(r))? {
             let (seq, prev_hash, hash, leaf) = row?;
             let leaf = <[u8; 32]>::try_from(leaf.as_slice()).map_err(|_| StoreError::CorruptAudit {
                 seq,
@@ -627,15 +606,7 @@ impl Store for SqliteStore {
             .query_row(
                 "SELECT name, password_hash, roles, created_at, disabled FROM users WHERE name = ?1",
                 [name],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, bool>(4)?,
-                    ))
-                },
+                |r| <(String, String, String, String, bool)>::try_from(r),
             )
             .optional()?;
         row.map(|(name, password_hash, roles, at, disabled)| {
@@ -751,15 +722,7 @@ impl Store for SqliteStore {
         let conn = self.lock();
         let mut stmt =
             conn.prepare_cached("SELECT scope, engaged, changed_by, changed_at, reason FROM switches ORDER BY scope")?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, bool>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-            ))
-        })?;
+        let rows = stmt.query_map([], |r| <(String, bool, String, String, String)>::try_from(r))?;
         let mut out = Vec::new();
         for row in rows {
             let (scope, engaged, changed_by, at, reason) = row?;
@@ -864,15 +827,7 @@ impl Store for SqliteStore {
              WHERE (?1 IS NULL OR state = ?1) ORDER BY created_at, alert_id LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![state, limit as i64], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, String>(6)?,
-            ))
+            <(String, String, String, Option<String>, String, String, String)>::try_from(r)
         })?;
         let mut out = Vec::new();
         for row in rows {
@@ -968,17 +923,7 @@ impl Store for SqliteStore {
              ORDER BY d.id",
         )?;
         let rows = stmt.query_map(params![workflow], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, String>(6)?,
-                r.get::<_, String>(7)?,
-                r.get::<_, String>(8)?,
-            ))
+            <(String, String, String, String, String, String, String, String, String)>::try_from(r)
         })?;
         let mut out = Vec::new();
         for row in rows {
@@ -1164,7 +1109,7 @@ impl Store for SqliteStore {
             routes: BTreeMap::new(),
         };
         let mut stmt = conn.prepare("SELECT route, count(*) FROM routes GROUP BY route")?;
-        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))? {
+        for row in stmt.query_map([], |r| <(String, u64)>::try_from(r))? {
             let (route, n) = row?;
             counts.routes.insert(route, n);
         }
