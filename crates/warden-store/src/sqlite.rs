@@ -284,6 +284,24 @@ fn from_json<T: serde::de::DeserializeOwned>(s: &str, what: &'static str) -> Res
     serde_json::from_str(s).map_err(|source| StoreError::Corrupt { what, source })
 }
 
+impl SqliteStore {
+    /// Runs `write` and appends `audit` in one transaction: a change and its
+    /// audit records land together or not at all.
+    fn audited(
+        &self,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+        write: impl FnOnce(&Transaction<'_>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        write(&tx)?;
+        append(&tx, audit, policy)?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
 /// Appends records to the audit chain inside a transaction.
 fn append(
     tx: &Transaction<'_>,
@@ -585,19 +603,23 @@ impl Store for SqliteStore {
     }
 
     fn add_user(&self, user: &UserRecord, audit: Vec<AuditRecord>, policy: &str) -> Result<(), StoreError> {
-        let mut conn = self.lock();
-        let tx = conn.transaction()?;
-        let n = tx.execute(
-            "INSERT INTO users (name, password_hash, roles, created_at, disabled) VALUES (?1, ?2, ?3, ?4, ?5)
+        self.audited(audit, policy, |tx| {
+            let n = tx.execute(
+                "INSERT INTO users (name, password_hash, roles, created_at, disabled) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT DO NOTHING",
-            params![user.name, user.password_hash, to_json(&user.roles), user.created_at.to_string(), user.disabled],
-        )?;
-        if n == 0 {
-            return Err(StoreError::Conflict(format!("user {} exists already", user.name)));
-        }
-        append(&tx, audit, policy)?;
-        tx.commit()?;
-        Ok(())
+                params![
+                    user.name,
+                    user.password_hash,
+                    to_json(&user.roles),
+                    user.created_at.to_string(),
+                    user.disabled
+                ],
+            )?;
+            if n == 0 {
+                return Err(StoreError::Conflict(format!("user {} exists already", user.name)));
+            }
+            Ok(())
+        })
     }
 
     fn user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -631,15 +653,13 @@ impl Store for SqliteStore {
         audit: Vec<AuditRecord>,
         policy: &str,
     ) -> Result<(), StoreError> {
-        let mut conn = self.lock();
-        let tx = conn.transaction()?;
-        tx.execute(
-            "INSERT INTO api_tokens (id, user_name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![id, user, token_hash, Timestamp::now().to_string()],
-        )?;
-        append(&tx, audit, policy)?;
-        tx.commit()?;
-        Ok(())
+        self.audited(audit, policy, |tx| {
+            tx.execute(
+                "INSERT INTO api_tokens (id, user_name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![id, user, token_hash, Timestamp::now().to_string()],
+            )?;
+            Ok(())
+        })
     }
 
     fn user_by_token(&self, token_hash: &str) -> Result<Option<(String, String)>, StoreError> {
@@ -662,17 +682,15 @@ impl Store for SqliteStore {
         audit: Vec<AuditRecord>,
         policy: &str,
     ) -> Result<(), StoreError> {
-        let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        self.audited(audit, policy, |tx| {
         let now = Timestamp::now().to_string();
         tx.execute(
             "INSERT INTO action_requests (id, status, body, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
              ON CONFLICT(id) DO UPDATE SET status = excluded.status, body = excluded.body, updated_at = excluded.updated_at",
             params![id, status, to_json(body), now],
         )?;
-        append(&tx, audit, policy)?;
-        tx.commit()?;
-        Ok(())
+            Ok(())
+        })
     }
 
     fn action(&self, id: &str) -> Result<Option<serde_json::Value>, StoreError> {
@@ -705,17 +723,15 @@ impl Store for SqliteStore {
     }
 
     fn set_switch(&self, s: &Switch, audit: Vec<AuditRecord>, policy: &str) -> Result<(), StoreError> {
-        let mut conn = self.lock();
-        let tx = conn.transaction()?;
-        tx.execute(
-            "INSERT INTO switches (scope, engaged, changed_by, changed_at, reason) VALUES (?1, ?2, ?3, ?4, ?5)
+        self.audited(audit, policy, |tx| {
+            tx.execute(
+                "INSERT INTO switches (scope, engaged, changed_by, changed_at, reason) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT(scope) DO UPDATE SET engaged = excluded.engaged, changed_by = excluded.changed_by,
              changed_at = excluded.changed_at, reason = excluded.reason",
-            params![s.scope, s.engaged, s.changed_by, s.changed_at.to_string(), s.reason],
-        )?;
-        append(&tx, audit, policy)?;
-        tx.commit()?;
-        Ok(())
+                params![s.scope, s.engaged, s.changed_by, s.changed_at.to_string(), s.reason],
+            )?;
+            Ok(())
+        })
     }
 
     fn switches(&self) -> Result<Vec<Switch>, StoreError> {
@@ -747,16 +763,14 @@ impl Store for SqliteStore {
         audit: Vec<AuditRecord>,
         policy: &str,
     ) -> Result<(), StoreError> {
-        let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        self.audited(audit, policy, |tx| {
         tx.execute(
             "INSERT INTO risk_tiers (action, tier, changed_by, changed_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(action) DO UPDATE SET tier = excluded.tier, changed_by = excluded.changed_by, changed_at = excluded.changed_at",
             params![action, tier, by, Timestamp::now().to_string()],
         )?;
-        append(&tx, audit, policy)?;
-        tx.commit()?;
-        Ok(())
+            Ok(())
+        })
     }
 
     fn tiers(&self) -> Result<Vec<(String, String)>, StoreError> {
@@ -807,12 +821,10 @@ impl Store for SqliteStore {
         audit: Vec<AuditRecord>,
         policy: &str,
     ) -> Result<(), StoreError> {
-        let mut conn = self.lock();
-        let tx = conn.transaction()?;
-        tx.execute("UPDATE workflows SET burn_in_exited = ?2 WHERE name = ?1", params![name, at.to_string()])?;
-        append(&tx, audit, policy)?;
-        tx.commit()?;
-        Ok(())
+        self.audited(audit, policy, |tx| {
+            tx.execute("UPDATE workflows SET burn_in_exited = ?2 WHERE name = ?1", params![name, at.to_string()])?;
+            Ok(())
+        })
     }
 
     fn alert_workflow(&self, id: &str) -> Result<Option<String>, StoreError> {
@@ -878,8 +890,7 @@ impl Store for SqliteStore {
         audit: Vec<AuditRecord>,
         policy: &str,
     ) -> Result<(), StoreError> {
-        let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        self.audited(audit, policy, |tx| {
         let now = Timestamp::now().to_string();
         tx.execute(
             "INSERT INTO decisions (alert_id, analyst, body, decided_at) VALUES (?1, ?2, ?3, ?4)",
@@ -893,9 +904,8 @@ impl Store for SqliteStore {
              ON CONFLICT(alert_id) DO UPDATE SET state = 'decided', assignee = ?2, updated_at = ?3",
             params![alert_id, analyst, now],
         )?;
-        append(&tx, audit, policy)?;
-        tx.commit()?;
-        Ok(())
+            Ok(())
+        })
     }
 
     fn decisions(&self, alert_id: &str) -> Result<Vec<serde_json::Value>, StoreError> {
@@ -956,15 +966,13 @@ impl Store for SqliteStore {
         audit: Vec<AuditRecord>,
         policy: &str,
     ) -> Result<(), StoreError> {
-        let mut conn = self.lock();
-        let tx = conn.transaction()?;
-        tx.execute(
-            "INSERT INTO calibrations (version, analyzer, body, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![version, analyzer, to_json(body), Timestamp::now().to_string()],
-        )?;
-        append(&tx, audit, policy)?;
-        tx.commit()?;
-        Ok(())
+        self.audited(audit, policy, |tx| {
+            tx.execute(
+                "INSERT INTO calibrations (version, analyzer, body, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![version, analyzer, to_json(body), Timestamp::now().to_string()],
+            )?;
+            Ok(())
+        })
     }
 
     fn active_calibration(&self, analyzer: &str) -> Result<Option<(String, serde_json::Value)>, StoreError> {
@@ -986,15 +994,13 @@ impl Store for SqliteStore {
         audit: Vec<AuditRecord>,
         policy: &str,
     ) -> Result<(), StoreError> {
-        let mut conn = self.lock();
-        let tx = conn.transaction()?;
-        tx.execute(
-            "INSERT INTO models (version, body, created_at) VALUES (?1, ?2, ?3)",
-            params![version, to_json(body), Timestamp::now().to_string()],
-        )?;
-        append(&tx, audit, policy)?;
-        tx.commit()?;
-        Ok(())
+        self.audited(audit, policy, |tx| {
+            tx.execute(
+                "INSERT INTO models (version, body, created_at) VALUES (?1, ?2, ?3)",
+                params![version, to_json(body), Timestamp::now().to_string()],
+            )?;
+            Ok(())
+        })
     }
 
     fn active_model(&self) -> Result<Option<serde_json::Value>, StoreError> {
