@@ -82,6 +82,29 @@ pub fn tactics_of(id: &str) -> Vec<String> {
     technique(id).or_else(|| technique(id.get(..5)?)).map(|t| t.tactics.clone()).unwrap_or_default()
 }
 
+/// Every technique and sub-technique, by id.
+pub fn all() -> impl Iterator<Item = &'static Technique> {
+    catalogue().values()
+}
+
+/// The enterprise tactics in kill-chain order, as the catalogue names them.
+pub const TACTICS: &[&str] = &[
+    "Reconnaissance",
+    "Resource Development",
+    "Initial Access",
+    "Execution",
+    "Persistence",
+    "Privilege Escalation",
+    "Defense Evasion",
+    "Credential Access",
+    "Discovery",
+    "Lateral Movement",
+    "Collection",
+    "Command and Control",
+    "Exfiltration",
+    "Impact",
+];
+
 /// Number of techniques in the catalogue.
 pub fn len() -> usize {
     catalogue().len()

@@ -21,7 +21,7 @@ pub mod sigma;
 mod validate;
 
 pub use local::LocalAnalyzer;
-pub use validate::validate;
+pub use validate::{evidence_holds, validate};
 use warden_core::{AnalyzerInfo, Assessment};
 pub use warden_privacy::ProtectedAlert;
 

@@ -98,6 +98,12 @@ fn names() -> &'static regex::Regex {
     })
 }
 
+/// Whether one evidence item holds: the alert has the cited field with the
+/// cited value (or, for text of three characters or more, contains it).
+pub fn evidence_holds(alert: &dyn Fields, e: &warden_core::Evidence) -> bool {
+    alert.get(&e.path).is_some_and(|actual| cites(actual, &e.value))
+}
+
 fn cites(actual: &Value, cited: &Value) -> bool {
     if actual.same_datum(cited) {
         return true;

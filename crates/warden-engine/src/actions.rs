@@ -194,7 +194,9 @@ impl Engine {
         Ok(self.store().add_user(&rec, audit, self.policy_version())?)
     }
 
-    fn identity_of(&self, name: &str) -> Result<Identity, EngineError> {
+    /// A user's identity as the store holds it now (roles re-read on every
+    /// call, so a change of roles or a disabled account takes effect at once).
+    pub fn identity_of(&self, name: &str) -> Result<Identity, EngineError> {
         let u = self.store().user(name)?.ok_or_else(|| EngineError::NotFound(format!("no user {name}")))?;
         if u.disabled {
             return Err(EngineError::Unauthenticated);
@@ -206,12 +208,28 @@ impl Engine {
     /// Checks a password; the same error whether the user or the password is wrong.
     pub fn check_password(&self, name: &str, password: &str) -> Result<Identity, EngineError> {
         use argon2::password_hash::PasswordVerifier;
-        let Some(u) = self.store().user(name)? else { return Err(EngineError::Unauthenticated) };
-        let parsed = argon2::password_hash::phc::PasswordHash::new(&u.password_hash)
-            .map_err(|_| EngineError::Unauthenticated)?;
-        argon2::Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .map_err(|_| EngineError::Unauthenticated)?;
+        // An unknown user costs the same Argon2id work as a wrong password, so
+        // response times do not tell which user names exist.
+        static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let user = self.store().user(name)?;
+        let hash = match &user {
+            Some(u) => u.password_hash.clone(),
+            None => DECOY
+                .get_or_init(|| {
+                    use argon2::password_hash::PasswordHasher;
+                    argon2::Argon2::default()
+                        .hash_password(b"decoy password that no account has")
+                        .map(|h| h.to_string())
+                        .unwrap_or_default()
+                })
+                .clone(),
+        };
+        let parsed =
+            argon2::password_hash::phc::PasswordHash::new(&hash).map_err(|_| EngineError::Unauthenticated)?;
+        let verified = argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
+        if !verified || user.is_none() {
+            return Err(EngineError::Unauthenticated);
+        }
         self.identity_of(name)
     }
 

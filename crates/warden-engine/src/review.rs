@@ -115,6 +115,52 @@ pub struct AlertView {
     pub route: Option<warden_core::Route>,
     pub workflow: Option<String>,
     pub decisions: Vec<Decision>,
+    /// For each evidence item of the assessment, in order: whether the alert
+    /// has the cited field with the cited value.
+    pub evidence_verified: Vec<bool>,
+    /// The assessment's techniques as the ATT&CK catalogue names them.
+    pub techniques: Vec<TechniqueInfo>,
+    /// Response actions requested for this alert.
+    pub actions: Vec<warden_govern::ActionRequest>,
+}
+
+/// An ATT&CK technique with its catalogue name and tactics (`name` empty
+/// when the id is not in the catalogue).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TechniqueInfo {
+    pub id: String,
+    pub name: String,
+    pub tactics: Vec<String>,
+}
+
+/// One column of the coverage matrix.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TacticCoverage {
+    pub tactic: String,
+    pub cells: Vec<CoverageCell>,
+}
+
+/// One technique in the coverage matrix: `detected` (a detection reports it,
+/// no labelled attack yet), `caught` / `partly_caught` / `missed` (labelled
+/// attacks the AI flagged all / some / none of), or `none`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CoverageCell {
+    pub id: String,
+    pub name: String,
+    pub state: &'static str,
+    pub attacks: usize,
+    pub caught: usize,
+}
+
+impl TechniqueInfo {
+    pub fn of(id: &str) -> Self {
+        let t = warden_analyze::attack::technique(id);
+        TechniqueInfo {
+            id: id.to_owned(),
+            name: t.map(|t| t.name.clone()).unwrap_or_default(),
+            tactics: warden_analyze::attack::tactics_of(id),
+        }
+    }
 }
 
 fn severity_rank(s: &str) -> f64 {
@@ -178,13 +224,25 @@ impl Engine {
             .map(|d| serde_json::from_value(d).map_err(|e| EngineError::Invalid(format!("stored decision: {e}"))))
             .collect::<Result<_, _>>()?;
         let blind = self.blind(workflow.as_deref()) && !decisions.iter().any(|d| d.analyst == who.user);
+        let assessment = if blind { None } else { rec.assessment };
+        let evidence_verified = assessment
+            .iter()
+            .flat_map(|a| &a.evidence)
+            .map(|e| warden_analyze::evidence_holds(&rec.alert, e))
+            .collect();
+        let techniques =
+            assessment.iter().flat_map(|a| &a.techniques).map(|t| TechniqueInfo::of(t.as_str())).collect();
+        let actions = self.actions(who, None)?.into_iter().filter(|r| r.alert_id.as_deref() == Some(aid.as_str())).collect();
         Ok(AlertView {
             workflow,
             alert: rec.alert,
-            assessment: if blind { None } else { rec.assessment },
+            assessment,
             validation: if blind { None } else { rec.validation },
             route: rec.route,
             decisions,
+            evidence_verified,
+            techniques,
+            actions,
         })
     }
 
@@ -341,6 +399,49 @@ impl Engine {
     pub fn blind_spots(&self, workflow: Option<&str>) -> Result<Vec<metrics::BlindSpot>, EngineError> {
         let (outcomes, closed) = self.outcomes(workflow)?;
         Ok(metrics::blind_spots(&outcomes, &closed, &metrics::BlindSpotPolicy::default()))
+    }
+
+    /// ATT&CK coverage as a matrix: for each tactic, each technique (sub-
+    /// techniques folded into their parent) with what is known about it.
+    pub fn coverage_matrix(&self) -> Result<Vec<TacticCoverage>, EngineError> {
+        let detected: std::collections::BTreeSet<String> = warden_analyze::LocalAnalyzer::coverage()
+            .into_iter()
+            .map(|(t, _)| t.get(..5).unwrap_or(t).to_owned())
+            .collect();
+        let mut labelled: std::collections::BTreeMap<String, (usize, usize)> = std::collections::BTreeMap::new();
+        for o in &self.outcomes(None)?.0 {
+            for t in &o.truth_techniques {
+                let e = labelled.entry(t.get(..5).unwrap_or(t).to_owned()).or_default();
+                e.0 += 1;
+                e.1 += metrics::positive(o.ai_verdict) as usize;
+            }
+        }
+        let mut out: Vec<TacticCoverage> = warden_analyze::attack::TACTICS
+            .iter()
+            .map(|t| TacticCoverage { tactic: (*t).to_owned(), cells: Vec::new() })
+            .collect();
+        for t in warden_analyze::attack::all().filter(|t| !t.deprecated && !t.id.contains('.')) {
+            let (attacks, caught) = labelled.get(&t.id).copied().unwrap_or_default();
+            let state = match (attacks, detected.contains(&t.id)) {
+                (0, true) => "detected",
+                (0, false) => "none",
+                (n, _) if caught == n => "caught",
+                (_, _) if caught == 0 => "missed",
+                _ => "partly_caught",
+            };
+            for tactic in &t.tactics {
+                if let Some(col) = out.iter_mut().find(|c| &c.tactic == tactic) {
+                    col.cells.push(CoverageCell {
+                        id: t.id.clone(),
+                        name: t.name.clone(),
+                        state,
+                        attacks,
+                        caught,
+                    });
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// ATT&CK coverage: what the analyzer's detections report, and what the

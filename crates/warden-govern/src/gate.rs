@@ -208,6 +208,12 @@ fn holds(a: &Approval, p: Permission) -> bool {
     Identity { user: a.user.clone(), roles: a.roles.clone() }.can(p)
 }
 
+/// What a pending request still needs before it may run, or None when its
+/// approvals satisfy its tier.
+pub fn still_needed(req: &ActionRequest) -> Option<String> {
+    missing(req.tier, &req.requester, &req.approvals)
+}
+
 /// What `tier` still needs from these approvals, or None when it is satisfied.
 fn missing(tier: RiskTier, requester: &str, approvals: &[Approval]) -> Option<String> {
     let need = Permission::to_approve(tier);

@@ -12,6 +12,7 @@ mod load;
 mod people;
 mod serve;
 mod triage;
+mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

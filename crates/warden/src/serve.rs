@@ -45,6 +45,11 @@ pub struct AppState {
     token_hash: [u8; 32],
     pub latency: crate::httpmetrics::Latency,
     pub request_timeout: std::time::Duration,
+    /// Browser sessions and login throttling for the web UI.
+    pub sessions: crate::web::session::Sessions,
+    /// The server listens on a loopback address only (cookies may then go
+    /// without `Secure` to a browser on the same machine).
+    pub loopback: bool,
 }
 
 pub fn run(engine: Engine, args: Args) -> anyhow::Result<ExitCode> {
@@ -76,6 +81,8 @@ pub fn run(engine: Engine, args: Args) -> anyhow::Result<ExitCode> {
         token_hash: sha256(token.as_bytes()),
         latency: Default::default(),
         request_timeout,
+        sessions: Default::default(),
+        loopback: bind.ip().is_loopback(),
     });
     let app = router(state.clone(), max_body);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -132,7 +139,7 @@ pub async fn listen_until_ctrl_c(
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
     eprintln!("{}", announce(listener.local_addr()?));
-    axum::serve(listener, app)
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
@@ -169,6 +176,7 @@ fn demo_people(engine: &Engine) -> anyhow::Result<()> {
         passwords.insert(name, password);
     }
     let analyst = engine.check_password("demo-analyst", &passwords["demo-analyst"])?;
+    eprintln!("demo: open the server's address in a browser and sign in as one of these users");
     let escalated = engine.queue(&analyst, None)?.into_iter().find(|e| e.route.as_deref() == Some("escalated"));
     let target = escalated.or_else(|| engine.queue(&analyst, None).ok()?.into_iter().next());
     if let Some(item) = target {
@@ -186,6 +194,35 @@ fn demo_people(engine: &Engine) -> anyhow::Result<()> {
         engine.approve_action(&senior, &req.id, "first approval (demo)", None)?;
         eprintln!("demo: action {} (reset_credentials, high tier) awaits its second approver", req.id);
     }
+    demo_decisions(engine, &analyst)?;
+    Ok(())
+}
+
+/// A third of the demo queue decided by the demo analyst (the AI's verdict
+/// kept, except where an unknown or benign call is corrected), so the
+/// dashboards have something to show. Marked as demo decisions.
+fn demo_decisions(engine: &Engine, analyst: &warden_govern::Identity) -> anyhow::Result<()> {
+    use warden_core::Verdict;
+    let items = engine.queue(analyst, Some("new"))?;
+    let mut n = 0;
+    for (i, item) in items.iter().enumerate().filter(|(i, _)| i % 3 == 0) {
+        let Some(ai) = item.ai_verdict else { continue };
+        let (verdict, reason_code) = match ai {
+            Verdict::Unknown if i % 2 == 0 => (Verdict::Suspicious, Some(warden_engine::review::ReasonCode::MissedAttack)),
+            Verdict::Unknown => (Verdict::Benign, Some(warden_engine::review::ReasonCode::FalseAlarm)),
+            v => (v, None),
+        };
+        let input = warden_engine::review::DecisionInput {
+            verdict,
+            techniques: None,
+            reason_code,
+            comment: "demo decision".into(),
+            rating: Some(if reason_code.is_some() { 2 } else { 4 }),
+        };
+        engine.decide(analyst, &item.item.alert_id, input)?;
+        n += 1;
+    }
+    eprintln!("demo: {n} alert(s) decided by demo-analyst so the dashboards have content");
     Ok(())
 }
 
@@ -196,6 +233,7 @@ fn router(state: Arc<AppState>, max_body: usize) -> Router {
         .route("/api/v1/alerts", post(post_alerts))
         .route("/services/collector/event", post(hec))
         .merge(crate::api::routes())
+        .merge(crate::web::routes())
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::httpmetrics::observe))
         .with_state(state)
