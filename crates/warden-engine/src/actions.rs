@@ -224,8 +224,7 @@ impl Engine {
                 })
                 .clone(),
         };
-        let parsed =
-            argon2::password_hash::phc::PasswordHash::new(&hash).map_err(|_| EngineError::Unauthenticated)?;
+        let parsed = argon2::password_hash::phc::PasswordHash::new(&hash).map_err(|_| EngineError::Unauthenticated)?;
         let verified = argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
         if !verified || user.is_none() {
             return Err(EngineError::Unauthenticated);

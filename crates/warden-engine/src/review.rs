@@ -230,9 +230,9 @@ impl Engine {
             .flat_map(|a| &a.evidence)
             .map(|e| warden_analyze::evidence_holds(&rec.alert, e))
             .collect();
-        let techniques =
-            assessment.iter().flat_map(|a| &a.techniques).map(|t| TechniqueInfo::of(t.as_str())).collect();
-        let actions = self.actions(who, None)?.into_iter().filter(|r| r.alert_id.as_deref() == Some(aid.as_str())).collect();
+        let techniques = assessment.iter().flat_map(|a| &a.techniques).map(|t| TechniqueInfo::of(t.as_str())).collect();
+        let actions =
+            self.actions(who, None)?.into_iter().filter(|r| r.alert_id.as_deref() == Some(aid.as_str())).collect();
         Ok(AlertView {
             workflow,
             alert: rec.alert,
@@ -431,13 +431,7 @@ impl Engine {
             };
             for tactic in &t.tactics {
                 if let Some(col) = out.iter_mut().find(|c| &c.tactic == tactic) {
-                    col.cells.push(CoverageCell {
-                        id: t.id.clone(),
-                        name: t.name.clone(),
-                        state,
-                        attacks,
-                        caught,
-                    });
+                    col.cells.push(CoverageCell { id: t.id.clone(), name: t.name.clone(), state, attacks, caught });
                 }
             }
         }

@@ -208,7 +208,9 @@ fn demo_decisions(engine: &Engine, analyst: &warden_govern::Identity) -> anyhow:
     for (i, item) in items.iter().enumerate().filter(|(i, _)| i % 3 == 0) {
         let Some(ai) = item.ai_verdict else { continue };
         let (verdict, reason_code) = match ai {
-            Verdict::Unknown if i % 2 == 0 => (Verdict::Suspicious, Some(warden_engine::review::ReasonCode::MissedAttack)),
+            Verdict::Unknown if i % 2 == 0 => {
+                (Verdict::Suspicious, Some(warden_engine::review::ReasonCode::MissedAttack))
+            }
             Verdict::Unknown => (Verdict::Benign, Some(warden_engine::review::ReasonCode::FalseAlarm)),
             v => (v, None),
         };

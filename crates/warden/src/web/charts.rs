@@ -109,7 +109,8 @@ pub fn reliability(bins: &[Bin]) -> String {
     if shown.is_empty() {
         empty(&mut svg, "no decided alerts yet");
     }
-    let pt = |b: &Bin| (LEFT + plot_w() * b.confidence.clamp(0.0, 1.0), TOP + plot_h() * (1.0 - b.accuracy.clamp(0.0, 1.0)));
+    let pt =
+        |b: &Bin| (LEFT + plot_w() * b.confidence.clamp(0.0, 1.0), TOP + plot_h() * (1.0 - b.accuracy.clamp(0.0, 1.0)));
     if shown.len() > 1 {
         let d: Vec<String> = shown.iter().map(|b| pt(b)).map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
         let _ = write!(svg, "<polyline class=\"series\" points=\"{}\"/>", d.join(" "));
@@ -139,7 +140,12 @@ pub fn bars(title: &str, rows: &[(String, f64, usize)]) -> String {
     let bar_w = W - label_w - 70.0;
     let mut svg = open(title, W, h);
     if rows.is_empty() {
-        let _ = write!(svg, "<text class=\"empty\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">no data yet</text>", W / 2.0, TOP + 12.0);
+        let _ = write!(
+            svg,
+            "<text class=\"empty\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">no data yet</text>",
+            W / 2.0,
+            TOP + 12.0
+        );
     }
     for (i, (label, v, n)) in rows.iter().enumerate() {
         let y = TOP + row_h * i as f64;
@@ -368,7 +374,10 @@ mod tests {
         assert_eq!(svg.matches("<circle").count(), 2);
         let svg = durations("d", &[("high".into(), 60.0, 600.0)]);
         assert!(svg.contains("high p90: 10 min"));
-        let svg = heat_map(&[("Execution", vec![Cell { id: "T1059", name: "A & B", state: "caught", attacks: 2, caught: 2 }])]);
+        let svg = heat_map(&[(
+            "Execution",
+            vec![Cell { id: "T1059", name: "A & B", state: "caught", attacks: 2, caught: 2 }],
+        )]);
         assert!(svg.contains("cell caught") && svg.contains("A &amp; B"));
     }
 

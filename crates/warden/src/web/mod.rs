@@ -266,12 +266,7 @@ fn login_form(s: &AppState, headers: &HeaderMap, next: &str, error: Option<&str>
     let Ok(token) = session::random_hex(32) else {
         return (StatusCode::INTERNAL_SERVER_ERROR, "no randomness").into_response();
     };
-    let mut r = render(
-        status,
-        "login.html",
-        json!({"csrf": token, "next": next, "error": error}),
-        BTreeMap::new(),
-    );
+    let mut r = render(status, "login.html", json!({"csrf": token, "next": next, "error": error}), BTreeMap::new());
     let cookie = session::set_cookie(LOGIN_COOKIE, &token, std::time::Duration::from_secs(1800), secure(s, headers));
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         r.headers_mut().append(header::SET_COOKIE, v);
@@ -396,11 +391,18 @@ async fn logout(State(s): State<Arc<AppState>>, headers: HeaderMap, Form(f): For
     s.sessions.end(&id);
     let st = s.clone();
     let _ = tokio::task::spawn_blocking(move || {
-        st.engine.append_audit(vec![AuditRecord::new(Actor::User(sess.user.clone()), "logout", sess.user.as_str(), json!({}))])
+        st.engine.append_audit(vec![AuditRecord::new(
+            Actor::User(sess.user.clone()),
+            "logout",
+            sess.user.as_str(),
+            json!({}),
+        )])
     })
     .await;
     let mut r = see_other("/login");
-    if let Ok(v) = HeaderValue::from_str(&session::set_cookie(COOKIE, "", std::time::Duration::ZERO, secure(&s, &headers))) {
+    if let Ok(v) =
+        HeaderValue::from_str(&session::set_cookie(COOKIE, "", std::time::Duration::ZERO, secure(&s, &headers)))
+    {
         r.headers_mut().append(header::SET_COOKIE, v);
     }
     r
@@ -583,8 +585,10 @@ async fn decide(
     Form(f): Form<DecisionForm>,
 ) -> Response {
     form(s, headers, f.csrf.clone(), move |e, who, _| {
-        let verdict: Verdict =
-            f.verdict.parse().map_err(|_| UiError::Bad("Choose a verdict: malicious, suspicious, benign or unknown.".into()))?;
+        let verdict: Verdict = f
+            .verdict
+            .parse()
+            .map_err(|_| UiError::Bad("Choose a verdict: malicious, suspicious, benign or unknown.".into()))?;
         let techniques = if f.techniques.trim().is_empty() {
             None
         } else {
@@ -599,7 +603,8 @@ async fn decide(
         let reason_code = match f.reason_code.as_str() {
             "" => None,
             c => Some(
-                serde_json::from_value::<ReasonCode>(json!(c)).map_err(|_| UiError::Bad(format!("unknown reason code {c:?}")))?,
+                serde_json::from_value::<ReasonCode>(json!(c))
+                    .map_err(|_| UiError::Bad(format!("unknown reason code {c:?}")))?,
             ),
         };
         let rating = match f.rating.as_str() {
@@ -638,7 +643,13 @@ async fn request_action(State(s): State<Arc<AppState>>, headers: HeaderMap, Form
         let alert_id = Some(f.alert_id.clone()).filter(|a| !a.is_empty());
         e.request_action(
             who,
-            warden_engine::actions::ActionInput { alert_id: alert_id.clone(), kind, params, reason: f.reason, draft: false },
+            warden_engine::actions::ActionInput {
+                alert_id: alert_id.clone(),
+                kind,
+                params,
+                reason: f.reason,
+                draft: false,
+            },
         )?;
         Ok(see_other(&match alert_id {
             Some(a) => format!("/alerts/{a}?done=action"),
@@ -725,10 +736,14 @@ async fn dashboards(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Respo
         let bins: Vec<charts::Bin> = q
             .reliability
             .iter()
-            .map(|b| charts::Bin { confidence: b.mean_confidence, accuracy: b.accuracy, n: b.n, sufficient: b.sufficient })
+            .map(|b| charts::Bin {
+                confidence: b.mean_confidence,
+                accuracy: b.accuracy,
+                n: b.n,
+                sufficient: b.sufficient,
+            })
             .collect();
-        let tactics: Vec<(String, f64, usize)> =
-            q.per_tactic.iter().map(|(t, r)| (t.clone(), r.recall, r.n)).collect();
+        let tactics: Vec<(String, f64, usize)> = q.per_tactic.iter().map(|(t, r)| (t.clone(), r.recall, r.n)).collect();
         let weeks: Vec<String> = impact.weeks.iter().map(|w| w.week.clone()).collect();
         let triage: Vec<(String, f64, f64)> = ["critical", "high", "medium", "low", "info"]
             .iter()
@@ -742,7 +757,13 @@ async fn dashboards(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Respo
                     c.tactic.as_str(),
                     c.cells
                         .iter()
-                        .map(|x| charts::Cell { id: &x.id, name: &x.name, state: x.state, attacks: x.attacks, caught: x.caught })
+                        .map(|x| charts::Cell {
+                            id: &x.id,
+                            name: &x.name,
+                            state: x.state,
+                            attacks: x.attacks,
+                            caught: x.caught,
+                        })
                         .collect(),
                 )
             })
@@ -803,7 +824,12 @@ async fn bundle(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Qu
         let id = warden_core::AlertId::parse(q.alert.trim())
             .ok_or_else(|| UiError::Bad(format!("{:?} is not an alert id", q.alert)))?;
         let doc = e.export_alert(&id)?;
-        e.append_audit(vec![AuditRecord::new(Actor::User(who.user.clone()), "audit.bundle_exported", id.as_str(), json!({}))])?;
+        e.append_audit(vec![AuditRecord::new(
+            Actor::User(who.user.clone()),
+            "audit.bundle_exported",
+            id.as_str(),
+            json!({}),
+        )])?;
         let body = serde_json::to_vec_pretty(&doc).map_err(|e| UiError::Bad(e.to_string()))?;
         Ok((
             [
