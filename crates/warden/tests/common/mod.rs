@@ -1,0 +1,193 @@
+//! What the web and browser tests share: a demo server on a free port that
+//! is stopped when dropped, and a small HTTP client that keeps cookies and
+//! posts forms the way a browser does.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+pub fn warden(data: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_warden"));
+    c.arg("--data").arg(data).env_remove("WARDEN_CONFIG").env_remove("WARDEN_DATA").env("NO_COLOR", "1");
+    c
+}
+
+/// `warden serve --demo` on 127.0.0.1:0 in a fresh data directory.
+pub struct DemoServer {
+    pub addr: String,
+    /// Demo user → password, as printed once at start.
+    pub passwords: BTreeMap<String, String>,
+    /// Demo user → API token.
+    pub tokens: BTreeMap<String, String>,
+    /// The high-tier action the demo leaves waiting for its second approver.
+    pub waiting_action: String,
+    /// The forwarders' token the server was started with.
+    pub api_token: String,
+    child: Child,
+    _data: tempfile::TempDir,
+}
+
+impl DemoServer {
+    pub fn start() -> DemoServer {
+        let data = tempfile::tempdir().unwrap();
+        let api_token = "forwarder-token".to_owned();
+        let mut child = warden(data.path())
+            .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
+            .env("WARDEN_API_TOKEN", &api_token)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut err = BufReader::new(child.stderr.take().unwrap());
+        let (mut passwords, mut tokens, mut waiting_action) = (BTreeMap::new(), BTreeMap::new(), String::new());
+        let mut line = String::new();
+        let addr = loop {
+            line.clear();
+            assert!(err.read_line(&mut line).unwrap() > 0, "the server exited before listening");
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if let [user, _role, "password", pw, "token", tk] = words[..] {
+                passwords.insert(user.to_owned(), pw.to_owned());
+                tokens.insert(user.to_owned(), tk.to_owned());
+            }
+            if let Some(rest) = line.trim().strip_prefix("demo: action ") {
+                waiting_action = rest.split_whitespace().next().unwrap_or_default().to_owned();
+            }
+            if let Some(rest) = line.trim().strip_prefix("warden listening on http://") {
+                break rest.to_owned();
+            }
+        };
+        std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+        assert_eq!(passwords.len(), 6, "one demo user per role");
+        DemoServer { addr, passwords, tokens, waiting_action, api_token, child, _data: data }
+    }
+
+    pub fn client(&self) -> Client {
+        Client { addr: self.addr.clone(), cookies: BTreeMap::new() }
+    }
+
+    /// A client signed in as a demo user.
+    pub fn signed_in(&self, user: &str) -> Client {
+        let mut c = self.client();
+        let r = c.login(user, &self.passwords[user]);
+        assert_eq!(r.status, 303, "login as {user}: {}", r.body);
+        c
+    }
+}
+
+impl Drop for DemoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn headers_named(&self, name: &str) -> Vec<&str> {
+        self.headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect()
+    }
+
+    /// The value of the first `<input name="NAME" value="…">` on the page.
+    pub fn input(&self, name: &str) -> Option<String> {
+        let at = self.body.find(&format!("name=\"{name}\" value=\""))?;
+        let rest = &self.body[at + name.len() + 15..];
+        Some(rest[..rest.find('"')?].to_owned())
+    }
+}
+
+/// A cookie-keeping HTTP/1.1 client, one connection per request.
+pub struct Client {
+    pub addr: String,
+    pub cookies: BTreeMap<String, String>,
+}
+
+impl Client {
+    pub fn request(&mut self, method: &str, path: &str, extra: &[(&str, &str)], body: &[u8]) -> Response {
+        let mut s = std::net::TcpStream::connect(&self.addr).unwrap();
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.addr);
+        if !self.cookies.is_empty() {
+            let c: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            head.push_str(&format!("Cookie: {}\r\n", c.join("; ")));
+        }
+        for (k, v) in extra {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+        s.write_all(head.as_bytes()).unwrap();
+        s.write_all(body).unwrap();
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).unwrap();
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let mut lines = head.lines();
+        let status = lines.next().unwrap_or_default()[9..12].parse().unwrap();
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_owned()))
+            .collect();
+        for (k, v) in &headers {
+            if k == "set-cookie" {
+                let pair = v.split(';').next().unwrap_or_default();
+                if let Some((name, value)) = pair.split_once('=') {
+                    if value.is_empty() || v.contains("Max-Age=0") {
+                        self.cookies.remove(name);
+                    } else {
+                        self.cookies.insert(name.to_owned(), value.to_owned());
+                    }
+                }
+            }
+        }
+        Response { status, headers, body: body.to_owned() }
+    }
+
+    pub fn get(&mut self, path: &str) -> Response {
+        self.request("GET", path, &[], b"")
+    }
+
+    /// Posts a form from this server's own origin, as a browser would.
+    pub fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let origin = format!("http://{}", self.addr);
+        self.post_form_from(path, fields, &origin)
+    }
+
+    pub fn post_form_from(&mut self, path: &str, fields: &[(&str, &str)], origin: &str) -> Response {
+        let body: Vec<String> = fields.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect();
+        self.request(
+            "POST",
+            path,
+            &[("Content-Type", "application/x-www-form-urlencoded"), ("Origin", origin)],
+            body.join("&").as_bytes(),
+        )
+    }
+
+    pub fn login(&mut self, user: &str, password: &str) -> Response {
+        let page = self.get("/login");
+        let csrf = page.input("csrf").expect("the login form carries a token");
+        self.post_form("/login", &[("csrf", &csrf), ("user", user), ("password", password)])
+    }
+
+    /// The CSRF token of the signed-in session, read from a page's forms.
+    pub fn csrf(&mut self) -> String {
+        self.get("/settings").input("csrf").expect("a signed-in page carries the session's token")
+    }
+}
+
+pub fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,261 @@
+//! The web UI over real HTTP against `warden serve --demo` on port 0:
+//! sessions, CSRF, throttling, every page and form against the permission
+//! matrix, self-approval, and inert rendering of hostile alert text.
+
+mod common;
+
+use common::DemoServer;
+
+const PAGES_FOR_REVIEWERS: &[&str] = &["/queue", "/approvals", "/dashboards"];
+const ROLES: &[(&str, bool, bool)] = &[
+    // user, may review, may read the audit trail
+    ("demo-analyst", true, false),
+    ("demo-senior", true, false),
+    ("demo-manager", true, true),
+    ("demo-auditor", false, true),
+    ("demo-admin", false, true),
+];
+
+fn first_alert(c: &mut common::Client) -> String {
+    let q = c.get("/queue?state=all");
+    assert_eq!(q.status, 200);
+    let at = q.body.find("href=\"/alerts/").expect("the demo queue has alerts");
+    let rest = &q.body[at + 14..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+#[test]
+fn sign_in_gives_a_hardened_session_cookie_and_every_page_needs_one() {
+    let s = DemoServer::start();
+    let mut anon = s.client();
+    for p in ["/queue", "/approvals", "/dashboards", "/audit", "/settings", "/alerts/al-0"] {
+        let r = anon.get(p);
+        assert_eq!(r.status, 303, "{p} without a session");
+        assert!(r.header("location").unwrap().starts_with("/login?next="), "{p}");
+    }
+    let page = anon.get("/login");
+    assert_eq!(page.status, 200);
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(csp.contains("default-src 'none'") && !csp.contains("unsafe-inline") && !csp.contains("script-src"));
+    assert_eq!(page.header("x-frame-options"), Some("DENY"));
+    assert_eq!(anon.login("demo-analyst", "wrong password!").status, 401);
+    let r = anon.login("demo-analyst", &s.passwords["demo-analyst"]);
+    assert_eq!(r.status, 303);
+    let cookie = r.headers_named("set-cookie").into_iter().find(|c| c.starts_with("warden_session=")).unwrap();
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(flag), "{cookie}");
+    }
+    let q = anon.get("/queue");
+    assert_eq!(q.status, 200);
+    assert!(q.body.contains("demo-analyst") && q.body.contains("Review queue"));
+    assert!(!q.body.contains("<script"), "no script on any page");
+    // Behind a TLS proxy the cookie is Secure.
+    let mut proxied = s.client();
+    let page = proxied.request("GET", "/login", &[("X-Forwarded-Proto", "https")], b"");
+    assert!(page.header("set-cookie").unwrap().contains("; Secure"));
+    // A next= pointing elsewhere is not followed.
+    let mut c = s.client();
+    let login = c.get("/login?next=//evil.example/");
+    let csrf = login.input("csrf").unwrap();
+    let r = c.post_form(
+        "/login",
+        &[
+            ("csrf", &csrf),
+            ("user", "demo-analyst"),
+            ("password", &s.passwords["demo-analyst"]),
+            ("next", "//evil.example/"),
+        ],
+    );
+    assert_eq!(r.header("location"), Some("/queue"));
+    // Signing out ends the session on the server, not only in the browser.
+    let old = c.cookies.clone();
+    let token = c.csrf();
+    assert_eq!(c.post_form("/logout", &[("csrf", &token)]).status, 303);
+    c.cookies = old;
+    assert_eq!(c.get("/queue").status, 303, "a session ended at logout stays ended");
+}
+
+#[test]
+fn forms_without_the_session_token_or_from_another_site_are_refused() {
+    let s = DemoServer::start();
+    let mut c = s.signed_in("demo-analyst");
+    let id = first_alert(&mut c);
+    let path = format!("/alerts/{id}/decision");
+    let token = c.csrf();
+    assert_eq!(c.post_form(&path, &[("verdict", "benign")]).status, 403, "no token");
+    assert_eq!(c.post_form(&path, &[("csrf", "0000"), ("verdict", "benign")]).status, 403, "wrong token");
+    let r = c.post_form_from(&path, &[("csrf", &token), ("verdict", "benign")], "http://evil.example");
+    assert_eq!(r.status, 403, "right token, other origin");
+    let r = c.request(
+        "POST",
+        &path,
+        &[("Content-Type", "application/x-www-form-urlencoded"), ("Sec-Fetch-Site", "cross-site")],
+        format!("csrf={token}&verdict=benign").as_bytes(),
+    );
+    assert_eq!(r.status, 403, "cross-site fetch metadata");
+    assert!(!c.get(&format!("/alerts/{id}")).body.contains("demo decision by the test"));
+    let r = c.post_form(&path, &[("csrf", &token), ("verdict", "benign"), ("comment", "demo decision by the test")]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = c.get(&format!("/alerts/{id}?done=decision"));
+    assert!(page.body.contains("Decision recorded.") && page.body.contains("demo decision by the test"));
+    // Another session's token does not work in this one.
+    let mut other = s.signed_in("demo-senior");
+    let theirs = other.csrf();
+    assert_eq!(c.post_form(&path, &[("csrf", &theirs), ("verdict", "benign")]).status, 403);
+    // The login form has its own token: a post without it is refused.
+    let mut fresh = s.client();
+    let r = fresh.post_form("/login", &[("user", "demo-analyst"), ("password", &s.passwords["demo-analyst"])]);
+    assert_eq!(r.status, 403);
+    assert!(!fresh.cookies.contains_key("warden_session"));
+}
+
+#[test]
+fn repeated_failed_sign_ins_lock_the_account_out_for_a_while() {
+    let s = DemoServer::start();
+    let mut c = s.client();
+    for i in 0..5 {
+        assert_eq!(c.login("demo-manager", &format!("guess number {i}")).status, 401);
+    }
+    let r = c.login("demo-manager", &s.passwords["demo-manager"]);
+    assert_eq!(r.status, 429, "locked out even with the right password");
+    assert!(r.body.contains("Too many failed sign-ins"));
+    // The lockout also covers the address the guesses came from.
+    assert_eq!(c.login("demo-senior", &s.passwords["demo-senior"]).status, 429);
+}
+
+#[test]
+fn pages_and_forms_follow_the_permission_matrix_for_every_role() {
+    let s = DemoServer::start();
+    let mut probe = s.signed_in("demo-analyst");
+    let alert = first_alert(&mut probe);
+    for &(user, review, audit) in ROLES {
+        let mut c = s.signed_in(user);
+        let expect = |allowed: bool| if allowed { 200 } else { 403 };
+        for p in PAGES_FOR_REVIEWERS.iter().copied().chain([format!("/alerts/{alert}").as_str()]) {
+            assert_eq!(c.get(p).status, expect(review), "{user} {p}");
+        }
+        assert_eq!(c.get("/audit").status, expect(audit), "{user} /audit");
+        let bundle = c.get(&format!("/audit/bundle?alert={alert}"));
+        assert_eq!(bundle.status, expect(audit), "{user} bundle");
+        if audit {
+            assert!(bundle.header("content-disposition").unwrap().starts_with("attachment"));
+            let doc: serde_json::Value = serde_json::from_str(&bundle.body).unwrap();
+            assert_eq!(doc["alert"]["id"], alert.as_str());
+        }
+        assert_eq!(c.get("/settings").status, 200, "{user} /settings");
+        let token = c.csrf();
+        // Forms: decision (review), action request (request_action), stop switch.
+        let r = c.post_form(&format!("/alerts/{alert}/decision"), &[("csrf", &token), ("verdict", "suspicious")]);
+        assert_eq!(r.status, if review { 303 } else { 403 }, "{user} decides: {}", r.body);
+        let r = c.post_form(
+            "/actions",
+            &[("csrf", &token), ("alert_id", &alert), ("action", "add_note"), ("reason", "matrix test")],
+        );
+        assert_eq!(r.status, if review { 303 } else { 403 }, "{user} requests an action: {}", r.body);
+        let stopper = matches!(user, "demo-manager" | "demo-admin");
+        let r = c.post_form("/settings/stop", &[("csrf", &token), ("on", "true"), ("reason", "matrix test")]);
+        assert_eq!(r.status, if stopper { 303 } else { 403 }, "{user} stop switch: {}", r.body);
+        if stopper {
+            let r = c.post_form("/settings/stop", &[("csrf", &token), ("on", "false"), ("reason", "matrix test done")]);
+            assert_eq!(r.status, 303);
+        }
+    }
+    // Approvals by tier: the demo's high-tier request waits for a second approver.
+    let id = &s.waiting_action;
+    // demo-analyst asked for it, demo-senior approved it already, an auditor may not approve.
+    for (user, status) in [("demo-analyst", 409), ("demo-auditor", 403), ("demo-senior", 409)] {
+        let mut c = s.signed_in(user);
+        let token = c.csrf();
+        let r = c.post_form(&format!("/actions/{id}/approve"), &[("csrf", &token), ("reason", "looks right")]);
+        assert_eq!(r.status, status, "{user} approves a high action: {}", r.body);
+    }
+    let mut c = s.signed_in("demo-senior2");
+    let token = c.csrf();
+    let r = c.post_form(&format!("/actions/{id}/approve"), &[("csrf", &token)]);
+    assert_eq!(r.status, 400, "a high action needs a written reason");
+    let r = c.post_form(&format!("/actions/{id}/approve"), &[("csrf", &token), ("reason", "second pair of eyes")]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = c.get("/approvals?done=approved");
+    assert!(page.body.contains("Approval recorded."));
+    assert!(!page.body.contains(&format!("id=\"{id}\"")), "no longer pending");
+}
+
+#[test]
+fn a_requester_cannot_approve_their_own_request() {
+    let s = DemoServer::start();
+    let mut senior = s.signed_in("demo-senior");
+    let alert = first_alert(&mut senior);
+    let token = senior.csrf();
+    let r = senior.post_form(
+        "/actions",
+        &[
+            ("csrf", &token),
+            ("alert_id", &alert),
+            ("action", "isolate_host"),
+            ("reason", "beaconing"),
+            ("params", "{\"host\": \"ws-1\"}"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = senior.get("/approvals");
+    let at = page.body.find("isolate host").expect("the request is in the inbox");
+    let card = &page.body[at..at + page.body[at..].find("</article>").unwrap()];
+    assert!(card.contains("You asked for this action"), "{card}");
+    assert!(!card.contains("/approve\""), "no approve button for the requester");
+    let id = card.split("<code>").nth(1).unwrap().split("</code>").next().unwrap().to_owned();
+    let r = senior.post_form(&format!("/actions/{id}/approve"), &[("csrf", &token), ("reason", "self")]);
+    assert_eq!(r.status, 409);
+    assert!(r.body.contains("may not approve it"), "{}", r.body);
+    let mut other = s.signed_in("demo-senior2");
+    let t = other.csrf();
+    assert_eq!(other.post_form(&format!("/actions/{id}/approve"), &[("csrf", &t), ("reason", "ok")]).status, 303);
+}
+
+#[test]
+fn hostile_alert_text_is_shown_as_inert_text() {
+    let s = DemoServer::start();
+    let hostile = r#"{"event_type":"alert","src_ip":"10.0.0.9","alert":{"signature":"<script>alert(1)</script><img src=x onerror=alert(2)>","severity":1},"note":"\"><svg onload=alert(3)>"}"#;
+    let mut api = s.client();
+    let auth = format!("Bearer {}", s.api_token);
+    let r = api.request("POST", "/api/v1/alerts", &[("Authorization", &auth)], hostile.as_bytes());
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    let id = v["alert_ids"][0].as_str().unwrap().to_owned();
+    let mut c = s.signed_in("demo-analyst");
+    let page = c.get(&format!("/alerts/{id}"));
+    assert_eq!(page.status, 200);
+    for raw in ["<script", "<img", "<svg onload"] {
+        assert!(!page.body.contains(raw), "{raw} reached the page unescaped");
+    }
+    assert!(page.body.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"), "shown as text");
+    assert!(page.body.contains("AI-generated"), "the summary is labelled");
+    let q = c.get("/queue?state=all");
+    assert!(!q.body.contains("<script"));
+}
+
+#[test]
+fn the_demo_gives_every_page_content() {
+    let s = DemoServer::start();
+    let mut c = s.signed_in("demo-manager");
+    let d = c.get("/dashboards");
+    for chart in [
+        "Reliability diagram",
+        "Recall per ATT&amp;CK tactic",
+        "Acceptance and override rate",
+        "Time to triage",
+        "ATT&amp;CK coverage heat map",
+    ] {
+        assert!(d.body.contains(chart), "{chart}");
+    }
+    assert!(d.body.matches("<circle").count() > 0, "the reliability diagram has points from the demo decisions");
+    assert!(d.body.contains("cell detected"), "the heat map shows what the analyzer detects");
+    let a = c.get("/approvals");
+    assert!(a.body.contains(&s.waiting_action) && a.body.contains("reset credentials"));
+    assert!(a.body.contains("demo-senior"), "the first approver is shown");
+    let audit = c.get("/audit");
+    assert!(audit.body.contains("✓ Verified"), "{}", audit.body);
+    let settings = c.get("/settings");
+    for s in ["Routing policy", "Risk matrix", "Analyzer providers", "Data-processing register", "on_prem"] {
+        assert!(settings.body.contains(s), "{s}");
+    }
+}
