@@ -9,29 +9,114 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use warden_core::{TechniqueId, Verdict};
 use warden_engine::EngineError;
 use warden_engine::actions::ActionInput;
-use warden_engine::review::DecisionInput;
+use warden_engine::review::{DecisionInput, ReasonCode};
 use warden_govern::{Identity, Permission};
 
 use crate::serve::{ApiError, AppState};
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/api/v1/alerts/{id}", get(alert))
-        .route("/api/v1/alerts/{id}/decision", post(decide))
-        .route("/api/v1/queue", get(queue))
-        .route("/api/v1/actions", post(request_action))
-        .route("/api/v1/actions/{id}", get(action))
-        .route("/api/v1/actions/{id}/approve", post(approve))
-        .route("/api/v1/actions/{id}/reject", post(reject))
-        .route("/api/v1/stop", post(stop_on).delete(stop_off))
-        .route("/api/v1/metrics/quality", get(quality))
-        .route("/api/v1/audit/checkpoint", get(checkpoint))
-        .route("/api/v1/audit/verify", get(verify))
-        .route("/metrics", get(prometheus))
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Warden API",
+        description = "Governed AI triage for security operations. Every /api/v1 call authenticates with a \
+                       user's bearer token (`warden tokens create`) and is checked against the permission \
+                       matrix; ingestion also accepts the forwarders' token. Errors are JSON: \
+                       `{\"error\": {\"code\", \"message\"}}`."
+    ),
+    modifiers(&Security),
+    tags(
+        (name = "ingest", description = "Alerts in"),
+        (name = "review", description = "The review queue and decisions"),
+        (name = "actions", description = "Response actions, approvals and the stop switch"),
+        (name = "audit", description = "The tamper-evident audit trail"),
+        (name = "operations", description = "Health, readiness, metrics")
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let c = api.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("opaque").build()),
+        );
+        c.add_security_scheme(
+            "splunk",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Header(
+                utoipa::openapi::security::ApiKeyValue::with_description(
+                    "Authorization",
+                    "`Splunk <token>`, as HTTP Event Collector clients send it",
+                ),
+            )),
+        );
+    }
+}
+
+/// The API routes and the OpenAPI document describing them. Both come from
+/// the same registrations (each handler's `#[utoipa::path]`), so the
+/// document cannot list a route the server lacks or miss one it has.
+pub fn routes() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(crate::serve::post_alerts))
+        .routes(routes!(crate::serve::hec))
+        .routes(routes!(alert))
+        .routes(routes!(decide))
+        .routes(routes!(queue))
+        .routes(routes!(request_action))
+        .routes(routes!(action))
+        .routes(routes!(approve))
+        .routes(routes!(reject))
+        .routes(routes!(stop_on, stop_off))
+        .routes(routes!(quality))
+        .routes(routes!(checkpoint))
+        .routes(routes!(verify))
+        .routes(routes!(crate::serve::healthz))
+        .routes(routes!(crate::serve::readyz))
+        .routes(routes!(prometheus))
+        .split_for_parts()
+}
+
+/// The OpenAPI document, as served at `/api/v1/openapi.json`.
+pub fn openapi_json(doc: &utoipa::openapi::OpenApi) -> String {
+    doc.to_pretty_json().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "OpenAPI document not serialisable");
+        "{}".to_owned()
+    })
+}
+
+/// An error answer.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine code: `unauthorized`, `forbidden`, `not_found`, `invalid`, `refused`,
+    /// `invalid_json`, `no_event`, `empty_body`, `not_ready`, `timeout`, `internal`.
+    code: String,
+    message: String,
+}
+
+/// A request's id, tier and status.
+#[derive(Serialize, ToSchema)]
+pub struct ActionState {
+    id: String,
+    #[schema(example = "medium")]
+    tier: String,
+    #[schema(example = "pending")]
+    status: String,
 }
 
 impl From<EngineError> for ApiError {
@@ -73,6 +158,12 @@ async fn as_user<T: Send + 'static>(
     .map_err(ApiError::from)
 }
 
+/// One alert with its assessment, validation, route and reasons, decisions,
+/// actions, per-evidence verification and technique names.
+#[utoipa::path(get, path = "/api/v1/alerts/{id}", tag = "review", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Alert id, `al-…`")),
+    responses((status = 200, description = "The alert and everything known about it", body = Object),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn alert(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -82,21 +173,69 @@ async fn alert(
     Ok(Json(v).into_response())
 }
 
+/// Records an analyst's decision; the assessment is never changed.
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/decision", tag = "review", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Alert id")), request_body = DecisionBody,
+    responses((status = 200, description = "The stored decision, with the AI's view beside it", body = Object),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
 async fn decide(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Json(input): Json<DecisionInput>,
+    Json(input): Json<DecisionBody>,
 ) -> Result<Response, ApiError> {
+    let input = input.into_input()?;
     let d = as_user(&s, &headers, move |e, who| e.decide(who, &id, input)).await?;
     Ok(Json(d).into_response())
 }
 
-#[derive(Deserialize)]
+/// A decision on an alert.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct DecisionBody {
+    #[schema(example = "malicious")]
+    verdict: String,
+    /// ATT&CK ids; absent keeps the AI's techniques.
+    #[serde(default)]
+    #[schema(example = json!(["T1003.001"]))]
+    techniques: Option<Vec<String>>,
+    /// `hallucinated_evidence`, `wrong_technique`, `missed_attack`, `false_alarm` or `other`.
+    #[serde(default)]
+    reason_code: Option<String>,
+    #[serde(default)]
+    comment: String,
+    /// How useful the AI's output was, 1 to 5.
+    #[serde(default)]
+    rating: Option<u8>,
+}
+
+impl DecisionBody {
+    fn into_input(self) -> Result<DecisionInput, ApiError> {
+        let invalid = |m: String| ApiError { status: StatusCode::BAD_REQUEST, code: "invalid", message: m };
+        let verdict: Verdict = self.verdict.parse().map_err(|e: warden_core::VocabError| invalid(e.to_string()))?;
+        let techniques = self
+            .techniques
+            .map(|ts| ts.iter().map(|t| TechniqueId::parse(t).map_err(|e| invalid(e.to_string()))).collect())
+            .transpose()?;
+        let reason_code = self
+            .reason_code
+            .map(|c| serde_json::from_value::<ReasonCode>(serde_json::json!(c)).map_err(|e| invalid(e.to_string())))
+            .transpose()?;
+        Ok(DecisionInput { verdict, techniques, reason_code, comment: self.comment, rating: self.rating })
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
 struct QueueQuery {
+    /// `new`, `in_review` or `decided`; all when absent.
     state: Option<String>,
 }
 
+/// The review queue, highest priority first.
+#[utoipa::path(get, path = "/api/v1/queue", tag = "review", security(("bearer" = [])), params(QueueQuery),
+    responses((status = 200, description = "Queue entries", body = [Object]),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn queue(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -106,18 +245,25 @@ async fn queue(
     Ok(Json(items).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ActionBody {
     alert_id: Option<String>,
+    /// An action name, e.g. `isolate_host`, `reset_credentials`, `notify_customers`.
+    #[schema(value_type = String, example = "isolate_host")]
     action: warden_core::ActionKind,
     #[serde(default)]
+    #[schema(value_type = Object)]
     params: serde_json::Value,
     reason: String,
     #[serde(default)]
     draft: bool,
 }
 
+/// Requests a response action; the risk matrix gives its tier.
+#[utoipa::path(post, path = "/api/v1/actions", tag = "actions", security(("bearer" = [])), request_body = ActionBody,
+    responses((status = 201, body = ActionState), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn request_action(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -133,6 +279,11 @@ async fn request_action(
         .into_response())
 }
 
+/// One action request with its approvals, draft and execution.
+#[utoipa::path(get, path = "/api/v1/actions/{id}", tag = "actions", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Request id, `ar-…`")),
+    responses((status = 200, description = "The request", body = Object), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn action(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -142,7 +293,7 @@ async fn action(
     Ok(Json(r).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReasonBody {
     #[serde(default)]
@@ -154,6 +305,11 @@ struct ReasonBody {
     workflow: Option<String>,
 }
 
+/// Approves a request (never one's own; high and critical need two people).
+#[utoipa::path(post, path = "/api/v1/actions/{id}/approve", tag = "actions", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Request id")), request_body = ReasonBody,
+    responses((status = 200, body = ActionState), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, description = "Self-approval, double approval, expired", body = ErrorBody)))]
 async fn approve(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -164,6 +320,11 @@ async fn approve(
     Ok(Json(serde_json::json!({"id": r.id, "tier": r.tier.as_str(), "status": r.status.as_str()})).into_response())
 }
 
+/// Rejects a request, with a reason.
+#[utoipa::path(post, path = "/api/v1/actions/{id}/reject", tag = "actions", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Request id")), request_body = ReasonBody,
+    responses((status = 200, body = ActionState), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn reject(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -174,6 +335,10 @@ async fn reject(
     Ok(Json(serde_json::json!({"id": r.id, "tier": r.tier.as_str(), "status": r.status.as_str()})).into_response())
 }
 
+/// Engages the stop switch (globally, or for one workflow).
+#[utoipa::path(post, path = "/api/v1/stop", tag = "actions", security(("bearer" = [])), request_body = ReasonBody,
+    responses((status = 200, description = "`{\"stopped\": true, \"cancelled_actions\": n}`", body = Object),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn stop_on(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -183,6 +348,11 @@ async fn stop_on(
     Ok(Json(serde_json::json!({"stopped": true, "cancelled_actions": n})).into_response())
 }
 
+/// Releases the stop switch.
+#[utoipa::path(delete, path = "/api/v1/stop", tag = "actions", security(("bearer" = [])),
+    request_body(content = Option<ReasonBody>, description = "Optional reason and workflow"),
+    responses((status = 200, description = "`{\"stopped\": false}`", body = Object),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn stop_off(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -194,6 +364,11 @@ async fn stop_off(
     Ok(Json(serde_json::json!({"stopped": false})).into_response())
 }
 
+/// The validation workflow's figures: confusion matrix, precision/recall,
+/// acceptance, calibration, per-tactic recall, blind spots.
+#[utoipa::path(get, path = "/api/v1/metrics/quality", tag = "review", security(("bearer" = [])),
+    responses((status = 200, description = "Quality report", body = Object),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn quality(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, ApiError> {
     let v = as_user(&s, &headers, |e, who| {
         who.authorize(Permission::Review, "see quality figures")?;
@@ -206,6 +381,10 @@ async fn quality(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Result<R
     Ok(Json(v).into_response())
 }
 
+/// The latest signed checkpoint (C2SP signed-note text).
+#[utoipa::path(get, path = "/api/v1/audit/checkpoint", tag = "audit", security(("bearer" = [])),
+    responses((status = 200, description = "Signed checkpoint", body = String, content_type = "text/plain"),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn checkpoint(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, ApiError> {
     let note = as_user(&s, &headers, |e, who| {
         who.authorize(Permission::ReadAudit, "read the audit trail")?;
@@ -215,6 +394,10 @@ async fn checkpoint(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Resul
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
 }
 
+/// Verifies the whole audit trail: hash chain, Merkle tree, checkpoints.
+#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", security(("bearer" = [])),
+    responses((status = 200, description = "`{\"intact\": true, \"entries\": n, …}` or the first bad entry", body = Object),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn verify(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, ApiError> {
     let v = as_user(&s, &headers, |e, who| {
         who.authorize(Permission::ReadAudit, "read the audit trail")?;
@@ -228,7 +411,9 @@ async fn verify(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Result<Re
 }
 
 /// Prometheus text exposition: stored alerts, routes, dead letters, audit
-/// entries, and each generative provider's calls and failures.
+/// entries, each generative provider's calls and failures, request latency.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain")))]
 async fn prometheus(State(s): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let st = s.clone();
     let text = tokio::task::spawn_blocking(move || -> Result<String, EngineError> {

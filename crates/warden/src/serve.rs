@@ -12,7 +12,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use serde::Serialize;
 use warden_engine::{Engine, Event};
 
@@ -229,12 +229,17 @@ fn demo_decisions(engine: &Engine, analyst: &warden_govern::Identity) -> anyhow:
 }
 
 fn router(state: Arc<AppState>, max_body: usize) -> Router {
+    let (api, doc) = crate::api::routes();
+    let doc = Arc::new(crate::api::openapi_json(&doc));
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .route("/api/v1/alerts", post(post_alerts))
-        .route("/services/collector/event", post(hec))
-        .merge(crate::api::routes())
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move { ([(header::CONTENT_TYPE, "application/json")], doc.as_str().to_owned()) }
+            }),
+        )
+        .merge(api)
         .merge(crate::web::routes())
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::httpmetrics::observe))
@@ -324,7 +329,16 @@ async fn authorise(state: &Arc<AppState>, headers: &HeaderMap) -> Result<(), Api
         .map_err(|_| ApiError::unauthorized())
 }
 
-async fn readyz(State(state): State<Arc<AppState>>) -> Result<&'static str, ApiError> {
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = String, example = "ok")))]
+pub(crate) async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the store answers.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, body = String, example = "ready"), (status = 503, body = crate::api::ErrorBody)))]
+pub(crate) async fn readyz(State(state): State<Arc<AppState>>) -> Result<&'static str, ApiError> {
     let s = state.clone();
     tokio::task::spawn_blocking(move || s.engine.store().counts()).await.map_err(internal)?.map_err(|e| {
         tracing::error!(error = %e, "store not ready");
@@ -337,21 +351,32 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Result<&'static str, ApiE
     Ok("ready")
 }
 
-#[derive(Serialize, Debug, Default)]
-struct IngestResponse {
+/// What ingestion did with each record.
+#[derive(Serialize, Debug, Default, utoipa::ToSchema)]
+pub(crate) struct IngestResponse {
     accepted: u64,
     alert_ids: Vec<String>,
     rejected: Vec<Rejected>,
 }
 
-#[derive(Serialize, Debug)]
-struct Rejected {
+/// A record that was not accepted, kept in the dead-letter store.
+#[derive(Serialize, Debug, utoipa::ToSchema)]
+pub(crate) struct Rejected {
     index: u64,
     error: String,
     dead_letter: String,
 }
 
-async fn post_alerts(
+/// Ingests alerts: one JSON document, an array, or NDJSON, in any supported
+/// format (OCSF, ECS, Suricata EVE, Windows event JSON, generic JSON).
+#[utoipa::path(post, path = "/api/v1/alerts", tag = "ingest", security(("bearer" = [])),
+    request_body(content = Object, description = "JSON document, array or NDJSON (`application/x-ndjson`)"),
+    responses((status = 200, body = IngestResponse),
+              (status = 422, description = "Nothing accepted; every record rejected", body = IngestResponse),
+              (status = 400, body = crate::api::ErrorBody), (status = 401, body = crate::api::ErrorBody),
+              (status = 413, description = "Body over `server.max_body_bytes`"),
+              (status = 408, body = crate::api::ErrorBody)))]
+pub(crate) async fn post_alerts(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Bytes,
@@ -362,7 +387,11 @@ async fn post_alerts(
 
 /// Splunk-HEC-style ingestion: concatenated `{"event": …}` objects (the
 /// event an object or a JSON string), answered like `POST /api/v1/alerts`.
-async fn hec(
+#[utoipa::path(post, path = "/services/collector/event", tag = "ingest", security(("splunk" = []), ("bearer" = [])),
+    request_body(content = Object, description = "Concatenated `{\"event\": …}` objects"),
+    responses((status = 200, body = IngestResponse), (status = 400, body = crate::api::ErrorBody),
+              (status = 401, body = crate::api::ErrorBody), (status = 422, body = IngestResponse)))]
+pub(crate) async fn hec(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Bytes,

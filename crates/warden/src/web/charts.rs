@@ -297,7 +297,9 @@ fn nice(v: f64) -> f64 {
 
 /// Seconds as a short duration.
 pub fn minutes(secs: f64) -> String {
-    if secs < 90.0 {
+    if secs < 10.0 {
+        format!("{secs:.1} s")
+    } else if secs < 90.0 {
         format!("{secs:.0} s")
     } else if secs < 5400.0 {
         format!("{:.0} min", secs / 60.0)
@@ -326,19 +328,19 @@ pub fn heat_map(columns: &[(&str, Vec<Cell>)]) -> String {
     let per_col = 3usize;
     let rows = columns.iter().map(|(_, c)| c.len().div_ceil(per_col)).max().unwrap_or(0);
     let w = 10.0 + columns.len() as f64 * (col_w + 8.0) + 10.0;
-    let h = 110.0 + rows as f64 * (cell + gap);
+    let h = 140.0 + rows as f64 * (cell + gap);
     let mut svg = open("ATT&CK coverage heat map: techniques per tactic", w, h);
     for (i, (tactic, cells)) in columns.iter().enumerate() {
         let x0 = 10.0 + i as f64 * (col_w + 8.0);
         let _ = write!(
             svg,
-            "<text class=\"tick\" transform=\"translate({:.1} 96) rotate(-60)\">{}</text>",
+            "<text class=\"tick\" transform=\"translate({:.1} 126) rotate(-60)\">{}</text>",
             x0 + 6.0,
             esc(tactic)
         );
         for (k, c) in cells.iter().enumerate() {
             let x = x0 + (k % per_col) as f64 * (cell + gap);
-            let y = 104.0 + (k / per_col) as f64 * (cell + gap);
+            let y = 134.0 + (k / per_col) as f64 * (cell + gap);
             let detail = match c.state {
                 "detected" => "a detection reports it; no labelled attack yet".to_owned(),
                 "none" => "no detection, no labelled attack".to_owned(),
