@@ -333,11 +333,21 @@ pub struct ServerConfig {
     /// client gets 408. (Alerts already handed to the pipeline are kept; a
     /// client that resends them is told they are duplicates.)
     pub request_timeout_secs: u64,
+    /// Longest a client may take to send a request's headers (the first
+    /// request on a connection, or the next one on a kept-alive connection);
+    /// a slower one is disconnected, so trickled headers cannot hold
+    /// connections open.
+    pub header_timeout_secs: u64,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { bind: "127.0.0.1:8080".into(), max_body_bytes: 32 << 20, request_timeout_secs: 30 }
+        ServerConfig {
+            bind: "127.0.0.1:8080".into(),
+            max_body_bytes: 32 << 20,
+            request_timeout_secs: 30,
+            header_timeout_secs: 10,
+        }
     }
 }
 
@@ -448,6 +458,7 @@ impl Config {
             ("pipeline.batch_size", self.pipeline.batch_size),
             ("server.max_body_bytes", self.server.max_body_bytes),
             ("server.request_timeout_secs", self.server.request_timeout_secs as usize),
+            ("server.header_timeout_secs", self.server.header_timeout_secs as usize),
         ] {
             if v == 0 {
                 e.push(format!("{name} must be greater than 0"));

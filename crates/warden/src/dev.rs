@@ -77,7 +77,7 @@ pub fn test_llm(args: Args) -> anyhow::Result<ExitCode> {
     let state = Arc::new(Script { replies: Mutex::new(replies), record });
     let app = Router::new().route("/v1/chat/completions", post(answer)).with_state(state);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    rt.block_on(crate::serve::listen_until_ctrl_c(args.bind, app, |addr| {
+    rt.block_on(crate::serve::listen_until_ctrl_c(args.bind, app, std::time::Duration::from_secs(10), |addr| {
         format!("test LLM at http://{addr}/v1 (base_url for a [providers.*] block)")
     }))?;
     Ok(ExitCode::SUCCESS)

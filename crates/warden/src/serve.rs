@@ -76,6 +76,7 @@ pub fn run(engine: Engine, args: Args) -> anyhow::Result<ExitCode> {
     };
     let max_body = engine.config().server.max_body_bytes;
     let request_timeout = std::time::Duration::from_secs(engine.config().server.request_timeout_secs);
+    let header_timeout = std::time::Duration::from_secs(engine.config().server.header_timeout_secs);
     let state = Arc::new(AppState {
         engine,
         token_hash: sha256(token.as_bytes()),
@@ -125,25 +126,65 @@ pub fn run(engine: Engine, args: Args) -> anyhow::Result<ExitCode> {
                 }
             }
         });
-        listen_until_ctrl_c(bind, app, |addr| format!("warden listening on http://{addr}")).await
+        listen_until_ctrl_c(bind, app, header_timeout, |addr| format!("warden listening on http://{addr}")).await
     })?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Binds, announces the bound address on stderr (tests and scripts read it
-/// to learn the port chosen for `:0`), and serves until Ctrl-C.
+/// to learn the port chosen for `:0`), and serves until Ctrl-C, then lets
+/// requests in flight finish (up to ten seconds).
+///
+/// Connections are served by hyper directly rather than `axum::serve` so a
+/// client that trickles its headers is cut off after `header_timeout`
+/// (slow bodies are the request timeout's job, in `httpmetrics`).
 pub async fn listen_until_ctrl_c(
     bind: SocketAddr,
     app: Router,
+    header_timeout: std::time::Duration,
     announce: impl FnOnce(SocketAddr) -> String,
 ) -> anyhow::Result<()> {
+    use tower::ServiceExt;
     let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
     eprintln!("{}", announce(listener.local_addr()?));
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors and the like: say so, back off, keep serving.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut ctrl_c => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            app.clone().oneshot(req.map(axum::body::Body::new))
+        });
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            }
+        });
+    }
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(std::time::Duration::from_secs(10)) => {
+            tracing::warn!("requests still running after 10 s; stopping anyway");
+        }
+    }
     Ok(())
 }
 

@@ -295,6 +295,33 @@ fn a_client_that_sends_its_body_too_slowly_gets_408() {
 }
 
 #[test]
+fn a_client_that_trickles_its_headers_is_disconnected() {
+    let data = tempfile::tempdir().unwrap();
+    let config = data.path().join("warden.toml");
+    std::fs::write(&config, "[server]\nheader_timeout_secs = 1\n").unwrap();
+    with_server(data.path(), "t", &["--config".as_ref(), config.as_os_str()], |addr, _| {
+        // Slowloris: open many connections, each with half a request line, then stall.
+        let mut stalled: Vec<std::net::TcpStream> = (0..20)
+            .map(|_| {
+                let mut s = std::net::TcpStream::connect(addr).unwrap();
+                write!(s, "GET /healthz HTTP/1.1\r\nHost: te").unwrap();
+                s.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+                s
+            })
+            .collect();
+        for s in &mut stalled {
+            let mut buf = Vec::new();
+            // The server closes the connection (perhaps after a 408); without the
+            // header timeout this read would run into its own 20 s timeout and fail.
+            s.read_to_end(&mut buf).expect("the server closes a connection whose headers stall");
+            let text = String::from_utf8_lossy(&buf);
+            assert!(text.is_empty() || text.starts_with("HTTP/1.1 408"), "{text}");
+        }
+        assert_eq!(http(addr, "GET", "/healthz", None, b"").0, 200, "the server keeps serving");
+    });
+}
+
+#[test]
 fn the_load_generator_reports_throughput_latency_and_server_memory() {
     let data = tempfile::tempdir().unwrap();
     with_server(data.path(), "test-token", &[], |addr, pid| {
