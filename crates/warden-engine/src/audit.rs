@@ -504,6 +504,13 @@ impl Engine {
             let seq = e.seq;
             proofs.push(self.inclusion(seq, &cp, &note, &leaves, Some(e))?);
         }
+        let decisions = self.store().decisions(id.as_str())?;
+        let actions: Vec<serde_json::Value> = self
+            .store()
+            .actions(None, 100_000)?
+            .into_iter()
+            .filter(|a| a["alert_id"].as_str() == Some(id.as_str()))
+            .collect();
         Ok(serde_json::json!({
             "format": "warden-evidence-bundle/1",
             "exported_at": Timestamp::now().to_string(),
@@ -512,8 +519,8 @@ impl Engine {
             "assessments": record.assessment.into_iter().collect::<Vec<_>>(),
             "validation": record.validation,
             "route": record.route,
-            "review_decisions": [],
-            "actions": [],
+            "review_decisions": decisions,
+            "actions": actions,
             "audit": proofs,
             "checkpoint": note,
             "public_key": self.audit_public_key(),

@@ -13,6 +13,50 @@ use warden_store::{ProcessingRow, VaultRow};
 
 use crate::{Config, Engine, EngineError, Parsed};
 
+/// One alert as one person may see it (see [`Engine::view_for`]).
+pub(crate) struct View {
+    protected: Option<ProtectedAlert>,
+    protector: std::sync::Arc<Protector>,
+}
+
+impl View {
+    /// The alert's fields as this person may see them.
+    pub(crate) fn alert(&self, stored: warden_core::Alert) -> warden_core::Alert {
+        match &self.protected {
+            Some(p) => p.alert().clone(),
+            None => stored,
+        }
+    }
+
+    /// Any text about the alert (summary, cited value, comment), redacted the same way.
+    pub(crate) fn text(&self, s: &str) -> String {
+        match &self.protected {
+            Some(p) => self.protector.redact(p, s),
+            None => s.to_owned(),
+        }
+    }
+
+    /// Every string inside a JSON value, redacted.
+    pub(crate) fn json(&self, v: &mut serde_json::Value) {
+        if self.protected.is_none() {
+            return;
+        }
+        match v {
+            serde_json::Value::String(s) => *s = self.text(s),
+            serde_json::Value::Array(a) => a.iter_mut().for_each(|x| self.json(x)),
+            serde_json::Value::Object(m) => m.values_mut().for_each(|x| self.json(x)),
+            _ => {}
+        }
+    }
+
+    pub(crate) fn value(&self, v: &warden_core::Value) -> warden_core::Value {
+        match v {
+            warden_core::Value::Str(s) if self.protected.is_some() => warden_core::Value::Str(self.text(s)),
+            other => other.clone(),
+        }
+    }
+}
+
 /// Reads `WARDEN_VAULT_KEY` (64 hex), or the key file, creating it (0600) on first use.
 pub(crate) fn master_key(config: &Config, data_dir: Option<&Path>) -> Result<[u8; 32], EngineError> {
     let parse = |hex: &str| -> Option<[u8; 32]> {
@@ -152,6 +196,25 @@ impl Engine {
             unclassified: p.unclassified.unwrap_or(if on_prem { Handling::Raw } else { Handling::Never }),
             residency,
         })
+    }
+
+    /// How a person sees an alert: as stored, when they may re-identify;
+    /// otherwise with every personal-data class tokenised and secrets
+    /// withheld (the staff view), the originals kept in the vault so someone
+    /// allowed can re-identify a token they are shown.
+    pub(crate) fn view_for(&self, who: &Identity, alert: &warden_core::Alert) -> Result<View, EngineError> {
+        if who.can(Permission::Reidentify) {
+            return Ok(View { protected: None, protector: self.protector.clone() });
+        }
+        let policy = ProviderPolicy {
+            name: "staff-view".into(),
+            residency: Residency::Region("staff".into()),
+            classes: BTreeMap::new(),
+            unclassified: Handling::Raw,
+        };
+        let p = self.protector().protect(alert.clone(), &policy);
+        self.keep_originals(std::iter::once(&p))?;
+        Ok(View { protected: Some(p), protector: self.protector.clone() })
     }
 
     /// Puts the sealed originals behind protected alerts' tokens into the vault.

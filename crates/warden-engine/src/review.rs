@@ -194,9 +194,15 @@ impl Engine {
                     && (w.stage == warden_govern::Stage::Shadow || (w.blind_first_look && item.state != "decided"))
             });
             let rec = AlertId::parse(&item.alert_id).map(|id| self.store().alert(&id)).transpose()?.flatten();
-            let (route, a) = match rec {
-                Some(r) => (r.route.map(|r| r.kind.as_str().to_owned()), r.assessment),
-                None => (None, None),
+            let (route, a, summary) = match rec {
+                Some(r) => {
+                    let summary = match (&r.assessment, hidden) {
+                        (Some(a), false) => Some(self.view_for(who, &r.alert)?.text(&a.summary)),
+                        _ => None,
+                    };
+                    (r.route.map(|r| r.kind.as_str().to_owned()), r.assessment, summary)
+                }
+                None => (None, None, None),
             };
             let a = if hidden { None } else { a };
             out.push(QueueEntry {
@@ -204,7 +210,7 @@ impl Engine {
                 route,
                 ai_verdict: a.as_ref().map(|a| a.verdict),
                 ai_confidence: a.as_ref().map(|a| a.confidence.get()),
-                summary: a.map(|a| a.summary),
+                summary,
                 item,
             });
         }
@@ -212,7 +218,10 @@ impl Engine {
         Ok(out)
     }
 
-    /// An alert with its assessment, validation, route and decisions.
+    /// An alert with its assessment, validation, route, decisions and
+    /// actions, as `who` may see it: people who may not re-identify get the
+    /// staff view, personal data tokenised in the alert and in every text
+    /// about it (evidence is verified against the stored alert first).
     pub fn alert_view(&self, who: &Identity, id: &str) -> Result<AlertView, EngineError> {
         who.authorize(Permission::Review, "see alerts")?;
         let (aid, rec) = self.record(id)?;
@@ -231,19 +240,82 @@ impl Engine {
             .map(|e| warden_analyze::evidence_holds(&rec.alert, e))
             .collect();
         let techniques = assessment.iter().flat_map(|a| &a.techniques).map(|t| TechniqueInfo::of(t.as_str())).collect();
-        let actions =
+        let view = self.view_for(who, &rec.alert)?;
+        let assessment = assessment.map(|mut a| {
+            a.summary = view.text(&a.summary);
+            for e in &mut a.evidence {
+                e.value = view.value(&e.value);
+                e.note = view.text(&e.note);
+            }
+            a
+        });
+        let validation = if blind { None } else { rec.validation }.map(|mut v| {
+            v.problems = v.problems.iter().map(|p| view.text(p)).collect();
+            v.disagreement = v.disagreement.map(|d| view.text(&d));
+            v
+        });
+        let decisions = decisions
+            .into_iter()
+            .map(|mut d| {
+                d.comment = view.text(&d.comment);
+                d
+            })
+            .collect();
+        let actions: Vec<warden_govern::ActionRequest> =
             self.actions(who, None)?.into_iter().filter(|r| r.alert_id.as_deref() == Some(aid.as_str())).collect();
+        let actions = actions
+            .into_iter()
+            .map(|mut r| {
+                r.reason = view.text(&r.reason);
+                view.json(&mut r.params);
+                r.final_text = r.final_text.map(|t| view.text(&t));
+                if let Some(d) = &mut r.draft {
+                    d.text = view.text(&d.text);
+                }
+                r
+            })
+            .collect();
+        let route = rec.route.map(|mut r| {
+            for reason in &mut r.reasons {
+                reason.detail = view.text(&reason.detail);
+            }
+            r
+        });
         Ok(AlertView {
             workflow,
-            alert: rec.alert,
+            alert: view.alert(rec.alert),
             assessment,
-            validation: if blind { None } else { rec.validation },
-            route: rec.route,
+            validation,
+            route,
             decisions,
             evidence_verified,
             techniques,
             actions,
         })
+    }
+
+    /// The evidence bundle for one alert (see [`Engine::export_alert`]) for
+    /// someone who may read the audit trail; the alert and the texts about it
+    /// in the staff view unless they may re-identify. Audited.
+    pub fn evidence_bundle(&self, who: &Identity, id: &str) -> Result<serde_json::Value, EngineError> {
+        who.authorize(Permission::ReadAudit, "export evidence bundles")?;
+        let (aid, rec) = self.record(id)?;
+        let mut doc = self.export_alert(&aid)?;
+        if !who.can(Permission::Reidentify) {
+            let view = self.view_for(who, &rec.alert)?;
+            doc["alert"] = serde_json::to_value(view.alert(rec.alert)).unwrap_or_default();
+            for key in ["assessments", "validation", "route", "review_decisions", "actions"] {
+                view.json(&mut doc[key]);
+            }
+            doc["view"] = serde_json::json!("staff: personal data tokenised; a manager can re-identify a token");
+        }
+        self.append_audit(vec![AuditRecord::new(
+            Actor::User(who.user.clone()),
+            "audit.bundle_exported",
+            aid.as_str(),
+            serde_json::json!({}),
+        )])?;
+        Ok(doc)
     }
 
     fn blind(&self, workflow: Option<&str>) -> bool {

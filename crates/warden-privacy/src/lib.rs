@@ -420,17 +420,7 @@ impl Protector {
         }
         // A value found in one field is replaced wherever else it appears,
         // whatever its case, even where no recogniser would have seen it.
-        let propagate: Vec<(String, String)> = {
-            let mut v: Vec<(String, String)> = replaced
-                .iter()
-                .filter(|(raw, _)| raw.chars().count() >= 3)
-                .map(|(raw, token)| {
-                    (raw.to_lowercase(), if token.is_empty() { "<WITHHELD>".to_owned() } else { token.clone() })
-                })
-                .collect();
-            v.sort_by_key(|(raw, _)| std::cmp::Reverse(raw.len()));
-            v
-        };
+        let propagate = propagation(replaced.iter());
         if !propagate.is_empty() {
             let paths: Vec<String> =
                 out.iter().filter(|(_, v)| matches!(v, Value::Str(_))).map(|(p, _)| p.to_owned()).collect();
@@ -453,6 +443,17 @@ impl Protector {
             vault: vault.into_values().collect(),
             withheld,
         }
+    }
+
+    /// Replaces, in any text about a protected alert (its summary, a cited
+    /// value, a comment), every original that protection replaced with its
+    /// token (or `<WITHHELD>`), whatever its case. Tokens already in the text stay.
+    pub fn redact(&self, protected: &ProtectedAlert, text: &str) -> String {
+        let pairs = propagation(protected.replaced.iter().map(|(a, b)| (a, b)));
+        if pairs.is_empty() {
+            return text.to_owned();
+        }
+        self.outside_tokens(text, |seg| replace_folded(seg, &pairs))
     }
 
     /// Applies `f` to the parts of `s` that are not Warden tokens.
@@ -502,6 +503,19 @@ impl Protector {
 }
 
 /// Replaces every case-insensitive occurrence of each `(lower-cased raw, with)`.
+/// (original lower-cased, replacement) pairs, longest original first, for
+/// originals of three characters or more.
+fn propagation<'a>(replaced: impl Iterator<Item = (&'a String, &'a String)>) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = replaced
+        .filter(|(raw, _)| raw.chars().count() >= 3)
+        .map(|(raw, token)| {
+            (raw.to_lowercase(), if token.is_empty() { "<WITHHELD>".to_owned() } else { token.clone() })
+        })
+        .collect();
+    v.sort_by_key(|(raw, _)| std::cmp::Reverse(raw.len()));
+    v
+}
+
 fn replace_folded(seg: &str, pairs: &[(String, String)]) -> String {
     let mut seg = seg.to_owned();
     for (raw, with) in pairs {
@@ -567,6 +581,22 @@ mod tests {
             classes: BTreeMap::new(),
             unclassified: Handling::Raw,
         }
+    }
+
+    #[test]
+    fn text_about_a_protected_alert_is_redacted_the_same_way() {
+        let pr = protector();
+        let p =
+            pr.protect(alert(&[("user", "alice"), ("host", "ws-042.corp.example"), ("note", "nothing")]), &external());
+        let token = p.alert().get("user").unwrap().as_str().unwrap().to_owned();
+        assert_ne!(token, "alice");
+        let summary = "Credential dumping by ALICE on ws-042.corp.example; nothing else";
+        let redacted = pr.redact(&p, summary);
+        assert!(!redacted.to_lowercase().contains("alice") && !redacted.contains("ws-042"), "{redacted}");
+        assert!(redacted.contains(&token) && redacted.ends_with("nothing else"), "{redacted}");
+        assert_eq!(pr.redact(&p, &redacted), redacted, "tokens are not touched again");
+        let local = pr.protect(alert(&[("user", "alice")]), &ProviderPolicy::local());
+        assert_eq!(pr.redact(&local, summary), summary, "nothing replaced, nothing redacted");
     }
 
     #[test]

@@ -259,3 +259,36 @@ fn the_demo_gives_every_page_content() {
         assert!(settings.body.contains(s), "{s}");
     }
 }
+
+#[test]
+fn people_who_may_not_re_identify_see_personal_data_tokenised() {
+    let s = DemoServer::start();
+    let alert = r#"{"event_type":"alert","src_ip":"10.0.0.9","dest_ip":"203.0.113.7","user":"kowalski.private","alert":{"signature":"Suspicious login by kowalski.private","severity":2}}"#;
+    let mut api = s.client();
+    let auth = format!("Bearer {}", s.api_token);
+    let r = api.request("POST", "/api/v1/alerts", &[("Authorization", &auth)], alert.as_bytes());
+    let id = serde_json::from_str::<serde_json::Value>(&r.body).unwrap()["alert_ids"][0].as_str().unwrap().to_owned();
+
+    // An analyst (no re-identify permission): tokens in the page, the API, the queue.
+    let mut analyst = s.signed_in("demo-analyst");
+    let page = analyst.get(&format!("/alerts/{id}"));
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("kowalski"), "the user name reached an analyst");
+    assert!(page.body.contains("&lt;USER_"), "shown as a token instead");
+    let token = format!("Bearer {}", s.tokens["demo-analyst"]);
+    let v = api.request("GET", &format!("/api/v1/alerts/{id}"), &[("Authorization", &token)], b"");
+    assert_eq!(v.status, 200);
+    assert!(!v.body.contains("kowalski"), "{}", v.body);
+    assert!(!analyst.get("/queue?state=all").body.contains("kowalski"));
+
+    // The auditor's evidence bundle is tokenised too; a manager's is not.
+    let mut auditor = s.signed_in("demo-auditor");
+    let b = auditor.get(&format!("/audit/bundle?alert={id}"));
+    assert_eq!(b.status, 200);
+    assert!(!b.body.contains("kowalski") && b.body.contains("\"view\""), "{}", b.body);
+
+    // A manager may re-identify, and sees the alert as stored.
+    let mut manager = s.signed_in("demo-manager");
+    assert!(manager.get(&format!("/alerts/{id}")).body.contains("kowalski.private"));
+    assert!(manager.get(&format!("/audit/bundle?alert={id}")).body.contains("kowalski.private"));
+}

@@ -128,6 +128,7 @@ fn me(who: &Identity, s: &Session) -> Json {
             "approve": who.can(Permission::ApproveMedium) || who.can(Permission::ApproveHigh),
             "audit": who.can(Permission::ReadAudit),
             "stop": who.can(Permission::OperateStopSwitch),
+            "reidentify": who.can(Permission::Reidentify),
         },
     })
 }
@@ -150,7 +151,7 @@ impl From<EngineError> for UiError {
 
 impl From<warden_engine::AuditError> for UiError {
     fn from(e: warden_engine::AuditError) -> Self {
-        UiError::Engine(EngineError::Invalid(e.to_string()))
+        UiError::Engine(EngineError::Audit(Box::new(e)))
     }
 }
 
@@ -822,16 +823,9 @@ struct BundleQuery {
 
 async fn bundle(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Query<BundleQuery>) -> Response {
     page(s, headers, "/audit".into(), move |e, who, _| {
-        who.authorize(Permission::ReadAudit, "export evidence bundles").map_err(EngineError::from)?;
         let id = warden_core::AlertId::parse(q.alert.trim())
             .ok_or_else(|| UiError::Bad(format!("{:?} is not an alert id", q.alert)))?;
-        let doc = e.export_alert(&id)?;
-        e.append_audit(vec![AuditRecord::new(
-            Actor::User(who.user.clone()),
-            "audit.bundle_exported",
-            id.as_str(),
-            json!({}),
-        )])?;
+        let doc = e.evidence_bundle(who, id.as_str())?;
         let body = serde_json::to_vec_pretty(&doc).map_err(|e| UiError::Bad(e.to_string()))?;
         Ok((
             [
