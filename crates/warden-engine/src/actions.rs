@@ -233,13 +233,29 @@ impl Engine {
     }
 
     /// Creates an API token for a user and returns it; only its hash is kept.
-    pub fn create_token(&self, by: Actor, user: &str) -> Result<String, EngineError> {
+    /// Returns (token id, token): the id names it in listings and revocation.
+    pub fn create_token(&self, by: Actor, user: &str) -> Result<(String, String), EngineError> {
         self.identity_of(user)?;
         let id = format!("tk-{}", random_hex(6)?);
         let token = format!("wdn_{}", random_hex(32)?);
         let audit = vec![AuditRecord::new(by, "token.created", id.as_str(), serde_json::json!({ "user": user }))];
         self.store().add_token(&id, user, &sha256_hex(&[token.as_bytes()]), audit, self.policy_version())?;
-        Ok(token)
+        Ok((id, token))
+    }
+
+    /// Every API token: id, user, when created and revoked (never the token or its hash).
+    pub fn tokens(&self) -> Result<Vec<warden_store::TokenRow>, EngineError> {
+        Ok(self.store().tokens()?)
+    }
+
+    /// Revokes a token: it stops working at once. Audited.
+    pub fn revoke_token(&self, by: Actor, id: &str) -> Result<(), EngineError> {
+        let audit = vec![AuditRecord::new(by, "token.revoked", id, serde_json::json!({}))];
+        if self.store().revoke_token(id, audit, self.policy_version())? {
+            Ok(())
+        } else {
+            Err(EngineError::NotFound(format!("no live token {id} (see `warden tokens list`)")))
+        }
     }
 
     /// The identity behind a bearer token. Every use is audited (token id, never the token).

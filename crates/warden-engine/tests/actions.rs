@@ -57,7 +57,7 @@ const SUPERVISED: &str = "[govern]\nstage = \"supervised\"\nburn_in_days = 0\n[g
 #[test]
 fn passwords_are_argon2id_and_tokens_are_stored_only_as_hashes() {
     let (dir, e) = engine("");
-    let token = e.create_token(Actor::User("setup".into()), "sam").unwrap();
+    let (token_id, token) = e.create_token(Actor::User("setup".into()), "sam").unwrap();
     assert!(token.starts_with("wdn_") && token.len() > 40);
     assert_eq!(e.authenticate(&token).unwrap().user, "sam");
     assert!(matches!(e.authenticate("wdn_nope"), Err(EngineError::Unauthenticated)));
@@ -72,6 +72,17 @@ fn passwords_are_argon2id_and_tokens_are_stored_only_as_hashes() {
     assert!(has(b"$argon2id$"));
     assert!(e.add_user(Actor::User("setup".into()), "sam", &[Role::Analyst], PASSWORD).is_err(), "names are unique");
     assert!(e.add_user(Actor::User("setup".into()), "short", &[Role::Analyst], "short").is_err());
+    // Revoked tokens stop working at once; the listing never shows the token.
+    let listed = e.tokens().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0].id.as_str(), listed[0].user.as_str(), listed[0].revoked_at.is_none()),
+        (token_id.as_str(), "sam", true)
+    );
+    e.revoke_token(Actor::User("setup".into()), &token_id).unwrap();
+    assert!(matches!(e.authenticate(&token), Err(EngineError::Unauthenticated)));
+    assert!(e.tokens().unwrap()[0].revoked_at.is_some());
+    assert!(matches!(e.revoke_token(Actor::User("setup".into()), &token_id), Err(EngineError::NotFound(_))), "once");
 }
 
 #[test]

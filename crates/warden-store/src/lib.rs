@@ -157,6 +157,15 @@ pub struct Feedback {
     pub decided_at: Timestamp,
 }
 
+/// An API token as listed: who it belongs to and whether it still works.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct TokenRow {
+    pub id: String,
+    pub user: String,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
 /// An encrypted original behind a token.
 #[derive(Clone, PartialEq, Eq)]
 pub struct VaultRow {
@@ -257,6 +266,13 @@ pub trait Store: Send + Sync {
 
     /// (token id, user name) for a live token of an enabled user.
     fn user_by_token(&self, token_hash: &str) -> Result<Option<(String, String)>, StoreError>;
+
+    /// Every API token (never its hash), oldest first.
+    fn tokens(&self) -> Result<Vec<TokenRow>, StoreError>;
+
+    /// Revokes a live token with its audit records; false when there is no
+    /// such live token (nothing is written then).
+    fn revoke_token(&self, id: &str, audit: Vec<AuditRecord>, policy: &str) -> Result<bool, StoreError>;
 
     /// Creates or updates an action request (an opaque JSON body the engine
     /// owns) together with the audit records of the change, atomically.

@@ -11,7 +11,7 @@ use warden_core::{Alert, AlertId, AuditEntry, AuditRecord, Fingerprint};
 
 use crate::{
     AlertRecord, Batch, Counts, DeadLetter, Feedback, ProcessingRow, Receipt, ReviewItem, Store, StoreError, Switch,
-    UserRecord, VaultRow,
+    TokenRow, UserRecord, VaultRow,
 };
 
 /// Schema changes, applied in order; `PRAGMA user_version` records how many ran.
@@ -672,6 +672,35 @@ impl Store for SqliteStore {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?)
+    }
+
+    fn tokens(&self) -> Result<Vec<TokenRow>, StoreError> {
+        let conn = self.lock();
+        let mut stmt =
+            conn.prepare("SELECT id, user_name, created_at, revoked_at FROM api_tokens ORDER BY created_at, id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(TokenRow { id: r.get(0)?, user: r.get(1)?, created_at: r.get(2)?, revoked_at: r.get(3)? })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn revoke_token(&self, id: &str, audit: Vec<AuditRecord>, policy: &str) -> Result<bool, StoreError> {
+        let live: bool = self.lock().query_row(
+            "SELECT EXISTS(SELECT 1 FROM api_tokens WHERE id = ?1 AND revoked_at IS NULL)",
+            [id],
+            |r| r.get(0),
+        )?;
+        if !live {
+            return Ok(false);
+        }
+        self.audited(audit, policy, |tx| {
+            tx.execute(
+                "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                params![id, Timestamp::now().to_string()],
+            )?;
+            Ok(())
+        })?;
+        Ok(true)
     }
 
     fn save_action(

@@ -30,6 +30,14 @@ pub enum TokensCommand {
         #[arg(long, value_name = "NAME")]
         user: String,
     },
+    /// List tokens: id, user, created, revoked (never the token itself).
+    List {
+        /// Only this user's tokens.
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
+    },
+    /// Revoke a token by its id (`tk-…`, from `warden tokens list`); it stops working at once.
+    Revoke { id: String },
 }
 
 /// How the acting person proves who they are.
@@ -166,7 +174,21 @@ pub fn users(engine: &Engine, cmd: UsersCommand) -> anyhow::Result<ExitCode> {
 
 pub fn tokens(engine: &Engine, cmd: TokensCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        TokensCommand::Create { user } => println!("{}", engine.create_token(operator(), &user)?),
+        TokensCommand::Create { user } => {
+            let (id, token) = engine.create_token(operator(), &user)?;
+            println!("{token}");
+            eprintln!("token {id} created for {user} (revoke with `warden tokens revoke {id}`)");
+        }
+        TokensCommand::List { user } => {
+            println!("{:<16} {:<20} {:<28} REVOKED", "ID", "USER", "CREATED");
+            for t in engine.tokens()?.into_iter().filter(|t| user.as_ref().is_none_or(|u| &t.user == u)) {
+                println!("{:<16} {:<20} {:<28} {}", t.id, t.user, t.created_at, t.revoked_at.as_deref().unwrap_or("-"));
+            }
+        }
+        TokensCommand::Revoke { id } => {
+            engine.revoke_token(operator(), &id)?;
+            eprintln!("token {id} revoked");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

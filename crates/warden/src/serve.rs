@@ -212,7 +212,7 @@ fn demo_people(engine: &Engine) -> anyhow::Result<()> {
     for (name, role) in roles {
         let password = random_token()?;
         engine.add_user(Actor::Service("demo".into()), name, &[role], &password)?;
-        let token = engine.create_token(Actor::Service("demo".into()), name)?;
+        let (_, token) = engine.create_token(Actor::Service("demo".into()), name)?;
         eprintln!("  {name:<14} {:<15} password {password}  token {token}", role.as_str());
         passwords.insert(name, password);
     }
