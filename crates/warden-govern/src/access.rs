@@ -81,10 +81,28 @@ pub fn grants(role: Role) -> &'static [Permission] {
 }
 
 /// An authenticated person (or, for automation, a service) and their roles.
+///
+/// `user` is always a local account name: permissions, approvals and the
+/// audit trail refer to it. A person who signs in through single sign-on
+/// keeps a local account too (created on first sign-in, roles granted
+/// locally or mapped from the provider's groups), and `external` records the
+/// provider's subject so the same person is recognised whatever name the
+/// provider shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {
     pub user: String,
     pub roles: BTreeSet<Role>,
+    /// Set when the session came from an external identity provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<ExternalSubject>,
+}
+
+/// Who an external identity provider (OpenID Connect) says someone is:
+/// the issuer URL and the stable subject within it (`iss`, `sub`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ExternalSubject {
+    pub issuer: String,
+    pub subject: String,
 }
 
 /// A refused operation.
@@ -99,7 +117,7 @@ pub struct Denied {
 
 impl Identity {
     pub fn new(user: &str, roles: impl IntoIterator<Item = Role>) -> Self {
-        Identity { user: user.to_owned(), roles: roles.into_iter().collect() }
+        Identity { user: user.to_owned(), roles: roles.into_iter().collect(), external: None }
     }
 
     pub fn can(&self, p: Permission) -> bool {

@@ -205,7 +205,7 @@ pub enum GateError {
 }
 
 fn holds(a: &Approval, p: Permission) -> bool {
-    Identity { user: a.user.clone(), roles: a.roles.clone() }.can(p)
+    Identity::new(&a.user, a.roles.iter().copied()).can(p)
 }
 
 /// What a pending request still needs before it may run, or None when its

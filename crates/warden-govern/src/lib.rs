@@ -13,7 +13,7 @@
 pub mod access;
 pub mod gate;
 
-pub use access::{Denied, Identity, Permission};
+pub use access::{Denied, ExternalSubject, Identity, Permission};
 pub use gate::{
     ActionRequest, ApprovedAction, Draft, Execution, GateContext, GateError, NewRequest, RequestStatus, RiskMatrix,
     Stage, TierChange, authorize_execution,
