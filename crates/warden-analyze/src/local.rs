@@ -93,6 +93,21 @@ impl LocalAnalyzer {
     pub fn coverage() -> Vec<(&'static str, &'static str)> {
         DETECTIONS.iter().flat_map(|d| d.techniques.iter().map(move |t| (*t, d.id))).collect()
     }
+
+    /// Every built-in detection's id.
+    pub fn detection_ids() -> Vec<&'static str> {
+        DETECTIONS.iter().map(|d| d.id).collect()
+    }
+
+    /// The ids of the built-in detections that match an alert.
+    pub fn matching_detections(alert: &Alert) -> Vec<&'static str> {
+        DETECTIONS.iter().filter(|d| (d.matches)(alert).is_some()).map(|d| d.id).collect()
+    }
+
+    /// True- and false-positive example events for every built-in detection
+    /// (NDJSON: `{"detection", "expect": "match"|"no_match", "why", "event"}`),
+    /// run by the engine's tests through the real ingest path.
+    pub const EXAMPLES: &'static str = include_str!("../data/builtin-examples.ndjson");
 }
 
 impl Analyzer for LocalAnalyzer {

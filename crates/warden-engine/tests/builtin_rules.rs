@@ -1,0 +1,54 @@
+//! Every built-in detection has true-positive and true-negative example
+//! events (`crates/warden-analyze/data/builtin-examples.ndjson`); each goes
+//! through the real ingest path and must match, or not match, as stated.
+
+use std::collections::BTreeMap;
+
+use warden_analyze::LocalAnalyzer;
+
+#[test]
+fn every_builtin_detection_fires_on_its_examples_and_only_there() {
+    let mut seen: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for (n, line) in LocalAnalyzer::EXAMPLES.lines().enumerate() {
+        let ex: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("example {}: {e}", n + 1));
+        let id = ex["detection"].as_str().unwrap();
+        let expect = match ex["expect"].as_str().unwrap() {
+            "match" => true,
+            "no_match" => false,
+            other => panic!("example {}: expect is {other:?}", n + 1),
+        };
+        let bytes = serde_json::to_vec(&ex["event"]).unwrap();
+        let opts = warden_ingest::Options::new(jiff::Timestamp::now());
+        let alerts: Vec<_> = warden_ingest::read(&bytes, "example", &opts)
+            .map(|p| match p {
+                warden_ingest::Parsed::Alert(a) => a,
+                warden_ingest::Parsed::Rejected(d) => panic!("example {} not ingested: {}", n + 1, d.reason),
+            })
+            .collect();
+        assert_eq!(alerts.len(), 1, "example {}", n + 1);
+        let fired = LocalAnalyzer::matching_detections(&alerts[0]);
+        if fired.contains(&id) != expect {
+            failures.push(format!(
+                "line {}: {id} {} on \"{}\" (fired: {fired:?})",
+                n + 1,
+                if expect { "did not fire" } else { "fired" },
+                ex["why"].as_str().unwrap_or_default()
+            ));
+        }
+        let e = seen
+            .entry(
+                LocalAnalyzer::detection_ids()
+                    .into_iter()
+                    .find(|d| *d == id)
+                    .unwrap_or_else(|| panic!("line {}: no detection {id}", n + 1)),
+            )
+            .or_default();
+        if expect { e.0 += 1 } else { e.1 += 1 }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    for id in LocalAnalyzer::detection_ids() {
+        let (tp, tn) = seen.get(id).copied().unwrap_or_default();
+        assert!(tp >= 1 && tn >= 1, "{id} needs a true-positive and a true-negative example ({tp} / {tn})");
+    }
+}
