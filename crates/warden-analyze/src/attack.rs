@@ -82,6 +82,23 @@ pub fn tactics_of(id: &str) -> Vec<String> {
     technique(id).or_else(|| technique(id.get(..5)?)).map(|t| t.tactics.clone()).unwrap_or_default()
 }
 
+const PLAYBOOKS: &str = include_str!("../data/playbooks.tsv");
+
+/// Recommended next steps for a technique: from the per-technique playbook
+/// table (by the technique's parent), else from its first tactic's.
+/// Returns (what the steps are for, the steps).
+pub fn next_steps(id: &str) -> Option<(String, &'static str)> {
+    static TABLE: OnceLock<BTreeMap<&'static str, &'static str>> = OnceLock::new();
+    let table = TABLE
+        .get_or_init(|| PLAYBOOKS.lines().filter(|l| !l.starts_with('#')).filter_map(|l| l.split_once('\t')).collect());
+    let parent = id.get(..5).unwrap_or(id);
+    if let Some(steps) = table.get(parent) {
+        return Some((parent.to_owned(), steps));
+    }
+    let tactic = tactics_of(id).into_iter().next()?;
+    table.get(tactic.as_str()).map(|steps| (tactic, *steps))
+}
+
 /// Every technique and sub-technique, by id.
 pub fn all() -> impl Iterator<Item = &'static Technique> {
     catalogue().values()
@@ -113,6 +130,25 @@ pub fn len() -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn playbooks_cover_techniques_and_fall_back_to_tactics() {
+        let (key, steps) = next_steps("T1003.001").unwrap();
+        assert_eq!(key, "T1003");
+        assert!(steps.contains("reset the passwords"));
+        // No entry of its own: the tactic's.
+        let (key, _) = next_steps("T1595").unwrap();
+        assert_eq!(key, "Reconnaissance");
+        assert!(next_steps("T9999").is_none());
+        for line in PLAYBOOKS.lines().filter(|l| !l.starts_with('#')) {
+            let (k, v) = line.split_once('\t').expect("key<TAB>steps");
+            assert!(!v.trim().is_empty());
+            assert!(technique(k).is_some() || TACTICS.contains(&k), "{k} is neither a technique nor a tactic");
+        }
+        for t in TACTICS {
+            assert!(PLAYBOOKS.lines().any(|l| l.starts_with(&format!("{t}\t"))), "no fallback for {t}");
+        }
+    }
 
     #[test]
     fn the_catalogue_loads_with_tactics() {

@@ -196,6 +196,18 @@ impl LocalAnalyzer {
         }
         let ids: Vec<&str> = hits.iter().map(|h| h.d.id).collect();
         summary.push_str(&format!(" [detections: {}]", ids.join(", ")));
+        for h in &hits {
+            for e in h.evidence.iter().take(3) {
+                summary.push_str(&format!(
+                    "\n- {}: `{}` = \"{}\": {}.",
+                    h.d.id,
+                    e.path,
+                    clip(&e.value.to_string()),
+                    e.note
+                ));
+            }
+        }
+        summary.push_str(&attack_notes(&techniques));
         Assessment {
             verdict: primary.verdict,
             severity,
@@ -232,12 +244,24 @@ impl LocalAnalyzer {
             techniques.extend(h.techniques.iter().cloned());
         }
         let titles: Vec<&str> = sigma.iter().map(|h| h.title.as_str()).collect();
+        let mut summary = format!("Sigma: {}{}.", titles.join("; "), context(alert));
+        for h in sigma.iter().take(5) {
+            for e in h.evidence.iter().take(2) {
+                summary.push_str(&format!(
+                    "\n- Sigma rule \"{}\" ({}): `{}` = \"{}\".",
+                    h.title,
+                    h.level,
+                    e.path,
+                    clip(&e.value.to_string())
+                ));
+            }
+        }
         let mut a = Assessment {
             verdict,
             severity: top.level,
             confidence: Confidence::saturating(confidence),
             techniques,
-            summary: format!("Sigma: {}{}.", titles.join("; "), context(alert)),
+            summary,
             evidence,
             recommended_actions: Vec::new(),
             analyzer: self.info(),
@@ -251,7 +275,9 @@ impl LocalAnalyzer {
                 a.confidence = b.confidence;
             }
             a.severity = a.severity.max(b.severity);
-            a.summary = format!("{} {}", b.summary, a.summary);
+            // The built-in view's summary ends with its ATT&CK notes; keep its first part only.
+            let head = b.summary.split("\nATT&CK:").next().unwrap_or(&b.summary);
+            a.summary = format!("{head}\n{}", a.summary);
             for e in b.evidence {
                 if !a.evidence.iter().any(|x| x.path == e.path) {
                     a.evidence.push(e);
@@ -262,6 +288,7 @@ impl LocalAnalyzer {
         }
         a.techniques.sort();
         a.techniques.dedup();
+        a.summary.push_str(&attack_notes(&a.techniques));
         a.evidence.truncate(20);
         a
     }
@@ -363,6 +390,27 @@ impl LocalAnalyzer {
             analyzer: self.info(),
         }
     }
+}
+
+/// What ATT&CK says about the techniques (name, tactics) and the next steps
+/// the playbook table gives for the first of them, as summary lines.
+fn attack_notes(techniques: &[TechniqueId]) -> String {
+    if techniques.is_empty() {
+        return String::new();
+    }
+    let named: Vec<String> = techniques
+        .iter()
+        .take(6)
+        .map(|t| match crate::attack::technique(t.as_str()) {
+            Some(k) => format!("{} {} ({})", t.as_str(), k.name, k.tactics.join(", ")),
+            None => t.as_str().to_owned(),
+        })
+        .collect();
+    let mut s = format!("\nATT&CK: {}.", named.join("; "));
+    if let Some((key, steps)) = techniques.iter().find_map(|t| crate::attack::next_steps(t.as_str())) {
+        s.push_str(&format!("\nNext steps ({key} playbook): {steps}."));
+    }
+    s
 }
 
 /// " on host H (user U)" when known.

@@ -52,3 +52,36 @@ fn every_builtin_detection_fires_on_its_examples_and_only_there() {
         assert!(tp >= 1 && tn >= 1, "{id} needs a true-positive and a true-negative example ({tp} / {tn})");
     }
 }
+
+#[test]
+fn the_summary_says_which_detection_which_field_what_attck_says_and_what_to_do() {
+    let engine = warden_engine::Engine::in_memory(warden_engine::Config::default()).unwrap();
+    let mut results = Vec::new();
+    let positives: Vec<String> = LocalAnalyzer::EXAMPLES
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|ex| ex["expect"] == "match" && ex["detection"] != "network_metadata")
+        .map(|ex| ex["event"].to_string())
+        .collect();
+    engine
+        .triage(positives.join("\n").as_bytes(), "examples", None, &mut |e| {
+            if let warden_engine::Event::Alert(r) = e {
+                results.push(r)
+            }
+        })
+        .unwrap();
+    assert_eq!(results.len(), positives.len());
+    for r in &results {
+        let s = &r.summary;
+        assert!(s.contains("[detections: "), "{s}");
+        // One line per piece of evidence: detection, field path, value, why.
+        assert!(s.lines().any(|l| l.starts_with("- ") && l.contains("` = \"")), "{s}");
+        if !r.techniques.is_empty() {
+            let attck = s.lines().find(|l| l.starts_with("ATT&CK: ")).unwrap_or_else(|| panic!("{s}"));
+            for t in &r.techniques {
+                assert!(attck.contains(t.as_str()), "{t} missing from {attck}");
+            }
+            assert!(s.lines().any(|l| l.starts_with("Next steps (")), "{s}");
+        }
+    }
+}

@@ -462,7 +462,7 @@ async fn queue(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Que
                     "route": i.route,
                     "ai_verdict": i.ai_verdict.map(|v| v.as_str()),
                     "ai_confidence": i.ai_confidence,
-                    "summary": i.summary.map(|s| truncate(&s, 140)),
+                    "summary": i.summary.map(|s| truncate(s.lines().next().unwrap_or_default(), 140)),
                 })
             })
             .collect();
