@@ -43,7 +43,7 @@ struct Hit {
 pub struct LocalAnalyzer {
     model: RwLock<Option<Arc<Classifier>>>,
     /// The active Sigma rule set: (version, rules).
-    sigma: RwLock<Option<(String, Arc<Vec<crate::sigma::Rule>>)>>,
+    sigma: RwLock<Option<(String, Arc<crate::sigma::RuleSet>)>>,
 }
 
 impl LocalAnalyzer {
@@ -58,7 +58,8 @@ impl LocalAnalyzer {
     /// Sigma rules that match, as assessments' raw material.
     fn sigma_hits(&self, alert: &Alert) -> Vec<SigmaHit> {
         let Some((_, rules)) = self.sigma.read().unwrap_or_else(|p| p.into_inner()).clone() else { return Vec::new() };
-        crate::sigma::matching(&rules, alert)
+        rules
+            .matching(alert)
             .into_iter()
             .map(|r| SigmaHit {
                 title: r.title.clone(),
@@ -125,7 +126,8 @@ impl Analyzer for LocalAnalyzer {
     }
 
     fn set_rules(&self, rules: Option<(String, Arc<Vec<crate::sigma::Rule>>)>) {
-        *self.sigma.write().unwrap_or_else(|p| p.into_inner()) = rules;
+        let set = rules.map(|(v, r)| (v, Arc::new(crate::sigma::RuleSet::new(r))));
+        *self.sigma.write().unwrap_or_else(|p| p.into_inner()) = set;
     }
 
     fn set_model(&self, model: Option<Arc<Classifier>>) {

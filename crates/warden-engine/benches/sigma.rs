@@ -1,15 +1,24 @@
-//! Sigma matching speed: every SigmaHQ rule (shared reference data) against
-//! the Sysmon sample events, with the event prepared once for all the rules
-//! (`sigma::matching`, what the local analyzer does) against the baseline of
-//! each rule looking the event up on its own (`Rule::matches`), same run.
+//! Sigma matching speed with every SigmaHQ rule loaded (shared reference
+//! data), on Windows events from JSON input (the Sysmon and Winlogbeat
+//! samples) and from EVTX input (the shared EVTX files), same run:
+//!
+//! - `*_prefiltered`: what the local analyzer does — the event prepared once
+//!   and an Aho-Corasick pass over its text skipping rules whose literals
+//!   are absent (`sigma::RuleSet`);
+//! - `*_prepared_once`: the event prepared once, every rule evaluated
+//!   (`sigma::matching`), the previous method;
+//! - `json_each_rule_looks_up`: the first baseline, each rule looking the
+//!   event up on its own (`Rule::matches`);
+//! - `load_rule_set`: reading, parsing and compiling the whole rule folder.
+//!
 //! Run: `cargo bench -p warden-engine --bench sigma`.
 
-use std::path::Path;
-use std::sync::OnceLock;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use divan::counter::ItemsCount;
 use divan::{Bencher, black_box};
-use warden_analyze::sigma::{self, Rule};
+use warden_analyze::sigma::{self, Rule, RuleSet};
 use warden_core::Alert;
 
 fn main() {
@@ -17,11 +26,38 @@ fn main() {
         eprintln!("skipped: ../shared/data/sigma/rules is not present (shared reference data)");
         return;
     }
+    let f = fixture().unwrap();
+    eprintln!(
+        "{} rules ({} with prefilter literals); {} JSON events, {} EVTX events",
+        f.rules.len(),
+        f.set.prefiltered(),
+        f.json.len(),
+        f.evtx.len()
+    );
     divan::main();
 }
 
-fn fixture() -> Option<&'static (Vec<Rule>, Vec<Alert>)> {
-    static F: OnceLock<Option<(Vec<Rule>, Vec<Alert>)>> = OnceLock::new();
+struct Fixture {
+    dir: PathBuf,
+    rules: Arc<Vec<Rule>>,
+    set: RuleSet,
+    json: Vec<Alert>,
+    evtx: Vec<Alert>,
+}
+
+fn alerts(path: &Path) -> Vec<Alert> {
+    let bytes = std::fs::read(path).unwrap_or_default();
+    let opts = warden_ingest::Options::new(jiff::Timestamp::UNIX_EPOCH);
+    warden_ingest::read(&bytes, "bench", &opts)
+        .filter_map(|p| match p {
+            warden_ingest::Parsed::Alert(a) => Some(*a),
+            _ => None,
+        })
+        .collect()
+}
+
+fn fixture() -> Option<&'static Fixture> {
+    static F: OnceLock<Option<Fixture>> = OnceLock::new();
     F.get_or_init(|| {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let dir = root.join("../shared/data/sigma/rules");
@@ -29,29 +65,65 @@ fn fixture() -> Option<&'static (Vec<Rule>, Vec<Alert>)> {
             return None;
         }
         let (_, rules) = warden_engine::rules::check(&dir).ok()?;
-        let bytes = std::fs::read(root.join("samples/sysmon-evtx.json")).ok()?;
-        let opts = warden_ingest::Options::new(jiff::Timestamp::UNIX_EPOCH);
-        let alerts = warden_ingest::read(&bytes, "bench", &opts)
-            .filter_map(|p| match p {
-                warden_ingest::Parsed::Alert(a) => Some(*a),
-                _ => None,
-            })
+        let rules = Arc::new(rules);
+        let set = RuleSet::new(rules.clone());
+        let json = ["samples/sysmon-evtx.json", "samples/winlogbeat-flat.json"]
+            .iter()
+            .flat_map(|p| alerts(&root.join(p)))
             .collect();
-        Some((rules, alerts))
+        let evtx_dir = root.join("../shared/data/evtx");
+        let mut evtx_files: Vec<PathBuf> = std::fs::read_dir(&evtx_dir)
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "evtx"))
+            .collect();
+        evtx_files.sort();
+        let evtx = evtx_files.iter().flat_map(|p| alerts(p)).collect();
+        Some(Fixture { dir, rules, set, json, evtx })
     })
     .as_ref()
 }
 
 #[divan::bench]
-fn each_rule_looks_up_the_event(b: Bencher) {
-    let (rules, alerts) = fixture().unwrap();
-    b.counter(ItemsCount::new(alerts.len()))
-        .bench(|| alerts.iter().map(|a| rules.iter().filter(|r| r.matches(black_box(a))).count()).sum::<usize>());
+fn json_each_rule_looks_up(b: Bencher) {
+    let f = fixture().unwrap();
+    b.counter(ItemsCount::new(f.json.len()))
+        .bench(|| f.json.iter().map(|a| f.rules.iter().filter(|r| r.matches(black_box(a))).count()).sum::<usize>());
 }
 
 #[divan::bench]
-fn event_prepared_once(b: Bencher) {
-    let (rules, alerts) = fixture().unwrap();
-    b.counter(ItemsCount::new(alerts.len()))
-        .bench(|| alerts.iter().map(|a| sigma::matching(rules, black_box(a)).len()).sum::<usize>());
+fn json_prepared_once(b: Bencher) {
+    let f = fixture().unwrap();
+    b.counter(ItemsCount::new(f.json.len()))
+        .bench(|| f.json.iter().map(|a| sigma::matching(&f.rules, black_box(a)).len()).sum::<usize>());
+}
+
+#[divan::bench]
+fn json_prefiltered(b: Bencher) {
+    let f = fixture().unwrap();
+    b.counter(ItemsCount::new(f.json.len()))
+        .bench(|| f.json.iter().map(|a| f.set.matching(black_box(a)).len()).sum::<usize>());
+}
+
+#[divan::bench]
+fn evtx_prepared_once(b: Bencher) {
+    let f = fixture().unwrap();
+    b.counter(ItemsCount::new(f.evtx.len()))
+        .bench(|| f.evtx.iter().map(|a| sigma::matching(&f.rules, black_box(a)).len()).sum::<usize>());
+}
+
+#[divan::bench]
+fn evtx_prefiltered(b: Bencher) {
+    let f = fixture().unwrap();
+    b.counter(ItemsCount::new(f.evtx.len()))
+        .bench(|| f.evtx.iter().map(|a| f.set.matching(black_box(a)).len()).sum::<usize>());
+}
+
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn load_rule_set(b: Bencher) {
+    let f = fixture().unwrap();
+    b.bench(|| {
+        let (_, rules) = warden_engine::rules::check(black_box(&f.dir)).unwrap();
+        RuleSet::new(Arc::new(rules)).prefiltered()
+    });
 }

@@ -172,7 +172,10 @@ impl Browser {
         self.type_into("#user", user);
         self.type_into("#password", &server.passwords[user]);
         self.click("form[action='/login'] button[type=submit]");
-        self.wait(&format!("{user} to land on the queue"), || self.url().ends_with("/queue").then_some(()));
+        self.wait(&format!("{user} to land on the queue"), || {
+            let u = self.url();
+            (u.ends_with("/queue") && !u.contains("/login")).then_some(())
+        });
     }
 
     fn sign_out(&self) {
@@ -277,6 +280,10 @@ impl Browser {
         self.type_into("#user", "demo-auditor");
         self.type_into("#password", &server.passwords["demo-auditor"]);
         self.click("form[action='/login'] button[type=submit]");
-        self.wait("the audit page", || self.url().ends_with("/audit").then_some(()));
+        // Not just "ends with /audit": the sign-in page's own address does too.
+        self.wait("the audit page", || {
+            let u = self.url();
+            (u.ends_with("/audit") && !u.contains("/login")).then_some(())
+        });
     }
 }
