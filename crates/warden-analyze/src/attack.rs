@@ -56,11 +56,14 @@ const CROSSWALK: &str = include_str!("../data/attack-v18-to-v19-crosswalk.csv");
 
 /// The v18.1 technique a technique id that ATT&CK v19 introduced stands for
 /// (SigmaHQ's rules are tagged with v19 ids). Where several v18 ids became
-/// one v19 id, the one most rules were re-tagged from is taken. `None` when
-/// the id is not a v19 renaming known to the crosswalk.
+/// one v19 id, the one most rules were re-tagged from is taken. A v19
+/// sub-technique the crosswalk does not list falls back to the v18 parent
+/// technique that every listed member of its family came from (`T1686.002`
+/// → `T1562`, since all `T1686.*` came from `T1562.*`): coarser, never wrong.
+/// `None` when the id is not a v19 renaming known to the crosswalk.
 pub fn from_v19(id: &str) -> Option<&'static str> {
     static MAP: OnceLock<BTreeMap<&'static str, (&'static str, u32)>> = OnceLock::new();
-    MAP.get_or_init(|| {
+    let map = MAP.get_or_init(|| {
         let mut m: BTreeMap<&'static str, (&'static str, u32)> = BTreeMap::new();
         for line in CROSSWALK.lines().skip(1) {
             let mut cols = line.split(',');
@@ -71,9 +74,17 @@ pub fn from_v19(id: &str) -> Option<&'static str> {
             }
         }
         m
-    })
-    .get(id)
-    .map(|(v18, _)| *v18)
+    });
+    if let Some((v18, _)) = map.get(id) {
+        return Some(v18);
+    }
+    let family = id.split_once('.')?.0;
+    let mut parents = map
+        .iter()
+        .filter(|(v19, _)| **v19 == family || v19.strip_prefix(family).is_some_and(|r| r.starts_with('.')))
+        .map(|(_, (v18, _))| v18.get(..5).unwrap_or(v18));
+    let first = parents.next()?;
+    parents.all(|p| p == first).then_some(first)
 }
 
 /// The tactics a technique belongs to; a sub-technique unknown to the
