@@ -521,6 +521,43 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// Sigma field → where Elastic Common Schema and OCSF put the same thing
+/// (OCSF process activity, and the first evidence of a detection finding).
+const TAXONOMY: &[(&str, &[&str])] = &[
+    ("CommandLine", &["process.command_line", "process.cmd_line", "evidences[0].process.cmd_line"]),
+    ("Image", &["process.executable", "process.file.path", "evidences[0].process.file.path"]),
+    (
+        "ParentImage",
+        &[
+            "process.parent.executable",
+            "process.parent_process.file.path",
+            "evidences[0].process.parent_process.file.path",
+        ],
+    ),
+    ("ParentCommandLine", &["process.parent.command_line", "process.parent_process.cmd_line"]),
+    ("OriginalFileName", &["process.pe.original_file_name"]),
+    ("CurrentDirectory", &["process.working_directory"]),
+    ("ProcessId", &["process.pid"]),
+    ("ParentProcessId", &["process.parent.pid", "process.parent_process.pid"]),
+    ("User", &["user.name", "actor.user.name", "process.user.name"]),
+    ("SubjectUserName", &["user.name", "actor.user.name"]),
+    ("TargetUserName", &["user.target.name"]),
+    ("Computer", &["host.name", "device.hostname"]),
+    ("TargetFilename", &["file.path", "file.target_path"]),
+    ("TargetObject", &["registry.path", "reg_key.path", "reg_value.path"]),
+    ("Details", &["registry.data.strings", "reg_value.data"]),
+    ("ImageLoaded", &["dll.path", "module.file.path"]),
+    ("DestinationIp", &["destination.ip", "dst_endpoint.ip"]),
+    ("DestinationPort", &["destination.port", "dst_endpoint.port"]),
+    ("DestinationHostname", &["destination.domain", "dst_endpoint.hostname"]),
+    ("SourceIp", &["source.ip", "src_endpoint.ip"]),
+    ("SourcePort", &["source.port", "src_endpoint.port"]),
+    ("QueryName", &["dns.question.name", "query.hostname"]),
+    ("ScriptBlockText", &["powershell.file.script_block_text"]),
+    ("ServiceName", &["service.name"]),
+    ("EventID", &["Event.System.EventID.#text", "winlog.event_id", "event.code"]),
+];
+
 /// Where Sigma's field names live in Warden's alerts, beyond the name itself.
 fn candidates(field: &str) -> Vec<String> {
     let mut v = vec![
@@ -529,21 +566,9 @@ fn candidates(field: &str) -> Vec<String> {
         format!("Event.System.{field}"),
         format!("winlog.event_data.{field}"),
     ];
-    let ecs = match field {
-        "CommandLine" => Some("process.command_line"),
-        "Image" => Some("process.executable"),
-        "ParentImage" => Some("process.parent.executable"),
-        "ParentCommandLine" => Some("process.parent.command_line"),
-        "User" => Some("user.name"),
-        "DestinationIp" => Some("destination.ip"),
-        "SourceIp" => Some("source.ip"),
-        "DestinationPort" => Some("destination.port"),
-        "TargetFilename" => Some("file.path"),
-        "QueryName" => Some("dns.question.name"),
-        "EventID" => Some("Event.System.EventID.#text"),
-        _ => None,
-    };
-    v.extend(ecs.map(str::to_owned));
+    if let Some((_, more)) = TAXONOMY.iter().find(|(f, _)| *f == field) {
+        v.extend(more.iter().map(|s| (*s).to_owned()));
+    }
     v
 }
 
@@ -554,6 +579,15 @@ pub struct Event<'a> {
     fields: &'a dyn Fields,
     id: Option<i64>,
     channel: String,
+    /// The Sigma products the event is known to come from (`windows` for a
+    /// Windows event or ECS / OCSF saying the host runs Windows; others from
+    /// the source's own fields). A rule for a product applies only to events
+    /// known to come from it.
+    products: Vec<String>,
+    /// The Sigma logsource categories the event is known to belong to (from
+    /// ECS `event.category`, the OCSF class or the Suricata event type);
+    /// None when its source does not say.
+    kinds: Option<Vec<&'static str>>,
     looked: RefCell<HashMap<String, Rc<Looked>>>,
     all_text: OnceCell<(Vec<String>, Vec<String>)>,
 }
@@ -574,7 +608,9 @@ impl<'a> Event<'a> {
             .iter()
             .find_map(|p| fields.get(p).map(|v| v.to_string().to_lowercase()))
             .unwrap_or_default();
-        Event { fields, id, channel, looked: RefCell::new(HashMap::new()), all_text: OnceCell::new() }
+        let products = products_of(fields, id.is_some() && !channel.is_empty());
+        let kinds = kinds_of(fields);
+        Event { fields, id, channel, products, kinds, looked: RefCell::new(HashMap::new()), all_text: OnceCell::new() }
     }
 
     /// The event's values for a Sigma field (the first candidate path that has any).
@@ -805,14 +841,10 @@ impl Rule {
     fn applies_to(&self, e: &Event) -> bool {
         let (id, channel) = (e.id, e.channel.as_str());
         let windows_event = id.is_some() && !channel.is_empty();
-        if let Some(product) = &self.product {
-            let is_windows = windows_event || e.fields.get("winlog.channel").is_some();
-            match product.as_str() {
-                "windows" if !is_windows => return false,
-                "windows" => {}
-                _ if is_windows => return false,
-                _ => {}
-            }
+        if let Some(product) = &self.product
+            && !e.products.iter().any(|p| p == product)
+        {
+            return false;
         }
         if let Some(service) = &self.service {
             // Service names match the channel they come from (security, system, sysmon, powershell, …).
@@ -824,6 +856,19 @@ impl Rule {
             && windows_event
         {
             return windows_category_ids(cat, channel.contains("sysmon")).is_none_or(|ok| ok.contains(&id));
+        }
+        if let Some(cat) = &self.category
+            && !windows_event
+        {
+            return match &e.kinds {
+                // The source says what kind of event it is.
+                Some(kinds) => kinds.contains(&cat.as_str()),
+                // It does not: a rule that matches keywords anywhere in the
+                // event would fire on any text that happens to contain them
+                // (a "dump" in a command line is not an SQL query), so only
+                // rules that name their fields apply.
+                None => !self.selections.values().any(|s| matches!(s, Selection::Keywords(_))),
+            };
         }
         true
     }
@@ -900,6 +945,124 @@ fn best(xs: impl Iterator<Item = Option<Vec<String>>>) -> Option<Vec<String>> {
         let shortest = v.iter().map(|s| s.len()).min().unwrap_or(0);
         (shortest < 5, v.len(), std::cmp::Reverse(shortest))
     })
+}
+
+/// Which Sigma products an event comes from, judged from its own fields:
+/// the operating system ECS or OCSF name, a Windows event, the ECS module,
+/// and the field shapes of Zeek, CloudTrail, Azure, GCP, Okta and M365 logs.
+fn products_of(f: &dyn Fields, windows_event: bool) -> Vec<String> {
+    let text = |p: &str| f.get(p).map(|v| v.to_string().to_lowercase());
+    let has = |p: &str| f.get(p).is_some();
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |p: &str| {
+        if !out.iter().any(|x| x == p) {
+            out.push(p.to_owned());
+        }
+    };
+    for p in ["host.os.type", "host.os.family", "host.os.platform", "device.os.name", "os.name", "os.type"] {
+        match text(p).as_deref() {
+            Some(o) if o.contains("windows") => add("windows"),
+            Some(o) if o.contains("linux") || o == "ubuntu" || o == "debian" || o == "rhel" => add("linux"),
+            Some(o) if o.contains("mac") || o == "darwin" => add("macos"),
+            _ => {}
+        }
+    }
+    match f.get("device.os.type_id").and_then(Value::as_i64) {
+        Some(100) => add("windows"),
+        Some(200) => add("linux"),
+        Some(300) => add("macos"),
+        _ => {}
+    }
+    if windows_event || has("winlog.channel") {
+        add("windows");
+    }
+    for p in ["event.module", "observer.product", "event.provider"] {
+        if let Some(m) = text(p) {
+            match m.as_str() {
+                "o365" | "m365" | "microsoft365" => add("m365"),
+                "auditd" => add("linux"),
+                other => add(other),
+            }
+        }
+    }
+    if has("id.orig_h") || has("_path") {
+        add("zeek");
+    }
+    if text("eventSource").is_some_and(|s| s.ends_with("amazonaws.com")) {
+        add("aws");
+    }
+    if has("resourceId") && has("operationName") {
+        add("azure");
+    }
+    if has("protoPayload.serviceName") {
+        add("gcp");
+    }
+    if has("eventType") && has("actor.alternateId") {
+        add("okta");
+    }
+    if has("Workload") && has("Operation") {
+        add("m365");
+    }
+    out
+}
+
+const PROCESS: &[&str] = &["process_creation", "process_termination", "process_access", "create_remote_thread"];
+const FILE: &[&str] =
+    &["file_event", "file_change", "file_delete", "file_rename", "file_access", "file_executable_detected"];
+const REGISTRY: &[&str] = &["registry_add", "registry_delete", "registry_set", "registry_event", "registry_rename"];
+const NETWORK: &[&str] = &["network_connection", "firewall"];
+const DNS: &[&str] = &["dns", "dns_query"];
+const WEB: &[&str] = &["proxy", "webserver"];
+
+/// The Sigma logsource categories an event belongs to, when its source says
+/// what kind of event it is: ECS `event.category`, the OCSF `class_uid`, or
+/// the Suricata `event_type`.
+fn kinds_of(f: &dyn Fields) -> Option<Vec<&'static str>> {
+    let ecs: Vec<String> = f.values("event.category").into_iter().map(|v| v.to_string().to_lowercase()).collect();
+    if !ecs.is_empty() {
+        let mut out = Vec::new();
+        for c in &ecs {
+            out.extend_from_slice(match c.as_str() {
+                "process" => PROCESS,
+                "file" => FILE,
+                "registry" => REGISTRY,
+                "network" if f.get("dns.question.name").is_some() => DNS,
+                "network" => NETWORK,
+                "library" => &["image_load"],
+                "driver" => &["driver_load"],
+                "web" => WEB,
+                "database" => &["database"],
+                "malware" | "intrusion_detection" => &["antivirus"],
+                _ => &[],
+            });
+        }
+        return Some(out);
+    }
+    if let Some(class) = f.get("class_uid").and_then(Value::as_i64) {
+        let process_evidence = f.get("evidences[0].process.cmd_line").is_some();
+        return Some(match class {
+            1001 => FILE.to_vec(),
+            1005 => vec!["image_load"],
+            1007 => PROCESS.to_vec(),
+            201001 | 201002 => REGISTRY.to_vec(),
+            4001 => NETWORK.to_vec(),
+            4002 => WEB.to_vec(),
+            4003 => DNS.to_vec(),
+            // A finding whose evidence is a process is judged as that process's creation.
+            2001 | 2004 if process_evidence => PROCESS.to_vec(),
+            _ => Vec::new(),
+        });
+    }
+    let eve = f.get("event_type").map(|v| v.to_string().to_lowercase());
+    if let Some(t) = eve.filter(|_| f.get("src_ip").is_some() || f.get("flow_id").is_some()) {
+        return Some(match t.as_str() {
+            "dns" => DNS.to_vec(),
+            "http" => WEB.to_vec(),
+            "flow" | "netflow" => NETWORK.to_vec(),
+            _ => Vec::new(),
+        });
+    }
+    None
 }
 
 /// The Sysmon (or, for process creation, Security) event ids a Windows
@@ -1001,7 +1164,7 @@ tags: [attack.t1105, attack.command-and-control]
 
     #[test]
     fn modifiers_and_escapes() {
-        let r = parse("title: t\nlogsource: {category: test}\ndetection:\n  s:\n    CommandLine|base64offset|contains: 'IEX'\n  k:\n    - 'mimi\\*katz'\n  condition: s or k\n").unwrap();
+        let r = parse("title: t\nlogsource: {service: test}\ndetection:\n  s:\n    CommandLine|base64offset|contains: 'IEX'\n  k:\n    - 'mimi\\*katz'\n  condition: s or k\n").unwrap();
         let enc = base64::engine::general_purpose::STANDARD.encode(b"xx IEX (New-Object)");
         assert!(r.matches(&fields(&[("CommandLine", &format!("powershell -e {enc}"))])));
         assert!(r.matches(&fields(&[("Message", "ran mimi*katz")])));
@@ -1042,6 +1205,51 @@ tags: [attack.t1105, attack.command-and-control]
         // A family with mixed origins gives no answer rather than a guess.
         assert_eq!(crate::attack::from_v19("T1685.099"), None);
         assert!(ids.iter().all(|id| crate::attack::technique(id).is_some()));
+    }
+
+    #[test]
+    fn keyword_rules_need_an_event_of_their_category() {
+        let r = parse("title: t\nlogsource: {category: database}\ndetection:\n  k: [dump]\n  condition: k\n").unwrap();
+        let cmd = fields(&[("process.command_line", "rundll32 comsvcs.dll MiniDump 1 x.dmp")]);
+        assert!(!r.matches(&cmd), "a command line is not a database log");
+        let mut ecs_db = fields(&[("db.statement", "mysqldump --all-databases")]);
+        ecs_db.insert("event.category[0]", Value::from("database"));
+        assert!(r.matches(&ecs_db));
+        let mut ecs_proc = cmd.clone();
+        ecs_proc.insert("event.category[0]", Value::from("process"));
+        assert!(!r.matches(&ecs_proc));
+    }
+
+    #[test]
+    fn windows_rules_read_ecs_and_ocsf_events_too() {
+        let r = parse(
+            "title: t\nlogsource: {product: windows, category: process_creation}\ndetection:\n  s:\n    CommandLine|contains|all: [comsvcs, minidump]\n    ParentImage|endswith: '\\cmd.exe'\n  condition: s\n",
+        )
+        .unwrap();
+        let cmd = "rundll32.exe C:\\Windows\\System32\\comsvcs.dll, MiniDump 712 C:\\ls.dmp full";
+        let mut ocsf = fields(&[
+            ("evidences[0].process.cmd_line", cmd),
+            ("evidences[0].process.parent_process.file.path", "C:\\Windows\\System32\\cmd.exe"),
+        ]);
+        ocsf.insert("device.os.type_id", Value::Int(100));
+        assert!(r.matches(&ocsf), "OCSF detection finding on a Windows device");
+        let ecs = |os: &str, category: &str| {
+            fields(&[
+                ("process.command_line", cmd),
+                ("process.parent.executable", "C:\\Windows\\System32\\cmd.exe"),
+                ("host.os.type", os),
+                ("event.category[0]", category),
+            ])
+        };
+        assert!(r.matches(&ecs("windows", "process")), "ECS process event on Windows");
+        assert!(!r.matches(&ecs("windows", "network")), "ECS says it is not a process event");
+        assert!(!r.matches(&ecs("linux", "process")), "not a Windows host");
+        let set = RuleSet::new(std::sync::Arc::new(vec![r]));
+        assert_eq!(set.prefiltered(), 1);
+        assert_eq!(set.matching(&ecs("windows", "process")).len(), 1);
+        assert!(
+            set.matching(&fields(&[("process.command_line", "notepad.exe"), ("host.os.type", "windows")])).is_empty()
+        );
     }
 
     #[test]
