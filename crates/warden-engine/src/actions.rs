@@ -410,10 +410,32 @@ impl Engine {
         decode(self.store().action(id)?.ok_or_else(|| EngineError::NotFound(format!("no action request {id}")))?)
     }
 
-    /// One request, for anyone who may review.
+    /// One request, for anyone who may review (its texts in the staff view
+    /// for people who may not re-identify; see [`Engine::alert_view`]).
     pub fn action(&self, who: &Identity, id: &str) -> Result<ActionRequest, EngineError> {
         who.authorize(Permission::Review, "see action requests")?;
-        self.load(id)
+        self.as_seen_by(who, self.load(id)?)
+    }
+
+    /// Requests as `who` may see them: [`Engine::actions`], each in the
+    /// staff view of its alert for people who may not re-identify.
+    pub fn actions_seen_by(
+        &self,
+        who: &Identity,
+        status: Option<RequestStatus>,
+    ) -> Result<Vec<ActionRequest>, EngineError> {
+        self.actions(who, status)?.into_iter().map(|r| self.as_seen_by(who, r)).collect()
+    }
+
+    fn as_seen_by(&self, who: &Identity, r: ActionRequest) -> Result<ActionRequest, EngineError> {
+        if who.can(Permission::Reidentify) {
+            return Ok(r);
+        }
+        let Some(alert) = r.alert_id.as_deref().and_then(warden_core::AlertId::parse) else { return Ok(r) };
+        match self.store().alert(&alert)? {
+            Some(rec) => Ok(self.view_for(who, &rec.alert)?.action(r)),
+            None => Ok(r),
+        }
     }
 
     /// Requests, newest first. Pending requests past their time are marked

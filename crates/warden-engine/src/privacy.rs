@@ -49,6 +49,17 @@ impl View {
         }
     }
 
+    /// An action request's texts (reason, parameters, AI draft, approved text), redacted.
+    pub(crate) fn action(&self, mut r: warden_govern::ActionRequest) -> warden_govern::ActionRequest {
+        r.reason = self.text(&r.reason);
+        self.json(&mut r.params);
+        r.final_text = r.final_text.map(|t| self.text(&t));
+        if let Some(d) = &mut r.draft {
+            d.text = self.text(&d.text);
+        }
+        r
+    }
+
     pub(crate) fn value(&self, v: &warden_core::Value) -> warden_core::Value {
         match v {
             warden_core::Value::Str(s) if self.protected.is_some() => warden_core::Value::Str(self.text(s)),

@@ -261,19 +261,11 @@ impl Engine {
                 d
             })
             .collect();
-        let actions: Vec<warden_govern::ActionRequest> =
-            self.actions(who, None)?.into_iter().filter(|r| r.alert_id.as_deref() == Some(aid.as_str())).collect();
-        let actions = actions
+        let actions = self
+            .actions(who, None)?
             .into_iter()
-            .map(|mut r| {
-                r.reason = view.text(&r.reason);
-                view.json(&mut r.params);
-                r.final_text = r.final_text.map(|t| view.text(&t));
-                if let Some(d) = &mut r.draft {
-                    d.text = view.text(&d.text);
-                }
-                r
-            })
+            .filter(|r| r.alert_id.as_deref() == Some(aid.as_str()))
+            .map(|r| view.action(r))
             .collect();
         let route = rec.route.map(|mut r| {
             for reason in &mut r.reasons {

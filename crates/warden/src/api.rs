@@ -401,13 +401,20 @@ async fn checkpoint(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Resul
 async fn verify(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, ApiError> {
     let v = as_user(&s, &headers, |e, who| {
         who.authorize(Permission::ReadAudit, "read the audit trail")?;
-        Ok(match e.verify_audit_log(None)? {
-            Ok(r) => serde_json::json!({"intact": true, "entries": r.entries, "pruned": r.pruned, "checkpoints": r.checkpoints.len()}),
-            Err(err) => serde_json::json!({"intact": false, "first_bad_entry": err.seq, "error": err.to_string()}),
-        })
+        audit_status(e)
     })
     .await?;
     Ok(Json(v).into_response())
+}
+
+/// The audit trail's verification, as the API and the audit page show it.
+pub fn audit_status(e: &warden_engine::Engine) -> Result<serde_json::Value, EngineError> {
+    Ok(match e.verify_audit_log(None)? {
+        Ok(r) => {
+            serde_json::json!({"intact": true, "entries": r.entries, "pruned": r.pruned, "checkpoints": r.checkpoints.len()})
+        }
+        Err(err) => serde_json::json!({"intact": false, "first_bad_entry": err.seq, "error": err.to_string()}),
+    })
 }
 
 /// Prometheus text exposition: stored alerts, routes, dead letters, audit

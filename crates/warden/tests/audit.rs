@@ -1,16 +1,13 @@
 //! The tamper-evident audit trail as an operator and an auditor use it.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-
-fn warden(data: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_warden"));
-    c.arg("--data").arg(data).env_remove("WARDEN_CONFIG").env_remove("WARDEN_DATA").env("NO_COLOR", "1");
-    c
-}
+use common::warden;
 
 fn run(data: &Path, args: &[&str]) -> Output {
     warden(data).args(args).output().unwrap()

@@ -5,11 +5,9 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-fn warden(data: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_warden"));
-    c.arg("--data").arg(data).env_remove("WARDEN_CONFIG").env_remove("WARDEN_DATA").env("NO_COLOR", "1");
-    c
-}
+mod common;
+
+use common::warden;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

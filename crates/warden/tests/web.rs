@@ -49,6 +49,11 @@ fn sign_in_gives_a_hardened_session_cookie_and_every_page_needs_one() {
     assert_eq!(q.status, 200);
     assert!(q.body.contains("demo-analyst") && q.body.contains("Review queue"));
     assert!(!q.body.contains("<script"), "no script on any page");
+    // People who do not review start where they work.
+    for (user, place) in [("demo-auditor", "/audit"), ("demo-admin", "/audit"), ("demo-senior", "/queue")] {
+        let mut c = s.client();
+        assert_eq!(c.login(user, &s.passwords[user]).header("location"), Some(place), "{user}");
+    }
     // Behind a TLS proxy the cookie is Secure.
     let mut proxied = s.client();
     let page = proxied.request("GET", "/login", &[("X-Forwarded-Proto", "https")], b"");
@@ -291,4 +296,20 @@ fn people_who_may_not_re_identify_see_personal_data_tokenised() {
     let mut manager = s.signed_in("demo-manager");
     assert!(manager.get(&format!("/alerts/{id}")).body.contains("kowalski.private"));
     assert!(manager.get(&format!("/audit/bundle?alert={id}")).body.contains("kowalski.private"));
+
+    // Texts people write about the alert are shown the same way.
+    let t = manager.csrf();
+    let r = manager.post_form(
+        "/actions",
+        &[("csrf", &t), ("alert_id", &id), ("action", "disable_account"), ("reason", "lock kowalski.private out")],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(manager.get("/approvals").body.contains("lock kowalski.private out"));
+    let inbox = analyst.get("/approvals");
+    assert!(inbox.body.contains("disable account") && !inbox.body.contains("kowalski"), "the inbox leaks the name");
+    let at = inbox.body.find("disable account").unwrap();
+    let action_id = inbox.body[at..].split("<code>").nth(1).unwrap().split("</code>").next().unwrap().to_owned();
+    let v = api.request("GET", &format!("/api/v1/actions/{action_id}"), &[("Authorization", &token)], b"");
+    assert_eq!(v.status, 200);
+    assert!(v.body.contains("lock ") && !v.body.contains("kowalski"), "{}", v.body);
 }

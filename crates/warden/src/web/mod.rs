@@ -359,6 +359,12 @@ async fn login(
             let Ok(id) = s.sessions.start(&who.user) else {
                 return (StatusCode::INTERNAL_SERVER_ERROR, "no randomness").into_response();
             };
+            // People who do not review (auditors, administrators) start where they work.
+            let next = if next == "/queue" && !who.can(Permission::Review) {
+                if who.can(Permission::ReadAudit) { "/audit".to_owned() } else { "/settings".to_owned() }
+            } else {
+                next
+            };
             let mut r = see_other(&next);
             let secure = secure(&s, &headers);
             for c in [
@@ -541,6 +547,7 @@ async fn alert(
             .map(|(ev, ok)| json!({"path": ev.path, "value": ev.value.to_string(), "note": ev.note, "verified": ok}))
             .collect();
         let actions: Vec<Json> = v.actions.iter().map(|r| action_json(r, who)).collect();
+        let matrix = e.risk_matrix()?;
         let ctx = json!({
             "me": me(who, sess),
             "notice": notice(n.done.as_deref()),
@@ -558,7 +565,7 @@ async fn alert(
             "actions": actions,
             "verdicts": Verdict::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>(),
             "reason_codes": ["hallucinated_evidence", "wrong_technique", "missed_attack", "false_alarm", "other"],
-            "action_kinds": ActionKind::ALL.iter().map(|k| json!({"name": k.as_str(), "tier": e.risk_matrix().map(|m| m.tier(*k).as_str()).unwrap_or("critical")})).collect::<Vec<_>>(),
+            "action_kinds": ActionKind::ALL.iter().map(|k| json!({"name": k.as_str(), "tier": matrix.tier(*k).as_str()})).collect::<Vec<_>>(),
         });
         Ok(render(StatusCode::OK, "alert.html", ctx, BTreeMap::new()))
     })
@@ -667,9 +674,9 @@ async fn request_action(State(s): State<Arc<AppState>>, headers: HeaderMap, Form
 async fn approvals(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(n): Query<Notice>) -> Response {
     page(s, headers, "/approvals".into(), move |e, who, sess| {
         let pending: Vec<Json> =
-            e.actions(who, Some(RequestStatus::Pending))?.iter().map(|r| action_json(r, who)).collect();
+            e.actions_seen_by(who, Some(RequestStatus::Pending))?.iter().map(|r| action_json(r, who)).collect();
         let recent: Vec<Json> = e
-            .actions(who, None)?
+            .actions_seen_by(who, None)?
             .iter()
             .filter(|r| r.status != RequestStatus::Pending)
             .take(20)
@@ -805,10 +812,7 @@ async fn audit(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     page(s, headers, "/audit".into(), move |e, who, sess| {
         who.authorize(Permission::ReadAudit, "read the audit trail").map_err(EngineError::from)?;
         let checkpoint = e.latest_checkpoint()?;
-        let verify = match e.verify_audit_log(None)? {
-            Ok(r) => json!({"intact": true, "entries": r.entries, "pruned": r.pruned, "checkpoints": r.checkpoints.len()}),
-            Err(err) => json!({"intact": false, "first_bad_entry": err.seq, "error": err.to_string()}),
-        };
+        let verify = crate::api::audit_status(e)?;
         let ctx = json!({"me": me(who, sess), "checkpoint": checkpoint, "verify": verify, "public_key": e.audit_public_key()});
         Ok(render(StatusCode::OK, "audit.html", ctx, BTreeMap::new()))
     })
