@@ -94,10 +94,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .map(|(i, l)| serde_json::from_str(l).with_context(|| format!("{}:{}: not JSON", f.display(), i + 1)))
                 .collect::<anyhow::Result<_>>()?,
         };
-        alerts.extend(docs.into_iter().filter_map(|d| match d {
-            serde_json::Value::Object(m) => Some(m),
-            _ => None,
-        }));
+        for (i, d) in docs.into_iter().enumerate() {
+            match d {
+                serde_json::Value::Object(m) => alerts.push(m),
+                // The generator makes every alert unique by adding a field; only objects can take one.
+                other => anyhow::bail!(
+                    "{}: item {} is a JSON {}, not an object; the load generator sends alerts, which are objects",
+                    f.display(),
+                    i + 1,
+                    match other {
+                        serde_json::Value::Array(_) => "array",
+                        serde_json::Value::String(_) => "string",
+                        serde_json::Value::Number(_) => "number",
+                        serde_json::Value::Bool(_) => "boolean",
+                        _ => "null",
+                    }
+                ),
+            }
+        }
     }
     anyhow::ensure!(!alerts.is_empty(), "the files hold no JSON objects to send");
     let alerts = Arc::new(alerts);

@@ -346,6 +346,16 @@ fn the_load_generator_reports_throughput_latency_and_server_memory() {
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["alerts_accepted"], 0);
         assert_eq!(v["failures"][0][0], "HTTP 401", "{v}");
+        // Input that is not alerts is refused up front, naming the item.
+        let bad = data.path().join("bad.json");
+        std::fs::write(&bad, "[{\"a\": 1}, 5]").unwrap();
+        let out = warden(data.path())
+            .args(["dev", "load", "--url", &format!("http://{addr}"), "--token", "test-token", "--seconds", "1"])
+            .arg(&bad)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("item 2 is a JSON number"), "{out:?}");
     });
 }
 
