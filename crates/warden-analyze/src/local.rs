@@ -4,7 +4,10 @@
 //! Each detection cites the fields it matched, so an analyst (and
 //! validation) can check every claim. When nothing matches, the analyzer says
 //! so plainly and with modest confidence rather than inventing certainty.
-//! The Sigma rule engine replaces the hand-written matchers here when it lands.
+//! Imported Sigma rules (`sigma`) add to the built-in detections; several
+//! kinds of discovery from one user on one host within minutes make a burst.
+
+use std::collections::BTreeMap;
 
 use warden_core::{
     Alert, AnalyzerInfo, Assessment, Canon, Confidence, Evidence, Format, Severity, TechniqueId, Value, Verdict,
@@ -44,7 +47,14 @@ pub struct LocalAnalyzer {
     model: RwLock<Option<Arc<Classifier>>>,
     /// The active Sigma rule set: (version, rules).
     sigma: RwLock<Option<(String, Arc<crate::sigma::RuleSet>)>>,
+    /// Recent discovery commands per (host, user), for bursts.
+    discovery: std::sync::Mutex<BTreeMap<(String, String), Vec<(jiff::Timestamp, &'static str, String)>>>,
 }
+
+/// Discovery commands from one user on one host within this window …
+const BURST_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_mins(10);
+/// … of at least this many different kinds make a burst.
+const BURST_KINDS: usize = 3;
 
 impl LocalAnalyzer {
     pub fn new() -> Self {
@@ -154,13 +164,61 @@ impl Analyzer for LocalAnalyzer {
             }
         }
         if !hits.is_empty() {
-            return Ok(self.combine(alert, hits));
+            let burst = self.discovery_burst(alert, &hits);
+            let mut a = self.combine(alert, hits);
+            if let Some(line) = burst {
+                // One discovery command is routine; several kinds in minutes are how intruders orient themselves.
+                a.severity = a.severity.max(Severity::High);
+                a.confidence = Confidence::saturating((a.confidence.get() + 0.15).min(0.95));
+                let at = a.summary.find('\n').unwrap_or(a.summary.len());
+                a.summary.insert_str(at, &format!(" {line}"));
+            }
+            return Ok(a);
         }
         Ok(self.fallback(alert))
     }
 }
 
 impl LocalAnalyzer {
+    /// Records a discovery detection and says whether it completes a burst:
+    /// discovery commands of several kinds by one user on one host within
+    /// [`BURST_WINDOW`] (by the time the source recorded, else arrival).
+    fn discovery_burst(&self, alert: &Alert, hits: &[Hit]) -> Option<String> {
+        let kinds: Vec<&'static str> =
+            hits.iter().filter(|h| h.d.id.starts_with("discovery_")).map(|h| h.d.id).collect();
+        if kinds.is_empty() {
+            return None;
+        }
+        let host = alert.canonical_text(Canon::Host)?.to_lowercase();
+        let user = alert.canonical_text(Canon::User).unwrap_or_default().to_lowercase();
+        let at = alert.observed_at.unwrap_or(alert.received_at);
+        let command = code_text(alert).map(|(t, _)| clip(&t)).unwrap_or_default();
+        let mut all = self.discovery.lock().unwrap_or_else(|p| p.into_inner());
+        // Forget what no burst can include any more, everywhere, so memory stays bounded.
+        all.retain(|_, seen| {
+            seen.retain(|(t, _, _)| at.duration_since(*t).abs() <= BURST_WINDOW);
+            !seen.is_empty()
+        });
+        let seen = all.entry((host.clone(), user.clone())).or_default();
+        for k in kinds {
+            seen.push((at, k, command.clone()));
+        }
+        let mut distinct: Vec<&'static str> = seen.iter().map(|(_, k, _)| *k).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if distinct.len() < BURST_KINDS {
+            return None;
+        }
+        let mut commands: Vec<&str> = seen.iter().map(|(_, _, c)| c.as_str()).filter(|c| !c.is_empty()).collect();
+        commands.dedup();
+        Some(format!(
+            "Discovery burst: {} kinds of discovery by this user on this host within {} minutes ({}).",
+            distinct.len(),
+            BURST_WINDOW.as_mins(),
+            commands.join("; ")
+        ))
+    }
+
     fn combine(&self, alert: &Alert, mut hits: Vec<Hit>) -> Assessment {
         let rank = |v: Verdict| match v {
             Verdict::Malicious => 3,

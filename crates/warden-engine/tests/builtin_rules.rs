@@ -85,3 +85,40 @@ fn the_summary_says_which_detection_which_field_what_attck_says_and_what_to_do()
         }
     }
 }
+
+#[test]
+fn several_kinds_of_discovery_from_one_user_within_minutes_are_a_burst() {
+    let engine = warden_engine::Engine::in_memory(warden_engine::Config::default()).unwrap();
+    let ev = |user: &str, minute: u32, cmd: &str| {
+        serde_json::json!({"EventID": 4688, "Channel": "Security", "Hostname": "WS-7", "SubjectUserName": user,
+            "EventTime": format!("2026-11-21 14:{minute:02}:00"), "NewProcessName": "C:\\Windows\\System32\\cmd.exe",
+            "CommandLine": cmd})
+        .to_string()
+    };
+    let input = [
+        ev("akim", 1, "whoami /all"),
+        ev("akim", 2, "net group \"domain admins\" /domain"),
+        ev("bo", 3, "systeminfo"),
+        ev("akim", 4, "nltest /domain_trusts"),
+        ev("akim", 40, "systeminfo"),
+    ]
+    .join("\n");
+    let mut results = Vec::new();
+    engine
+        .triage(input.as_bytes(), "burst", None, &mut |e| {
+            if let warden_engine::Event::Alert(r) = e {
+                results.push(r)
+            }
+        })
+        .unwrap();
+    let burst: Vec<bool> = results.iter().map(|r| r.summary.contains("Discovery burst")).collect();
+    // The third kind from akim completes a burst; bo's command and akim's much later one do not.
+    assert_eq!(
+        burst,
+        [false, false, false, true, false],
+        "{:#?}",
+        results.iter().map(|r| &r.summary).collect::<Vec<_>>()
+    );
+    assert_eq!(results[3].severity, warden_core::Severity::High);
+    assert!(results[3].summary.contains("whoami /all") && results[3].summary.contains("nltest /domain_trusts"));
+}
