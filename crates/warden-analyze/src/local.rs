@@ -48,8 +48,11 @@ pub struct LocalAnalyzer {
     /// The active Sigma rule set: (version, rules).
     sigma: RwLock<Option<(String, Arc<crate::sigma::RuleSet>)>>,
     /// Recent discovery commands per (host, user), for bursts.
-    discovery: std::sync::Mutex<BTreeMap<(String, String), Vec<(jiff::Timestamp, &'static str, String)>>>,
+    discovery: std::sync::Mutex<BTreeMap<(String, String), Vec<Discovered>>>,
 }
+
+/// One discovery command seen: when, which detection, the command line.
+type Discovered = (jiff::Timestamp, &'static str, String);
 
 /// Discovery commands from one user on one host within this window …
 const BURST_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_mins(10);
