@@ -122,3 +122,62 @@ fn several_kinds_of_discovery_from_one_user_within_minutes_are_a_burst() {
     assert_eq!(results[3].severity, warden_core::Severity::High);
     assert!(results[3].summary.contains("whoami /all") && results[3].summary.contains("nltest /domain_trusts"));
 }
+
+#[test]
+fn every_technique_a_builtin_detection_reports_is_in_the_catalogue() {
+    for (t, id) in LocalAnalyzer::coverage() {
+        assert!(warden_analyze::attack::technique(t).is_some_and(|k| !k.deprecated), "{id}: {t}");
+    }
+}
+
+/// Findings from other products carry their own severity; with nothing
+/// local to corroborate them they are reported as the source rated them
+/// (suspicious, never benign), and a record with nothing readable is unknown.
+#[test]
+fn source_severities_are_reported_when_nothing_local_matches() {
+    let engine = warden_engine::Engine::in_memory(warden_engine::Config::default()).unwrap();
+    let cases = [
+        // OCSF severity_id: 5 critical, 4 high, 2 low.
+        (
+            r#"{"class_uid":2004,"category_uid":2,"severity_id":5,"finding_info":{"title":"Odd thing","uid":"f1"},"device":{"hostname":"h1"}}"#,
+            "suspicious",
+            "critical",
+        ),
+        (
+            r#"{"class_uid":2004,"category_uid":2,"severity_id":4,"finding_info":{"title":"Odd thing","uid":"f2"},"device":{"hostname":"h1"}}"#,
+            "suspicious",
+            "high",
+        ),
+        (
+            r#"{"class_uid":2004,"category_uid":2,"severity_id":2,"finding_info":{"title":"Odd thing","uid":"f3"},"device":{"hostname":"h1"}}"#,
+            "suspicious",
+            "low",
+        ),
+        // ECS / Elastic: the alert's severity word.
+        (
+            r#"{"@timestamp":"2026-11-22T16:20:03Z","event.kind":"signal","kibana.alert.rule.name":"Odd","kibana.alert.severity":"medium","host.name":"h2"}"#,
+            "suspicious",
+            "medium",
+        ),
+        // Suricata: 1 is the most severe.
+        (
+            r#"{"timestamp":"2026-11-20T09:14:02+0000","event_type":"alert","src_ip":"10.0.0.1","dest_ip":"10.0.0.2","alert":{"signature":"LOCAL custom rule","severity":1}}"#,
+            "suspicious",
+            "high",
+        ),
+        // Nothing the analyzer can read.
+        (r#"{"foo":"bar"}"#, "unknown", "info"),
+    ];
+    for (event, verdict, severity) in cases {
+        let mut got = None;
+        engine
+            .triage(event.as_bytes(), "source", None, &mut |e| {
+                if let warden_engine::Event::Alert(r) = e {
+                    got = Some((r.verdict.as_str().to_owned(), r.severity.as_str().to_owned(), r.summary.clone()))
+                }
+            })
+            .unwrap();
+        let (v, s, summary) = got.unwrap_or_else(|| panic!("{event} not ingested"));
+        assert_eq!((v.as_str(), s.as_str()), (verdict, severity), "{event}: {summary}");
+    }
+}
