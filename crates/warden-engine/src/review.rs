@@ -122,6 +122,8 @@ pub struct AlertView {
     pub techniques: Vec<TechniqueInfo>,
     /// Response actions requested for this alert.
     pub actions: Vec<warden_govern::ActionRequest>,
+    /// Its place in the review queue (state, assignee), if it went to review.
+    pub review: Option<ReviewItem>,
 }
 
 /// An ATT&CK technique with its catalogue name and tactics (`name` empty
@@ -273,7 +275,9 @@ impl Engine {
             }
             r
         });
+        let review = self.store().review_item(aid.as_str())?;
         Ok(AlertView {
+            review,
             workflow,
             alert: view.alert(rec.alert),
             assessment,

@@ -333,6 +333,9 @@ pub trait Store: Send + Sync {
     /// Queue items, oldest first, optionally in one state.
     fn review_items(&self, state: Option<&str>, limit: usize) -> Result<Vec<ReviewItem>, StoreError>;
 
+    /// The review item of one alert, if it went to review.
+    fn review_item(&self, alert_id: &str) -> Result<Option<ReviewItem>, StoreError>;
+
     /// Moves an item (claim, release), with its audit records; false when there is no such item.
     fn set_review(
         &self,

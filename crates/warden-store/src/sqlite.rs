@@ -207,6 +207,42 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// Review items by state and/or alert, oldest first.
+    fn query_review(
+        &self,
+        state: Option<&str>,
+        alert: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ReviewItem>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT alert_id, workflow, state, assignee, severity, created_at, updated_at FROM review_items
+             WHERE (?1 IS NULL OR state = ?1) AND (?3 IS NULL OR alert_id = ?3)
+             ORDER BY created_at, alert_id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![state, limit as i64, alert], |r| {
+            <(String, String, String, Option<String>, String, String, String)>::try_from(r)
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (alert_id, workflow, state, assignee, severity, created, updated) = row?;
+            let ts = |s: &str| {
+                s.parse::<Timestamp>()
+                    .map_err(|e| StoreError::Corrupt { what: "review time", source: serde::de::Error::custom(e) })
+            };
+            out.push(ReviewItem {
+                alert_id,
+                workflow,
+                state,
+                assignee,
+                severity,
+                created_at: ts(&created)?,
+                updated_at: ts(&updated)?,
+            });
+        }
+        Ok(out)
+    }
+
     /// Opens (creating if needed) the database and applies pending migrations.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let conn = Connection::open(path)
@@ -862,32 +898,11 @@ impl Store for SqliteStore {
     }
 
     fn review_items(&self, state: Option<&str>, limit: usize) -> Result<Vec<ReviewItem>, StoreError> {
-        let conn = self.lock();
-        let mut stmt = conn.prepare_cached(
-            "SELECT alert_id, workflow, state, assignee, severity, created_at, updated_at FROM review_items
-             WHERE (?1 IS NULL OR state = ?1) ORDER BY created_at, alert_id LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![state, limit as i64], |r| {
-            <(String, String, String, Option<String>, String, String, String)>::try_from(r)
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (alert_id, workflow, state, assignee, severity, created, updated) = row?;
-            let ts = |s: &str| {
-                s.parse::<Timestamp>()
-                    .map_err(|e| StoreError::Corrupt { what: "review time", source: serde::de::Error::custom(e) })
-            };
-            out.push(ReviewItem {
-                alert_id,
-                workflow,
-                state,
-                assignee,
-                severity,
-                created_at: ts(&created)?,
-                updated_at: ts(&updated)?,
-            });
-        }
-        Ok(out)
+        self.query_review(state, None, limit)
+    }
+
+    fn review_item(&self, alert_id: &str) -> Result<Option<ReviewItem>, StoreError> {
+        Ok(self.query_review(None, Some(alert_id), 1)?.pop())
     }
 
     fn set_review(

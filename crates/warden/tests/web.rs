@@ -313,3 +313,20 @@ fn people_who_may_not_re_identify_see_personal_data_tokenised() {
     assert_eq!(v.status, 200);
     assert!(v.body.contains("lock ") && !v.body.contains("kowalski"), "{}", v.body);
 }
+
+#[test]
+fn an_analyst_can_claim_an_alert_from_its_page() {
+    let s = DemoServer::start();
+    let mut c = s.signed_in("demo-analyst");
+    let q = c.get("/queue?state=new");
+    let at = q.body.find("href=\"/alerts/").expect("a new alert");
+    let id = q.body[at + 14..].split('"').next().unwrap().to_owned();
+    let page = c.get(&format!("/alerts/{id}"));
+    assert!(page.body.contains("Review: <strong>new</strong>") && page.body.contains("Claim it"));
+    let t = c.csrf();
+    assert_eq!(c.post_form(&format!("/alerts/{id}/claim"), &[]).status, 403, "no token, no claim");
+    assert_eq!(c.post_form(&format!("/alerts/{id}/claim"), &[("csrf", &t)]).status, 303);
+    let page = c.get(&format!("/alerts/{id}?done=claimed"));
+    assert!(page.body.contains("in review</strong> · assigned to demo-analyst"), "{}", page.body);
+    assert!(!page.body.contains("Claim it"));
+}

@@ -40,6 +40,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/queue", get(queue))
         .route("/alerts/{id}", get(alert))
         .route("/alerts/{id}/decision", post(decide))
+        .route("/alerts/{id}/claim", post(claim))
         .route("/actions", post(request_action))
         .route("/approvals", get(approvals))
         .route("/actions/{id}/approve", post(approve))
@@ -496,6 +497,7 @@ struct Notice {
 fn notice(done: Option<&str>) -> Option<&'static str> {
     match done? {
         "decision" => Some("Decision recorded."),
+        "claimed" => Some("The alert is yours to review."),
         "action" => Some("Action requested."),
         "approved" => Some("Approval recorded."),
         "rejected" => Some("Request rejected."),
@@ -562,12 +564,26 @@ async fn alert(
             "fields": fields,
             "evidence": evidence,
             "decisions": v.decisions,
+            "review": v.review,
             "actions": actions,
             "verdicts": Verdict::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>(),
             "reason_codes": ["hallucinated_evidence", "wrong_technique", "missed_attack", "false_alarm", "other"],
             "action_kinds": ActionKind::ALL.iter().map(|k| json!({"name": k.as_str(), "tier": matrix.tier(*k).as_str()})).collect::<Vec<_>>(),
         });
         Ok(render(StatusCode::OK, "alert.html", ctx, BTreeMap::new()))
+    })
+    .await
+}
+
+async fn claim(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
+    form(s, headers, f.csrf.clone(), move |e, who, _| {
+        e.claim(who, &id)?;
+        Ok(see_other(&format!("/alerts/{id}?done=claimed")))
     })
     .await
 }
