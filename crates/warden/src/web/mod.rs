@@ -98,6 +98,11 @@ fn templates() -> &'static minijinja::Environment<'static> {
         }
         env.add_filter("pct", |v: f64| format!("{:.0}%", v * 100.0));
         env.add_filter("duration", charts::minutes);
+        // RFC 3339 times to the second, in UTC; anything else as it is.
+        env.add_filter("when", |t: String| match t.parse::<jiff::Timestamp>() {
+            Ok(ts) => ts.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            Err(_) => t,
+        });
         env
     })
 }
