@@ -325,7 +325,8 @@ async fn login(
     }
     let user_key = format!("user:{}", f.user.trim().to_lowercase());
     let addr_key = format!("addr:{}", peer.ip());
-    if let Some(wait) = s.sessions.locked_for(&user_key).or_else(|| s.sessions.locked_for(&addr_key)) {
+    let locked = s.sessions.locked_for(&user_key, session::MAX_FAILURES);
+    if let Some(wait) = locked.or_else(|| s.sessions.locked_for(&addr_key, session::MAX_FAILURES_PER_ADDRESS)) {
         let st = s.clone();
         let name = f.user.clone();
         let _ = tokio::task::spawn_blocking(move || {
@@ -360,8 +361,9 @@ async fn login(
     .await;
     match result {
         Ok(Ok(who)) => {
+            // Only the name's count is cleared: one good password must not
+            // wipe out an address's record of guessing.
             s.sessions.succeeded(&user_key);
-            s.sessions.succeeded(&addr_key);
             let Ok(id) = s.sessions.start(&who.user) else {
                 return (StatusCode::INTERNAL_SERVER_ERROR, "no randomness").into_response();
             };

@@ -15,8 +15,12 @@ use std::time::{Duration, Instant};
 pub const IDLE: Duration = Duration::from_secs(60 * 60);
 /// A session ends this long after login, however busy.
 pub const ABSOLUTE: Duration = Duration::from_secs(12 * 60 * 60);
-/// Failed logins for one user name, or from one address, before a lockout.
+/// Failed logins for one user name before that name is locked out.
 pub const MAX_FAILURES: u32 = 5;
+/// Failed logins from one address before the address is locked out: higher,
+/// because many people may sign in through one proxy or NAT, and a few
+/// mistyped passwords there must not lock everyone out.
+pub const MAX_FAILURES_PER_ADDRESS: u32 = 20;
 /// Failures older than this are forgotten.
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// How long a lockout lasts; it doubles with every further failure, up to a day.
@@ -77,15 +81,15 @@ impl Sessions {
     }
 
     /// When a login for this key (a user name or an address) may be tried
-    /// again, if it is locked out now.
-    pub fn locked_for(&self, key: &str) -> Option<Duration> {
+    /// again, if it is locked out now after `max` failures.
+    pub fn locked_for(&self, key: &str, max: u32) -> Option<Duration> {
         let f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let f = f.get(key)?;
         let last = f.last?;
-        if f.count < MAX_FAILURES {
+        if f.count < max {
             return None;
         }
-        let extra = (f.count - MAX_FAILURES).min(7);
+        let extra = (f.count - max).min(7);
         let lock = (LOCKOUT * 2u32.pow(extra)).min(Duration::from_secs(24 * 3600));
         lock.checked_sub(last.elapsed())
     }
@@ -95,6 +99,7 @@ impl Sessions {
         let mut all = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         all.retain(|_, f| f.last.is_some_and(|l| now.duration_since(l) < Duration::from_secs(24 * 3600)));
         let f = all.entry(key.to_owned()).or_default();
+        // Failures older than the window are forgotten, unless they already locked the key.
         if f.last.is_some_and(|l| now.duration_since(l) > FAILURE_WINDOW) && f.count < MAX_FAILURES {
             f.count = 0;
         }
@@ -168,15 +173,16 @@ mod tests {
         for _ in 0..MAX_FAILURES - 1 {
             s.failed("ana");
         }
-        assert!(s.locked_for("ana").is_none());
+        assert!(s.locked_for("ana", MAX_FAILURES).is_none());
         s.failed("ana");
-        let left = s.locked_for("ana").unwrap();
+        let left = s.locked_for("ana", MAX_FAILURES).unwrap();
         assert!(left > LOCKOUT - Duration::from_secs(5) && left <= LOCKOUT);
         s.failed("ana");
-        assert!(s.locked_for("ana").unwrap() > LOCKOUT, "a further failure lengthens the lockout");
-        assert!(s.locked_for("bob").is_none());
+        assert!(s.locked_for("ana", MAX_FAILURES).unwrap() > LOCKOUT, "a further failure lengthens the lockout");
+        assert!(s.locked_for("ana", MAX_FAILURES_PER_ADDRESS).is_none(), "an address tolerates more");
+        assert!(s.locked_for("bob", MAX_FAILURES).is_none());
         s.succeeded("ana");
-        assert!(s.locked_for("ana").is_none());
+        assert!(s.locked_for("ana", MAX_FAILURES).is_none());
     }
 
     #[test]
