@@ -30,7 +30,7 @@ use warden_analyze::{Analyzer, LocalAnalyzer};
 use warden_core::{Actor, Alert, AlertId, AuditRecord, Format, Origin, RouteKind};
 use warden_ingest::Parsed;
 use warden_privacy::Protector;
-pub use warden_store::{AlertRecord, Counts, DeadLetter, Store, StoreError};
+pub use warden_store::{AlertRecord, Counts, DeadLetter, SessionRow, Store, StoreError};
 use warden_store::{Batch, Duplicate, SqliteStore, Triaged};
 
 pub use audit::{AuditError, ConsistencyDoc, InclusionDoc};

@@ -157,6 +157,17 @@ pub struct Feedback {
     pub decided_at: Timestamp,
 }
 
+/// A signed-in browser session as stored: the SHA-256 of its id (never the
+/// id), its user and its CSRF token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRow {
+    pub id_hash: String,
+    pub user: String,
+    pub csrf: String,
+    pub created_at: Timestamp,
+    pub last_seen: Timestamp,
+}
+
 /// An API token as listed: who it belongs to and whether it still works.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct TokenRow {
@@ -332,6 +343,27 @@ pub trait Store: Send + Sync {
 
     /// Queue items, oldest first, optionally in one state.
     fn review_items(&self, state: Option<&str>, limit: usize) -> Result<Vec<ReviewItem>, StoreError>;
+
+    /// Stores a new web session.
+    fn put_session(&self, s: &SessionRow) -> Result<(), StoreError>;
+
+    /// A web session by the SHA-256 of its id.
+    fn session(&self, id_hash: &str) -> Result<Option<SessionRow>, StoreError>;
+
+    /// Records that a session was used.
+    fn touch_session(&self, id_hash: &str, at: Timestamp) -> Result<(), StoreError>;
+
+    /// Ends one session (by id hash) or every session of a user; returns how many.
+    fn end_sessions(&self, id_hash: Option<&str>, user: Option<&str>) -> Result<u64, StoreError>;
+
+    /// Removes sessions idle since `idle_before` or created before `created_before`.
+    fn purge_sessions(&self, idle_before: Timestamp, created_before: Timestamp) -> Result<u64, StoreError>;
+
+    /// Failed sign-ins counted for a key (a user name or an address): count and the last one's time.
+    fn login_failures(&self, key: &str) -> Result<Option<(u32, Timestamp)>, StoreError>;
+
+    /// Sets (or, with None, clears) a key's failed sign-ins.
+    fn set_login_failures(&self, key: &str, count: Option<(u32, Timestamp)>) -> Result<(), StoreError>;
 
     /// The review item of one alert, if it went to review.
     fn review_item(&self, alert_id: &str) -> Result<Option<ReviewItem>, StoreError>;

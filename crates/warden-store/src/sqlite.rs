@@ -10,8 +10,8 @@ use warden_audit::LogItem;
 use warden_core::{Alert, AlertId, AuditEntry, AuditRecord, Fingerprint};
 
 use crate::{
-    AlertRecord, Batch, Counts, DeadLetter, Feedback, ProcessingRow, Receipt, ReviewItem, Store, StoreError, Switch,
-    TokenRow, UserRecord, VaultRow,
+    AlertRecord, Batch, Counts, DeadLetter, Feedback, ProcessingRow, Receipt, ReviewItem, SessionRow, Store,
+    StoreError, Switch, TokenRow, UserRecord, VaultRow,
 };
 
 /// Schema changes, applied in order; `PRAGMA user_version` records how many ran.
@@ -196,6 +196,22 @@ CREATE TABLE rulesets (
     version     TEXT PRIMARY KEY,
     body        TEXT NOT NULL,
     imported_at TEXT NOT NULL
+);
+"#,
+    r#"
+-- Web sessions (the id's SHA-256 only) and failed sign-ins, so a restart
+-- signs nobody out and forgets no lockout.
+CREATE TABLE web_sessions (
+    id_hash     TEXT PRIMARY KEY,
+    user_name   TEXT NOT NULL,
+    csrf        TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    last_seen   TEXT NOT NULL
+);
+CREATE TABLE login_failures (
+    key         TEXT PRIMARY KEY,
+    count       INTEGER NOT NULL,
+    last_at     TEXT NOT NULL
 );
 "#,
 ];
@@ -899,6 +915,85 @@ impl Store for SqliteStore {
 
     fn review_items(&self, state: Option<&str>, limit: usize) -> Result<Vec<ReviewItem>, StoreError> {
         self.query_review(state, None, limit)
+    }
+
+    fn put_session(&self, s: &SessionRow) -> Result<(), StoreError> {
+        self.lock().execute(
+            "INSERT INTO web_sessions (id_hash, user_name, csrf, created_at, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![s.id_hash, s.user, s.csrf, s.created_at.to_string(), s.last_seen.to_string()],
+        )?;
+        Ok(())
+    }
+
+    fn session(&self, id_hash: &str) -> Result<Option<SessionRow>, StoreError> {
+        let row = self
+            .lock()
+            .query_row(
+                "SELECT id_hash, user_name, csrf, created_at, last_seen FROM web_sessions WHERE id_hash = ?1",
+                [id_hash],
+                |r| <(String, String, String, String, String)>::try_from(r),
+            )
+            .optional()?;
+        let ts = |s: &str| {
+            s.parse::<Timestamp>()
+                .map_err(|e| StoreError::Corrupt { what: "session time", source: serde::de::Error::custom(e) })
+        };
+        row.map(|(id_hash, user, csrf, created, seen)| {
+            Ok(SessionRow { id_hash, user, csrf, created_at: ts(&created)?, last_seen: ts(&seen)? })
+        })
+        .transpose()
+    }
+
+    fn touch_session(&self, id_hash: &str, at: Timestamp) -> Result<(), StoreError> {
+        self.lock()
+            .execute("UPDATE web_sessions SET last_seen = ?2 WHERE id_hash = ?1", params![id_hash, at.to_string()])?;
+        Ok(())
+    }
+
+    fn end_sessions(&self, id_hash: Option<&str>, user: Option<&str>) -> Result<u64, StoreError> {
+        let n = self.lock().execute(
+            "DELETE FROM web_sessions WHERE (?1 IS NULL OR id_hash = ?1) AND (?2 IS NULL OR user_name = ?2)
+             AND (?1 IS NOT NULL OR ?2 IS NOT NULL)",
+            params![id_hash, user],
+        )?;
+        Ok(n as u64)
+    }
+
+    fn purge_sessions(&self, idle_before: Timestamp, created_before: Timestamp) -> Result<u64, StoreError> {
+        let n = self.lock().execute(
+            "DELETE FROM web_sessions WHERE last_seen < ?1 OR created_at < ?2",
+            params![idle_before.to_string(), created_before.to_string()],
+        )?;
+        Ok(n as u64)
+    }
+
+    fn login_failures(&self, key: &str) -> Result<Option<(u32, Timestamp)>, StoreError> {
+        let row: Option<(u32, String)> = self
+            .lock()
+            .query_row("SELECT count, last_at FROM login_failures WHERE key = ?1", [key], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        row.map(|(n, at)| {
+            let at = at
+                .parse::<Timestamp>()
+                .map_err(|e| StoreError::Corrupt { what: "login failure time", source: serde::de::Error::custom(e) })?;
+            Ok((n, at))
+        })
+        .transpose()
+    }
+
+    fn set_login_failures(&self, key: &str, count: Option<(u32, Timestamp)>) -> Result<(), StoreError> {
+        let conn = self.lock();
+        match count {
+            Some((n, at)) => conn.execute(
+                "INSERT INTO login_failures (key, count, last_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (key) DO UPDATE SET count = excluded.count, last_at = excluded.last_at",
+                params![key, n, at.to_string()],
+            )?,
+            None => conn.execute("DELETE FROM login_failures WHERE key = ?1", [key])?,
+        };
+        Ok(())
     }
 
     fn review_item(&self, alert_id: &str) -> Result<Option<ReviewItem>, StoreError> {

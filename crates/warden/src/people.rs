@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
-use warden_core::{ActionKind, RiskTier, Role};
+use warden_core::{ActionKind, AuditRecord, RiskTier, Role};
 use warden_engine::Engine;
 use warden_engine::actions::ActionInput;
 use warden_govern::{ActionRequest, Identity, RequestStatus};
@@ -21,6 +21,10 @@ pub enum UsersCommand {
         #[arg(long = "role", required = true, value_name = "ROLE")]
         roles: Vec<Role>,
     },
+    /// Lift a sign-in lockout (after too many failed passwords) for a user name.
+    Unlock { name: String },
+    /// End every web session of a user now (a lost laptop, a left employee).
+    SignOut { name: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -167,6 +171,26 @@ pub fn users(engine: &Engine, cmd: UsersCommand) -> anyhow::Result<ExitCode> {
         UsersCommand::Add { name, roles } => {
             engine.add_user(operator(), &name, &roles, &password()?)?;
             eprintln!("user {name} created ({})", roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "));
+        }
+        UsersCommand::Unlock { name } => {
+            engine.store().set_login_failures(&crate::web::session::user_key(&name), None)?;
+            engine.append_audit(vec![AuditRecord::new(
+                operator(),
+                "login.unlocked",
+                name.as_str(),
+                serde_json::json!({}),
+            )])?;
+            eprintln!("sign-in for {name} is open again");
+        }
+        UsersCommand::SignOut { name } => {
+            let n = engine.store().end_sessions(None, Some(&name))?;
+            engine.append_audit(vec![AuditRecord::new(
+                operator(),
+                "sessions.ended",
+                name.as_str(),
+                serde_json::json!({"sessions": n}),
+            )])?;
+            eprintln!("{n} session(s) of {name} ended");
         }
     }
     Ok(ExitCode::SUCCESS)

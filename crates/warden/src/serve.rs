@@ -45,8 +45,6 @@ pub struct AppState {
     token_hash: [u8; 32],
     pub latency: crate::httpmetrics::Latency,
     pub request_timeout: std::time::Duration,
-    /// Browser sessions and login throttling for the web UI.
-    pub sessions: crate::web::session::Sessions,
     /// The server listens on a loopback address only (cookies may then go
     /// without `Secure` to a browser on the same machine).
     pub loopback: bool,
@@ -82,7 +80,6 @@ pub fn run(engine: Engine, args: Args) -> anyhow::Result<ExitCode> {
         token_hash: sha256(token.as_bytes()),
         latency: Default::default(),
         request_timeout,
-        sessions: Default::default(),
         loopback: bind.ip().is_loopback(),
     });
     let app = router(state.clone(), max_body);

@@ -336,3 +336,25 @@ fn an_analyst_can_claim_an_alert_from_its_page() {
     assert!(page.body.contains("in review</strong> · assigned to demo-analyst"), "{}", page.body);
     assert!(!page.body.contains("Claim it"));
 }
+
+#[test]
+fn sessions_and_lockouts_survive_a_restart_and_operators_can_end_them() {
+    let mut s = DemoServer::start();
+    let mut analyst = s.signed_in("demo-analyst");
+    assert_eq!(analyst.get("/queue").status, 200);
+    let mut c = s.client();
+    for i in 0..5 {
+        assert_eq!(c.login("demo-manager", &format!("guess {i}")).status, 401);
+    }
+    s.restart();
+    analyst.addr = s.addr.clone();
+    assert_eq!(analyst.get("/queue").status, 200, "still signed in after the restart");
+    let mut c = s.client();
+    assert_eq!(c.login("demo-manager", &s.passwords["demo-manager"]).status, 429, "still locked out");
+    let out = common::warden(s.data()).args(["users", "unlock", "demo-manager"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(c.login("demo-manager", &s.passwords["demo-manager"]).status, 303, "unlocked");
+    let out = common::warden(s.data()).args(["users", "sign-out", "demo-analyst"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 session(s) of demo-analyst ended"), "{out:?}");
+    assert_eq!(analyst.get("/queue").status, 303, "signed out by the operator");
+}

@@ -199,10 +199,24 @@ fn encode_path(p: &str) -> String {
         .collect()
 }
 
-/// The session behind the request's cookie.
-fn session_of(s: &AppState, headers: &HeaderMap) -> Option<(String, Session)> {
+/// The session behind the request's cookie, and its id (blocking: call off
+/// the async threads).
+fn session_of(e: &Engine, headers: &HeaderMap) -> Option<(String, Session)> {
     let id = session::cookie(headers, COOKIE)?;
-    Some((id.to_owned(), s.sessions.get(id)?))
+    match session::get(e.store(), id) {
+        Ok(s) => Some((id.to_owned(), s?)),
+        Err(err) => {
+            tracing::error!(error = %err, "session store failed");
+            None
+        }
+    }
+}
+
+/// Runs blocking work off the async threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, Response> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response())
 }
 
 /// Runs a page's work off the async threads as the signed-in user.
@@ -210,10 +224,10 @@ async fn page<F>(s: Arc<AppState>, headers: HeaderMap, here: String, f: F) -> Re
 where
     F: FnOnce(&Engine, &Identity, &Session) -> Result<Response, UiError> + Send + 'static,
 {
-    let Some((_, sess)) = session_of(&s, &headers) else {
-        return UiError::Login(here).into_response(None);
-    };
-    let r = tokio::task::spawn_blocking(move || {
+    blocking(move || {
+        let Some((_, sess)) = session_of(&s.engine, &headers) else {
+            return UiError::Login(here).into_response(None);
+        };
         let who = match s.engine.identity_of(&sess.user) {
             Ok(w) => w,
             Err(_) => return UiError::Login(here).into_response(None),
@@ -221,8 +235,8 @@ where
         let me = me(&who, &sess);
         f(&s.engine, &who, &sess).unwrap_or_else(|e| e.into_response(Some(me)))
     })
-    .await;
-    r.unwrap_or_else(|_| (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response())
+    .await
+    .unwrap_or_else(|r| r)
 }
 
 /// A form post: same as [`page`], after checking the origin and the CSRF token.
@@ -230,16 +244,23 @@ async fn form<F>(s: Arc<AppState>, headers: HeaderMap, csrf: String, f: F) -> Re
 where
     F: FnOnce(&Engine, &Identity, &Session) -> Result<Response, UiError> + Send + 'static,
 {
-    let forged = !same_origin(&headers)
-        || session_of(&s, &headers).is_none_or(|(_, sess)| !session::same_secret(&csrf, &sess.csrf));
-    if forged {
-        let me = session_of(&s, &headers).and_then(|(_, sess)| {
-            let who = s.engine.identity_of(&sess.user).ok()?;
-            Some(me(&who, &sess))
-        });
-        return UiError::Forged.into_response(me);
-    }
-    page(s, headers, "/queue".into(), f).await
+    blocking(move || {
+        let sess = session_of(&s.engine, &headers);
+        let genuine = same_origin(&headers) && sess.as_ref().is_some_and(|(_, x)| session::same_secret(&csrf, &x.csrf));
+        let Some((_, sess)) = sess.filter(|_| genuine) else {
+            let me =
+                session_of(&s.engine, &headers).and_then(|(_, x)| Some(me(&s.engine.identity_of(&x.user).ok()?, &x)));
+            return UiError::Forged.into_response(me);
+        };
+        let who = match s.engine.identity_of(&sess.user) {
+            Ok(w) => w,
+            Err(_) => return UiError::Login("/queue".into()).into_response(None),
+        };
+        let me = me(&who, &sess);
+        f(&s.engine, &who, &sess).unwrap_or_else(|e| e.into_response(Some(me)))
+    })
+    .await
+    .unwrap_or_else(|r| r)
 }
 
 /// Browsers say where a post comes from; refuse posts from another site.
@@ -294,7 +315,9 @@ fn secure(s: &AppState, headers: &HeaderMap) -> bool {
 
 async fn login_page(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
     let next = local_next(q.next.as_deref());
-    if session_of(&s, &headers).is_some() {
+    let st = s.clone();
+    let h = headers.clone();
+    if blocking(move || session_of(&st.engine, &h).is_some()).await.unwrap_or(false) {
         return see_other(&next);
     }
     login_form(&s, &headers, &next, None, StatusCode::OK)
@@ -323,50 +346,56 @@ async fn login(
     if !same_origin(&headers) || pre.is_empty() || !session::same_secret(pre, &f.csrf) {
         return login_form(&s, &headers, &next, Some("The form expired; please sign in again."), StatusCode::FORBIDDEN);
     }
-    let user_key = format!("user:{}", f.user.trim().to_lowercase());
-    let addr_key = format!("addr:{}", peer.ip());
-    let locked = s.sessions.locked_for(&user_key, session::MAX_FAILURES);
-    if let Some(wait) = locked.or_else(|| s.sessions.locked_for(&addr_key, session::MAX_FAILURES_PER_ADDRESS)) {
-        let st = s.clone();
-        let name = f.user.clone();
-        let _ = tokio::task::spawn_blocking(move || {
+    let user_key = session::user_key(&f.user);
+    let addr_key = session::addr_key(peer.ip());
+    let st = s.clone();
+    let (name, password) = (f.user.trim().to_owned(), f.password);
+    let outcome = blocking(move || -> anyhow::Result<Result<(Identity, String), Option<std::time::Duration>>> {
+        let store = st.engine.store();
+        let address = json!({"address": peer.ip().to_string()});
+        let locked = match session::locked_for(store, &user_key, session::MAX_FAILURES)? {
+            Some(w) => Some(w),
+            None => session::locked_for(store, &addr_key, session::MAX_FAILURES_PER_ADDRESS)?,
+        };
+        if let Some(wait) = locked {
             st.engine.append_audit(vec![AuditRecord::new(
                 Actor::Service("web".into()),
                 "login.throttled",
                 name.as_str(),
-                json!({"address": peer.ip().to_string()}),
-            )])
-        })
-        .await;
-        let msg = format!(
-            "Too many failed sign-ins. Try again in {} minute(s), or ask an administrator.",
-            wait.as_secs().div_ceil(60)
-        );
-        return login_form(&s, &headers, &next, Some(&msg), StatusCode::TOO_MANY_REQUESTS);
-    }
-    let st = s.clone();
-    let (name, password) = (f.user.trim().to_owned(), f.password);
-    let result = tokio::task::spawn_blocking(move || {
-        let r = st.engine.check_password(&name, &password);
-        let (event, actor) = match &r {
-            Ok(_) => ("login.succeeded", Actor::User(name.clone())),
-            Err(_) => ("login.failed", Actor::Service("web".into())),
-        };
-        let audit = AuditRecord::new(actor, event, name.as_str(), json!({"address": peer.ip().to_string()}));
-        if let Err(e) = st.engine.append_audit(vec![audit]) {
-            tracing::error!(error = %e, "login not audited");
+                address,
+            )])?;
+            return Ok(Err(Some(wait)));
         }
-        r
+        match st.engine.check_password(&name, &password) {
+            Ok(who) => {
+                // Only the name's count is cleared: one good password must not
+                // wipe out an address's record of guessing.
+                session::succeeded(store, &user_key)?;
+                let id = session::start(store, &who.user)?;
+                st.engine.append_audit(vec![AuditRecord::new(
+                    Actor::User(name.clone()),
+                    "login.succeeded",
+                    name.as_str(),
+                    address,
+                )])?;
+                Ok(Ok((who, id)))
+            }
+            Err(_) => {
+                session::failed(store, &user_key)?;
+                session::failed(store, &addr_key)?;
+                st.engine.append_audit(vec![AuditRecord::new(
+                    Actor::Service("web".into()),
+                    "login.failed",
+                    name.as_str(),
+                    address,
+                )])?;
+                Ok(Err(None))
+            }
+        }
     })
     .await;
-    match result {
-        Ok(Ok(who)) => {
-            // Only the name's count is cleared: one good password must not
-            // wipe out an address's record of guessing.
-            s.sessions.succeeded(&user_key);
-            let Ok(id) = s.sessions.start(&who.user) else {
-                return (StatusCode::INTERNAL_SERVER_ERROR, "no randomness").into_response();
-            };
+    match outcome {
+        Ok(Ok(Ok((who, id)))) => {
             // People who do not review (auditors, administrators) start where they work.
             let next = if next == "/queue" && !who.can(Permission::Review) {
                 if who.can(Permission::ReadAudit) { "/audit".to_owned() } else { "/settings".to_owned() }
@@ -385,12 +414,21 @@ async fn login(
             }
             r
         }
-        Ok(Err(_)) => {
-            s.sessions.failed(&user_key);
-            s.sessions.failed(&addr_key);
+        Ok(Ok(Err(Some(wait)))) => {
+            let msg = format!(
+                "Too many failed sign-ins. Try again in {} minute(s), or ask an administrator (warden users unlock).",
+                wait.as_secs().div_ceil(60)
+            );
+            login_form(&s, &headers, &next, Some(&msg), StatusCode::TOO_MANY_REQUESTS)
+        }
+        Ok(Ok(Err(None))) => {
             login_form(&s, &headers, &next, Some("Unknown user or wrong password."), StatusCode::UNAUTHORIZED)
         }
-        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response(),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "sign-in failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error; see the server log").into_response()
+        }
+        Err(r) => r,
     }
 }
 
@@ -401,21 +439,28 @@ struct CsrfOnly {
 }
 
 async fn logout(State(s): State<Arc<AppState>>, headers: HeaderMap, Form(f): Form<CsrfOnly>) -> Response {
-    let Some((id, sess)) = session_of(&s, &headers) else { return see_other("/login") };
-    if !same_origin(&headers) || !session::same_secret(&f.csrf, &sess.csrf) {
-        return UiError::Forged.into_response(None);
-    }
-    s.sessions.end(&id);
     let st = s.clone();
-    let _ = tokio::task::spawn_blocking(move || {
-        st.engine.append_audit(vec![AuditRecord::new(
-            Actor::User(sess.user.clone()),
-            "logout",
-            sess.user.as_str(),
-            json!({}),
-        )])
+    let h = headers.clone();
+    let ended = blocking(move || {
+        let (id, sess) = session_of(&st.engine, &h)?;
+        if !same_origin(&h) || !session::same_secret(&f.csrf, &sess.csrf) {
+            return Some(false);
+        }
+        let audit = AuditRecord::new(Actor::User(sess.user.clone()), "logout", sess.user.as_str(), json!({}));
+        if let Err(e) = session::end(st.engine.store(), &id)
+            .map_err(|e| e.to_string())
+            .and_then(|_| st.engine.append_audit(vec![audit]).map(|_| ()).map_err(|e| e.to_string()))
+        {
+            tracing::error!(error = %e, "sign-out not recorded");
+        }
+        Some(true)
     })
     .await;
+    match ended {
+        Ok(Some(false)) => return UiError::Forged.into_response(None),
+        Err(r) => return r,
+        _ => {}
+    }
     let mut r = see_other("/login");
     if let Ok(v) =
         HeaderValue::from_str(&session::set_cookie(COOKIE, "", std::time::Duration::ZERO, secure(&s, &headers)))

@@ -33,33 +33,23 @@ impl DemoServer {
     pub fn start() -> DemoServer {
         let data = tempfile::tempdir().unwrap();
         let api_token = "forwarder-token".to_owned();
-        let mut child = warden(data.path())
-            .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
-            .env("WARDEN_API_TOKEN", &api_token)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut err = BufReader::new(child.stderr.take().unwrap());
-        let (mut passwords, mut tokens, mut waiting_action) = (BTreeMap::new(), BTreeMap::new(), String::new());
-        let mut line = String::new();
-        let addr = loop {
-            line.clear();
-            assert!(err.read_line(&mut line).unwrap() > 0, "the server exited before listening");
-            let words: Vec<&str> = line.split_whitespace().collect();
-            if let [user, _role, "password", pw, "token", tk] = words[..] {
-                passwords.insert(user.to_owned(), pw.to_owned());
-                tokens.insert(user.to_owned(), tk.to_owned());
-            }
-            if let Some(rest) = line.trim().strip_prefix("demo: action ") {
-                waiting_action = rest.split_whitespace().next().unwrap_or_default().to_owned();
-            }
-            if let Some(rest) = line.trim().strip_prefix("warden listening on http://") {
-                break rest.to_owned();
-            }
-        };
-        std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+        let (child, addr, passwords, tokens, waiting_action) = spawn(data.path(), &api_token);
         assert_eq!(passwords.len(), 6, "one demo user per role");
         DemoServer { addr, passwords, tokens, waiting_action, api_token, child, _data: data }
+    }
+
+    /// The server's data directory.
+    pub fn data(&self) -> &Path {
+        self._data.path()
+    }
+
+    /// Stops the server and starts it again on the same data (a new port).
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (child, addr, ..) = spawn(self._data.path(), &self.api_token);
+        self.child = child;
+        self.addr = addr;
     }
 
     pub fn client(&self) -> Client {
@@ -73,6 +63,40 @@ impl DemoServer {
         assert_eq!(r.status, 303, "login as {user}: {}", r.body);
         c
     }
+}
+
+type Spawned = (Child, String, BTreeMap<String, String>, BTreeMap<String, String>, String);
+
+/// `warden serve --demo` on a free port: the process, its address, and the
+/// passwords, tokens and waiting action it printed (empty when the demo
+/// users existed already).
+fn spawn(data: &Path, api_token: &str) -> Spawned {
+    let mut child = warden(data)
+        .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
+        .env("WARDEN_API_TOKEN", api_token)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let (mut passwords, mut tokens, mut waiting_action) = (BTreeMap::new(), BTreeMap::new(), String::new());
+    let mut line = String::new();
+    let addr = loop {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "the server exited before listening");
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if let [user, _role, "password", pw, "token", tk] = words[..] {
+            passwords.insert(user.to_owned(), pw.to_owned());
+            tokens.insert(user.to_owned(), tk.to_owned());
+        }
+        if let Some(rest) = line.trim().strip_prefix("demo: action ") {
+            waiting_action = rest.split_whitespace().next().unwrap_or_default().to_owned();
+        }
+        if let Some(rest) = line.trim().strip_prefix("warden listening on http://") {
+            break rest.to_owned();
+        }
+    };
+    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+    (child, addr, passwords, tokens, waiting_action)
 }
 
 impl Drop for DemoServer {
