@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use warden_core::*;
-use warden_store::{Batch, DeadLetter, Duplicate, SqliteStore, Store, Triaged};
+use warden_store::{Batch, DeadLetter, Duplicate, SessionRow, SqliteStore, Store, Triaged};
 
 fn alert(n: u32) -> Alert {
     let mut fields = FieldMap::new();
@@ -143,6 +143,37 @@ fn contract(make: impl Fn() -> Box<dyn Store>) {
     counts_duplicates_and_never_stores_twice(make().as_ref());
     audit_chain_is_ordered_and_verifiable(make().as_ref());
     purging_keeps_the_log_verifiable(make().as_ref());
+    sessions_and_sign_in_failures_are_kept(make().as_ref());
+}
+
+fn sessions_and_sign_in_failures_are_kept(s: &dyn Store) {
+    let now = jiff::Timestamp::now();
+    let old = now - jiff::SignedDuration::from_hours(2);
+    for (id, user, seen) in [("h1", "ana", now), ("h2", "ana", old), ("h3", "bo", now)] {
+        let row = SessionRow {
+            id_hash: id.into(),
+            user: user.into(),
+            csrf: format!("c-{id}"),
+            created_at: old,
+            last_seen: seen,
+        };
+        s.put_session(&row).unwrap();
+    }
+    assert_eq!(s.session("h1").unwrap().unwrap().csrf, "c-h1");
+    assert!(s.session("nope").unwrap().is_none());
+    s.touch_session("h2", now).unwrap();
+    assert_eq!(s.session("h2").unwrap().unwrap().last_seen, now);
+    assert_eq!(s.end_sessions(None, None).unwrap(), 0, "no filter ends nothing");
+    assert_eq!(s.end_sessions(None, Some("ana")).unwrap(), 2);
+    assert!(s.session("h3").unwrap().is_some());
+    assert_eq!(s.purge_sessions(now, old - jiff::SignedDuration::from_secs(1)).unwrap(), 0, "h3 was just seen");
+    assert_eq!(s.purge_sessions(now + jiff::SignedDuration::from_secs(1), old).unwrap(), 1);
+    assert!(s.login_failures("user:ana").unwrap().is_none());
+    s.set_login_failures("user:ana", Some((3, now))).unwrap();
+    s.set_login_failures("user:ana", Some((4, now))).unwrap();
+    assert_eq!(s.login_failures("user:ana").unwrap(), Some((4, now)));
+    s.set_login_failures("user:ana", None).unwrap();
+    assert!(s.login_failures("user:ana").unwrap().is_none());
 }
 
 #[test]
