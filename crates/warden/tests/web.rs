@@ -358,3 +358,49 @@ fn sessions_and_lockouts_survive_a_restart_and_operators_can_end_them() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("1 session(s) of demo-analyst ended"), "{out:?}");
     assert_eq!(analyst.get("/queue").status, 303, "signed out by the operator");
 }
+
+/// Every page carries the strict CSP, no script, and a label for every field.
+#[test]
+fn every_page_is_locked_down_and_every_field_is_labelled() {
+    let s = DemoServer::start();
+    let mut c = s.signed_in("demo-manager");
+    let alert = first_alert(&mut c);
+    let mut anon = s.client();
+    let mut pages = vec![("login".to_owned(), anon.get("/login"))];
+    for p in ["/queue", "/approvals", "/dashboards", "/audit", "/settings", &format!("/alerts/{alert}")] {
+        pages.push((p.to_owned(), c.get(p)));
+    }
+    for (p, r) in &pages {
+        assert_eq!(r.status, 200, "{p}");
+        let csp = r.header("content-security-policy").unwrap_or_else(|| panic!("{p} has no CSP"));
+        assert!(csp.contains("default-src 'none'") && !csp.contains("unsafe"), "{p}: {csp}");
+        assert_eq!(r.header("x-content-type-options"), Some("nosniff"), "{p}");
+        assert!(!r.body.contains("<script"), "{p}");
+        // No inline style or event-handler attribute in any tag.
+        for tag in r.body.split('<').skip(1).map(|t| t.split('>').next().unwrap_or_default()) {
+            let inline = tag.split_whitespace().skip(1).filter(|attr| attr.contains('=')).any(|attr| {
+                let name = attr.split('=').next().unwrap_or_default();
+                name == "style"
+                    || (name.starts_with("on") && name.len() > 2 && name[2..].bytes().all(|b| b.is_ascii_lowercase()))
+            });
+            assert!(!inline, "{p}: <{tag}>");
+        }
+        // Each visible field has a <label for=…> or an aria-label.
+        for tag in ["<input", "<select", "<textarea"] {
+            for (at, _) in r.body.match_indices(tag) {
+                let el = &r.body[at..at + r.body[at..].find('>').unwrap()];
+                if el.contains("type=\"hidden\"") || el.contains("type=\"radio\"") {
+                    continue;
+                }
+                let labelled = el.contains("aria-label")
+                    || el
+                        .split("id=\"")
+                        .nth(1)
+                        .and_then(|rest| rest.split('"').next())
+                        .is_some_and(|id| r.body.contains(&format!("for=\"{id}\"")))
+                    || r.body[..at].rfind("<label").is_some_and(|l| !r.body[l..at].contains("</label>"));
+                assert!(labelled, "{p}: unlabelled field {el}");
+            }
+        }
+    }
+}
