@@ -424,16 +424,43 @@ impl Engine {
         who: &Identity,
         status: Option<RequestStatus>,
     ) -> Result<Vec<ActionRequest>, EngineError> {
-        self.actions(who, status)?.into_iter().map(|r| self.as_seen_by(who, r)).collect()
+        let mut views = Vec::new();
+        let out = self
+            .actions(who, status)?
+            .into_iter()
+            .map(|r| self.seen_by(who, r, &mut views))
+            .collect::<Result<Vec<_>, _>>()?;
+        // One write for the whole page, not one per request.
+        self.keep_views(views.iter())?;
+        Ok(out)
     }
 
     fn as_seen_by(&self, who: &Identity, r: ActionRequest) -> Result<ActionRequest, EngineError> {
+        let mut views = Vec::new();
+        let r = self.seen_by(who, r, &mut views)?;
+        self.keep_views(views.iter())?;
+        Ok(r)
+    }
+
+    /// A request in the staff view of its alert; the view is added to
+    /// `views` for the caller to keep.
+    fn seen_by(
+        &self,
+        who: &Identity,
+        r: ActionRequest,
+        views: &mut Vec<crate::privacy::View>,
+    ) -> Result<ActionRequest, EngineError> {
         if who.can(Permission::Reidentify) {
             return Ok(r);
         }
         let Some(alert) = r.alert_id.as_deref().and_then(warden_core::AlertId::parse) else { return Ok(r) };
         match self.store().alert(&alert)? {
-            Some(rec) => Ok(self.view_for(who, &rec.alert)?.action(r)),
+            Some(rec) => {
+                let view = self.view_unsaved(who, &rec.alert);
+                let r = view.action(r);
+                views.push(view);
+                Ok(r)
+            }
             None => Ok(r),
         }
     }

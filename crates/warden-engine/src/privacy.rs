@@ -214,8 +214,16 @@ impl Engine {
     /// withheld (the staff view), the originals kept in the vault so someone
     /// allowed can re-identify a token they are shown.
     pub(crate) fn view_for(&self, who: &Identity, alert: &warden_core::Alert) -> Result<View, EngineError> {
+        let view = self.view_unsaved(who, alert);
+        self.keep_views(std::iter::once(&view))?;
+        Ok(view)
+    }
+
+    /// [`Engine::view_for`] without storing the originals: for pages that
+    /// show many alerts, which then keep them all at once with [`Engine::keep_views`].
+    pub(crate) fn view_unsaved(&self, who: &Identity, alert: &warden_core::Alert) -> View {
         if who.can(Permission::Reidentify) {
-            return Ok(View { protected: None, protector: self.protector.clone() });
+            return View { protected: None, protector: self.protector.clone() };
         }
         let policy = ProviderPolicy {
             name: "staff-view".into(),
@@ -223,9 +231,12 @@ impl Engine {
             classes: BTreeMap::new(),
             unclassified: Handling::Raw,
         };
-        let p = self.protector().protect(alert.clone(), &policy);
-        self.keep_originals(std::iter::once(&p))?;
-        Ok(View { protected: Some(p), protector: self.protector.clone() })
+        View { protected: Some(self.protector().protect(alert.clone(), &policy)), protector: self.protector.clone() }
+    }
+
+    /// Keeps the originals behind the tokens the views show, in one write.
+    pub(crate) fn keep_views<'a>(&self, views: impl Iterator<Item = &'a View>) -> Result<(), EngineError> {
+        self.keep_originals(views.filter_map(|v| v.protected.as_ref()))
     }
 
     /// Puts the sealed originals behind protected alerts' tokens into the vault.

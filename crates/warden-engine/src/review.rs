@@ -187,6 +187,7 @@ impl Engine {
         who.authorize(Permission::Review, "see the review queue")?;
         let now = Timestamp::now();
         let mut out = Vec::new();
+        let mut views = Vec::new();
         for item in self.store().review_items(state, 1000)? {
             let age_h = now.duration_since(item.created_at).as_secs_f64() / 3600.0;
             let priority = severity_rank(&item.severity) * 10.0 + age_h.clamp(0.0, 48.0) / 4.0;
@@ -199,7 +200,12 @@ impl Engine {
             let (route, a, summary) = match rec {
                 Some(r) => {
                     let summary = match (&r.assessment, hidden) {
-                        (Some(a), false) => Some(self.view_for(who, &r.alert)?.text(&a.summary)),
+                        (Some(a), false) => {
+                            let view = self.view_unsaved(who, &r.alert);
+                            let text = view.text(&a.summary);
+                            views.push(view);
+                            Some(text)
+                        }
                         _ => None,
                     };
                     (r.route.map(|r| r.kind.as_str().to_owned()), r.assessment, summary)
@@ -216,6 +222,8 @@ impl Engine {
                 item,
             });
         }
+        // One write for the whole page, not one per alert.
+        self.keep_views(views.iter())?;
         out.sort_by(|a, b| b.priority.total_cmp(&a.priority).then(a.item.alert_id.cmp(&b.item.alert_id)));
         Ok(out)
     }
