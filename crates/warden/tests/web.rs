@@ -260,6 +260,8 @@ fn the_demo_gives_every_page_content() {
     }
     assert!(d.body.matches("<circle").count() > 0, "the reliability diagram has points from the demo decisions");
     assert!(d.body.contains("cell detected"), "the heat map shows what the analyzer detects");
+    assert!(d.body.contains("Blind spots") && d.body.contains("Acceptance per analyzer version"));
+    assert!(d.body.contains("<td>local"), "the demo's decisions are counted per analyzer version");
     let a = c.get("/approvals");
     assert!(a.body.contains(&s.waiting_action) && a.body.contains("reset credentials"));
     assert!(a.body.contains("demo-senior"), "the first approver is shown");
@@ -403,4 +405,30 @@ fn every_page_is_locked_down_and_every_field_is_labelled() {
             }
         }
     }
+}
+
+#[test]
+fn a_long_queue_comes_in_pages() {
+    let s = DemoServer::start();
+    let body: Vec<String> = (0..150)
+        .map(|i| format!(r#"{{"event_type":"alert","src_ip":"10.0.0.{}","dest_ip":"10.9.0.1","alert":{{"signature":"LOCAL test {i}","severity":2}}}}"#, i % 250))
+        .collect();
+    let mut api = s.client();
+    let auth = format!("Bearer {}", s.api_token);
+    assert_eq!(
+        api.request("POST", "/api/v1/alerts", &[("Authorization", &auth)], body.join("\n").as_bytes()).status,
+        200
+    );
+    let mut c = s.signed_in("demo-analyst");
+    let first = c.get("/queue?state=all");
+    let total: usize =
+        first.body.split("Review queue <small>").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    assert!(total >= 150, "{total}");
+    assert_eq!(first.body.matches("href=\"/alerts/").count(), 100);
+    assert!(first.body.contains(&format!("1–100 of {total}")) && first.body.contains("state=all&amp;page=2"));
+    let last_page = total.div_ceil(100);
+    let last = c.get(&format!("/queue?state=all&page={last_page}"));
+    assert_eq!(last.body.matches("href=\"/alerts/").count(), total - (last_page - 1) * 100);
+    assert!(last.body.contains("rel=\"prev\"") && !last.body.contains("rel=\"next\""));
+    assert_eq!(c.get("/queue?state=all&page=999").status, 200, "past the end shows the last page");
 }

@@ -482,7 +482,13 @@ struct QueueFilter {
     route: Option<String>,
     #[serde(default)]
     workflow: Option<String>,
+    /// 1-based page of [`QUEUE_PAGE`] items.
+    #[serde(default)]
+    page: Option<usize>,
 }
+
+/// Queue rows per page.
+const QUEUE_PAGE: usize = 100;
 
 fn blank(v: &Option<String>) -> Option<&str> {
     v.as_deref().filter(|s| !s.is_empty())
@@ -526,10 +532,22 @@ async fn queue(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Que
             })
             .collect();
         let filter = json!({"state": q.state.clone().unwrap_or_else(|| "open".into()), "severity": q.severity, "route": q.route, "workflow": q.workflow});
+        // The filters as a query string, for the page links.
+        let query: String = [("state", &q.state), ("severity", &q.severity), ("route", &q.route), ("workflow", &q.workflow)]
+            .iter()
+            .filter_map(|(k, v)| blank(v).map(|v| format!("{k}={}&", encode_path(v))))
+            .collect();
+        let total = items.len();
+        let pages = total.div_ceil(QUEUE_PAGE).max(1);
+        let page = q.page.unwrap_or(1).clamp(1, pages);
+        let items: Vec<Json> = items.into_iter().skip((page - 1) * QUEUE_PAGE).take(QUEUE_PAGE).collect();
+        let pager = json!({"page": page, "pages": pages, "total": total, "query": query,
+                           "first": (page - 1) * QUEUE_PAGE + 1, "last": ((page - 1) * QUEUE_PAGE + items.len())});
         Ok(render(
             StatusCode::OK,
             "queue.html",
-            json!({"me": me(who, sess), "items": items, "filter": filter, "workflows": workflows.keys().collect::<Vec<_>>()}),
+            json!({"me": me(who, sess), "items": items, "filter": filter, "pager": pager,
+                   "workflows": workflows.keys().collect::<Vec<_>>()}),
             BTreeMap::new(),
         ))
     })
@@ -862,8 +880,12 @@ async fn dashboards(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Respo
         );
         svg.insert("triage", charts::durations("Time to triage per severity (with AI)", &triage));
         svg.insert("coverage", charts::heat_map(&columns));
+        let blind_spots = e.blind_spots(None)?;
+        let per_analyzer = e.acceptance_by_analyzer()?;
         let ctx = json!({
             "me": me(who, sess),
+            "blind_spots": blind_spots,
+            "per_analyzer": per_analyzer,
             "q": {"n": q.n, "precision": q.precision, "recall": q.recall, "f1": q.f1, "ece": q.ece, "brier": q.brier,
                   "acceptance_rate": q.acceptance_rate, "override_rate": q.override_rate,
                   "ai_benign_human_malicious": q.ai_benign_human_malicious},
