@@ -341,7 +341,9 @@ pub trait Store: Send + Sync {
     /// The workflow that routed an alert.
     fn alert_workflow(&self, id: &str) -> Result<Option<String>, StoreError>;
 
-    /// Queue items, oldest first, optionally in one state.
+    /// Queue items, most severe first and oldest first within a severity (so
+    /// a limit never hides a critical alert behind older low ones),
+    /// optionally in one state.
     fn review_items(&self, state: Option<&str>, limit: usize) -> Result<Vec<ReviewItem>, StoreError>;
 
     /// Stores a new web session.

@@ -234,7 +234,9 @@ impl SqliteStore {
         let mut stmt = conn.prepare_cached(
             "SELECT alert_id, workflow, state, assignee, severity, created_at, updated_at FROM review_items
              WHERE (?1 IS NULL OR state = ?1) AND (?3 IS NULL OR alert_id = ?3)
-             ORDER BY created_at, alert_id LIMIT ?2",
+             ORDER BY CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2
+                                    WHEN 'low' THEN 1 ELSE 0 END DESC, created_at, alert_id
+             LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![state, limit as i64, alert], |r| {
             <(String, String, String, Option<String>, String, String, String)>::try_from(r)
