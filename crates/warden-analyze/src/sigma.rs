@@ -53,7 +53,9 @@ struct FieldMatch {
 enum Pattern {
     Null,
     Exists(bool),
-    Regex(Regex),
+    /// A regular expression, with literals one of which any match contains
+    /// (lower-cased, for the prefilter) when they can be worked out.
+    Regex(Regex, Option<Vec<String>>),
     /// A wildcard value that is one literal with `*` at either end: matched
     /// as text, which is much cheaper than a regular expression.
     Text(TextMatch),
@@ -301,7 +303,8 @@ fn field_match(field: String, mods: &[&str], values: &[Option<String>]) -> Resul
                 .dot_matches_new_line(has("s"))
                 .build()
                 .map_err(|e| format!("regular expression: {e}"))?;
-            patterns.push(Pattern::Regex(re));
+            let lits = regex_literals(v, has("i"), has("m"), has("s"));
+            patterns.push(Pattern::Regex(re, lits));
             continue;
         }
         // Value transformations, each giving one or more literal variants.
@@ -423,7 +426,37 @@ fn compile(parts: &[Part], cased: bool) -> Result<Pattern, String> {
         }
     }
     re.push('$');
-    RegexBuilder::new(&re).case_insensitive(!cased).build().map(Pattern::Regex).map_err(|e| e.to_string())
+    let lits = regex_literals(&re, !cased, false, false);
+    RegexBuilder::new(&re).case_insensitive(!cased).build().map(|r| Pattern::Regex(r, lits)).map_err(|e| e.to_string())
+}
+
+/// Literals one of which every match of a regular expression contains: its
+/// possible prefixes, else its possible suffixes, when there are finitely
+/// many of at least [`MIN_NEEDLE`] bytes; lower-cased as the event's text is.
+/// Literals with a Greek sigma are refused (lower-casing it depends on the
+/// letters around it, so the substring could be lost). None otherwise.
+fn regex_literals(pattern: &str, case_insensitive: bool, multi_line: bool, dot_nl: bool) -> Option<Vec<String>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::ParserBuilder::new()
+        .case_insensitive(case_insensitive)
+        .multi_line(multi_line)
+        .dot_matches_new_line(dot_nl)
+        .build()
+        .parse(pattern)
+        .ok()?;
+    [ExtractKind::Prefix, ExtractKind::Suffix].into_iter().find_map(|kind| {
+        let seq = Extractor::new().kind(kind).extract(&hir);
+        let mut out: Vec<String> = seq
+            .literals()?
+            .iter()
+            .map(|l| {
+                std::str::from_utf8(l.as_bytes()).ok().filter(|s| !s.contains(['Σ', 'σ', 'ς'])).map(str::to_lowercase)
+            })
+            .collect::<Option<_>>()?;
+        out.sort();
+        out.dedup();
+        (!out.is_empty() && out.iter().all(|s| s.len() >= MIN_NEEDLE)).then_some(out)
+    })
 }
 
 fn glob(p: &str, cased: bool) -> Result<Pattern, String> {
@@ -745,7 +778,7 @@ impl Rule {
                     || l.values.iter().zip(&l.texts).all(|(v, t)| matches!(v, Value::Null) || t.is_empty())
             }
             Pattern::Exists(want) => l.values.is_empty() != *want,
-            Pattern::Regex(re) => l.texts.iter().any(|t| re.is_match(t)),
+            Pattern::Regex(re, _) => l.texts.iter().any(|t| re.is_match(t)),
             Pattern::Text(m) => l.texts.iter().zip(&l.lower).any(|(t, lo)| m.is_match(t, lo)),
             Pattern::Cidr(net, len) => {
                 l.texts.iter().any(|t| t.parse::<IpAddr>().is_ok_and(|ip| in_cidr(ip, *net, *len)))
@@ -768,7 +801,7 @@ impl Rule {
         match sel {
             Selection::Maps(maps) => maps.iter().any(|m| m.iter().all(|f| self.field_ok(e, f))),
             Selection::Keywords(ps) => ps.iter().any(|p| match p {
-                Pattern::Regex(re) => e.all_text().0.iter().any(|t| re.is_match(t)),
+                Pattern::Regex(re, _) => e.all_text().0.iter().any(|t| re.is_match(t)),
                 Pattern::Text(m) => {
                     let (texts, lower) = e.all_text();
                     texts.iter().zip(lower).any(|(t, lo)| m.is_match(t, lo))
@@ -923,6 +956,7 @@ fn pattern_literal(p: &Pattern) -> Option<Vec<String>> {
     match p {
         // A cased needle is in the text only if its lower case is in the lower-cased text.
         Pattern::Text(t) if t.needle.chars().count() >= MIN_NEEDLE => Some(vec![t.needle.to_lowercase()]),
+        Pattern::Regex(_, lits) => lits.clone(),
         _ => None,
     }
 }
@@ -1205,6 +1239,31 @@ tags: [attack.t1105, attack.command-and-control]
         // A family with mixed origins gives no answer rather than a guess.
         assert_eq!(crate::attack::from_v19("T1685.099"), None);
         assert!(ids.iter().all(|id| crate::attack::technique(id).is_some()));
+    }
+
+    #[test]
+    fn regex_literals_are_needed_by_every_match() {
+        let cases: &[(&str, bool, &[&str])] = &[
+            (r"mimi[k]atz", false, &["mimikatz", "run mimikatz now"]),
+            (r"(?:procdump|dumpert)\.exe", true, &["C:\\T\\ProcDump.EXE", "dumpert.exe -x", "pro\u{17F}dump.exe"]),
+            (r"\\temp\\[a-z]+\.ps1$", true, &["C:\\Windows\\TEMP\\x.PS1"]),
+            (r"sekurlsa::\w+", true, &["SEKURLSA::logonpasswords", "ſekurlsa::x"]),
+        ];
+        for (re, ci, texts) in cases {
+            let lits = regex_literals(re, *ci, false, false).unwrap_or_else(|| panic!("{re}: no literals"));
+            let compiled = RegexBuilder::new(re).case_insensitive(*ci).build().unwrap();
+            for t in *texts {
+                if compiled.is_match(t) {
+                    let lower = t.to_lowercase();
+                    assert!(
+                        lits.iter().any(|l| lower.contains(l.as_str())),
+                        "{re} matches {t:?} but none of {lits:?} is in it"
+                    );
+                }
+            }
+        }
+        assert!(regex_literals(r".*", false, false, false).is_none());
+        assert!(regex_literals(r"a|bc", false, false, false).is_none(), "too short to be worth it");
     }
 
     #[test]
