@@ -25,6 +25,17 @@ pub enum ReasonCode {
     Other,
 }
 
+impl ReasonCode {
+    /// Every code, in the order forms offer them.
+    pub const ALL: &'static [ReasonCode] = &[
+        ReasonCode::HallucinatedEvidence,
+        ReasonCode::WrongTechnique,
+        ReasonCode::MissedAttack,
+        ReasonCode::FalseAlarm,
+        ReasonCode::Other,
+    ];
+}
+
 /// What an analyst decides about one alert.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DecisionInput {

@@ -98,7 +98,9 @@ fn forms_without_the_session_token_or_from_another_site_are_refused() {
         format!("csrf={token}&verdict=benign").as_bytes(),
     );
     assert_eq!(r.status, 403, "cross-site fetch metadata");
-    assert!(!c.get(&format!("/alerts/{id}")).body.contains("demo decision by the test"));
+    let before = c.get(&format!("/alerts/{id}"));
+    assert!(!before.body.contains("demo decision by the test"));
+    assert!(before.body.contains("<option value=\"false_alarm\">false alarm</option>"), "reason codes offered");
     let r = c.post_form(&path, &[("csrf", &token), ("verdict", "benign"), ("comment", "demo decision by the test")]);
     assert_eq!(r.status, 303, "{}", r.body);
     let page = c.get(&format!("/alerts/{id}?done=decision"));

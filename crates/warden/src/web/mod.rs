@@ -637,7 +637,7 @@ async fn alert(
             "review": v.review,
             "actions": actions,
             "verdicts": Verdict::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>(),
-            "reason_codes": ["hallucinated_evidence", "wrong_technique", "missed_attack", "false_alarm", "other"],
+            "reason_codes": ReasonCode::ALL,
             "action_kinds": ActionKind::ALL.iter().map(|k| json!({"name": k.as_str(), "tier": matrix.tier(*k).as_str()})).collect::<Vec<_>>(),
         });
         Ok(render(StatusCode::OK, "alert.html", ctx, BTreeMap::new()))
