@@ -48,6 +48,9 @@ fn sign_in_gives_a_hardened_session_cookie_and_every_page_needs_one() {
     let q = anon.get("/queue");
     assert_eq!(q.status, 200);
     assert!(q.body.contains("demo-analyst") && q.body.contains("Review queue"));
+    for option in ["<option value=\"critical\">", "<option value=\"auto_closed\">", "<option value=\"escalated\">"] {
+        assert!(q.body.contains(option), "the filters offer {option}");
+    }
     assert!(!q.body.contains("<script"), "no script on any page");
     // People who do not review start where they work.
     for (user, place) in [("demo-auditor", "/audit"), ("demo-admin", "/audit"), ("demo-senior", "/queue")] {

@@ -547,7 +547,9 @@ async fn queue(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Que
             StatusCode::OK,
             "queue.html",
             json!({"me": me(who, sess), "items": items, "filter": filter, "pager": pager,
-                   "workflows": workflows.keys().collect::<Vec<_>>()}),
+                   "workflows": workflows.keys().collect::<Vec<_>>(),
+                   "severities": warden_core::Severity::ALL.iter().rev().map(|v| v.as_str()).collect::<Vec<_>>(),
+                   "routes": warden_core::RouteKind::ALL.iter().rev().map(|v| v.as_str()).collect::<Vec<_>>()}),
             BTreeMap::new(),
         ))
     })
