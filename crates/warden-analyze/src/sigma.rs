@@ -1267,6 +1267,20 @@ tags: [attack.t1105, attack.command-and-control]
     }
 
     #[test]
+    fn rules_for_a_product_apply_only_to_its_events() {
+        let zeek = parse("title: t\nlogsource: {product: zeek, service: rdp}\ndetection:\n  s:\n    id.orig_h|cidr: 10.0.0.0/8\n  condition: not s\n").unwrap();
+        assert!(zeek.matches(&fields(&[("id.orig_h", "203.0.113.9"), ("_path", "rdp")])), "a Zeek RDP log");
+        assert!(!zeek.matches(&fields(&[("host.name", "ws-1"), ("host.os.type", "windows")])), "not a Zeek log");
+        assert!(!zeek.matches(&fields(&[("message", "anything")])), "a log of unknown origin");
+        let aws = parse("title: t\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  s: {eventName: DeleteTrail}\n  condition: s\n").unwrap();
+        assert!(aws.matches(&fields(&[("eventSource", "cloudtrail.amazonaws.com"), ("eventName", "DeleteTrail")])));
+        assert!(!aws.matches(&fields(&[("eventName", "DeleteTrail")])), "no sign it came from AWS");
+        let mut ecs_aws = fields(&[("eventName", "DeleteTrail")]);
+        ecs_aws.insert("event.module", Value::from("aws"));
+        assert!(aws.matches(&ecs_aws), "ECS names the module");
+    }
+
+    #[test]
     fn keyword_rules_need_an_event_of_their_category() {
         let r = parse("title: t\nlogsource: {category: database}\ndetection:\n  k: [dump]\n  condition: k\n").unwrap();
         let cmd = fields(&[("process.command_line", "rundll32 comsvcs.dll MiniDump 1 x.dmp")]);

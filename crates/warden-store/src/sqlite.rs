@@ -244,10 +244,7 @@ impl SqliteStore {
         let mut out = Vec::new();
         for row in rows {
             let (alert_id, workflow, state, assignee, severity, created, updated) = row?;
-            let ts = |s: &str| {
-                s.parse::<Timestamp>()
-                    .map_err(|e| StoreError::Corrupt { what: "review time", source: serde::de::Error::custom(e) })
-            };
+            let ts = |s: &str| time(s, "review time");
             out.push(ReviewItem {
                 alert_id,
                 workflow,
@@ -336,6 +333,11 @@ fn to_json<T: serde::Serialize>(v: &T) -> String {
 
 fn from_json<T: serde::de::DeserializeOwned>(s: &str, what: &'static str) -> Result<T, StoreError> {
     serde_json::from_str(s).map_err(|source| StoreError::Corrupt { what, source })
+}
+
+/// A stored RFC 3339 time; `what` names it if the row is corrupt.
+fn time(s: &str, what: &'static str) -> Result<Timestamp, StoreError> {
+    s.parse::<Timestamp>().map_err(|e| StoreError::Corrupt { what, source: serde::de::Error::custom(e) })
 }
 
 impl SqliteStore {
@@ -870,10 +872,7 @@ impl Store for SqliteStore {
                 Ok((r.get(0)?, r.get(1)?))
             })
             .optional()?;
-        let ts = |s: &str| {
-            s.parse::<Timestamp>()
-                .map_err(|e| StoreError::Corrupt { what: "workflow time", source: serde::de::Error::custom(e) })
-        };
+        let ts = |s: &str| time(s, "workflow time");
         row.map(|(a, b)| Ok((ts(&a)?, b.as_deref().map(ts).transpose()?))).transpose()
     }
 
@@ -936,10 +935,7 @@ impl Store for SqliteStore {
                 |r| <(String, String, String, String, String)>::try_from(r),
             )
             .optional()?;
-        let ts = |s: &str| {
-            s.parse::<Timestamp>()
-                .map_err(|e| StoreError::Corrupt { what: "session time", source: serde::de::Error::custom(e) })
-        };
+        let ts = |s: &str| time(s, "session time");
         row.map(|(id_hash, user, csrf, created, seen)| {
             Ok(SessionRow { id_hash, user, csrf, created_at: ts(&created)?, last_seen: ts(&seen)? })
         })
@@ -976,13 +972,7 @@ impl Store for SqliteStore {
                 Ok((r.get(0)?, r.get(1)?))
             })
             .optional()?;
-        row.map(|(n, at)| {
-            let at = at
-                .parse::<Timestamp>()
-                .map_err(|e| StoreError::Corrupt { what: "login failure time", source: serde::de::Error::custom(e) })?;
-            Ok((n, at))
-        })
-        .transpose()
+        row.map(|(n, at)| Ok((n, time(&at, "login failure time")?))).transpose()
     }
 
     fn set_login_failures(&self, key: &str, count: Option<(u32, Timestamp)>) -> Result<(), StoreError> {
@@ -1223,16 +1213,14 @@ impl Store for SqliteStore {
         audit: Vec<AuditRecord>,
         policy: &str,
     ) -> Result<(), StoreError> {
-        let mut conn = self.lock();
-        let tx = conn.transaction()?;
-        tx.execute(
-            "INSERT INTO rulesets (version, body, imported_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT(version) DO UPDATE SET imported_at = excluded.imported_at",
-            params![version, to_json(body), Timestamp::now().to_string()],
-        )?;
-        append(&tx, audit, policy)?;
-        tx.commit()?;
-        Ok(())
+        self.audited(audit, policy, |tx| {
+            tx.execute(
+                "INSERT INTO rulesets (version, body, imported_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(version) DO UPDATE SET imported_at = excluded.imported_at",
+                params![version, to_json(body), Timestamp::now().to_string()],
+            )?;
+            Ok(())
+        })
     }
 
     fn active_ruleset(&self) -> Result<Option<(String, serde_json::Value)>, StoreError> {

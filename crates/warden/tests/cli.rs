@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 mod common;
 
-use common::warden;
+use common::{user_with_token, warden};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -273,12 +273,17 @@ fn serve_accepts_alerts_over_http_with_a_token() {
     });
 }
 
-#[test]
-fn a_client_that_sends_its_body_too_slowly_gets_408() {
+/// Runs `f` against a server (forwarders' token `t`) started with this configuration.
+fn with_config(toml: &str, f: impl FnOnce(&str) + std::panic::UnwindSafe) {
     let data = tempfile::tempdir().unwrap();
     let config = data.path().join("warden.toml");
-    std::fs::write(&config, "[server]\nrequest_timeout_secs = 1\n").unwrap();
-    with_server(data.path(), "t", &["--config".as_ref(), config.as_os_str()], |addr, _| {
+    std::fs::write(&config, toml).unwrap();
+    with_server(data.path(), "t", &["--config".as_ref(), config.as_os_str()], |addr, _| f(addr));
+}
+
+#[test]
+fn a_client_that_sends_its_body_too_slowly_gets_408() {
+    with_config("[server]\nrequest_timeout_secs = 1\n", |addr| {
         let mut s = std::net::TcpStream::connect(addr).unwrap();
         // Promise 100 bytes, send 10, then stall.
         write!(s, "POST /api/v1/alerts HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer t\r\nContent-Length: 100\r\n\r\n{{\"a\": 1,").unwrap();
@@ -294,10 +299,7 @@ fn a_client_that_sends_its_body_too_slowly_gets_408() {
 
 #[test]
 fn a_client_that_trickles_its_headers_is_disconnected() {
-    let data = tempfile::tempdir().unwrap();
-    let config = data.path().join("warden.toml");
-    std::fs::write(&config, "[server]\nheader_timeout_secs = 1\n").unwrap();
-    with_server(data.path(), "t", &["--config".as_ref(), config.as_os_str()], |addr, _| {
+    with_config("[server]\nheader_timeout_secs = 1\n", |addr| {
         // Slowloris: open many connections, each with half a request line, then stall.
         let mut stalled: Vec<std::net::TcpStream> = (0..20)
             .map(|_| {
@@ -362,25 +364,9 @@ fn the_load_generator_reports_throughput_latency_and_server_memory() {
 #[test]
 fn people_request_and_approve_actions_from_the_command_line() {
     let data = tempfile::tempdir().unwrap();
-    let add = |name: &str, role: &str| {
-        let o = warden(data.path())
-            .args(["users", "add", name, "--role", role])
-            .env("WARDEN_PASSWORD", "a long enough password")
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    };
-    add("ann", "analyst");
-    add("sam", "senior_analyst");
-    add("mia", "manager");
-    let token = |name: &str| {
-        let o = warden(data.path()).args(["tokens", "create", "--user", name]).output().unwrap();
-        assert!(o.status.success());
-        let t = String::from_utf8(o.stdout).unwrap();
-        assert_eq!(t.lines().count(), 1, "the token alone on stdout");
-        t.trim().to_owned()
-    };
-    let (ann, sam, mia) = (token("ann"), token("sam"), token("mia"));
+    let ann = user_with_token(data.path(), "ann", "analyst");
+    let sam = user_with_token(data.path(), "sam", "senior_analyst");
+    let mia = user_with_token(data.path(), "mia", "manager");
     let run = |tok: &str, args: &[&str]| warden(data.path()).args(args).env("WARDEN_TOKEN", tok).output().unwrap();
 
     let o =
@@ -444,16 +430,8 @@ fn eval_prints_the_figures_and_writes_the_report() {
 #[test]
 fn analysts_work_the_review_queue_from_the_command_line() {
     let data = tempfile::tempdir().unwrap();
-    let o = warden(data.path())
-        .args(["users", "add", "ann", "--role", "analyst"])
-        .env("WARDEN_PASSWORD", "a long enough password")
-        .output()
-        .unwrap();
-    assert!(o.status.success());
-    let tok =
-        String::from_utf8(warden(data.path()).args(["tokens", "create", "--user", "ann"]).output().unwrap().stdout)
-            .unwrap();
-    let tok = tok.trim();
+    let tok = user_with_token(data.path(), "ann", "analyst");
+    let tok = tok.as_str();
     let out = warden(data.path())
         .args(["triage", "--output", "jsonl"])
         .arg(repo().join("samples/suricata-eve.json"))
@@ -491,6 +469,19 @@ fn analysts_work_the_review_queue_from_the_command_line() {
     let wf =
         warden(data.path()).args(["workflows", "exit-burn-in", "default"]).env("WARDEN_TOKEN", tok).output().unwrap();
     assert_eq!(wf.status.code(), Some(1), "analysts may not end burn-in");
+    // The token is listed (never shown again) and, once revoked, refused.
+    let list = warden(data.path()).args(["tokens", "list", "--user", "ann"]).output().unwrap();
+    let listed = String::from_utf8_lossy(&list.stdout).to_string();
+    assert!(!listed.contains(tok), "a listing never shows the token");
+    let row = listed.lines().find(|l| l.contains(" ann ")).expect("ann's token is listed");
+    let id = row.split_whitespace().next().unwrap().to_owned();
+    assert!(row.trim_end().ends_with('-'), "not revoked yet: {row}");
+    let r = warden(data.path()).args(["tokens", "revoke", &id]).output().unwrap();
+    assert!(r.status.success(), "{r:?}");
+    let list = warden(data.path()).args(["review", "list"]).env("WARDEN_TOKEN", tok).output().unwrap();
+    assert!(!list.status.success(), "a revoked token no longer works");
+    let again = warden(data.path()).args(["tokens", "revoke", &id]).output().unwrap();
+    assert!(String::from_utf8_lossy(&again.stderr).contains("no live token"), "{again:?}");
 }
 
 #[test]
@@ -541,17 +532,9 @@ fn preview_for_the_external_provider_shows_no_seeded_value_and_reidentification_
     }
     // A token from the preview, back to its original: only with the permission, and audited.
     let token = out.split("<EMAIL_").nth(1).map(|s| format!("<EMAIL_{}", &s[..11])).unwrap();
-    for (name, role) in [("ann", "analyst"), ("mia", "manager")] {
-        let o = warden(data.path())
-            .args(["users", "add", name, "--role", role])
-            .env("WARDEN_PASSWORD", "a long enough password")
-            .output()
-            .unwrap();
-        assert!(o.status.success());
-    }
-    let tok = |n: &str| {
-        String::from_utf8(warden(data.path()).args(["tokens", "create", "--user", n]).output().unwrap().stdout).unwrap()
-    };
+    let ann = user_with_token(data.path(), "ann", "analyst");
+    let mia = user_with_token(data.path(), "mia", "manager");
+    let tok = |n: &str| if n == "ann" { ann.clone() } else { mia.clone() };
     let denied = warden(data.path())
         .args(["privacy", "reidentify", &token, "--reason", "curious"])
         .env("WARDEN_TOKEN", tok("ann").trim())
@@ -639,14 +622,7 @@ fn the_api_checks_the_permission_matrix_on_every_route() {
     for (name, role) in
         [("ann", "analyst"), ("sam", "senior_analyst"), ("mia", "manager"), ("aud", "auditor"), ("adm", "admin")]
     {
-        let o = warden(data.path())
-            .args(["users", "add", name, "--role", role])
-            .env("WARDEN_PASSWORD", "a long enough password")
-            .output()
-            .unwrap();
-        assert!(o.status.success());
-        let t = warden(data.path()).args(["tokens", "create", "--user", name]).output().unwrap();
-        tokens.insert(name, String::from_utf8(t.stdout).unwrap().trim().to_owned());
+        tokens.insert(name, user_with_token(data.path(), name, role));
     }
     with_server(data.path(), "forwarder-token", &[], |addr, _| {
         let t = |n: &str| tokens[n].clone();

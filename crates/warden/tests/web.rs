@@ -437,3 +437,44 @@ fn a_long_queue_comes_in_pages() {
     assert!(last.body.contains("rel=\"prev\"") && !last.body.contains("rel=\"next\""));
     assert_eq!(c.get("/queue?state=all&page=999").status, 200, "past the end shows the last page");
 }
+
+/// Bad form input gets a 400 naming the problem, and nothing is recorded.
+#[test]
+fn bad_form_input_is_refused_with_a_clear_message() {
+    let s = DemoServer::start();
+    let mut c = s.signed_in("demo-analyst");
+    let q = c.get("/queue?state=new");
+    let at = q.body.find("href=\"/alerts/").expect("an undecided alert");
+    let id = q.body[at + 14..].split('"').next().unwrap().to_owned();
+    let t = c.csrf();
+    let path = format!("/alerts/{id}/decision");
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (&[("verdict", "maybe")], "Choose a verdict"),
+        (&[("verdict", "malicious"), ("techniques", "T1059, mimikatz")], "mimikatz"),
+        (&[("verdict", "malicious"), ("reason_code", "because")], "unknown reason code"),
+        (&[("verdict", "malicious"), ("rating", "lots")], "Rate from 1 to 5"),
+    ];
+    for (fields, message) in cases {
+        let mut form = vec![("csrf", t.as_str())];
+        form.extend_from_slice(fields);
+        let r = c.post_form(&path, &form);
+        assert_eq!(r.status, 400, "{fields:?}");
+        assert!(r.body.contains(message), "{fields:?}: {}", r.body);
+    }
+    let before = c.get("/approvals").body.matches("<article").count();
+    for (fields, message) in [
+        (vec![("action", "launch_missiles"), ("reason", "x")], "launch_missiles"),
+        (
+            vec![("action", "isolate_host"), ("reason", "x"), ("params", "{not json")],
+            "Parameters must be a JSON object",
+        ),
+    ] {
+        let mut form = vec![("csrf", t.as_str()), ("alert_id", id.as_str())];
+        form.extend(fields);
+        let r = c.post_form("/actions", &form);
+        assert_eq!(r.status, 400, "{form:?}");
+        assert!(r.body.contains(message), "{}", r.body);
+    }
+    assert!(!c.get(&format!("/alerts/{id}")).body.contains("AI said"), "no decision was recorded");
+    assert_eq!(c.get("/approvals").body.matches("<article").count(), before, "no action was requested");
+}

@@ -14,6 +14,22 @@ pub fn warden(data: &Path) -> Command {
     c
 }
 
+/// Creates a user with `warden users add` and returns a new API token for
+/// them from `warden tokens create` (which prints the token alone on stdout).
+pub fn user_with_token(data: &Path, name: &str, role: &str) -> String {
+    let o = warden(data)
+        .args(["users", "add", name, "--role", role])
+        .env("WARDEN_PASSWORD", "a long enough password")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = warden(data).args(["tokens", "create", "--user", name]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let t = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(t.lines().count(), 1, "the token alone on stdout");
+    t.trim().to_owned()
+}
+
 /// `warden serve --demo` on 127.0.0.1:0 in a fresh data directory.
 pub struct DemoServer {
     pub addr: String,

@@ -1,0 +1,194 @@
+//! Signing in and out: the sign-in form with its own CSRF token, password
+//! checks with throttling per user name and per address, the session cookie.
+
+use super::*;
+use session::LOGIN_COOKIE;
+
+pub(super) fn routes() -> Router<Arc<AppState>> {
+    Router::new().route("/login", get(login_page).post(login)).route("/logout", post(logout))
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+/// Only local paths, so the login page cannot be used to send people elsewhere.
+fn local_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/queue".to_owned(),
+    }
+}
+
+fn login_form(s: &AppState, headers: &HeaderMap, next: &str, error: Option<&str>, status: StatusCode) -> Response {
+    let Ok(token) = session::random_hex(32) else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "no randomness").into_response();
+    };
+    let mut r = render(status, "login.html", json!({"csrf": token, "next": next, "error": error}), BTreeMap::new());
+    let cookie = session::set_cookie(LOGIN_COOKIE, &token, std::time::Duration::from_secs(1800), secure(s, headers));
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
+}
+
+/// Cookies are `Secure` unless the server is reached over plain HTTP on a
+/// loopback address (a browser on the same machine); behind a TLS proxy the
+/// proxy's `X-Forwarded-Proto: https` keeps them secure.
+fn secure(s: &AppState, headers: &HeaderMap) -> bool {
+    let proxied_tls =
+        headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("https"));
+    proxied_tls || !s.loopback
+}
+
+async fn login_page(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
+    let next = local_next(q.next.as_deref());
+    let st = s.clone();
+    let h = headers.clone();
+    if blocking(move || session_of(&st.engine, &h).is_some()).await.unwrap_or(false) {
+        return see_other(&next);
+    }
+    login_form(&s, &headers, &next, None, StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+async fn login(
+    State(s): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let next = local_next(f.next.as_deref());
+    let pre = session::cookie(&headers, LOGIN_COOKIE).unwrap_or("");
+    if !same_origin(&headers) || pre.is_empty() || !session::same_secret(pre, &f.csrf) {
+        return login_form(&s, &headers, &next, Some("The form expired; please sign in again."), StatusCode::FORBIDDEN);
+    }
+    let user_key = session::user_key(&f.user);
+    let addr_key = session::addr_key(peer.ip());
+    let st = s.clone();
+    let (name, password) = (f.user.trim().to_owned(), f.password);
+    let outcome = blocking(move || -> anyhow::Result<Result<(Identity, String), Option<std::time::Duration>>> {
+        let store = st.engine.store();
+        let address = json!({"address": peer.ip().to_string()});
+        let locked = match session::locked_for(store, &user_key, session::MAX_FAILURES)? {
+            Some(w) => Some(w),
+            None => session::locked_for(store, &addr_key, session::MAX_FAILURES_PER_ADDRESS)?,
+        };
+        if let Some(wait) = locked {
+            st.engine.append_audit(vec![AuditRecord::new(
+                Actor::Service("web".into()),
+                "login.throttled",
+                name.as_str(),
+                address,
+            )])?;
+            return Ok(Err(Some(wait)));
+        }
+        match st.engine.check_password(&name, &password) {
+            Ok(who) => {
+                // Only the name's count is cleared: one good password must not
+                // wipe out an address's record of guessing.
+                session::succeeded(store, &user_key)?;
+                let id = session::start(store, &who.user)?;
+                st.engine.append_audit(vec![AuditRecord::new(
+                    Actor::User(name.clone()),
+                    "login.succeeded",
+                    name.as_str(),
+                    address,
+                )])?;
+                Ok(Ok((who, id)))
+            }
+            Err(_) => {
+                session::failed(store, &user_key)?;
+                session::failed(store, &addr_key)?;
+                st.engine.append_audit(vec![AuditRecord::new(
+                    Actor::Service("web".into()),
+                    "login.failed",
+                    name.as_str(),
+                    address,
+                )])?;
+                Ok(Err(None))
+            }
+        }
+    })
+    .await;
+    match outcome {
+        Ok(Ok(Ok((who, id)))) => {
+            // People who do not review (auditors, administrators) start where they work.
+            let next = if next == "/queue" && !who.can(Permission::Review) {
+                if who.can(Permission::ReadAudit) { "/audit".to_owned() } else { "/settings".to_owned() }
+            } else {
+                next
+            };
+            let mut r = see_other(&next);
+            let secure = secure(&s, &headers);
+            for c in [
+                session::set_cookie(COOKIE, &id, session::ABSOLUTE, secure),
+                session::set_cookie(LOGIN_COOKIE, "", std::time::Duration::ZERO, secure),
+            ] {
+                if let Ok(v) = HeaderValue::from_str(&c) {
+                    r.headers_mut().append(header::SET_COOKIE, v);
+                }
+            }
+            r
+        }
+        Ok(Ok(Err(Some(wait)))) => {
+            let msg = format!(
+                "Too many failed sign-ins. Try again in {} minute(s), or ask an administrator (warden users unlock).",
+                wait.as_secs().div_ceil(60)
+            );
+            login_form(&s, &headers, &next, Some(&msg), StatusCode::TOO_MANY_REQUESTS)
+        }
+        Ok(Ok(Err(None))) => {
+            login_form(&s, &headers, &next, Some("Unknown user or wrong password."), StatusCode::UNAUTHORIZED)
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "sign-in failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error; see the server log").into_response()
+        }
+        Err(r) => r,
+    }
+}
+
+async fn logout(State(s): State<Arc<AppState>>, headers: HeaderMap, Form(f): Form<CsrfOnly>) -> Response {
+    let st = s.clone();
+    let h = headers.clone();
+    let ended = blocking(move || {
+        let (id, sess) = session_of(&st.engine, &h)?;
+        if !same_origin(&h) || !session::same_secret(&f.csrf, &sess.csrf) {
+            return Some(false);
+        }
+        let audit = AuditRecord::new(Actor::User(sess.user.clone()), "logout", sess.user.as_str(), json!({}));
+        if let Err(e) = session::end(st.engine.store(), &id)
+            .map_err(|e| e.to_string())
+            .and_then(|_| st.engine.append_audit(vec![audit]).map(|_| ()).map_err(|e| e.to_string()))
+        {
+            tracing::error!(error = %e, "sign-out not recorded");
+        }
+        Some(true)
+    })
+    .await;
+    match ended {
+        Ok(Some(false)) => return UiError::Forged.into_response(None),
+        Err(r) => return r,
+        _ => {}
+    }
+    let mut r = see_other("/login");
+    if let Ok(v) =
+        HeaderValue::from_str(&session::set_cookie(COOKIE, "", std::time::Duration::ZERO, secure(&s, &headers)))
+    {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
+}

@@ -1,0 +1,545 @@
+//! The pages and their forms: queue, alert (decision, claim, action
+//! request), approvals, dashboards, audit and settings. Each runs as the
+//! signed-in user through [`super::page`] or [`super::form`].
+
+use super::*;
+
+pub(super) fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/queue", get(queue))
+        .route("/alerts/{id}", get(alert))
+        .route("/alerts/{id}/decision", post(decide))
+        .route("/alerts/{id}/claim", post(claim))
+        .route("/actions", post(request_action))
+        .route("/approvals", get(approvals))
+        .route("/actions/{id}/approve", post(approve))
+        .route("/actions/{id}/reject", post(reject))
+        .route("/dashboards", get(dashboards))
+        .route("/audit", get(audit))
+        .route("/audit/bundle", get(bundle))
+        .route("/settings", get(settings))
+        .route("/settings/stop", post(stop))
+}
+
+#[derive(Deserialize, Default)]
+struct QueueFilter {
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    severity: Option<String>,
+    #[serde(default)]
+    route: Option<String>,
+    #[serde(default)]
+    workflow: Option<String>,
+    /// 1-based page of [`QUEUE_PAGE`] items.
+    #[serde(default)]
+    page: Option<usize>,
+}
+
+/// Queue rows per page.
+const QUEUE_PAGE: usize = 100;
+
+fn blank(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|s| !s.is_empty())
+}
+
+async fn queue(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Query<QueueFilter>) -> Response {
+    page(s, headers, "/queue".into(), move |e, who, sess| {
+        let state = match blank(&q.state) {
+            None => Some("open"),
+            Some("all") => None,
+            Some(x) => Some(x),
+        };
+        let all = e.queue(who, if state == Some("open") { None } else { state })?;
+        let mut workflows = BTreeMap::new();
+        for wf in e.workflows() {
+            workflows.insert(wf.name.clone(), json!({"stage": wf.stage, "burn_in": e.burn_in(wf)?}));
+        }
+        let now = jiff::Timestamp::now();
+        let items: Vec<Json> = all
+            .into_iter()
+            .filter(|i| state != Some("open") || i.item.state != "decided")
+            .filter(|i| blank(&q.severity).is_none_or(|v| i.item.severity == v))
+            .filter(|i| blank(&q.route).is_none_or(|v| i.route.as_deref() == Some(v)))
+            .filter(|i| blank(&q.workflow).is_none_or(|v| i.item.workflow == v))
+            .map(|i| {
+                let age = now.duration_since(i.item.created_at).as_secs_f64();
+                json!({
+                    "alert_id": i.item.alert_id,
+                    "workflow": i.item.workflow,
+                    "wf": workflows.get(&i.item.workflow),
+                    "state": i.item.state,
+                    "assignee": i.item.assignee,
+                    "severity": i.item.severity,
+                    "age": charts::minutes(age),
+                    "priority": format!("{:.1}", i.priority),
+                    "route": i.route,
+                    "ai_verdict": i.ai_verdict.map(|v| v.as_str()),
+                    "ai_confidence": i.ai_confidence,
+                    "summary": i.summary.map(|s| truncate(s.lines().next().unwrap_or_default(), 140)),
+                })
+            })
+            .collect();
+        let filter = json!({"state": q.state.clone().unwrap_or_else(|| "open".into()), "severity": q.severity, "route": q.route, "workflow": q.workflow});
+        // The filters as a query string, for the page links.
+        let query: String = [("state", &q.state), ("severity", &q.severity), ("route", &q.route), ("workflow", &q.workflow)]
+            .iter()
+            .filter_map(|(k, v)| blank(v).map(|v| format!("{k}={}&", encode_path(v))))
+            .collect();
+        let total = items.len();
+        let pages = total.div_ceil(QUEUE_PAGE).max(1);
+        let page = q.page.unwrap_or(1).clamp(1, pages);
+        let items: Vec<Json> = items.into_iter().skip((page - 1) * QUEUE_PAGE).take(QUEUE_PAGE).collect();
+        let pager = json!({"page": page, "pages": pages, "total": total, "query": query,
+                           "first": (page - 1) * QUEUE_PAGE + 1, "last": ((page - 1) * QUEUE_PAGE + items.len())});
+        Ok(render(
+            StatusCode::OK,
+            "queue.html",
+            json!({"me": me(who, sess), "items": items, "filter": filter, "pager": pager,
+                   "workflows": workflows.keys().collect::<Vec<_>>(),
+                   "severities": warden_core::Severity::ALL.iter().rev().map(|v| v.as_str()).collect::<Vec<_>>(),
+                   "routes": warden_core::RouteKind::ALL.iter().rev().map(|v| v.as_str()).collect::<Vec<_>>()}),
+            BTreeMap::new(),
+        ))
+    })
+    .await
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n { s.to_owned() } else { format!("{}…", s.chars().take(n).collect::<String>()) }
+}
+
+#[derive(Deserialize, Default)]
+struct Notice {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+fn notice(done: Option<&str>) -> Option<&'static str> {
+    match done? {
+        "decision" => Some("Decision recorded."),
+        "claimed" => Some("The alert is yours to review."),
+        "action" => Some("Action requested."),
+        "approved" => Some("Approval recorded."),
+        "rejected" => Some("Request rejected."),
+        "stop" => Some("Stop switch changed."),
+        _ => None,
+    }
+}
+
+fn action_json(r: &warden_govern::ActionRequest, who: &Identity) -> Json {
+    let mut v = serde_json::to_value(r).unwrap_or_default();
+    v["still_needed"] = json!(warden_govern::gate::still_needed(r));
+    let empty = r.params.is_null() || r.params.as_object().is_some_and(|o| o.is_empty());
+    v["params_text"] = json!(if empty { String::new() } else { r.params.to_string() });
+    v["mine"] = json!(r.requester == who.user);
+    v["approved_by_me"] = json!(r.approvals.iter().any(|a| a.user == who.user));
+    v["may_approve"] = json!(who.can(Permission::to_approve(r.tier)));
+    v
+}
+
+async fn alert(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(n): Query<Notice>,
+) -> Response {
+    let here = format!("/alerts/{id}");
+    page(s, headers, here, move |e, who, sess| {
+        let v = e.alert_view(who, &id)?;
+        let cited: BTreeMap<&str, bool> = v
+            .assessment
+            .iter()
+            .flat_map(|a| a.evidence.iter())
+            .zip(v.evidence_verified.iter())
+            .map(|(ev, ok)| (ev.path.as_str(), *ok))
+            .collect();
+        let fields: Vec<Json> = v
+            .alert
+            .fields
+            .iter()
+            .map(|(path, value)| {
+                json!({"path": path, "value": value.to_string(), "cited": cited.contains_key(path), "verified": cited.get(path).copied().unwrap_or(false)})
+            })
+            .collect();
+        let evidence: Vec<Json> = v
+            .assessment
+            .iter()
+            .flat_map(|a| a.evidence.iter())
+            .zip(v.evidence_verified.iter())
+            .map(|(ev, ok)| json!({"path": ev.path, "value": ev.value.to_string(), "note": ev.note, "verified": ok}))
+            .collect();
+        let actions: Vec<Json> = v.actions.iter().map(|r| action_json(r, who)).collect();
+        let matrix = e.risk_matrix()?;
+        let ctx = json!({
+            "me": me(who, sess),
+            "notice": notice(n.done.as_deref()),
+            "id": v.alert.id.as_str(),
+            "alert": {"format": v.alert.format.as_str(), "received_at": v.alert.received_at.to_string(),
+                       "observed_at": v.alert.observed_at.map(|t| t.to_string()), "source": v.alert.origin.file},
+            "assessment": v.assessment,
+            "validation": v.validation,
+            "route": v.route,
+            "workflow": v.workflow,
+            "techniques": v.techniques,
+            "fields": fields,
+            "evidence": evidence,
+            "decisions": v.decisions,
+            "review": v.review,
+            "actions": actions,
+            "verdicts": Verdict::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>(),
+            "reason_codes": ReasonCode::ALL,
+            "action_kinds": ActionKind::ALL.iter().map(|k| json!({"name": k.as_str(), "tier": matrix.tier(*k).as_str()})).collect::<Vec<_>>(),
+        });
+        Ok(render(StatusCode::OK, "alert.html", ctx, BTreeMap::new()))
+    })
+    .await
+}
+
+async fn claim(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
+    form(s, headers, f.csrf.clone(), move |e, who, _| {
+        e.claim(who, &id)?;
+        Ok(see_other(&format!("/alerts/{id}?done=claimed")))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct DecisionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    verdict: String,
+    #[serde(default)]
+    techniques: String,
+    #[serde(default)]
+    reason_code: String,
+    #[serde(default)]
+    comment: String,
+    #[serde(default)]
+    rating: String,
+}
+
+async fn decide(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<DecisionForm>,
+) -> Response {
+    form(s, headers, f.csrf.clone(), move |e, who, _| {
+        let verdict: Verdict = f
+            .verdict
+            .parse()
+            .map_err(|_| UiError::Bad("Choose a verdict: malicious, suspicious, benign or unknown.".into()))?;
+        let techniques = if f.techniques.trim().is_empty() {
+            None
+        } else {
+            Some(
+                f.techniques
+                    .split([',', ' ', ';'])
+                    .filter(|t| !t.is_empty())
+                    .map(|t| TechniqueId::parse(t.trim()).map_err(|e| UiError::Bad(e.to_string())))
+                    .collect::<Result<Vec<_>, _>>()?,
+            )
+        };
+        let reason_code = match f.reason_code.as_str() {
+            "" => None,
+            c => Some(
+                serde_json::from_value::<ReasonCode>(json!(c))
+                    .map_err(|_| UiError::Bad(format!("unknown reason code {c:?}")))?,
+            ),
+        };
+        let rating = match f.rating.as_str() {
+            "" => None,
+            r => Some(r.parse::<u8>().map_err(|_| UiError::Bad("Rate from 1 to 5.".into()))?),
+        };
+        e.decide(who, &id, DecisionInput { verdict, techniques, reason_code, comment: f.comment, rating })?;
+        Ok(see_other(&format!("/alerts/{id}?done=decision")))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct ActionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    alert_id: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    params: String,
+}
+
+async fn request_action(State(s): State<Arc<AppState>>, headers: HeaderMap, Form(f): Form<ActionForm>) -> Response {
+    form(s, headers, f.csrf.clone(), move |e, who, _| {
+        let kind: ActionKind = f.action.parse().map_err(|e: warden_core::VocabError| UiError::Bad(e.to_string()))?;
+        let params = if f.params.trim().is_empty() {
+            json!({})
+        } else {
+            serde_json::from_str(&f.params)
+                .map_err(|e| UiError::Bad(format!("Parameters must be a JSON object: {e}")))?
+        };
+        let alert_id = Some(f.alert_id.clone()).filter(|a| !a.is_empty());
+        e.request_action(
+            who,
+            warden_engine::actions::ActionInput {
+                alert_id: alert_id.clone(),
+                kind,
+                params,
+                reason: f.reason,
+                draft: false,
+            },
+        )?;
+        Ok(see_other(&match alert_id {
+            Some(a) => format!("/alerts/{a}?done=action"),
+            None => "/approvals?done=action".into(),
+        }))
+    })
+    .await
+}
+
+// ---- approvals ---------------------------------------------------------
+
+async fn approvals(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(n): Query<Notice>) -> Response {
+    page(s, headers, "/approvals".into(), move |e, who, sess| {
+        let pending: Vec<Json> =
+            e.actions_seen_by(who, Some(RequestStatus::Pending))?.iter().map(|r| action_json(r, who)).collect();
+        let recent: Vec<Json> = e
+            .actions_seen_by(who, None)?
+            .iter()
+            .filter(|r| r.status != RequestStatus::Pending)
+            .take(20)
+            .map(|r| action_json(r, who))
+            .collect();
+        Ok(render(
+            StatusCode::OK,
+            "approvals.html",
+            json!({"me": me(who, sess), "notice": notice(n.done.as_deref()), "pending": pending, "recent": recent}),
+            BTreeMap::new(),
+        ))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct ApprovalForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    text: Option<String>,
+}
+
+async fn approve(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<ApprovalForm>,
+) -> Response {
+    form(s, headers, f.csrf.clone(), move |e, who, _| {
+        let req = e.action(who, &id)?;
+        if req.tier >= warden_core::RiskTier::High && f.reason.trim().is_empty() {
+            return Err(UiError::Bad(format!("A {} action needs a written reason to approve.", req.tier)));
+        }
+        let text = f.text.filter(|t| !t.trim().is_empty());
+        e.approve_action(who, &id, &f.reason, text)?;
+        Ok(see_other("/approvals?done=approved"))
+    })
+    .await
+}
+
+async fn reject(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<ApprovalForm>,
+) -> Response {
+    form(s, headers, f.csrf.clone(), move |e, who, _| {
+        if f.reason.trim().is_empty() {
+            return Err(UiError::Bad("Say why the request is rejected.".into()));
+        }
+        e.reject_action(who, &id, &f.reason)?;
+        Ok(see_other("/approvals?done=rejected"))
+    })
+    .await
+}
+
+// ---- dashboards --------------------------------------------------------
+
+async fn dashboards(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    page(s, headers, "/dashboards".into(), move |e, who, sess| {
+        who.authorize(Permission::Review, "see the dashboards").map_err(EngineError::from)?;
+        let q = e.quality(None)?;
+        let impact = e.impact(None)?;
+        let bins: Vec<charts::Bin> = q
+            .reliability
+            .iter()
+            .map(|b| charts::Bin {
+                confidence: b.mean_confidence,
+                accuracy: b.accuracy,
+                n: b.n,
+                sufficient: b.sufficient,
+            })
+            .collect();
+        let tactics: Vec<(String, f64, usize)> = q.per_tactic.iter().map(|(t, r)| (t.clone(), r.recall, r.n)).collect();
+        let weeks: Vec<String> = impact.weeks.iter().map(|w| w.week.clone()).collect();
+        let triage: Vec<(String, f64, f64)> = ["critical", "high", "medium", "low", "info"]
+            .iter()
+            .filter_map(|sev| impact.with_ai.time_to_triage.get(*sev).map(|p| ((*sev).to_owned(), p.p50, p.p90)))
+            .collect();
+        let matrix = e.coverage_matrix()?;
+        let columns: Vec<(&str, Vec<charts::Cell>)> = matrix
+            .iter()
+            .map(|c| {
+                (
+                    c.tactic.as_str(),
+                    c.cells
+                        .iter()
+                        .map(|x| charts::Cell {
+                            id: &x.id,
+                            name: &x.name,
+                            state: x.state,
+                            attacks: x.attacks,
+                            caught: x.caught,
+                        })
+                        .collect(),
+                )
+            })
+            .collect();
+        let mut svg = BTreeMap::new();
+        svg.insert("reliability", charts::reliability(&bins));
+        svg.insert("tactics", charts::bars("Recall per ATT&CK tactic on decided attacks", &tactics));
+        svg.insert(
+            "weeks",
+            charts::lines(
+                "Acceptance and override rate per week",
+                &weeks,
+                &[
+                    ("acceptance", impact.weeks.iter().map(|w| w.acceptance_rate).collect()),
+                    ("override", impact.weeks.iter().map(|w| w.override_rate).collect()),
+                ],
+            ),
+        );
+        svg.insert("triage", charts::durations("Time to triage per severity (with AI)", &triage));
+        svg.insert("coverage", charts::heat_map(&columns));
+        let blind_spots = e.blind_spots(None)?;
+        let per_analyzer = e.acceptance_by_analyzer()?;
+        let ctx = json!({
+            "me": me(who, sess),
+            "blind_spots": blind_spots,
+            "per_analyzer": per_analyzer,
+            "q": {"n": q.n, "precision": q.precision, "recall": q.recall, "f1": q.f1, "ece": q.ece, "brier": q.brier,
+                  "acceptance_rate": q.acceptance_rate, "override_rate": q.override_rate,
+                  "ai_benign_human_malicious": q.ai_benign_human_malicious},
+            "impact": {"alerts_total": impact.alerts_total, "routes": impact.routes, "decided": impact.with_ai.decided},
+        });
+        Ok(render(StatusCode::OK, "dashboards.html", ctx, svg))
+    })
+    .await
+}
+
+// ---- audit -------------------------------------------------------------
+
+async fn audit(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    page(s, headers, "/audit".into(), move |e, who, sess| {
+        who.authorize(Permission::ReadAudit, "read the audit trail").map_err(EngineError::from)?;
+        let checkpoint = e.latest_checkpoint()?;
+        let verify = crate::api::audit_status(e)?;
+        let ctx = json!({"me": me(who, sess), "checkpoint": checkpoint, "verify": verify, "public_key": e.audit_public_key()});
+        Ok(render(StatusCode::OK, "audit.html", ctx, BTreeMap::new()))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct BundleQuery {
+    #[serde(default)]
+    alert: String,
+}
+
+async fn bundle(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Query<BundleQuery>) -> Response {
+    page(s, headers, "/audit".into(), move |e, who, _| {
+        let id = warden_core::AlertId::parse(q.alert.trim())
+            .ok_or_else(|| UiError::Bad(format!("{:?} is not an alert id", q.alert)))?;
+        let doc = e.evidence_bundle(who, id.as_str())?;
+        let body = serde_json::to_vec_pretty(&doc).map_err(|e| UiError::Bad(e.to_string()))?;
+        Ok((
+            [
+                (header::CONTENT_TYPE, "application/json".to_owned()),
+                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"evidence-{}.json\"", id.as_str())),
+            ],
+            body,
+        )
+            .into_response())
+    })
+    .await
+}
+
+// ---- settings ----------------------------------------------------------
+
+async fn settings(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(n): Query<Notice>) -> Response {
+    page(s, headers, "/settings".into(), move |e, who, sess| {
+        let c = e.config();
+        let mut workflows = Vec::new();
+        for wf in e.workflows() {
+            workflows.push(json!({
+                "name": wf.name, "stage": wf.stage, "burn_in": e.burn_in(wf)?, "burn_in_days": wf.burn_in_days,
+                "threshold": wf.confidence_threshold, "qa_sample_rate": wf.qa_sample_rate, "analyzer": wf.analyzer,
+                "blind_first_look": wf.blind_first_look,
+            }));
+        }
+        let matrix = e.risk_matrix()?;
+        let tiers: Vec<Json> =
+            ActionKind::ALL.iter().map(|k| json!({"action": k.as_str(), "tier": matrix.tier(*k).as_str()})).collect();
+        let mut providers = vec![json!({"name": "local", "residency": "on_prem", "model": "built-in analyzer", "classes": {}})];
+        for (name, p) in &c.providers {
+            providers.push(json!({"name": name, "residency": p.residency, "model": p.model, "base_url": p.base_url, "classes": p.classes, "unclassified": p.unclassified}));
+        }
+        let register = e.store().register().map_err(EngineError::from)?;
+        let switches = e.switches()?;
+        let ctx = json!({
+            "me": me(who, sess),
+            "notice": notice(n.done.as_deref()),
+            "policy_version": e.policy_version(),
+            "govern": c.govern,
+            "workflows": workflows,
+            "tiers": tiers,
+            "providers": providers,
+            "register": register,
+            "switches": switches,
+            "stopped": e.stopped()?,
+        });
+        Ok(render(StatusCode::OK, "settings.html", ctx, BTreeMap::new()))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct StopForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    on: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn stop(State(s): State<Arc<AppState>>, headers: HeaderMap, Form(f): Form<StopForm>) -> Response {
+    form(s, headers, f.csrf.clone(), move |e, who, _| {
+        if f.reason.trim().is_empty() {
+            return Err(UiError::Bad("Say why the stop switch changes.".into()));
+        }
+        e.set_stop(who, None, f.on == "true", &f.reason)?;
+        Ok(see_other("/settings?done=stop"))
+    })
+    .await
+}
