@@ -16,6 +16,8 @@ pub mod merkle;
 pub mod note;
 mod verify;
 
+use std::borrow::Cow;
+
 use jiff::Timestamp;
 use serde_json::Value as J;
 use sha2::{Digest, Sha256};
@@ -23,21 +25,37 @@ use warden_core::{AuditEntry, AuditRecord};
 
 pub use merkle::{Frontier, Hash};
 pub use note::{Checkpoint, NoteError, NoteSigner, NoteVerifier};
-pub use verify::{LogItem, Report, VerifyError, verify_log};
+pub use verify::{LogItem, Report, VerifyError, check_entry, verify_log};
 
 /// Version of the canonical entry format; part of every hashed entry.
-pub const FORMAT_VERSION: u32 = 1;
+///
+/// Format 2 entries are stored as the exact bytes that were hashed, and
+/// verified over those bytes alone. Format 1 entries (written before the log
+/// kept its bytes) are verified by rebuilding their canonical form from the
+/// stored fields, as they were written.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The `prev_hash` of the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// The canonical bytes of an entry: JSON with sorted keys and no whitespace,
-/// over the format version, position, time, actor, action, object, payload,
-/// policy version and previous hash. These bytes are what the chain hashes
-/// and what the Merkle tree's leaves are made of.
+/// The canonical bytes of an entry: JSON with keys sorted by their UTF-8
+/// bytes and no whitespace, over the format version, position, time, actor,
+/// action, object, payload, policy version and previous hash. These bytes are
+/// what the chain hashes, what the Merkle tree's leaves are made of, and
+/// (from format 2 on) what the log stores.
+///
+/// Numbers have one written form: integers exactly as they are (any `i64` or
+/// `u64`), every other number in the shortest decimal that reads back as the
+/// same `f64` (what `serde_json` writes). Strings are UTF-8 with JSON's
+/// escapes; a Rust string cannot hold a lone surrogate, so none is ever
+/// written.
 pub fn canonical_bytes(seq: u64, at: Timestamp, record: &AuditRecord, policy: &str, prev_hash: &str) -> Vec<u8> {
+    canonical_bytes_v(FORMAT_VERSION, seq, at, record, policy, prev_hash)
+}
+
+fn canonical_bytes_v(v: u32, seq: u64, at: Timestamp, record: &AuditRecord, policy: &str, prev_hash: &str) -> Vec<u8> {
     let doc = serde_json::json!({
-        "v": FORMAT_VERSION,
+        "v": v,
         "seq": seq,
         "at": at.to_string(),
         "actor": serde_json::to_value(&record.actor).unwrap_or(J::Null),
@@ -52,9 +70,68 @@ pub fn canonical_bytes(seq: u64, at: Timestamp, record: &AuditRecord, policy: &s
     out
 }
 
-/// The canonical bytes of a stored entry.
-pub fn entry_bytes(e: &AuditEntry) -> Vec<u8> {
-    canonical_bytes(e.seq, e.at, &e.record, &e.policy, &e.prev_hash)
+/// The bytes an entry's hash covers: the stored bytes when the entry has
+/// them, otherwise (format 1) its canonical form rebuilt from its fields.
+pub fn entry_bytes(e: &AuditEntry) -> Cow<'_, [u8]> {
+    match &e.canonical {
+        Some(bytes) => Cow::Borrowed(bytes),
+        None => Cow::Owned(canonical_bytes_v(1, e.seq, e.at, &e.record, &e.policy, &e.prev_hash)),
+    }
+}
+
+/// The fields of an entry, read back from its stored canonical bytes.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Decoded {
+    v: u32,
+    seq: u64,
+    at: Timestamp,
+    actor: warden_core::Actor,
+    action: String,
+    object: String,
+    payload: J,
+    policy: String,
+    prev: String,
+}
+
+fn decode(canonical: &[u8]) -> Result<Decoded, String> {
+    let d: Decoded =
+        serde_json::from_slice(canonical).map_err(|e| format!("its stored bytes are not a canonical entry: {e}"))?;
+    if d.v < 2 {
+        return Err(format!("its stored bytes claim format {}, which did not store bytes", d.v));
+    }
+    Ok(d)
+}
+
+/// Whether an entry's fields say what its stored bytes say (always true of
+/// a format 1 entry, which has no stored bytes).
+pub(crate) fn agrees_with_bytes(e: &AuditEntry) -> Result<bool, String> {
+    let Some(stored) = &e.canonical else { return Ok(true) };
+    let d = decode(stored)?;
+    Ok(d.seq == e.seq
+        && d.prev == e.prev_hash
+        && d.at == e.at
+        && d.actor == e.record.actor
+        && d.action == e.record.action
+        && d.object == e.record.object
+        && d.payload == e.record.payload
+        && d.policy == e.policy)
+}
+
+/// Reads an entry from the bytes the log stores and the hash stored beside
+/// them. The bytes are kept as they are: [`verify_log`] hashes them, never a
+/// re-serialisation of what was read.
+pub fn decode_entry(canonical: Vec<u8>, hash: String) -> Result<AuditEntry, String> {
+    let d = decode(&canonical)?;
+    Ok(AuditEntry {
+        seq: d.seq,
+        at: d.at,
+        record: AuditRecord { actor: d.actor, action: d.action, object: d.object, payload: d.payload },
+        policy: d.policy,
+        prev_hash: d.prev,
+        hash,
+        canonical: Some(canonical),
+    })
 }
 
 /// Standard base64, as checkpoints and proofs write hashes.
@@ -83,8 +160,9 @@ pub fn next_entry(last: Option<(u64, &str)>, at: Timestamp, record: AuditRecord,
         Some((s, h)) => (s + 1, h.to_owned()),
         None => (1, GENESIS.to_owned()),
     };
-    let hash = chain_hash(&canonical_bytes(seq, at, &record, policy, &prev));
-    AuditEntry { seq, at, record, policy: policy.to_owned(), prev_hash: prev, hash }
+    let bytes = canonical_bytes(seq, at, &record, policy, &prev);
+    let hash = chain_hash(&bytes);
+    AuditEntry { seq, at, record, policy: policy.to_owned(), prev_hash: prev, hash, canonical: Some(bytes) }
 }
 
 /// What is wrong with the first bad entry of a chain.

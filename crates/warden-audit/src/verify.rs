@@ -4,7 +4,21 @@ use warden_core::AuditEntry;
 
 use crate::merkle::{Frontier, Hash, leaf_hash};
 use crate::note::{NoteVerifier, open};
-use crate::{GENESIS, chain_hash, entry_bytes};
+use crate::{GENESIS, agrees_with_bytes, chain_hash, entry_bytes};
+
+/// Checks one entry against its hash and returns its Merkle leaf hash. The
+/// hash is recomputed over the bytes the log stores; an entry that carries
+/// stored bytes must also say what those bytes say.
+pub fn check_entry(e: &AuditEntry) -> Result<Hash, String> {
+    let bytes = entry_bytes(e);
+    if chain_hash(&bytes) != e.hash {
+        return Err("its content does not match its hash (the entry was altered)".into());
+    }
+    if !agrees_with_bytes(e)? {
+        return Err("its fields differ from the bytes its hash covers (the entry was altered)".into());
+    }
+    Ok(leaf_hash(&bytes))
+}
 
 /// One position of the log as the verifier sees it.
 #[derive(Clone, Debug)]
@@ -118,12 +132,8 @@ pub fn verify_log(
         }
         let (item_prev, hash, leaf) = match item {
             LogItem::Full(e) => {
-                let bytes = entry_bytes(&e);
-                let computed = chain_hash(&bytes);
-                if computed != e.hash {
-                    return Err(err(Some(seq), "its content does not match its hash (the entry was altered)"));
-                }
-                (e.prev_hash, e.hash, leaf_hash(&bytes))
+                let leaf = check_entry(&e).map_err(|what| err(Some(seq), what))?;
+                (e.prev_hash, e.hash, leaf)
             }
             LogItem::Pruned { prev_hash, hash, leaf, .. } => {
                 pruned += 1;

@@ -33,7 +33,7 @@ fn log(n: usize) -> Vec<AuditEntry> {
 #[test]
 fn roots_and_proofs_agree_with_ct_merkle() {
     let entries = log(41);
-    let bytes: Vec<Vec<u8>> = entries.iter().map(entry_bytes).collect();
+    let bytes: Vec<Vec<u8>> = entries.iter().map(|e| entry_bytes(e).into_owned()).collect();
     let leaves: Vec<Hash> = bytes.iter().map(|b| merkle::leaf_hash(b)).collect();
     let mut theirs = MemoryBackedTree::<Sha256, Vec<u8>>::new();
     for (n, b) in bytes.iter().enumerate() {

@@ -46,4 +46,11 @@ pub struct AuditEntry {
     pub prev_hash: String,
     /// Hex SHA-256 of this entry's canonical form.
     pub hash: String,
+    /// The exact bytes the hash was computed over, as the log stores them.
+    /// Verification hashes these bytes and never re-serialises the fields
+    /// above, so no value can fail to survive a round trip. `None` only for
+    /// entries written before the log kept its bytes (format 1), which are
+    /// verified by rebuilding their canonical form.
+    #[serde(skip)]
+    pub canonical: Option<Vec<u8>>,
 }

@@ -36,6 +36,10 @@ pub(crate) struct AuditState {
 #[derive(Debug, Serialize)]
 pub struct InclusionDoc {
     pub entry: Option<AuditEntry>,
+    /// The exact bytes the leaf hash covers (canonical JSON text), when the
+    /// entry's content is kept: hash these, not a re-serialisation of `entry`.
+    #[serde(rename = "entryBytes", skip_serializing_if = "Option::is_none")]
+    pub entry_bytes: Option<String>,
     #[serde(rename = "leafIdx")]
     pub leaf_idx: u64,
     #[serde(rename = "treeSize")]
@@ -243,14 +247,9 @@ impl Engine {
             for item in page {
                 let (seq, prev, hash, leaf) = match item {
                     LogItem::Full(e) => {
-                        let bytes = entry_bytes(&e);
-                        if warden_audit::chain_hash(&bytes) != e.hash {
-                            return Err(AuditError::Damaged(VerifyError {
-                                seq: Some(e.seq),
-                                what: "its content does not match its hash (the entry was altered)".into(),
-                            }));
-                        }
-                        (e.seq, e.prev_hash, e.hash, merkle::leaf_hash(&bytes))
+                        let leaf = warden_audit::check_entry(&e)
+                            .map_err(|what| AuditError::Damaged(VerifyError { seq: Some(e.seq), what }))?;
+                        (e.seq, e.prev_hash, e.hash, leaf)
                     }
                     LogItem::Pruned { seq, prev_hash, hash, leaf } => (seq, prev_hash, hash, leaf),
                 };
@@ -444,8 +443,10 @@ impl Engine {
         let idx = seq as usize - 1;
         let proof = merkle::inclusion_proof(idx, leaves)
             .ok_or_else(|| AuditError::Invalid(format!("entry {seq} is not in the log")))?;
+        let entry_bytes = entry.as_ref().map(|e| String::from_utf8_lossy(&entry_bytes(e)).into_owned());
         Ok(InclusionDoc {
             entry,
+            entry_bytes,
             leaf_idx: idx as u64,
             tree_size: cp.size,
             leaf_hash: b64(&leaves[idx]),
@@ -524,7 +525,9 @@ impl Engine {
             "audit": proofs,
             "checkpoint": note,
             "public_key": self.audit_public_key(),
-            "how_to_verify": "Each audit item's leafHash is SHA-256(0x00 || canonical entry bytes); its proof is an \
+            "how_to_verify": "Each audit item's leafHash is SHA-256(0x00 || entryBytes), the UTF-8 bytes of the \
+                entry's canonical JSON exactly as the log stores them (hash them as they are; entry is the \
+                same content parsed); its proof is an \
                 RFC 9162 inclusion proof (leafIdx, treeSize) to root; root is signed in checkpoint (C2SP \
                 tlog-checkpoint, Ed25519 signed note) by public_key.",
         }))

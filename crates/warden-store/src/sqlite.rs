@@ -214,6 +214,14 @@ CREATE TABLE login_failures (
     last_at     TEXT NOT NULL
 );
 "#,
+    r#"
+-- Audit entries keep the exact bytes their hash covers (format 2): verification
+-- hashes these bytes and never re-serialises what was read. For such rows
+-- `payload` is empty (the payload is inside `canonical`); actor, action and
+-- object stay as columns for lookups. Rows written before this migration have
+-- no bytes and are verified by rebuilding their format 1 canonical form.
+ALTER TABLE audit_log ADD COLUMN canonical BLOB;
+"#,
 ];
 
 /// A store in one SQLite file. Writers are serialised by a mutex; SQLite's
@@ -299,17 +307,53 @@ impl SqliteStore {
     }
 }
 
-const ENTRY_COLUMNS: &str = "SELECT seq, at, actor, action, object, payload, policy, prev_hash, hash FROM audit_log";
+const ENTRY_COLUMNS: &str =
+    "SELECT seq, at, actor, action, object, payload, policy, prev_hash, hash, canonical FROM audit_log";
 
 /// Reads audit rows; a row that cannot be read back is named by its sequence number.
 fn read_entries(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Vec<AuditEntry>, StoreError> {
     let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt
-        .query_map(params, |r| <(u64, String, String, String, String, String, String, String, String)>::try_from(r))?;
+    let rows = stmt.query_map(params, |r| {
+        // The bytes are read as whatever SQLite holds (a blob, or text if
+        // someone rewrote the row), so an edit is reported by verification
+        // rather than as a type error.
+        let canonical = match r.get_ref(9)? {
+            rusqlite::types::ValueRef::Null => None,
+            rusqlite::types::ValueRef::Blob(b) | rusqlite::types::ValueRef::Text(b) => Some(b.to_vec()),
+            other => Some(format!("{other:?}").into_bytes()),
+        };
+        let text = |i: usize| r.get::<_, String>(i);
+        Ok((
+            r.get::<_, u64>(0)?,
+            text(1)?,
+            text(2)?,
+            text(3)?,
+            text(4)?,
+            text(5)?,
+            text(6)?,
+            text(7)?,
+            text(8)?,
+            canonical,
+        ))
+    })?;
     let mut out = Vec::new();
     for row in rows {
-        let (seq, at, actor, action, object, payload, policy, prev_hash, hash) = row?;
+        let (seq, at, actor, action, object, payload, policy, prev_hash, hash, canonical) = row?;
         let bad = |what: &str| StoreError::CorruptAudit { seq, what: what.to_owned() };
+        if let Some(bytes) = canonical {
+            // Format 2: everything but the hash comes from the hashed bytes.
+            let e = warden_audit::decode_entry(bytes, hash).map_err(|w| bad(&w))?;
+            if e.seq != seq
+                || e.prev_hash != prev_hash
+                || e.record.object != object
+                || e.record.action != action
+                || !payload.is_empty()
+            {
+                return Err(bad("its columns differ from the bytes its hash covers (the row was altered)"));
+            }
+            out.push(e);
+            continue;
+        }
         out.push(AuditEntry {
             seq,
             at: at.parse().map_err(|_| bad("its time cannot be read"))?,
@@ -322,6 +366,7 @@ fn read_entries(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> 
             policy,
             prev_hash,
             hash,
+            canonical: None,
         });
     }
     Ok(out)
@@ -373,8 +418,8 @@ fn append(
         )
         .optional()?;
     let mut stmt = tx.prepare_cached(
-        "INSERT INTO audit_log (seq, at, actor, action, object, payload, policy, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO audit_log (seq, at, actor, action, object, payload, policy, prev_hash, hash, canonical)
+         VALUES (?1, ?2, ?3, ?4, ?5, '', ?6, ?7, ?8, ?9)",
     )?;
     let at = Timestamp::now();
     for record in records {
@@ -385,10 +430,10 @@ fn append(
             to_json(&entry.record.actor),
             entry.record.action,
             entry.record.object,
-            to_json(&entry.record.payload),
             entry.policy,
             entry.prev_hash,
             entry.hash,
+            entry.canonical,
         ])?;
         last = Some((entry.seq, entry.hash));
     }

@@ -41,7 +41,7 @@ fn a_hand_edited_row_is_found_and_named() {
     // Someone with the database file bypasses the append-only trigger and edits row 10.
     let conn = rusqlite::Connection::open(data.path().join("warden.db")).unwrap();
     assert!(conn.execute("UPDATE audit_log SET action = 'x' WHERE seq = 10", []).is_err(), "the trigger refuses");
-    conn.execute_batch("DROP TRIGGER audit_log_no_update; UPDATE audit_log SET payload = '{\"route\":\"auto_closed\"}' WHERE seq = 10;").unwrap();
+    conn.execute_batch("DROP TRIGGER audit_log_no_update; UPDATE audit_log SET canonical = replace(canonical, '\"payload\":{', '\"payload\":{\"route\":\"auto_closed\",') WHERE seq = 10;").unwrap();
     drop(conn);
     let bad = run(data.path(), &["audit", "verify"]);
     assert_eq!(bad.status.code(), Some(1));
@@ -109,10 +109,10 @@ fn printed_proofs_verify_with_an_independent_implementation() {
     let size = doc["treeSize"].as_u64().unwrap();
     let proof: Vec<[u8; 32]> = doc["proof"].as_array().unwrap().iter().map(b64_hash).collect();
     assert!(proof.len() * 32 <= 32 * (size as f64).log2().ceil() as usize, "proof within 32·⌈log2 n⌉ bytes");
-    let entry: warden_core::AuditEntry = serde_json::from_value(doc["entry"].clone()).unwrap();
+    let entry = entry_bytes(&doc);
     let root = RootHash::<Sha256>::new(b64_hash(&doc["root"]).into(), size);
     let digests: Vec<sha2::digest::Output<Sha256>> = proof.iter().map(|h| (*h).into()).collect();
-    root.verify_inclusion(&warden_audit_bytes(&entry), 6, &InclusionProof::<Sha256>::from_digests(digests.iter()))
+    root.verify_inclusion(&entry, 6, &InclusionProof::<Sha256>::from_digests(digests.iter()))
         .expect("ct-merkle accepts Warden's inclusion proof");
     // The root is the one the signed checkpoint commits to.
     assert!(doc["checkpoint"].as_str().unwrap().contains(doc["root"].as_str().unwrap()));
@@ -128,27 +128,25 @@ fn printed_proofs_verify_with_an_independent_implementation() {
         .expect("ct-merkle accepts Warden's consistency proof");
 }
 
-/// The canonical entry bytes, as the leaf is hashed over.
-fn warden_audit_bytes(e: &warden_core::AuditEntry) -> Vec<u8> {
-    // Rebuilt here from the documented form (sorted keys, no whitespace) rather than by calling Warden.
-    let doc = serde_json::json!({
-        "action": e.record.action, "actor": e.record.actor, "at": e.at.to_string(), "object": e.record.object,
-        "payload": e.record.payload, "policy": e.policy, "prev": e.prev_hash, "seq": e.seq, "v": 1,
-    });
-    fn canon(v: &serde_json::Value) -> String {
-        match v {
-            serde_json::Value::Object(m) => {
-                let mut keys: Vec<&String> = m.keys().collect();
-                keys.sort();
-                let parts: Vec<String> =
-                    keys.iter().map(|k| format!("{}:{}", serde_json::to_string(k).unwrap(), canon(&m[*k]))).collect();
-                format!("{{{}}}", parts.join(","))
-            }
-            serde_json::Value::Array(a) => format!("[{}]", a.iter().map(canon).collect::<Vec<_>>().join(",")),
-            other => serde_json::to_string(other).unwrap(),
-        }
+/// The bytes an inclusion proof's leaf covers, as the proof carries them, after
+/// checking that they say what the proof's parsed `entry` says.
+fn entry_bytes(doc: &serde_json::Value) -> Vec<u8> {
+    let bytes = doc["entryBytes"].as_str().expect("a kept entry comes with its bytes").as_bytes().to_vec();
+    let parsed: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let entry = &doc["entry"];
+    for (k, field) in [
+        ("seq", "seq"),
+        ("at", "at"),
+        ("action", "action"),
+        ("object", "object"),
+        ("payload", "payload"),
+        ("policy", "policy"),
+        ("prev", "prev_hash"),
+        ("actor", "actor"),
+    ] {
+        assert_eq!(parsed[k], entry[field], "entryBytes and entry agree on {k}");
     }
-    canon(&doc).into_bytes()
+    bytes
 }
 
 #[test]
@@ -182,12 +180,11 @@ fn an_evidence_bundle_carries_every_entry_about_the_alert_with_its_proof() {
     }
     for a in audit {
         assert_eq!(a["root"], audit[0]["root"], "all proofs verify against one checkpoint");
-        let entry: warden_core::AuditEntry = serde_json::from_value(a["entry"].clone()).unwrap();
         let leaf = {
             use sha2::Digest;
             let mut h = sha2::Sha256::new();
             h.update([0u8]);
-            h.update(warden_audit_bytes(&entry));
+            h.update(entry_bytes(a));
             <[u8; 32]>::from(h.finalize())
         };
         assert_eq!(leaf, b64_hash(&a["leafHash"]));

@@ -557,9 +557,11 @@ fn preview_for_the_external_provider_shows_no_seeded_value_and_reidentification_
     assert_eq!(invented.status.code(), Some(1), "tokens a model invents are never re-identified");
     let conn = rusqlite::Connection::open(data.path().join("warden.db")).unwrap();
     let (n, payload): (u64, String) = conn
-        .query_row("SELECT count(*), max(payload) FROM audit_log WHERE action = 'privacy.reidentified'", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT count(*), max(CAST(canonical AS TEXT)) FROM audit_log WHERE action = 'privacy.reidentified'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .unwrap();
     assert_eq!(n, 1);
     assert!(payload.contains("incident 42") && !payload.contains('@'), "who, what and why; never the value: {payload}");
