@@ -558,10 +558,20 @@ impl<'a> Parser<'a> {
 /// (OCSF process activity, and the first evidence of a detection finding).
 const TAXONOMY: &[(&str, &[&str])] = &[
     ("CommandLine", &["process.command_line", "process.cmd_line", "evidences[0].process.cmd_line"]),
-    ("Image", &["process.executable", "process.file.path", "evidences[0].process.file.path"]),
+    // Security event 4688 names the new process and its parent differently from Sysmon's event 1.
+    (
+        "Image",
+        &[
+            "Event.EventData.NewProcessName",
+            "process.executable",
+            "process.file.path",
+            "evidences[0].process.file.path",
+        ],
+    ),
     (
         "ParentImage",
         &[
+            "Event.EventData.ParentProcessName",
             "process.parent.executable",
             "process.parent_process.file.path",
             "evidences[0].process.parent_process.file.path",
@@ -589,6 +599,10 @@ const TAXONOMY: &[(&str, &[&str])] = &[
     ("ScriptBlockText", &["powershell.file.script_block_text"]),
     ("ServiceName", &["service.name"]),
     ("EventID", &["Event.System.EventID.#text", "winlog.event_id", "event.code"]),
+    (
+        "Provider_Name",
+        &["Event.System.Provider.#attributes.Name", "winlog.provider_name", "ProviderName", "SourceName"],
+    ),
 ];
 
 /// Where Sigma's field names live in Warden's alerts, beyond the name itself.
@@ -623,6 +637,9 @@ pub struct Event<'a> {
     kinds: Option<Vec<&'static str>>,
     looked: RefCell<HashMap<String, Rc<Looked>>>,
     all_text: OnceCell<(Vec<String>, Vec<String>)>,
+    /// `Event.UserData.<Element>.` when the record keeps its data there
+    /// (log clears and other Eventlog events) rather than in EventData.
+    user_data: Option<String>,
 }
 
 /// A field's values and their text.
@@ -643,7 +660,21 @@ impl<'a> Event<'a> {
             .unwrap_or_default();
         let products = products_of(fields, id.is_some() && !channel.is_empty());
         let kinds = kinds_of(fields);
-        Event { fields, id, channel, products, kinds, looked: RefCell::new(HashMap::new()), all_text: OnceCell::new() }
+        let user_data = fields.iter().find_map(|(p, _)| {
+            let rest = p.strip_prefix("Event.UserData.")?;
+            let element = rest.split('.').next()?;
+            (!element.is_empty() && rest.len() > element.len()).then(|| format!("Event.UserData.{element}."))
+        });
+        Event {
+            fields,
+            id,
+            channel,
+            products,
+            kinds,
+            looked: RefCell::new(HashMap::new()),
+            all_text: OnceCell::new(),
+            user_data,
+        }
     }
 
     /// The event's values for a Sigma field (the first candidate path that has any).
@@ -652,8 +683,9 @@ impl<'a> Event<'a> {
             return l.clone();
         }
         let values: Vec<Value> = candidates(field)
-            .iter()
-            .map(|c| self.fields.values(c).into_iter().cloned().collect::<Vec<_>>())
+            .into_iter()
+            .chain(self.user_data.iter().map(|prefix| format!("{prefix}{field}")))
+            .map(|c| self.fields.values(&c).into_iter().cloned().collect::<Vec<_>>())
             .find(|vs| !vs.is_empty())
             .unwrap_or_default();
         let texts: Vec<String> = values.iter().map(Value::to_string).collect();
@@ -879,16 +911,19 @@ impl Rule {
         {
             return false;
         }
-        if let Some(service) = &self.service {
-            // Service names match the channel they come from (security, system, sysmon, powershell, …).
-            if windows_event && !channel.contains(service.as_str()) {
-                return false;
-            }
+        if let Some(service) = &self.service
+            && windows_event
+            && !service_channels(service).matches(channel)
+        {
+            return false;
         }
         if let (Some(cat), Some(id)) = (&self.category, id)
             && windows_event
         {
-            return windows_category_ids(cat, channel.contains("sysmon")).is_none_or(|ok| ok.contains(&id));
+            // A Windows category is its channels and event ids together: Sysmon's
+            // event 20 is a WMI consumer, the System log's event 20 is not.
+            return windows_category_sources(cat)
+                .is_some_and(|sources| sources.iter().any(|(ch, ids)| *ch == channel && ids.contains(&id)));
         }
         if let Some(cat) = &self.category
             && !windows_event
@@ -1099,37 +1134,127 @@ fn kinds_of(f: &dyn Fields) -> Option<Vec<&'static str>> {
     None
 }
 
-/// The Sysmon (or, for process creation, Security) event ids a Windows
-/// logsource category stands for; `None` when the category has no fixed ids.
-fn windows_category_ids(category: &str, sysmon: bool) -> Option<&'static [i64]> {
+const SYSMON: &str = "microsoft-windows-sysmon/operational";
+const PS: &str = "microsoft-windows-powershell/operational";
+const PS_CORE: &str = "powershellcore/operational";
+const PS_CLASSIC: &str = "windows powershell";
+
+/// The channels (lower case) and event ids a Windows logsource category
+/// stands for, as Sigma's Windows pipelines define them; `None` for a
+/// category no Windows event log records (its rules do not apply to
+/// Windows events at all).
+fn windows_category_sources(category: &str) -> Option<&'static [(&'static str, &'static [i64])]> {
     Some(match category {
-        "process_creation" if sysmon => &[1],
-        "process_creation" => &[4688],
-        "network_connection" => &[3],
-        "process_termination" => &[5],
-        "driver_load" => &[6],
-        "image_load" => &[7],
-        "create_remote_thread" => &[8],
-        "raw_access_thread" => &[9],
-        "process_access" => &[10],
-        "file_event" => &[11],
-        "registry_add" | "registry_delete" => &[12],
-        "registry_set" => &[13],
-        "registry_rename" => &[14],
-        "registry_event" => &[12, 13, 14],
-        "create_stream_hash" => &[15],
-        "pipe_created" => &[17, 18],
-        "wmi_event" => &[19, 20, 21],
-        "dns_query" => &[22],
-        "file_delete" => &[23, 26],
-        "clipboard_capture" => &[24],
-        "process_tampering" => &[25],
-        "file_block_executable" | "file_block_shredding" => &[27, 28],
-        "file_executable_detected" => &[29],
-        "ps_script" => &[4104],
-        "ps_module" => &[4103],
-        "ps_classic_start" => &[400],
+        "process_creation" => &[(SYSMON, &[1]), ("security", &[4688])],
+        "network_connection" => &[(SYSMON, &[3])],
+        "sysmon_status" => &[(SYSMON, &[4, 16])],
+        "process_termination" => &[(SYSMON, &[5])],
+        "driver_load" => &[(SYSMON, &[6])],
+        "image_load" => &[(SYSMON, &[7])],
+        "create_remote_thread" => &[(SYSMON, &[8])],
+        "raw_access_thread" => &[(SYSMON, &[9])],
+        "process_access" => &[(SYSMON, &[10])],
+        "file_event" => &[(SYSMON, &[11])],
+        "registry_add" | "registry_delete" => &[(SYSMON, &[12])],
+        "registry_set" => &[(SYSMON, &[13])],
+        "registry_rename" => &[(SYSMON, &[14])],
+        "registry_event" => &[(SYSMON, &[12, 13, 14])],
+        "create_stream_hash" => &[(SYSMON, &[15])],
+        "pipe_created" => &[(SYSMON, &[17, 18])],
+        "wmi_event" => &[(SYSMON, &[19, 20, 21])],
+        "dns_query" => &[(SYSMON, &[22])],
+        "file_delete" => &[(SYSMON, &[23, 26])],
+        "clipboard_capture" => &[(SYSMON, &[24])],
+        "process_tampering" => &[(SYSMON, &[25])],
+        "file_block_executable" => &[(SYSMON, &[27])],
+        "file_block_shredding" => &[(SYSMON, &[28])],
+        "file_executable_detected" => &[(SYSMON, &[29])],
+        "sysmon_error" => &[(SYSMON, &[255])],
+        "ps_script" => &[(PS, &[4104]), (PS_CORE, &[4104])],
+        "ps_module" => &[(PS, &[4103]), (PS_CORE, &[4103])],
+        "ps_classic_start" => &[(PS_CLASSIC, &[400])],
+        "ps_classic_provider_start" => &[(PS_CLASSIC, &[600])],
+        "ps_classic_script" => &[(PS_CLASSIC, &[800])],
         _ => return None,
+    })
+}
+
+/// The channels a Windows logsource service names.
+enum Channels {
+    /// Exactly these (lower case).
+    Exact(&'static [&'static str]),
+    /// A service Warden has no table entry for: channels whose name, with
+    /// punctuation removed, contains the service's.
+    Like(String),
+}
+
+impl Channels {
+    fn matches(&self, channel: &str) -> bool {
+        match self {
+            Channels::Exact(list) => list.contains(&channel),
+            Channels::Like(service) => {
+                let squash = |s: &str| s.chars().filter(char::is_ascii_alphanumeric).collect::<String>();
+                squash(channel).contains(&squash(service))
+            }
+        }
+    }
+}
+
+/// The Windows event log channels of a Sigma logsource service, as Sigma's
+/// Windows pipeline maps them.
+fn service_channels(service: &str) -> Channels {
+    Channels::Exact(match service {
+        "security" => &["security"],
+        "system" => &["system"],
+        "application" => &["application"],
+        "sysmon" => &[SYSMON],
+        "powershell" => &[PS, PS_CORE],
+        "powershell-classic" => &[PS_CLASSIC],
+        "taskscheduler" => &["microsoft-windows-taskscheduler/operational"],
+        "wmi" => &["microsoft-windows-wmi-activity/operational"],
+        "windefend" => &["microsoft-windows-windows defender/operational"],
+        "dns-server" => &["dns server"],
+        "dns-server-audit" => &["microsoft-windows-dns-server/audit"],
+        "dns-client" => &["microsoft-windows-dns-client/operational"],
+        "driver-framework" => &["microsoft-windows-driverframeworks-usermode/operational"],
+        "dhcp" => &["microsoft-windows-dhcp-server/operational"],
+        "ntlm" => &["microsoft-windows-ntlm/operational"],
+        "printservice-admin" => &["microsoft-windows-printservice/admin"],
+        "printservice-operational" => &["microsoft-windows-printservice/operational"],
+        "smbclient-security" => &["microsoft-windows-smbclient/security"],
+        "smbclient-connectivity" => &["microsoft-windows-smbclient/connectivity"],
+        "smbserver-connectivity" => &["microsoft-windows-smbserver/connectivity"],
+        "applocker" => &[
+            "microsoft-windows-applocker/msi and script",
+            "microsoft-windows-applocker/exe and dll",
+            "microsoft-windows-applocker/packaged app-deployment",
+            "microsoft-windows-applocker/packaged app-execution",
+        ],
+        "msexchange-management" => &["msexchange management"],
+        "microsoft-servicebus-client" => &["microsoft-servicebus-client"],
+        "ldap" | "ldap_debug" => &["microsoft-windows-ldap-client/debug"],
+        "codeintegrity-operational" => &["microsoft-windows-codeintegrity/operational"],
+        "firewall-as" => &["microsoft-windows-windows firewall with advanced security/firewall"],
+        "bits-client" => &["microsoft-windows-bits-client/operational"],
+        "security-mitigations" => {
+            &["microsoft-windows-security-mitigations/kernel mode", "microsoft-windows-security-mitigations/user mode"]
+        }
+        "terminalservices-localsessionmanager" => {
+            &["microsoft-windows-terminalservices-localsessionmanager/operational"]
+        }
+        "openssh" => &["openssh/operational"],
+        "shell-core" => &["microsoft-windows-shell-core/operational"],
+        "lsa-server" => &["microsoft-windows-lsa/operational"],
+        "diagnosis-scripted" => &["microsoft-windows-diagnosis-scripted/operational"],
+        "certificateservicesclient-lifecycle-system" => {
+            &["microsoft-windows-certificateservicesclient-lifecycle-system/operational"]
+        }
+        "capi2" => &["microsoft-windows-capi2/operational"],
+        "appxdeployment-server" => &["microsoft-windows-appxdeploymentserver/operational"],
+        "appxpackaging-om" => &["microsoft-windows-appxpackaging/operational"],
+        "appmodel-runtime" => &["microsoft-windows-appmodel-runtime/admin"],
+        "iis-configuration" => &["microsoft-iis-configuration/operational"],
+        other => return Channels::Like(other.to_owned()),
     })
 }
 
