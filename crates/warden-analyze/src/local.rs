@@ -10,7 +10,8 @@
 use std::collections::BTreeMap;
 
 use warden_core::{
-    Alert, AnalyzerInfo, Assessment, Canon, Confidence, Evidence, Format, Severity, TechniqueId, Value, Verdict,
+    Alert, AnalyzerInfo, Assessment, Canon, Confidence, Evidence, Fields as _, Format, Severity, TechniqueId, Value,
+    Verdict,
 };
 
 use std::sync::{Arc, RwLock};
@@ -49,6 +50,35 @@ pub struct LocalAnalyzer {
     sigma: RwLock<Option<(String, Arc<crate::sigma::RuleSet>)>>,
     /// Recent discovery commands per (host, user), for bursts.
     discovery: std::sync::Mutex<BTreeMap<(String, String), Vec<Discovered>>>,
+    /// Recent weak signals per host, for correlation.
+    signals: std::sync::Mutex<BTreeMap<String, Vec<Seen>>>,
+}
+
+/// One weak signal seen on a host: when, which detection or rule, its weight.
+type Seen = (jiff::Timestamp, Vec<String>, u32);
+
+/// Weak signals on one host within this window are judged together …
+const CORRELATION_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_mins(30);
+/// … and make a finding when at least two different ones weigh this much
+/// (low 1, medium 2; informational hits are context and weigh nothing).
+const CORRELATION_WEIGHT: u32 = 4;
+/// Signals kept per host at most, so memory stays bounded under a flood.
+const CORRELATION_KEEP: usize = 256;
+
+/// Built-in detections of things administrators and the system do every
+/// day (a service installed, an account created, a member added to a group,
+/// a scheduled task): notable, but a finding only when something else on
+/// the host goes with them. Low-severity detections (single discovery
+/// commands) are weak too.
+const ROUTINE: &[&str] = &["service_installed", "account_created", "privileged_group_change", "scheduled_task_created"];
+
+/// What one detection or Sigma rule said of an event, for correlation.
+struct Signal {
+    key: String,
+    level: Severity,
+    /// A finding on its own: a built-in detection of medium severity or
+    /// more that is not [`ROUTINE`], or a Sigma rule of level high or critical.
+    strong: bool,
 }
 
 /// One discovery command seen: when, which detection, the command line.
@@ -152,6 +182,28 @@ impl Analyzer for LocalAnalyzer {
         let hits: Vec<Hit> =
             DETECTIONS.iter().filter_map(|d| (d.matches)(alert).map(|evidence| Hit { d, evidence })).collect();
         let sigma = self.sigma_hits(alert);
+        let signals: Vec<Signal> = hits
+            .iter()
+            .filter(|h| matches!(h.d.verdict, Verdict::Malicious | Verdict::Suspicious))
+            .map(|h| Signal {
+                key: h.d.id.to_owned(),
+                level: h.d.severity,
+                strong: h.d.severity >= Severity::Medium && !ROUTINE.contains(&h.d.id),
+            })
+            .chain(sigma.iter().map(|h| Signal {
+                key: format!("Sigma rule \"{}\"", h.title),
+                level: h.level,
+                strong: h.level >= Severity::High,
+            }))
+            .collect();
+        let a = self.assess(alert, hits, sigma)?;
+        Ok(self.correlate(alert, a, &signals))
+    }
+}
+
+impl LocalAnalyzer {
+    /// What the detections and rules say of one event on their own.
+    fn assess(&self, alert: &Alert, hits: Vec<Hit>, sigma: Vec<SigmaHit>) -> Result<Assessment, AnalyzeError> {
         if !sigma.is_empty() {
             let built_in = (!hits.is_empty()).then(|| self.combine(alert, hits));
             return Ok(self.with_sigma(alert, built_in, sigma));
@@ -180,9 +232,117 @@ impl Analyzer for LocalAnalyzer {
         }
         Ok(self.fallback(alert))
     }
-}
 
-impl LocalAnalyzer {
+    /// A rule's level is evidence, not a verdict. A strong signal stands on
+    /// its own; weak ones (low and medium rules, routine-but-notable
+    /// built-in detections such as a service install or a group change)
+    /// are kept per host for [`CORRELATION_WINDOW`] and become a finding
+    /// only together: two or more different signals on one host weighing
+    /// [`CORRELATION_WEIGHT`]. Alone, a weak signal is context: reported,
+    /// audited and searchable, but not put in front of an analyst as a
+    /// finding. What the machine's own account does (setup, services
+    /// started by the system) weighs nothing.
+    fn correlate(&self, alert: &Alert, mut a: Assessment, signals: &[Signal]) -> Assessment {
+        if signals.is_empty() || !matches!(a.verdict, Verdict::Malicious | Verdict::Suspicious) {
+            return a;
+        }
+        let strong = signals.iter().any(|s| s.strong) || a.severity >= Severity::High;
+        let host = alert.canonical_text(Canon::Host).unwrap_or_default().to_lowercase();
+        let at = alert.observed_at.unwrap_or(alert.received_at);
+        let machine = acts_as_machine(alert);
+        let weight = |s: &Signal| match s.level {
+            _ if machine => 0,
+            Severity::Info => 0,
+            Severity::Low => 1,
+            _ => 2,
+        };
+        let mut all = self.signals.lock().unwrap_or_else(|p| p.into_inner());
+        all.retain(|_, seen| {
+            seen.retain(|(t, _, _)| at.duration_since(*t).abs() <= CORRELATION_WINDOW);
+            !seen.is_empty()
+        });
+        let seen = all.entry(host.clone()).or_default();
+        // One event is one piece of evidence however many rules describe it:
+        // it counts once, at its heaviest weight, as the ATT&CK techniques it
+        // shows (parent level: two group changes are one kind of step), or
+        // the names of what matched when they give none.
+        let mut names: Vec<String> =
+            a.techniques.iter().map(|t| t.as_str().split('.').next().unwrap_or("").to_owned()).collect();
+        if names.is_empty() {
+            names = signals.iter().map(|s| s.key.clone()).collect();
+        }
+        names.sort_unstable();
+        names.dedup();
+        let own = signals.iter().map(|s| if s.strong { 3 } else { weight(s) }).max().unwrap_or(0);
+        seen.push((at, names, own));
+        if seen.len() > CORRELATION_KEEP {
+            let cut = seen.len() - CORRELATION_KEEP;
+            seen.drain(..cut);
+        }
+        // Kinds of event in the window: events that share a technique (or a
+        // name) are one kind, at the heaviest weight any of them had.
+        let mut kinds: Vec<(Vec<&str>, u32)> = Vec::new();
+        for (_, names, w) in seen.iter().filter(|(_, _, w)| *w > 0) {
+            let mut merged: (Vec<&str>, u32) = (names.iter().map(String::as_str).collect(), *w);
+            kinds.retain(|(k, kw)| {
+                let overlaps = k.iter().any(|n| merged.0.contains(n));
+                if overlaps {
+                    merged.0.extend(k.iter().copied());
+                    merged.1 = merged.1.max(*kw);
+                }
+                !overlaps
+            });
+            merged.0.sort_unstable();
+            merged.0.dedup();
+            kinds.push(merged);
+        }
+        let total: u32 = kinds.iter().map(|(_, w)| w).sum();
+        let names: Vec<String> = kinds.iter().map(|(k, _)| k.join(" + ")).collect();
+        let kinds = kinds.len();
+        drop(all);
+        // Context (weight 0) is never itself made a finding by what is around it.
+        let correlated = own > 0 && kinds >= 2 && total >= CORRELATION_WEIGHT;
+        if strong {
+            if correlated {
+                a.summary = insert_after_first_line(
+                    &a.summary,
+                    &format!(
+                        "Also on this host within {} minutes: {}.",
+                        CORRELATION_WINDOW.as_mins(),
+                        names.join("; ")
+                    ),
+                );
+            }
+            return a;
+        }
+        if correlated {
+            a.verdict = Verdict::Suspicious;
+            a.severity = a.severity.max(Severity::Medium);
+            a.confidence = Confidence::saturating(a.confidence.get().max(0.7));
+            a.summary = insert_after_first_line(
+                &a.summary,
+                &format!(
+                    "Correlated: {} different kinds of event on this host within {} minutes ({}), stronger together \
+                     than any one of them.",
+                    names.len(),
+                    CORRELATION_WINDOW.as_mins(),
+                    names.join("; ")
+                ),
+            );
+            return a;
+        }
+        a.verdict = Verdict::Benign;
+        a.severity = a.severity.min(Severity::Low);
+        a.confidence = Confidence::saturating(0.6);
+        let why = if machine {
+            "done by the machine's own account"
+        } else {
+            "a weak signal with nothing else on this host to corroborate it"
+        };
+        a.summary = format!("Context, not a finding on its own ({why}): {}", a.summary);
+        a
+    }
+
     /// Records a discovery detection and says whether it completes a burst:
     /// discovery commands of several kinds by one user on one host within
     /// [`BURST_WINDOW`] (by the time the source recorded, else arrival).
@@ -486,6 +646,36 @@ fn context(a: &Alert) -> String {
         s.push_str(&format!(" (user {})", clip(&u)));
     }
     s
+}
+
+/// Whether the event's actor is the machine itself: the SYSTEM account or
+/// a computer account (`NAME$`), as during setup and service start-up.
+fn acts_as_machine(alert: &Alert) -> bool {
+    // Sysmon writes every event as SYSTEM; its actor is the `User` field, never the record's UserID.
+    let sysmon =
+        alert.fields.get("Event.System.Channel").is_some_and(|c| c.to_string().to_lowercase().contains("sysmon"));
+    let record_user = if sysmon { None } else { alert.fields.get("Event.System.Security.#attributes.UserID") };
+    let sid = ["Event.EventData.SubjectUserSid", "SubjectUserSid"]
+        .iter()
+        .find_map(|p| alert.fields.get(p))
+        .or(record_user)
+        .map(|v| v.to_string());
+    let name = ["Event.EventData.SubjectUserName", "SubjectUserName"]
+        .iter()
+        .find_map(|p| alert.fields.get(p).map(|v| v.to_string()));
+    match (sid.as_deref(), name.as_deref()) {
+        (_, Some(n)) if n.ends_with('$') => true,
+        (Some("S-1-5-18"), None | Some("-" | "SYSTEM")) => true,
+        _ => false,
+    }
+}
+
+/// `text` with `line` added after its first line.
+fn insert_after_first_line(text: &str, line: &str) -> String {
+    match text.split_once('\n') {
+        Some((head, rest)) => format!("{head} {line}\n{rest}"),
+        None => format!("{text} {line}"),
+    }
 }
 
 fn clip(s: &str) -> String {
