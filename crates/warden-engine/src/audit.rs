@@ -247,8 +247,17 @@ impl Engine {
             for item in page {
                 let (seq, prev, hash, leaf) = match item {
                     LogItem::Full(e) => {
-                        let leaf = warden_audit::check_entry(&e)
-                            .map_err(|what| AuditError::Damaged(VerifyError { seq: Some(e.seq), what }))?;
+                        // The store builds an entry's fields from its stored bytes, so the
+                        // hash over those bytes is the check here; `verify` also compares fields.
+                        let bytes = entry_bytes(&e);
+                        if warden_audit::chain_hash(&bytes) != e.hash {
+                            return Err(AuditError::Damaged(VerifyError {
+                                seq: Some(e.seq),
+                                what: "its content does not match its hash (the entry was altered)".into(),
+                            }));
+                        }
+                        let leaf = merkle::leaf_hash(&bytes);
+                        drop(bytes);
                         (e.seq, e.prev_hash, e.hash, leaf)
                     }
                     LogItem::Pruned { seq, prev_hash, hash, leaf } => (seq, prev_hash, hash, leaf),

@@ -89,3 +89,133 @@ pub fn evaluate(config: &Config, input: &[u8]) -> Result<(Report, Prepared), Eng
     })?;
     Ok((metrics::report(&outcomes), prepared))
 }
+
+/// One capture of a labelled EVTX development set (`index.json`, as in
+/// `dev-evtx/`): a file with file-level labels. Other keys are ignored.
+#[derive(Clone, Debug, Deserialize)]
+pub struct CaptureLabel {
+    pub file: String,
+    pub malicious: bool,
+    #[serde(default)]
+    pub techniques: Vec<String>,
+}
+
+/// How Warden did on one capture.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct CaptureScore {
+    pub file: String,
+    pub malicious: bool,
+    pub labelled: Vec<String>,
+    /// Some event was judged malicious or suspicious.
+    pub detected: bool,
+    /// Techniques named on the events judged malicious or suspicious.
+    pub predicted: Vec<String>,
+    pub technique_hit: bool,
+    pub events: u64,
+    pub rejected: u64,
+}
+
+/// Hits over a total, per technique or tactic.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Tally {
+    pub hit: u64,
+    pub total: u64,
+}
+
+/// The figures over a whole set of captures.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct CaptureReport {
+    pub captures: Vec<CaptureScore>,
+    /// Attack captures detected, of those labelled malicious.
+    pub detected: Tally,
+    /// Benign captures flagged, of those labelled benign.
+    pub flagged: Tally,
+    /// Malicious captures with a labelled technique named, of those with techniques.
+    pub technique_hit: Tally,
+    /// Per labelled technique: captures where it was named.
+    pub per_technique: std::collections::BTreeMap<String, Tally>,
+    /// Per ATT&CK tactic of the labelled techniques: captures detected.
+    pub per_tactic: std::collections::BTreeMap<String, Tally>,
+    pub events: u64,
+}
+
+/// `T1003.001` names `T1003` and the other way round: techniques match at
+/// parent or sub-technique level.
+pub fn same_technique(a: &str, b: &str) -> bool {
+    let parent = |t: &str| t.split('.').next().unwrap_or(t).to_ascii_uppercase();
+    a.eq_ignore_ascii_case(b) || parent(a) == parent(b)
+}
+
+/// Scores the engine on every capture listed in `index` (paths relative to
+/// the index's folder): a capture is detected when any of its events is
+/// judged malicious or suspicious; a technique hit when a technique named on
+/// such an event matches a labelled one. `on_capture` is told of each
+/// capture as it is done (for progress).
+pub fn evaluate_captures(
+    engine: &Engine,
+    index: &std::path::Path,
+    on_capture: &mut dyn FnMut(&CaptureScore, usize, usize),
+) -> Result<CaptureReport, EngineError> {
+    let text = std::fs::read(index).map_err(|e| EngineError::Invalid(format!("{}: {e}", index.display())))?;
+    let labels: Vec<CaptureLabel> = serde_json::from_slice(&text)
+        .map_err(|e| EngineError::Invalid(format!("{}: not a list of captures: {e}", index.display())))?;
+    let dir = index.parent().unwrap_or(std::path::Path::new("."));
+    let mut report = CaptureReport::default();
+    for (i, label) in labels.iter().enumerate() {
+        let path = dir.join(&label.file);
+        let bytes = std::fs::read(&path).map_err(|e| EngineError::Invalid(format!("{}: {e}", path.display())))?;
+        let mut score = CaptureScore {
+            file: label.file.clone(),
+            malicious: label.malicious,
+            labelled: label.techniques.clone(),
+            detected: false,
+            predicted: Vec::new(),
+            technique_hit: false,
+            events: 0,
+            rejected: 0,
+        };
+        engine.triage_input(&bytes, &label.file, None, &mut |ev| match ev {
+            Event::Alert(r) => {
+                score.events += 1;
+                if matches!(r.verdict, Verdict::Malicious | Verdict::Suspicious) {
+                    score.detected = true;
+                    score.predicted.extend(r.techniques.iter().cloned());
+                }
+            }
+            Event::Rejected(_) => score.rejected += 1,
+            _ => {}
+        })?;
+        score.predicted.sort();
+        score.predicted.dedup();
+        score.technique_hit = score.labelled.iter().any(|want| score.predicted.iter().any(|p| same_technique(p, want)));
+        report.events += score.events;
+        if label.malicious {
+            report.detected.total += 1;
+            report.detected.hit += score.detected as u64;
+            if !label.techniques.is_empty() {
+                report.technique_hit.total += 1;
+                report.technique_hit.hit += score.technique_hit as u64;
+            }
+            let mut tactics: Vec<String> = Vec::new();
+            for t in &label.techniques {
+                let e = report.per_technique.entry(t.clone()).or_default();
+                e.total += 1;
+                e.hit += score.predicted.iter().any(|p| same_technique(p, t)) as u64;
+                tactics.extend(warden_analyze::attack::tactics_of(t));
+            }
+            tactics.sort();
+            tactics.dedup();
+            for tactic in tactics {
+                let e = report.per_tactic.entry(tactic).or_default();
+                e.total += 1;
+                e.hit += score.detected as u64;
+            }
+        } else {
+            report.flagged.total += 1;
+            report.flagged.hit += score.detected as u64;
+        }
+        on_capture(&score, i + 1, labels.len());
+        report.captures.push(score);
+    }
+    Ok(report)
+}

@@ -273,9 +273,31 @@ impl Engine {
         &self.config
     }
 
-    /// Runs one input through the whole pipeline. `source` names it in
-    /// origins (a file name, `-`, `http`); `format` forces a format.
+    /// Runs one input through the whole pipeline and ends attested: a
+    /// signed checkpoint covers what it wrote. `source` names it in origins
+    /// (a file name, `-`, `http`); `format` forces a format.
     pub fn triage(
+        &self,
+        input: &[u8],
+        source: &str,
+        format: Option<Format>,
+        on_event: &mut dyn FnMut(Event),
+    ) -> Result<Summary, EngineError> {
+        let summary = self.triage_input(input, source, format, on_event)?;
+        self.attest()?;
+        Ok(summary)
+    }
+
+    /// Signs a checkpoint of the log now if anything was written since the last one.
+    pub fn attest(&self) -> Result<(), EngineError> {
+        self.maybe_checkpoint(true)?;
+        Ok(())
+    }
+
+    /// [`Engine::triage`] without the closing checkpoint, for a caller that
+    /// runs many inputs as one job and calls [`Engine::attest`] once at the
+    /// end (checkpoints still come every `audit.checkpoint_every` entries).
+    pub fn triage_input(
         &self,
         input: &[u8],
         source: &str,
@@ -296,8 +318,6 @@ impl Engine {
             self.maybe_checkpoint(false)?;
             on_event(Event::Progress { done: reader.position(), total: reader.total() });
         }
-        // Every run ends attested: a signed checkpoint covers what it wrote.
-        self.maybe_checkpoint(true)?;
         on_event(Event::Progress { done: reader.total(), total: reader.total() });
         Ok(summary)
     }

@@ -226,6 +226,85 @@ pub fn eval(config: &warden_engine::Config, file: &PathBuf, report: Option<&Path
     Ok(ExitCode::SUCCESS)
 }
 
+/// `warden eval --evtx-index`: per-capture detection, benign flags and
+/// technique hits, per technique and tactic, and what was missed.
+pub fn eval_captures(
+    config: warden_engine::Config,
+    index: &std::path::Path,
+    rules: Option<&std::path::Path>,
+    report: Option<&PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let engine = Engine::in_memory(config)?;
+    if let Some(dir) = rules {
+        let (version, r) = engine.import_rules(crate::operator(), dir)?;
+        eprintln!("rule set {version}: {} of {} rules usable", r.usable, r.total);
+    }
+    let started = std::time::Instant::now();
+    let cpu0 = cpu_seconds();
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template("scoring {bar:30} {pos}/{len} captures  {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let r = warden_engine::eval::evaluate_captures(&engine, index, &mut |s, done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+        bar.set_message(s.file.clone());
+    })?;
+    bar.finish_and_clear();
+    let pct = |t: &warden_engine::eval::Tally| {
+        if t.total == 0 {
+            "-".to_owned()
+        } else {
+            format!("{}/{} ({:.1}%)", t.hit, t.total, 100.0 * t.hit as f64 / t.total as f64)
+        }
+    };
+    println!("captures: {}; events: {}", r.captures.len(), r.events);
+    println!("detected (attack captures):  {}", pct(&r.detected));
+    println!("flagged (benign captures):   {}", pct(&r.flagged));
+    println!("technique hit:               {}", pct(&r.technique_hit));
+    let cpu = cpu_seconds().zip(cpu0).map(|(b, a)| b - a);
+    match cpu {
+        Some(c) if c > 0.0 => println!(
+            "time: {:.1} s wall, {c:.1} CPU-s, {:.0} events per CPU-second",
+            started.elapsed().as_secs_f64(),
+            r.events as f64 / c
+        ),
+        _ => println!("time: {:.1} s wall", started.elapsed().as_secs_f64()),
+    }
+    println!("\nper tactic (attack captures detected):");
+    for (t, tally) in &r.per_tactic {
+        println!("  {t:<24} {}", pct(tally));
+    }
+    println!("\nper technique (captures where it was named):");
+    for (t, tally) in &r.per_technique {
+        println!("  {t:<12} {}", pct(tally));
+    }
+    println!("\nmissed attack captures:");
+    for c in r.captures.iter().filter(|c| c.malicious && !c.detected) {
+        println!("  {}  {}", c.file, c.labelled.join(","));
+    }
+    println!("\nflagged benign captures:");
+    for c in r.captures.iter().filter(|c| !c.malicious && c.detected) {
+        println!("  {}  predicted: {}", c.file, c.predicted.join(","));
+    }
+    if let Some(path) = report {
+        std::fs::write(path, serde_json::to_string_pretty(&r)? + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("report written to {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// CPU time this process has used (user + system), where the platform says.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let (utime, stime): (f64, f64) = (f.get(11)?.parse().ok()?, f.get(12)?.parse().ok()?);
+    Some((utime + stime) / 100.0)
+}
+
 pub fn coverage(engine: &Engine, navigator: Option<&PathBuf>) -> anyhow::Result<ExitCode> {
     let (rules, labelled) = engine.coverage_layers()?;
     let count = |l: &serde_json::Value| l["techniques"].as_array().map_or(0, Vec::len);

@@ -115,7 +115,17 @@ enum Command {
     /// `{"malicious": bool, "techniques": [...]}`, removed before analysis), on a
     /// throw-away store.
     Eval {
-        file: PathBuf,
+        /// NDJSON or a JSON array of records, each with a `_label`.
+        #[arg(required_unless_present = "evtx_index", conflicts_with = "evtx_index")]
+        file: Option<PathBuf>,
+        /// Score per capture instead: an `index.json` listing EVTX files with
+        /// file-level labels (`{"file","malicious","techniques"}`), as in
+        /// `dev-evtx/`. Runs on a throw-away store, not the data directory.
+        #[arg(long, value_name = "INDEX")]
+        evtx_index: Option<PathBuf>,
+        /// With --evtx-index: Sigma rules to make active first (as `warden rules import` would).
+        #[arg(long, value_name = "DIR", requires = "evtx_index")]
+        rules: Option<PathBuf>,
         /// Also write the figures as JSON.
         #[arg(long, value_name = "FILE")]
         report: Option<PathBuf>,
@@ -461,9 +471,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Eval { file, report } => {
+        Command::Eval { file, evtx_index, rules, report } => {
             let config = Config::load(cli.config.as_deref(), std::env::vars()).context("invalid configuration")?;
-            learn::eval(&config, &file, report.as_ref())
+            match (file, evtx_index) {
+                (_, Some(index)) => learn::eval_captures(config, &index, rules.as_deref(), report.as_ref()),
+                (Some(file), None) => learn::eval(&config, &file, report.as_ref()),
+                (None, None) => unreachable!("clap requires FILE or --evtx-index"),
+            }
         }
     }
 }

@@ -69,7 +69,7 @@ pub fn run(engine: &Engine, args: Args) -> anyhow::Result<ExitCode> {
         };
         bar.set_message(file.clone());
         let mut write_error = None;
-        let s = engine.triage(&bytes, file, args.format.forced(), &mut |event| match event {
+        let s = engine.triage_input(&bytes, file, args.format.forced(), &mut |event| match event {
             Event::Alert(r) => {
                 let res = bar.suspend(|| match args.output {
                     Output::Jsonl => {
@@ -99,6 +99,7 @@ pub fn run(engine: &Engine, args: Args) -> anyhow::Result<ExitCode> {
         if let Some(e) = write_error {
             // A closed pipe (`| head`) is not an error worth more than stopping.
             if e.kind() == std::io::ErrorKind::BrokenPipe {
+                engine.attest()?;
                 return Ok(ExitCode::SUCCESS);
             }
             return Err(e).context("writing results");
@@ -106,6 +107,8 @@ pub fn run(engine: &Engine, args: Args) -> anyhow::Result<ExitCode> {
         done_before += size.unwrap_or(0);
         summary.add(&s);
     }
+    // The whole run ends attested: one signed checkpoint covers everything it wrote.
+    engine.attest()?;
     bar.finish_and_clear();
     out.flush()?;
     drop(out);
