@@ -362,6 +362,26 @@ impl Engine {
             Duplicate(AlertId, Origin),
             Rejected(usize),
         }
+        /// Keeps a record that cannot go on in the dead-letter store, audited.
+        fn reject(batch: &mut Batch, pending: &mut Vec<Pending>, origin: Origin, reason: String, raw: Vec<u8>) {
+            let id = format!(
+                "dl-{}",
+                &sha256_hex(&[origin.to_string().as_bytes(), b"\0", reason.as_bytes(), b"\0", &raw])[..20]
+            );
+            batch.audit.push(AuditRecord::new(
+                service("ingest"),
+                "ingest.rejected",
+                id.as_str(),
+                serde_json::json!({
+                    "origin": origin.to_string(),
+                    "reason": reason,
+                    "bytes": raw.len(),
+                    "sha256": sha256_hex(&[&raw]),
+                }),
+            ));
+            pending.push(Pending::Rejected(batch.dead_letters.len()));
+            batch.dead_letters.push(DeadLetter { id, received_at: Timestamp::now(), origin, reason, raw });
+        }
         let mut pending = Vec::with_capacity(items.len());
         for item in items {
             match item {
@@ -396,36 +416,28 @@ impl Engine {
                         stopped,
                         qa_sampled: warden_govern::qa_draw(alert.id.as_str(), wf.qa_sample_rate),
                     };
-                    let triaged = self.process(*alert, wf, &ctx, &calibrations, &examples);
-                    pending.push(Pending::New(Box::new(result_of(&triaged.alert, &triaged, false))));
-                    batch.triaged.push(triaged);
+                    // A failure inside one alert's processing (a bug, not bad input) costs only
+                    // that alert: it is kept in the dead-letter store with its origin and fields,
+                    // and the batch goes on.
+                    let (origin, raw) = (alert.origin.clone(), serde_json::to_vec(&alert.fields).unwrap_or_default());
+                    let run = std::panic::AssertUnwindSafe(|| self.process(*alert, wf, &ctx, &calibrations, &examples));
+                    match std::panic::catch_unwind(run) {
+                        Ok(triaged) => {
+                            pending.push(Pending::New(Box::new(result_of(&triaged.alert, &triaged, false))));
+                            batch.triaged.push(triaged);
+                        }
+                        Err(panic) => {
+                            let what = panic
+                                .downcast_ref::<&str>()
+                                .map(|s| (*s).to_owned())
+                                .or_else(|| panic.downcast_ref::<String>().cloned())
+                                .unwrap_or_else(|| "unknown failure".into());
+                            let reason = format!("internal error while processing this alert: {what}");
+                            reject(&mut batch, &mut pending, origin, reason, raw);
+                        }
+                    }
                 }
-                Parsed::Rejected(d) => {
-                    let id = format!(
-                        "dl-{}",
-                        &sha256_hex(&[d.origin.to_string().as_bytes(), b"\0", d.reason.as_bytes(), b"\0", &d.raw])
-                            [..20]
-                    );
-                    batch.audit.push(AuditRecord::new(
-                        service("ingest"),
-                        "ingest.rejected",
-                        id.as_str(),
-                        serde_json::json!({
-                            "origin": d.origin.to_string(),
-                            "reason": d.reason,
-                            "bytes": d.raw.len(),
-                            "sha256": sha256_hex(&[&d.raw]),
-                        }),
-                    ));
-                    pending.push(Pending::Rejected(batch.dead_letters.len()));
-                    batch.dead_letters.push(DeadLetter {
-                        id,
-                        received_at: Timestamp::now(),
-                        origin: d.origin,
-                        reason: d.reason,
-                        raw: d.raw,
-                    });
-                }
+                Parsed::Rejected(d) => reject(&mut batch, &mut pending, d.origin, d.reason, d.raw),
             }
         }
         let dead = batch.dead_letters.clone();
@@ -815,5 +827,55 @@ mod sha2_free {
             h.update(p);
         }
         warden_ingest::hex(&h.finalize())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An analyzer with a bug that shows on one kind of alert.
+    struct Buggy(LocalAnalyzer);
+
+    impl Analyzer for Buggy {
+        fn info(&self) -> warden_core::AnalyzerInfo {
+            self.0.info()
+        }
+        fn analyze(
+            &self,
+            alert: &warden_analyze::ProtectedAlert,
+        ) -> Result<warden_core::Assessment, warden_analyze::AnalyzeError> {
+            if warden_core::Fields::iter(alert.alert()).any(|(_, v)| v.to_string() == "boom") {
+                panic!("index out of bounds in a detection");
+            }
+            self.0.analyze(alert)
+        }
+    }
+
+    #[test]
+    fn a_failure_inside_one_alert_costs_only_that_alert() {
+        let mut engine = Engine::in_memory(Config::default()).unwrap();
+        engine.analyzer = Box::new(Buggy(LocalAnalyzer::new()));
+        let input = b"{\"message\":\"one\"}\n{\"message\":\"boom\"}\n{\"message\":\"three\"}\n";
+        let (mut alerts, mut rejected) = (Vec::new(), Vec::new());
+        let summary = engine
+            .triage(input, "t.ndjson", None, &mut |e| match e {
+                Event::Alert(r) => alerts.push(r.origin.to_string()),
+                Event::Rejected(d) => rejected.push((d.origin.to_string(), d.reason)),
+                Event::Progress { .. } => {}
+            })
+            .expect("the run goes on");
+        assert_eq!(alerts, ["t.ndjson:1", "t.ndjson:3"]);
+        assert_eq!(rejected.len(), 1);
+        assert_eq!(rejected[0].0, "t.ndjson:2");
+        assert!(
+            rejected[0].1.contains("internal error") && rejected[0].1.contains("index out of bounds"),
+            "{rejected:?}"
+        );
+        assert_eq!((summary.stored, summary.rejected), (2, 1));
+        let dead = engine.store().dead_letters(10).unwrap();
+        assert_eq!(dead.len(), 1);
+        assert!(String::from_utf8_lossy(&dead[0].raw).contains("boom"));
+        assert!(engine.verify_audit_log(None).unwrap().is_ok());
     }
 }
