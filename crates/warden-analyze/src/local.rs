@@ -72,6 +72,9 @@ const CORRELATION_KEEP: usize = 256;
 /// commands) are weak too.
 const ROUTINE: &[&str] = &["service_installed", "account_created", "privileged_group_change", "scheduled_task_created"];
 
+/// Built-in detections of account and group changes.
+const ACCOUNT_CHANGES: &[&str] = &["account_created", "privileged_group_change", "sensitive_group_member_added"];
+
 /// What one detection or Sigma rule said of an event, for correlation.
 struct Signal {
     key: String,
@@ -193,7 +196,7 @@ impl Analyzer for LocalAnalyzer {
             .chain(sigma.iter().map(|h| Signal {
                 key: format!("Sigma rule \"{}\"", h.title),
                 level: h.level,
-                strong: h.level >= Severity::High,
+                strong: h.level >= Severity::Medium,
             }))
             .collect();
         let a = self.assess(alert, hits, sigma)?;
@@ -246,12 +249,18 @@ impl LocalAnalyzer {
         if signals.is_empty() || !matches!(a.verdict, Verdict::Malicious | Verdict::Suspicious) {
             return a;
         }
-        let strong = signals.iter().any(|s| s.strong) || a.severity >= Severity::High;
+        // Some events have a known, ordinary explanation in the event itself.
+        let explained = ordinary_explanation(alert);
+        let machine = acts_as_machine(alert);
+        // Account and group changes by the machine's own account are what setup does; they
+        // stand alone only when a person made them.
+        let strong = explained.is_none()
+            && (signals.iter().any(|s| s.strong && !(machine && ACCOUNT_CHANGES.contains(&s.key.as_str())))
+                || (a.severity >= Severity::High && !machine));
         let host = alert.canonical_text(Canon::Host).unwrap_or_default().to_lowercase();
         let at = alert.observed_at.unwrap_or(alert.received_at);
-        let machine = acts_as_machine(alert);
         let weight = |s: &Signal| match s.level {
-            _ if machine => 0,
+            _ if machine || explained.is_some() => 0,
             Severity::Info => 0,
             Severity::Low => 1,
             _ => 2,
@@ -334,10 +343,10 @@ impl LocalAnalyzer {
         a.verdict = Verdict::Benign;
         a.severity = a.severity.min(Severity::Low);
         a.confidence = Confidence::saturating(0.6);
-        let why = if machine {
-            "done by the machine's own account"
-        } else {
-            "a weak signal with nothing else on this host to corroborate it"
+        let why = match explained {
+            Some(why) => why,
+            None if machine => "done by the machine's own account",
+            None => "a weak signal with nothing else on this host to corroborate it",
         };
         a.summary = format!("Context, not a finding on its own ({why}): {}", a.summary);
         a
@@ -670,6 +679,26 @@ fn acts_as_machine(alert: &Alert) -> bool {
     }
 }
 
+/// An ordinary explanation the event itself gives for what a rule saw, or
+/// None. Joining a domain nests the domain's Domain Admins (RID 512) in the
+/// machine's Administrators and Domain Users (RID 513) in its Users (event
+/// 4732): that is the join, not an intruder.
+fn ordinary_explanation(alert: &Alert) -> Option<&'static str> {
+    let text = |p: &str| alert.fields.get(p).map(|v| v.to_string());
+    if event_code(alert) == Some(4732) && channel(alert) == "security" {
+        let member = text("Event.EventData.MemberSid").unwrap_or_default();
+        let group = text("Event.EventData.TargetSid").unwrap_or_default();
+        let domain_sid = member.starts_with("S-1-5-21-");
+        if domain_sid
+            && ((member.ends_with("-512") && group == "S-1-5-32-544")
+                || (member.ends_with("-513") && group == "S-1-5-32-545"))
+        {
+            return Some("the domain's own groups nested into the machine's when it joined the domain");
+        }
+    }
+    None
+}
+
 /// `text` with `line` added after its first line.
 fn insert_after_first_line(text: &str, line: &str) -> String {
     match text.split_once('\n') {
@@ -706,6 +735,195 @@ fn ends_with_any(s: &str, names: &[&str]) -> bool {
 }
 
 /// Command line or script block, lower-cased, and the evidence citing it.
+/// Groups (lower case) whose members administer a domain, its controllers,
+/// Exchange or the host itself.
+const SENSITIVE_GROUPS: &[&str] = &[
+    "administrators",
+    "domain admins",
+    "enterprise admins",
+    "schema admins",
+    "dnsadmins",
+    "backup operators",
+    "account operators",
+    "server operators",
+    "print operators",
+    "group policy creator owners",
+    "key admins",
+    "enterprise key admins",
+    "exchange trusted subsystem",
+    "exchange windows permissions",
+    "organization management",
+    "remote desktop users",
+    "remote management users",
+    "hyper-v administrators",
+];
+
+/// What a SQL Server audit record (event 33205) changed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MssqlChange {
+    /// The audit itself altered, stopped or dropped.
+    Audit,
+    /// A member added to a database or server role.
+    Role,
+    /// A login or database user created.
+    Login,
+    /// A statement that turns on command or code execution.
+    Exec,
+}
+
+/// SQL Server audit records carry `key:value` lines in one field; the
+/// detection matches when the record's change is `want`, citing that field.
+fn mssql_audit(a: &Alert, want: MssqlChange) -> Option<Vec<Evidence>> {
+    if event_code(a) != Some(33205) {
+        return None;
+    }
+    let (path, value) = warden_core::Fields::iter(&a.fields).find(|(_, v)| {
+        let t = v.to_string();
+        t.contains("audit_schema_version:") && t.contains("action_id:")
+    })?;
+    let text = value.to_string();
+    let field = |k: &str| {
+        text.lines().find_map(|l| l.strip_prefix(k).and_then(|r| r.strip_prefix(':'))).map(|v| v.trim().to_owned())
+    };
+    if field("succeeded").is_some_and(|v| v != "true") {
+        return None;
+    }
+    let action = field("action_id").unwrap_or_default();
+    let class = field("class_type").unwrap_or_default();
+    let statement = field("statement").unwrap_or_default().to_lowercase();
+    let exec = ["xp_cmdshell", "sp_oacreate", "sp_addextendedproc", "clr enabled", "external scripts enabled"]
+        .iter()
+        .any(|k| statement.contains(k));
+    let (got, note) = match (action.as_str(), class.as_str()) {
+        _ if exec => (MssqlChange::Exec, "a statement that lets SQL Server run commands or code"),
+        ("AUSC", _) => (MssqlChange::Audit, "SQL Server's audit session was changed (an audit started or stopped)"),
+        ("AL" | "DR", "A" | "SA" | "DA") => {
+            (MssqlChange::Audit, "an audit or audit specification was altered or dropped")
+        }
+        ("APRL", _) => (MssqlChange::Role, "a member was added to a database or server role"),
+        ("CR", "SL" | "SU" | "US") => (MssqlChange::Login, "a login or database user was created"),
+        _ => return None,
+    };
+    (got == want).then(|| {
+        vec![Evidence { path: path.to_owned(), value: value.clone(), note: format!("action_id {action}: {note}") }]
+    })
+}
+
+/// Offensive tools with no ordinary use, as their binaries, scripts and
+/// modules are named. Matched as whole words (so `rubeus` is not found in
+/// `cherubeus`), in fields that name a process, a command, a script, a
+/// service binary or a file written.
+const OFFENSIVE_TOOLS: &[&str] = &[
+    "mimikatz",
+    "mimilib",
+    "mimidrv",
+    "safetykatz",
+    "sharpkatz",
+    "pypykatz",
+    "nanodump",
+    "dumpert",
+    "rubeus",
+    "kekeo",
+    "sharphound",
+    "azurehound",
+    "bloodhound",
+    "powerview",
+    "sharpview",
+    "powerup",
+    "sharpup",
+    "seatbelt",
+    "lazagne",
+    "kerbrute",
+    "crackmapexec",
+    "netexec",
+    "secretsdump",
+    "ntlmrelayx",
+    "getuserspns",
+    "getnpusers",
+    "wmiexec",
+    "smbexec",
+    "atexec",
+    "dcomexec",
+    "invoke-mimikatz",
+    "invoke-kerberoast",
+    "invoke-bloodhound",
+    "invoke-smbexec",
+    "invoke-wmiexec",
+    "invoke-thehash",
+    "inveigh",
+    "spoolsample",
+    "printspoofer",
+    "juicypotato",
+    "roguepotato",
+    "sweetpotato",
+    "godpotato",
+    "certipy",
+    "whisker",
+    "sharpgpoabuse",
+    "powersploit",
+    "powercat",
+    "invoke-obfuscation",
+    "sharpdpapi",
+    "sharpchrome",
+    "koadic",
+    "covenant",
+    "sliver-client",
+    "cobaltstrike",
+];
+
+/// Paths (their last segment) that name a process, command, script, service binary or written file.
+const TOOL_FIELDS: &[&str] = &[
+    "image",
+    "newprocessname",
+    "parentimage",
+    "parentprocessname",
+    "processname",
+    "commandline",
+    "parentcommandline",
+    "scriptblocktext",
+    "hostapplication",
+    "imagepath",
+    "servicefilename",
+    "targetfilename",
+    "sourceimage",
+    "targetimage",
+    "imageloaded",
+    "originalfilename",
+    "payload",
+    "contextinfo",
+    "application",
+];
+
+fn offensive_tool(a: &Alert) -> Option<Vec<Evidence>> {
+    let mut out: Vec<Evidence> = Vec::new();
+    for (path, value) in warden_core::Fields::iter(&a.fields) {
+        let last = path.rsplit(['.', '#']).next().unwrap_or(path).to_ascii_lowercase();
+        if !TOOL_FIELDS.contains(&last.as_str()) {
+            continue;
+        }
+        let text = value.to_string().to_lowercase();
+        let word = |w: &str| {
+            text.match_indices(w).any(|(i, _)| {
+                let before = text[..i].chars().next_back();
+                let after = text[i + w.len()..].chars().next();
+                let edge = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
+                edge(before) && edge(after)
+            })
+        };
+        if let Some(tool) = OFFENSIVE_TOOLS.iter().find(|t| word(t)) {
+            out.push(Evidence {
+                path: path.to_owned(),
+                value: value.clone(),
+                note: format!("names {tool}, an offensive security tool with no ordinary administrative use"),
+            });
+            if out.len() >= 3 {
+                break;
+            }
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
 fn code_text(a: &Alert) -> Option<(String, Canon)> {
     [Canon::CommandLine, Canon::ScriptBlock].into_iter().find_map(|c| lower(a, c).map(|t| (t, c)))
 }
@@ -770,6 +988,16 @@ fn source_techniques(a: &Alert) -> Vec<TechniqueId> {
 }
 
 static DETECTIONS: &[Detection] = &[
+    Detection {
+        id: "offensive_tool",
+        title: "A well-known offensive security tool named in a process, command or script",
+        verdict: Verdict::Malicious,
+        severity: Severity::High,
+        confidence: 0.9,
+        techniques: &[],
+        actions: &["isolate_host", "open_ticket"],
+        matches: offensive_tool,
+    },
     Detection {
         id: "cred_lsass_access",
         title: "A process opened LSASS memory with rights typical of credential dumping",
@@ -1338,6 +1566,74 @@ static DETECTIONS: &[Detection] = &[
                 },
             )
         },
+    },
+    Detection {
+        id: "sensitive_group_member_added",
+        title: "A member was added to a group that administers the domain or the host",
+        verdict: Verdict::Suspicious,
+        severity: Severity::High,
+        confidence: 0.75,
+        techniques: &["T1098"],
+        actions: &["open_ticket", "reset_credentials"],
+        matches: |a| {
+            let group = a.canonical_text(Canon::GroupName)?.to_lowercase();
+            (matches!(event_code(a), Some(4728) | Some(4732) | Some(4756))
+                && channel(a).contains("security")
+                && SENSITIVE_GROUPS.contains(&group.as_str()))
+            .then(|| {
+                [
+                    cite(a, Canon::EventCode, "the event id for a group membership change"),
+                    cite(
+                        a,
+                        Canon::GroupName,
+                        "a group whose members administer the domain, its controllers or this host",
+                    ),
+                ]
+                .into_iter()
+                .flatten()
+                .collect()
+            })
+        },
+    },
+    Detection {
+        id: "mssql_audit_tampered",
+        title: "SQL Server's own audit was changed, stopped or dropped",
+        verdict: Verdict::Suspicious,
+        severity: Severity::Medium,
+        confidence: 0.7,
+        techniques: &["T1562.002"],
+        actions: &["open_ticket"],
+        matches: |a| mssql_audit(a, MssqlChange::Audit),
+    },
+    Detection {
+        id: "mssql_role_member_added",
+        title: "A member was added to a SQL Server role",
+        verdict: Verdict::Suspicious,
+        severity: Severity::Medium,
+        confidence: 0.7,
+        techniques: &["T1098"],
+        actions: &["open_ticket"],
+        matches: |a| mssql_audit(a, MssqlChange::Role),
+    },
+    Detection {
+        id: "mssql_login_created",
+        title: "A SQL Server login or database user was created",
+        verdict: Verdict::Suspicious,
+        severity: Severity::Medium,
+        confidence: 0.7,
+        techniques: &["T1136"],
+        actions: &["open_ticket"],
+        matches: |a| mssql_audit(a, MssqlChange::Login),
+    },
+    Detection {
+        id: "mssql_command_execution_enabled",
+        title: "A SQL Server statement that lets it run commands or code",
+        verdict: Verdict::Suspicious,
+        severity: Severity::High,
+        confidence: 0.7,
+        techniques: &["T1505.001"],
+        actions: &["open_ticket"],
+        matches: |a| mssql_audit(a, MssqlChange::Exec),
     },
     Detection {
         id: "ids_alert_malware",
