@@ -52,6 +52,8 @@ pub struct LocalAnalyzer {
     discovery: std::sync::Mutex<BTreeMap<(String, String), Vec<Discovered>>>,
     /// Recent weak signals per host, for correlation.
     signals: std::sync::Mutex<BTreeMap<String, Vec<Seen>>>,
+    /// Recent failed sign-ins per host and event id (when, which account), for bursts.
+    failures: std::sync::Mutex<BTreeMap<String, Vec<(jiff::Timestamp, String)>>>,
 }
 
 /// One weak signal seen on a host: when, which detection or rule, its weight.
@@ -73,7 +75,13 @@ const CORRELATION_KEEP: usize = 256;
 const ROUTINE: &[&str] = &["service_installed", "account_created", "privileged_group_change", "scheduled_task_created"];
 
 /// Built-in detections of account and group changes.
-const ACCOUNT_CHANGES: &[&str] = &["account_created", "privileged_group_change", "sensitive_group_member_added"];
+const ACCOUNT_CHANGES: &[&str] = &[
+    "account_created",
+    "privileged_group_change",
+    "sensitive_group_member_added",
+    "account_security_weakened",
+    "guest_account_enabled",
+];
 
 /// What one detection or Sigma rule said of an event, for correlation.
 struct Signal {
@@ -199,8 +207,111 @@ impl Analyzer for LocalAnalyzer {
                 strong: h.level >= Severity::Medium,
             }))
             .collect();
-        let a = self.assess(alert, hits, sigma)?;
+        let mut a = self.assess(alert, hits, sigma)?;
+        if let Some(burst) = self.failure_burst(alert) {
+            a = with_burst(a, burst);
+            return Ok(a);
+        }
         Ok(self.correlate(alert, a, &signals))
+    }
+}
+
+/// A Windows event's data field by name, wherever the rendering keeps it:
+/// `Event.EventData.NAME` (EVTX, XML), `NAME` (flat JSON renderings) or
+/// `winlog.event_data.NAME` (Winlogbeat). Returns the path found and its value.
+fn data_field<'a>(a: &'a Alert, name: &str) -> Option<(String, &'a Value)> {
+    [format!("Event.EventData.{name}"), name.to_owned(), format!("winlog.event_data.{name}")]
+        .into_iter()
+        .find_map(|p| a.fields.get(&p).map(|v| (p, v)))
+}
+
+/// A Windows event's data field's text.
+fn data_text(a: &Alert, name: &str) -> Option<String> {
+    data_field(a, name).map(|(_, v)| v.to_string())
+}
+
+/// The first field whose text passes `test`.
+fn find_field(a: &Alert, test: impl Fn(&str) -> bool) -> Option<(String, Value)> {
+    warden_core::Fields::iter(&a.fields).find(|(_, v)| test(&v.to_string())).map(|(p, v)| (p.to_owned(), v.clone()))
+}
+
+/// A run of failed sign-ins on one host.
+struct Burst {
+    count: usize,
+    accounts: Vec<String>,
+    evidence: Evidence,
+}
+
+/// The burst decides the event: a finding of brute force or password
+/// guessing, whatever else the event matched.
+fn with_burst(mut a: Assessment, b: Burst) -> Assessment {
+    let line = format!(
+        "{} failed sign-ins on this host within {} minutes (accounts: {}): password guessing or spraying.",
+        b.count,
+        FAILURE_WINDOW.as_mins(),
+        b.accounts.join(", ")
+    );
+    if matches!(a.verdict, Verdict::Malicious | Verdict::Suspicious) {
+        a.summary = insert_after_first_line(&a.summary, &line);
+    } else {
+        a.summary = format!("{line}{}", attack_notes(&[TechniqueId::parse("T1110").expect("valid id")]));
+        a.verdict = Verdict::Suspicious;
+        a.confidence = Confidence::saturating(0.8);
+        a.recommended_actions = vec!["open_ticket".into()];
+    }
+    a.severity = a.severity.max(Severity::High);
+    if let Ok(t) = TechniqueId::parse("T1110")
+        && !a.techniques.contains(&t)
+    {
+        a.techniques.push(t);
+    }
+    if !a.evidence.iter().any(|e| e.path == b.evidence.path) {
+        a.evidence.push(b.evidence);
+    }
+    a
+}
+
+/// Failed sign-ins on one host within this window …
+const FAILURE_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
+/// … at least this many make a burst (a person mistyping a password rarely
+/// fails five times in five minutes; a guessing tool fails far more).
+const FAILURE_BURST: usize = 5;
+
+/// A failed sign-in, read from the event: which account, and the field that
+/// says it failed. Windows (4625, 4771, failed 4768 and 4776), SQL Server
+/// (18456, and audit action LGIF), OpenSSH (event 4 "Failed password" or
+/// "Invalid user").
+fn failed_sign_in(a: &Alert) -> Option<(String, Evidence)> {
+    let code = event_code(a)?;
+    let ch = channel(a);
+    let cite_data = |name: &str, note: &str| {
+        data_field(a, name).map(|(path, v)| Evidence { path, value: v.clone(), note: note.to_owned() })
+    };
+    let account = data_text(a, "TargetUserName").unwrap_or_default();
+    let status = data_text(a, "Status").unwrap_or_default().to_lowercase();
+    let failed_status = !status.is_empty() && status != "0x0";
+    match (ch.as_str(), code) {
+        ("security", 4625 | 4771) => Some((account, cite(a, Canon::EventCode, "a failed sign-in")?)),
+        ("security", 4768 | 4776) if failed_status => {
+            Some((account, cite_data("Status", "the sign-in failed with this status")?))
+        }
+        ("application", 18456) => Some((account, cite(a, Canon::EventCode, "a failed SQL Server login")?)),
+        ("application", 33205) => {
+            let (path, v) = find_field(a, |t| t.contains("action_id:LGIF"))?;
+            Some((
+                String::new(),
+                Evidence { path, value: v, note: "a failed SQL Server login (audit action LGIF)".into() },
+            ))
+        }
+        (c, 4) if c.starts_with("openssh") => {
+            let (path, v) = find_field(a, |t| t.contains("Failed password") || t.contains("Invalid user"))?;
+            let t = v.to_string();
+            let who =
+                t.split(" for ").nth(1).or_else(|| t.split("Invalid user ").nth(1)).and_then(|r| r.split(' ').next());
+            let who = who.map(|w| if w == "invalid" { "(invalid user)".to_owned() } else { w.to_owned() });
+            Some((who.unwrap_or_default(), Evidence { path, value: v, note: "a failed SSH sign-in".into() }))
+        }
+        _ => None,
     }
 }
 
@@ -234,6 +345,35 @@ impl LocalAnalyzer {
             return Ok(a);
         }
         Ok(self.fallback(alert))
+    }
+
+    /// Records a failed sign-in and says whether it completes a burst on its host.
+    fn failure_burst(&self, alert: &Alert) -> Option<Burst> {
+        let (account, evidence) = failed_sign_in(alert)?;
+        let host = alert.canonical_text(Canon::Host).unwrap_or_default().to_lowercase();
+        let at = alert.observed_at.unwrap_or(alert.received_at);
+        let mut all = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        all.retain(|_, seen| {
+            seen.retain(|(t, _)| at.duration_since(*t).abs() <= FAILURE_WINDOW);
+            !seen.is_empty()
+        });
+        // Kinds of failure are counted apart: one mistyped password can be logged
+        // twice (4625 and 4776), and should not count as two attempts.
+        let kind = event_code(alert).unwrap_or_default();
+        let seen = all.entry(format!("{host}\u{1f}{kind}")).or_default();
+        seen.push((at, account));
+        if seen.len() > CORRELATION_KEEP {
+            let cut = seen.len() - CORRELATION_KEEP;
+            seen.drain(..cut);
+        }
+        if seen.len() < FAILURE_BURST {
+            return None;
+        }
+        let mut accounts: Vec<String> = seen.iter().map(|(_, a)| a.clone()).filter(|a| !a.is_empty()).collect();
+        accounts.sort();
+        accounts.dedup();
+        accounts.truncate(10);
+        Some(Burst { count: seen.len(), accounts, evidence })
     }
 
     /// A rule's level is evidence, not a verdict. A strong signal stands on
@@ -664,14 +804,8 @@ fn acts_as_machine(alert: &Alert) -> bool {
     let sysmon =
         alert.fields.get("Event.System.Channel").is_some_and(|c| c.to_string().to_lowercase().contains("sysmon"));
     let record_user = if sysmon { None } else { alert.fields.get("Event.System.Security.#attributes.UserID") };
-    let sid = ["Event.EventData.SubjectUserSid", "SubjectUserSid"]
-        .iter()
-        .find_map(|p| alert.fields.get(p))
-        .or(record_user)
-        .map(|v| v.to_string());
-    let name = ["Event.EventData.SubjectUserName", "SubjectUserName"]
-        .iter()
-        .find_map(|p| alert.fields.get(p).map(|v| v.to_string()));
+    let sid = data_field(alert, "SubjectUserSid").map(|(_, v)| v).or(record_user).map(|v| v.to_string());
+    let name = data_text(alert, "SubjectUserName");
     match (sid.as_deref(), name.as_deref()) {
         (_, Some(n)) if n.ends_with('$') => true,
         (Some("S-1-5-18"), None | Some("-" | "SYSTEM")) => true,
@@ -684,10 +818,9 @@ fn acts_as_machine(alert: &Alert) -> bool {
 /// machine's Administrators and Domain Users (RID 513) in its Users (event
 /// 4732): that is the join, not an intruder.
 fn ordinary_explanation(alert: &Alert) -> Option<&'static str> {
-    let text = |p: &str| alert.fields.get(p).map(|v| v.to_string());
     if event_code(alert) == Some(4732) && channel(alert) == "security" {
-        let member = text("Event.EventData.MemberSid").unwrap_or_default();
-        let group = text("Event.EventData.TargetSid").unwrap_or_default();
+        let member = data_text(alert, "MemberSid").unwrap_or_default();
+        let group = data_text(alert, "TargetSid").unwrap_or_default();
         let domain_sid = member.starts_with("S-1-5-21-");
         if domain_sid
             && ((member.ends_with("-512") && group == "S-1-5-32-544")
@@ -758,6 +891,44 @@ const SENSITIVE_GROUPS: &[&str] = &[
     "hyper-v administrators",
 ];
 
+/// `UserAccountControl` message codes of event 4738 that weaken an account
+/// when they appear (the "Enabled" forms).
+const UAC_WEAKENED: &[(&str, &str)] = &[
+    ("%%2082", "password not required"),
+    ("%%2089", "password never expires"),
+    ("%%2091", "reversible password encryption"),
+    ("%%2093", "trusted for delegation"),
+    ("%%2095", "DES keys only"),
+    ("%%2096", "no Kerberos pre-authentication"),
+    ("%%2098", "trusted to authenticate for delegation"),
+];
+
+/// Privileges that let their holder act as, or over, the operating system.
+const SENSITIVE_PRIVILEGES: &[&str] = &[
+    "SeTcbPrivilege",
+    "SeDebugPrivilege",
+    "SeCreateTokenPrivilege",
+    "SeAssignPrimaryTokenPrivilege",
+    "SeImpersonatePrivilege",
+    "SeLoadDriverPrivilege",
+    "SeBackupPrivilege",
+    "SeRestorePrivilege",
+    "SeTakeOwnershipPrivilege",
+    "SeEnableDelegationPrivilege",
+    "SeSecurityPrivilege",
+];
+
+/// A network share access (5145) to a named pipe over IPC$.
+fn named_pipe_access(a: &Alert, pipe: &str, note: &str) -> Option<Vec<Evidence>> {
+    if event_code(a) != Some(5145) || channel(a) != "security" {
+        return None;
+    }
+    let share = data_text(a, "ShareName")?;
+    let (path, target) = data_field(a, "RelativeTargetName")?;
+    (share.to_uppercase().ends_with("IPC$") && target.to_string().eq_ignore_ascii_case(pipe))
+        .then(|| vec![Evidence { path, value: target.clone(), note: note.into() }])
+}
+
 /// What a SQL Server audit record (event 33205) changed.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum MssqlChange {
@@ -774,6 +945,20 @@ enum MssqlChange {
 /// SQL Server audit records carry `key:value` lines in one field; the
 /// detection matches when the record's change is `want`, citing that field.
 fn mssql_audit(a: &Alert, want: MssqlChange) -> Option<Vec<Evidence>> {
+    // Event 15457: "Configuration option '…' changed from 0 to 1".
+    if event_code(a) == Some(15457) && want == MssqlChange::Exec {
+        let (path, v) = find_field(a, |t| {
+            let t = t.to_lowercase();
+            ["xp_cmdshell", "clr enabled", "ole automation procedures", "external scripts enabled"]
+                .iter()
+                .any(|k| t.contains(k))
+        })?;
+        return Some(vec![Evidence {
+            path,
+            value: v,
+            note: "a server option that lets SQL Server run commands or code".into(),
+        }]);
+    }
     if event_code(a) != Some(33205) {
         return None;
     }
@@ -1634,6 +1819,126 @@ static DETECTIONS: &[Detection] = &[
         techniques: &["T1505.001"],
         actions: &["open_ticket"],
         matches: |a| mssql_audit(a, MssqlChange::Exec),
+    },
+    Detection {
+        id: "account_security_weakened",
+        title: "An account's protections were weakened",
+        verdict: Verdict::Suspicious,
+        severity: Severity::Medium,
+        confidence: 0.75,
+        techniques: &["T1098"],
+        actions: &["open_ticket", "reset_credentials"],
+        matches: |a| {
+            if event_code(a) != Some(4738) || channel(a) != "security" {
+                return None;
+            }
+            let (path, v) = data_field(a, "UserAccountControl")?;
+            let t = v.to_string();
+            let weakened: Vec<&str> =
+                UAC_WEAKENED.iter().filter(|(code, _)| t.contains(code)).map(|(_, what)| *what).collect();
+            (!weakened.is_empty())
+                .then(|| vec![Evidence { path, value: v.clone(), note: format!("now set: {}", weakened.join(", ")) }])
+        },
+    },
+    Detection {
+        id: "guest_account_enabled",
+        title: "The built-in Guest account was enabled",
+        verdict: Verdict::Suspicious,
+        severity: Severity::Medium,
+        confidence: 0.8,
+        techniques: &["T1078.001"],
+        actions: &["open_ticket"],
+        matches: |a| {
+            let (path, sid) = data_field(a, "TargetSid")?;
+            (event_code(a) == Some(4722) && channel(a) == "security" && sid.to_string().ends_with("-501")).then(|| {
+                vec![Evidence { path, value: sid.clone(), note: "RID 501: the built-in Guest account".into() }]
+            })
+        },
+    },
+    Detection {
+        id: "sensitive_privilege_assigned",
+        title: "A privilege that gives control of the system was assigned to an account",
+        verdict: Verdict::Suspicious,
+        severity: Severity::Medium,
+        confidence: 0.75,
+        techniques: &["T1134"],
+        actions: &["open_ticket"],
+        matches: |a| {
+            if event_code(a) != Some(4704) || channel(a) != "security" {
+                return None;
+            }
+            let (path, v) = data_field(a, "PrivilegeList")?;
+            let t = v.to_string();
+            let found: Vec<&str> = SENSITIVE_PRIVILEGES.iter().copied().filter(|p| t.contains(p)).collect();
+            (!found.is_empty()).then(|| {
+                vec![Evidence {
+                    path,
+                    value: v.clone(),
+                    note: format!("{} lets its holder act as or over the system", found.join(", ")),
+                }]
+            })
+        },
+    },
+    Detection {
+        id: "directory_security_changed",
+        title: "A security-relevant directory attribute was changed",
+        verdict: Verdict::Suspicious,
+        severity: Severity::Medium,
+        confidence: 0.7,
+        techniques: &["T1222.001", "T1484.001", "T1098"],
+        actions: &["open_ticket"],
+        matches: |a| {
+            if event_code(a) != Some(5136) || channel(a) != "security" {
+                return None;
+            }
+            let (attr_path, attr) = data_field(a, "AttributeLDAPDisplayName")?;
+            let name = attr.to_string().to_lowercase();
+            let dn = data_text(a, "ObjectDN").unwrap_or_default().to_lowercase();
+            let note = if dn.contains("cn=adminsdholder") {
+                "AdminSDHolder's attributes are copied onto every protected account and group"
+            } else if dn.contains("cn=policies,cn=system")
+                && ["gpcfilesyspath", "gpcmachineextensionnames", "gpcuserextensionnames", "versionnumber"]
+                    .contains(&name.as_str())
+            {
+                "a Group Policy object was edited: what it holds runs on every computer it applies to"
+            } else {
+                match name.as_str() {
+                    "ntsecuritydescriptor" => "who may do what to this object was changed",
+                    "serviceprincipalname" => {
+                        "a service principal name makes an account Kerberoastable or hides a rogue service"
+                    }
+                    "msds-allowedtodelegateto" | "msds-allowedtoactonbehalfofotheridentity" => {
+                        "delegation lets this account impersonate others"
+                    }
+                    "useraccountcontrol" => {
+                        "the account's control flags (delegation, pre-authentication, password rules) changed"
+                    }
+                    "admincount" | "sidhistory" => "this attribute grants or hides privilege",
+                    _ => return None,
+                }
+            };
+            Some(vec![Evidence { path: attr_path, value: attr.clone(), note: note.into() }])
+        },
+    },
+    Detection {
+        id: "remote_service_pipe",
+        title: "The service control manager was reached over the network (remote service creation, PsExec-style)",
+        verdict: Verdict::Suspicious,
+        severity: Severity::Medium,
+        confidence: 0.7,
+        techniques: &["T1569.002", "T1021.002"],
+        actions: &["open_ticket"],
+        matches: |a| named_pipe_access(a, "svcctl", "the service control manager's named pipe, opened over IPC$"),
+    },
+    Detection {
+        id: "remote_task_pipe",
+        title: "The task scheduler was reached over the network (remote scheduled task, atexec-style)",
+        verdict: Verdict::Suspicious,
+        severity: Severity::Medium,
+        confidence: 0.7,
+        techniques: &["T1053.005", "T1021.002"],
+        actions: &["open_ticket"],
+        matches: |a| named_pipe_access(a, "atsvc", "the task scheduler's named pipe, opened over IPC$"),
     },
     Detection {
         id: "ids_alert_malware",

@@ -181,3 +181,74 @@ fn source_severities_are_reported_when_nothing_local_matches() {
         assert_eq!((v.as_str(), s.as_str()), (verdict, severity), "{event}: {summary}");
     }
 }
+
+fn triage_lines(lines: &[String]) -> Vec<warden_engine::TriageResult> {
+    let engine = warden_engine::Engine::in_memory(warden_engine::Config::default()).unwrap();
+    let mut results = Vec::new();
+    engine
+        .triage(lines.join("\n").as_bytes(), "t", None, &mut |e| {
+            if let warden_engine::Event::Alert(r) = e {
+                results.push(*r)
+            }
+        })
+        .unwrap();
+    results
+}
+
+#[test]
+fn five_failed_sign_ins_on_one_host_within_minutes_are_password_guessing() {
+    let ev = |host: &str, user: &str, minute: u32, second: u32| {
+        serde_json::json!({"EventID": 4625, "Channel": "Security", "Hostname": host, "TargetUserName": user,
+            "EventTime": format!("2026-11-21 14:{minute:02}:{second:02}"), "Status": "0xc000006d", "LogonType": 3})
+        .to_string()
+    };
+    // Four typos by one person, then a run against several accounts on another host.
+    let mut lines: Vec<String> = (0..4).map(|i| ev("WS-1", "ana", 1, i * 2)).collect();
+    lines.extend((0..6).map(|i| ev("SRV-9", ["admin", "administrator", "backup"][i as usize % 3], 2, i)));
+    let r = triage_lines(&lines);
+    let flagged: Vec<bool> = r.iter().map(|r| r.verdict.as_str() == "suspicious").collect();
+    assert_eq!(
+        flagged,
+        [false, false, false, false, false, false, false, false, true, true],
+        "{:#?}",
+        r.iter().map(|r| &r.summary).collect::<Vec<_>>()
+    );
+    assert!(r[8].techniques.iter().any(|t| t == "T1110"));
+    assert_eq!(r[8].severity, warden_core::Severity::High);
+    assert!(r[8].summary.contains("5 failed sign-ins") && r[8].summary.contains("administrator"), "{}", r[8].summary);
+}
+
+#[test]
+fn a_weak_signal_alone_is_context_and_two_kinds_on_one_host_are_a_finding() {
+    let ev = |host: &str, id: u32, minute: u32, extra: serde_json::Value| {
+        let mut v = serde_json::json!({"EventID": id, "Channel": "Security", "Hostname": host, "SubjectUserName": "admmig",
+            "SubjectUserSid": "S-1-5-21-1-2-3-1111", "EventTime": format!("2026-11-21 15:{minute:02}:00")});
+        v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        v.to_string()
+    };
+    let lines = [
+        // A scheduled task alone on WS-1: routine.
+        ev("WS-1", 4698, 1, serde_json::json!({"TaskName": "\\Updater"})),
+        // On WS-2 a new account, then a scheduled task: two kinds of step within minutes.
+        ev("WS-2", 4720, 2, serde_json::json!({"TargetUserName": "svc-x"})),
+        ev("WS-2", 4698, 5, serde_json::json!({"TaskName": "\\Updater"})),
+        // The machine's own account creating an account (setup) weighs nothing.
+        ev(
+            "WS-3",
+            4720,
+            6,
+            serde_json::json!({"TargetUserName": "gold", "SubjectUserName": "WS-3$", "SubjectUserSid": "S-1-5-18"}),
+        ),
+    ];
+    let r = triage_lines(&lines);
+    let verdicts: Vec<&str> = r.iter().map(|r| r.verdict.as_str()).collect();
+    assert_eq!(
+        verdicts,
+        ["benign", "benign", "suspicious", "benign"],
+        "{:#?}",
+        r.iter().map(|r| &r.summary).collect::<Vec<_>>()
+    );
+    assert!(r[0].summary.starts_with("Context, not a finding on its own"), "{}", r[0].summary);
+    assert!(r[2].summary.contains("Correlated: 2 different kinds of event"), "{}", r[2].summary);
+    assert!(r[3].summary.contains("machine's own account"), "{}", r[3].summary);
+}

@@ -91,8 +91,8 @@ fn sigmahq_then_triage_of_every_real_capture_exits_0_and_the_audit_log_verifies(
         }
     }
     eprintln!("detected {det}/{mal}, benign flagged {fl}/{ben}, technique hit {hit}/{with_t}");
-    // Floors: what this version reached (107/276, 1/6, 66/275), less a small margin.
-    assert!(det * 100 >= mal * 37, "detected {det}/{mal}");
-    assert!(fl <= 1, "benign flagged {fl}/{ben}");
-    assert!(hit * 100 >= with_t * 22, "technique hit {hit}/{with_t}");
+    // Floors: what this version reached (183/276, 2/6, 129/275), less a small margin.
+    assert!(det * 100 >= mal * 64, "detected {det}/{mal}");
+    assert!(fl <= 2, "benign flagged {fl}/{ben}");
+    assert!(hit * 100 >= with_t * 45, "technique hit {hit}/{with_t}");
 }
