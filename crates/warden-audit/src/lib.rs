@@ -54,19 +54,26 @@ pub fn canonical_bytes(seq: u64, at: Timestamp, record: &AuditRecord, policy: &s
 }
 
 fn canonical_bytes_v(v: u32, seq: u64, at: Timestamp, record: &AuditRecord, policy: &str, prev_hash: &str) -> Vec<u8> {
-    let doc = serde_json::json!({
-        "v": v,
-        "seq": seq,
-        "at": at.to_string(),
-        "actor": serde_json::to_value(&record.actor).unwrap_or(J::Null),
-        "action": record.action,
-        "object": record.object,
-        "payload": record.payload,
-        "policy": policy,
-        "prev": prev_hash,
-    });
+    // Written field by field in sorted key order (action, actor, at, object,
+    // payload, policy, prev, seq, v): the same bytes as sorting a document of
+    // these fields, without copying the payload into one.
+    let string = |out: &mut Vec<u8>, s: &str| out.extend(serde_json::to_vec(s).unwrap_or_default());
     let mut out = Vec::with_capacity(256);
-    write_canonical(&doc, &mut out);
+    out.extend_from_slice(b"{\"action\":");
+    string(&mut out, &record.action);
+    out.extend_from_slice(b",\"actor\":");
+    write_canonical(&serde_json::to_value(&record.actor).unwrap_or(J::Null), &mut out);
+    out.extend_from_slice(b",\"at\":");
+    string(&mut out, &at.to_string());
+    out.extend_from_slice(b",\"object\":");
+    string(&mut out, &record.object);
+    out.extend_from_slice(b",\"payload\":");
+    write_canonical(&record.payload, &mut out);
+    out.extend_from_slice(b",\"policy\":");
+    string(&mut out, policy);
+    out.extend_from_slice(b",\"prev\":");
+    string(&mut out, prev_hash);
+    out.extend_from_slice(format!(",\"seq\":{seq},\"v\":{v}}}").as_bytes());
     out
 }
 
@@ -245,6 +252,27 @@ mod tests {
         let mut b = a.clone();
         b.payload = serde_json::from_str(r#"{"y": {"a": 1, "b": 2}, "x": 1}"#).unwrap();
         assert_eq!(canonical_bytes(1, at, &a, "p", GENESIS), canonical_bytes(1, at, &b, "p", GENESIS));
+    }
+
+    #[test]
+    fn the_entry_is_written_exactly_as_its_sorted_document() {
+        let at = Timestamp::from_second(1_700_000_000).unwrap();
+        let rec = AuditRecord::new(
+            Actor::Analyzer("local@1".into()),
+            "analyze.assessed",
+            "al-\u{1F600}\"x",
+            serde_json::json!({"z": [1, 0.9039999999999999, {"b": null, "a": "\u{0}"}], "a": u64::MAX}),
+        );
+        let doc = serde_json::json!({
+            "v": FORMAT_VERSION, "seq": 7, "at": at.to_string(), "actor": rec.actor, "action": rec.action,
+            "object": rec.object, "payload": rec.payload, "policy": "p", "prev": GENESIS,
+        });
+        let mut expected = Vec::new();
+        write_canonical(&doc, &mut expected);
+        assert_eq!(
+            String::from_utf8(canonical_bytes(7, at, &rec, "p", GENESIS)).unwrap(),
+            String::from_utf8(expected).unwrap()
+        );
     }
 
     #[test]

@@ -9,7 +9,12 @@
 //!   (`sigma::matching`), the previous method;
 //! - `json_each_rule_looks_up`: the first baseline, each rule looking the
 //!   event up on its own (`Rule::matches`);
-//! - `load_rule_set`: reading, parsing and compiling the whole rule folder.
+//! - `load_rule_set`: reading, parsing and compiling the whole rule folder;
+//! - `devset_prefiltered`: the whole development set of real captures
+//!   (`../shared/data/dev-evtx`, every record of every file), read from EVTX;
+//! - `events_file_prefiltered`: the events of `WARDEN_BENCH_EVENTS` (NDJSON,
+//!   when set), the file another engine is timed on in the same run (see
+//!   docs/real-data.md for the RSigma comparison).
 //!
 //! Run: `cargo bench -p warden-engine --bench sigma`.
 
@@ -28,11 +33,20 @@ fn main() {
     }
     let f = fixture().unwrap();
     eprintln!(
-        "{} rules ({} with prefilter literals); {} JSON events, {} EVTX events",
+        "{} rules ({} with prefilter literals); {} JSON events, {} EVTX events, {} dev-set events, {} events from \
+         WARDEN_BENCH_EVENTS",
         f.rules.len(),
         f.set.prefiltered(),
         f.json.len(),
-        f.evtx.len()
+        f.evtx.len(),
+        f.devset.len(),
+        f.events_file.len()
+    );
+    let matched = |events: &[Alert]| events.iter().filter(|a| !f.set.matching(*a).is_empty()).count();
+    eprintln!(
+        "events with at least one rule match: dev set {}, WARDEN_BENCH_EVENTS {}",
+        matched(&f.devset),
+        matched(&f.events_file)
     );
     divan::main();
 }
@@ -43,6 +57,8 @@ struct Fixture {
     set: RuleSet,
     json: Vec<Alert>,
     evtx: Vec<Alert>,
+    devset: Vec<Alert>,
+    events_file: Vec<Alert>,
 }
 
 fn alerts(path: &Path) -> Vec<Alert> {
@@ -79,7 +95,16 @@ fn fixture() -> Option<&'static Fixture> {
             .collect();
         evtx_files.sort();
         let evtx = evtx_files.iter().flat_map(|p| alerts(p)).collect();
-        Some(Fixture { dir, rules, set, json, evtx })
+        let mut devset_files: Vec<PathBuf> = ["attack", "benign"]
+            .iter()
+            .flat_map(|d| std::fs::read_dir(root.join("../shared/data/dev-evtx").join(d)).into_iter().flatten())
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "evtx"))
+            .collect();
+        devset_files.sort();
+        let devset = devset_files.iter().flat_map(|p| alerts(p)).collect();
+        let events_file = std::env::var_os("WARDEN_BENCH_EVENTS").map(|p| alerts(Path::new(&p))).unwrap_or_default();
+        Some(Fixture { dir, rules, set, json, evtx, devset, events_file })
     })
     .as_ref()
 }
@@ -126,4 +151,18 @@ fn load_rule_set(b: Bencher) {
         let (_, rules) = warden_engine::rules::check(black_box(&f.dir)).unwrap();
         RuleSet::new(Arc::new(rules)).prefiltered()
     });
+}
+
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn devset_prefiltered(b: Bencher) {
+    let f = fixture().unwrap();
+    b.counter(ItemsCount::new(f.devset.len()))
+        .bench(|| f.devset.iter().map(|a| f.set.matching(black_box(a)).len()).sum::<usize>());
+}
+
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn events_file_prefiltered(b: Bencher) {
+    let f = fixture().unwrap();
+    b.counter(ItemsCount::new(f.events_file.len()))
+        .bench(|| f.events_file.iter().map(|a| f.set.matching(black_box(a)).len()).sum::<usize>());
 }

@@ -240,28 +240,17 @@ impl Engine {
         let mut guard = self.audit_state().tree.lock().unwrap_or_else(|p| p.into_inner());
         let (frontier, last_hash) = &mut *guard;
         loop {
-            let page = self.store().audit_log(frontier.size() + 1, PAGE)?;
+            let page = match self.store().audit_leaves(frontier.size() + 1, PAGE) {
+                Ok(p) => p,
+                Err(StoreError::CorruptAudit { seq, what }) => {
+                    return Err(AuditError::Damaged(VerifyError { seq: Some(seq), what }));
+                }
+                Err(e) => return Err(e.into()),
+            };
             if page.is_empty() {
                 break;
             }
-            for item in page {
-                let (seq, prev, hash, leaf) = match item {
-                    LogItem::Full(e) => {
-                        // The store builds an entry's fields from its stored bytes, so the
-                        // hash over those bytes is the check here; `verify` also compares fields.
-                        let bytes = entry_bytes(&e);
-                        if warden_audit::chain_hash(&bytes) != e.hash {
-                            return Err(AuditError::Damaged(VerifyError {
-                                seq: Some(e.seq),
-                                what: "its content does not match its hash (the entry was altered)".into(),
-                            }));
-                        }
-                        let leaf = merkle::leaf_hash(&bytes);
-                        drop(bytes);
-                        (e.seq, e.prev_hash, e.hash, leaf)
-                    }
-                    LogItem::Pruned { seq, prev_hash, hash, leaf } => (seq, prev_hash, hash, leaf),
-                };
+            for (seq, prev, hash, leaf) in page {
                 if seq != frontier.size() + 1 || prev != *last_hash {
                     return Err(AuditError::Damaged(VerifyError {
                         seq: Some(frontier.size() + 1),

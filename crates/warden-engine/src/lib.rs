@@ -304,21 +304,46 @@ impl Engine {
         format: Option<Format>,
         on_event: &mut dyn FnMut(Event),
     ) -> Result<Summary, EngineError> {
+        self.triage_inputs(&[(input, source)], format, on_event)
+    }
+
+    /// Several inputs as one stream: batches run across input boundaries, so
+    /// many small files (EVTX captures, say) cost a transaction per
+    /// `pipeline.batch_size` records rather than one each. Progress counts
+    /// bytes over all the inputs.
+    pub fn triage_inputs(
+        &self,
+        inputs: &[(&[u8], &str)],
+        format: Option<Format>,
+        on_event: &mut dyn FnMut(Event),
+    ) -> Result<Summary, EngineError> {
         let mut opts = self.config.ingest_options(Timestamp::now());
         opts.format = format;
-        let mut reader = warden_ingest::read(input, source, &opts);
         let mut summary = Summary::default();
         let batch_size = self.config.pipeline.batch_size.max(1);
-        loop {
-            let chunk: Vec<Parsed> = reader.by_ref().take(batch_size).collect();
-            if chunk.is_empty() {
-                break;
+        let total: usize = inputs.iter().map(|(b, _)| b.len()).sum();
+        let mut done_before = 0;
+        let mut pending: Vec<Parsed> = Vec::with_capacity(batch_size);
+        for (input, source) in inputs {
+            let mut reader = warden_ingest::read(input, source, &opts);
+            loop {
+                let room = batch_size - pending.len();
+                let before = pending.len();
+                pending.extend(reader.by_ref().take(room));
+                if pending.len() - before < room {
+                    break;
+                }
+                self.run_batch(std::mem::take(&mut pending), &mut summary, on_event)?;
+                self.maybe_checkpoint(false)?;
+                on_event(Event::Progress { done: done_before + reader.position(), total });
             }
-            self.run_batch(chunk, &mut summary, on_event)?;
-            self.maybe_checkpoint(false)?;
-            on_event(Event::Progress { done: reader.position(), total: reader.total() });
+            done_before += reader.total();
         }
-        on_event(Event::Progress { done: reader.total(), total: reader.total() });
+        if !pending.is_empty() {
+            self.run_batch(pending, &mut summary, on_event)?;
+            self.maybe_checkpoint(false)?;
+        }
+        on_event(Event::Progress { done: total, total });
         Ok(summary)
     }
 

@@ -245,6 +245,14 @@ pub trait Store: Send + Sync {
     /// or purged, in order, at most `limit`.
     fn audit_log(&self, from: u64, limit: usize) -> Result<Vec<LogItem>, StoreError>;
 
+    /// The log as the Merkle tree reads it, without decoding entries: every
+    /// position from `from` on as (seq, prev_hash, hash, leaf hash), at most
+    /// `limit`. A kept entry whose stored bytes do not hash to its hash is
+    /// reported as [`StoreError::CorruptAudit`].
+    fn audit_leaves(&self, from: u64, limit: usize) -> Result<Vec<Leaf>, StoreError> {
+        leaves_of(self.audit_log(from, limit)?)
+    }
+
     /// Entries about one object (an alert id, an action id), in order.
     fn audit_for_object(&self, object: &str) -> Result<Vec<AuditEntry>, StoreError>;
 
@@ -445,4 +453,30 @@ pub trait Store: Send + Sync {
     fn active_ruleset(&self) -> Result<Option<(String, serde_json::Value)>, StoreError>;
 
     fn counts(&self) -> Result<Counts, StoreError>;
+}
+
+/// One position of the log as the Merkle tree needs it: (seq, prev_hash, hash, leaf hash).
+pub type Leaf = (u64, String, String, [u8; 32]);
+
+/// The leaves of log items, each kept entry's hash checked against its bytes.
+pub fn leaves_of(items: Vec<LogItem>) -> Result<Vec<Leaf>, StoreError> {
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        out.push(match item {
+            LogItem::Full(e) => {
+                let bytes = warden_audit::entry_bytes(&e).into_owned();
+                if warden_audit::chain_hash(&bytes) != e.hash {
+                    return Err(altered(e.seq));
+                }
+                (e.seq, e.prev_hash, e.hash, warden_audit::merkle::leaf_hash(&bytes))
+            }
+            LogItem::Pruned { seq, prev_hash, hash, leaf } => (seq, prev_hash, hash, leaf),
+        });
+    }
+    Ok(out)
+}
+
+/// An entry whose content does not match its hash.
+pub fn altered(seq: u64) -> StoreError {
+    StoreError::CorruptAudit { seq, what: "its content does not match its hash (the entry was altered)".into() }
 }

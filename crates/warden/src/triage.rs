@@ -31,6 +31,9 @@ enum Output {
     Jsonl,
 }
 
+/// Files are read and triaged in groups of at most this many bytes (a larger file alone).
+const GROUP_BYTES: u64 = 8 << 20;
+
 pub fn run(engine: &Engine, args: Args) -> anyhow::Result<ExitCode> {
     let inputs: Vec<(String, Option<u64>)> = args
         .files
@@ -58,18 +61,43 @@ pub fn run(engine: &Engine, args: Args) -> anyhow::Result<ExitCode> {
     let mut summary = Summary::default();
     let mut failed_inputs = 0;
     let mut done_before: u64 = 0;
-    for (file, size) in &inputs {
-        let bytes = match read_input(file) {
-            Ok(b) => b,
-            Err(e) => {
-                bar.suspend(|| anstream::eprintln!("{}error:{} {e:#}", style::ERR.render(), style::ERR.render_reset()));
-                failed_inputs += 1;
-                continue;
+    // Small files are triaged together, so their records share batches (one
+    // transaction per batch, not per file); a group holds up to GROUP_BYTES.
+    let mut groups: Vec<Vec<&(String, Option<u64>)>> = Vec::new();
+    let mut group_bytes = 0;
+    for input in &inputs {
+        let size = input.1.unwrap_or(GROUP_BYTES);
+        if groups.is_empty() || group_bytes + size > GROUP_BYTES {
+            groups.push(Vec::new());
+            group_bytes = 0;
+        }
+        groups.last_mut().expect("pushed").push(input);
+        group_bytes += size;
+    }
+    for group in groups {
+        let mut read: Vec<(&str, Vec<u8>)> = Vec::with_capacity(group.len());
+        for (file, _) in group {
+            match read_input(file) {
+                Ok(b) => read.push((file.as_str(), b)),
+                Err(e) => {
+                    bar.suspend(|| {
+                        anstream::eprintln!("{}error:{} {e:#}", style::ERR.render(), style::ERR.render_reset())
+                    });
+                    failed_inputs += 1;
+                }
             }
-        };
-        bar.set_message(file.clone());
+        }
+        if read.is_empty() {
+            continue;
+        }
+        let slices: Vec<(&[u8], &str)> = read.iter().map(|(f, b)| (b.as_slice(), *f)).collect();
+        bar.set_message(if read.len() == 1 {
+            read[0].0.to_owned()
+        } else {
+            format!("{} … ({} files)", read[0].0, read.len())
+        });
         let mut write_error = None;
-        let s = engine.triage_input(&bytes, file, args.format.forced(), &mut |event| match event {
+        let s = engine.triage_inputs(&slices, args.format.forced(), &mut |event| match event {
             Event::Alert(r) => {
                 let res = bar.suspend(|| match args.output {
                     Output::Jsonl => {
@@ -104,7 +132,7 @@ pub fn run(engine: &Engine, args: Args) -> anyhow::Result<ExitCode> {
             }
             return Err(e).context("writing results");
         }
-        done_before += size.unwrap_or(0);
+        done_before += slices.iter().map(|(b, _)| b.len() as u64).sum::<u64>();
         summary.add(&s);
     }
     // The whole run ends attested: one signed checkpoint covers everything it wrote.
