@@ -52,6 +52,8 @@ pub struct LocalAnalyzer {
     discovery: std::sync::Mutex<BTreeMap<(String, String), Vec<Discovered>>>,
     /// Recent weak signals per host, for correlation.
     signals: std::sync::Mutex<BTreeMap<String, Vec<Seen>>>,
+    /// Accounts and tasks created recently, per host, kind and name: when.
+    created: std::sync::Mutex<BTreeMap<String, jiff::Timestamp>>,
     /// Recent failed sign-ins per host and event id (when, which account), for bursts.
     failures: std::sync::Mutex<BTreeMap<String, Vec<(jiff::Timestamp, String)>>>,
 }
@@ -212,6 +214,9 @@ impl Analyzer for LocalAnalyzer {
             a = with_burst(a, burst);
             return Ok(a);
         }
+        if let Some(short) = self.short_lived(alert) {
+            return Ok(with_short_lived(a, short));
+        }
         Ok(self.correlate(alert, a, &signals))
     }
 }
@@ -234,6 +239,61 @@ fn data_text(a: &Alert, name: &str) -> Option<String> {
 fn find_field(a: &Alert, test: impl Fn(&str) -> bool) -> Option<(String, Value)> {
     warden_core::Fields::iter(&a.fields).find(|(_, v)| test(&v.to_string())).map(|(p, v)| (p.to_owned(), v.clone()))
 }
+
+/// What a create / delete event pair is about: (kind, technique, created?).
+fn lifecycle(a: &Alert) -> Option<(&'static str, &'static str, bool, String)> {
+    if channel(a) != "security" {
+        return None;
+    }
+    let sid = || data_text(a, "TargetSid").or_else(|| data_text(a, "TargetUserName"));
+    Some(match event_code(a)? {
+        4720 => ("user account", "T1136", true, sid()?),
+        4726 => ("user account", "T1136", false, sid()?),
+        4741 => ("computer account", "T1136", true, sid()?),
+        4743 => ("computer account", "T1136", false, sid()?),
+        4698 => ("scheduled task", "T1053.005", true, data_text(a, "TaskName")?),
+        4699 => ("scheduled task", "T1053.005", false, data_text(a, "TaskName")?),
+        _ => return None,
+    })
+}
+
+/// An object deleted soon after it was made.
+struct ShortLived {
+    kind: &'static str,
+    technique: &'static str,
+    name: String,
+    after: jiff::SignedDuration,
+}
+
+/// Deleting what one made minutes before is how tools run a command
+/// through a scheduled task or a throw-away account and clean up.
+fn with_short_lived(mut a: Assessment, s: ShortLived) -> Assessment {
+    let line = format!(
+        "The {} {} was deleted {} s after it was created: made to run something once and removed to leave less behind.",
+        s.kind,
+        s.name,
+        s.after.as_secs()
+    );
+    a.summary = if matches!(a.verdict, Verdict::Malicious | Verdict::Suspicious) {
+        insert_after_first_line(&a.summary, &line)
+    } else {
+        format!("{line}{}", attack_notes(&TechniqueId::parse(s.technique).into_iter().collect::<Vec<_>>()))
+    };
+    if a.verdict != Verdict::Malicious {
+        a.verdict = Verdict::Suspicious;
+    }
+    a.severity = a.severity.max(Severity::High);
+    a.confidence = Confidence::saturating(a.confidence.get().max(0.75));
+    if let Ok(t) = TechniqueId::parse(s.technique)
+        && !a.techniques.contains(&t)
+    {
+        a.techniques.push(t);
+    }
+    a
+}
+
+/// Objects deleted within this long of being created are short-lived.
+const SHORT_LIVED: jiff::SignedDuration = jiff::SignedDuration::from_mins(15);
 
 /// A run of failed sign-ins on one host.
 struct Burst {
@@ -345,6 +405,26 @@ impl LocalAnalyzer {
             return Ok(a);
         }
         Ok(self.fallback(alert))
+    }
+
+    /// Records account and task creations and says whether this event
+    /// deletes one made within [`SHORT_LIVED`] on the same host.
+    fn short_lived(&self, alert: &Alert) -> Option<ShortLived> {
+        let (kind, technique, created, name) = lifecycle(alert)?;
+        let host = alert.canonical_text(Canon::Host).unwrap_or_default().to_lowercase();
+        let at = alert.observed_at.unwrap_or(alert.received_at);
+        let key = format!("{host}\u{1f}{kind}\u{1f}{}", name.to_lowercase());
+        let mut all = self.created.lock().unwrap_or_else(|p| p.into_inner());
+        all.retain(|_, t| at.duration_since(*t).abs() <= SHORT_LIVED);
+        if all.len() > CORRELATION_KEEP * 16 {
+            return None;
+        }
+        if created {
+            all.insert(key, at);
+            return None;
+        }
+        let made = all.remove(&key)?;
+        Some(ShortLived { kind, technique, name, after: at.duration_since(made) })
     }
 
     /// Records a failed sign-in and says whether it completes a burst on its host.

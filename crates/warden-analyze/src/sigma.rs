@@ -612,6 +612,8 @@ fn candidates(field: &str) -> Vec<String> {
         format!("Event.EventData.{field}"),
         format!("Event.System.{field}"),
         format!("winlog.event_data.{field}"),
+        // `<Data>` elements without names render as `Data.#text` (a string or a list).
+        format!("Event.EventData.{field}.#text"),
     ];
     if let Some((_, more)) = TAXONOMY.iter().find(|(f, _)| *f == field) {
         v.extend(more.iter().map(|s| (*s).to_owned()));
@@ -640,6 +642,13 @@ pub struct Event<'a> {
     /// `Event.UserData.<Element>.` when the record keeps its data there
     /// (log clears and other Eventlog events) rather than in EventData.
     user_data: Option<String>,
+    /// Classic PowerShell events (400, 600, 800 in "Windows PowerShell")
+    /// keep their fields as `Name=value` lines inside one data string; they
+    /// are read out once, on first use.
+    classic: OnceCell<Vec<(String, Value)>>,
+    /// EventData names written with spaces (`New Value`, as Defender writes
+    /// them), by the name without spaces that Sigma rules use (`NewValue`).
+    spaced: Vec<(String, String)>,
 }
 
 /// A field's values and their text.
@@ -665,7 +674,15 @@ impl<'a> Event<'a> {
             let element = rest.split('.').next()?;
             (!element.is_empty() && rest.len() > element.len()).then(|| format!("Event.UserData.{element}."))
         });
+        let spaced = fields
+            .iter()
+            .filter_map(|(p, _)| {
+                let name = p.strip_prefix("Event.EventData.")?;
+                name.contains(' ').then(|| (name.replace(' ', ""), p.to_owned()))
+            })
+            .collect();
         Event {
+            spaced,
             fields,
             id,
             channel,
@@ -674,6 +691,7 @@ impl<'a> Event<'a> {
             looked: RefCell::new(HashMap::new()),
             all_text: OnceCell::new(),
             user_data,
+            classic: OnceCell::new(),
         }
     }
 
@@ -682,17 +700,44 @@ impl<'a> Event<'a> {
         if let Some(l) = self.looked.borrow().get(field) {
             return l.clone();
         }
-        let values: Vec<Value> = candidates(field)
+        let mut values: Vec<Value> = candidates(field)
             .into_iter()
             .chain(self.user_data.iter().map(|prefix| format!("{prefix}{field}")))
             .map(|c| self.fields.values(&c).into_iter().cloned().collect::<Vec<_>>())
             .find(|vs| !vs.is_empty())
             .unwrap_or_default();
+        if values.is_empty()
+            && let Some((_, path)) = self.spaced.iter().find(|(name, _)| name == field)
+        {
+            values = self.fields.values(path).into_iter().cloned().collect();
+        }
+        if values.is_empty() && self.channel == PS_CLASSIC {
+            values = self.classic().iter().filter(|(k, _)| k == field).map(|(_, v)| v.clone()).collect();
+        }
         let texts: Vec<String> = values.iter().map(Value::to_string).collect();
         let lower = texts.iter().map(|t| t.to_lowercase()).collect();
         let l = Rc::new(Looked { values, texts, lower });
         self.looked.borrow_mut().insert(field.to_owned(), l.clone());
         l
+    }
+
+    /// The `Name=value` lines of a classic PowerShell event's data.
+    fn classic(&self) -> &[(String, Value)] {
+        self.classic.get_or_init(|| {
+            let mut out = Vec::new();
+            for (_, v) in self.fields.iter() {
+                let Value::Str(text) = v else { continue };
+                for line in text.lines() {
+                    if let Some((k, val)) = line.trim().split_once('=')
+                        && !k.is_empty()
+                        && k.chars().all(|c| c.is_ascii_alphanumeric())
+                    {
+                        out.push((k.to_owned(), Value::from(val.trim())));
+                    }
+                }
+            }
+            out
+        })
     }
 
     /// The text of every field and its lowercase, for keyword selections.
@@ -1463,5 +1508,37 @@ tags: [attack.t1105, attack.command-and-control]
                 .unwrap_err()
                 .contains("aggregation")
         );
+    }
+
+    #[test]
+    fn data_names_with_spaces_and_classic_powershell_lines_are_where_rules_look() {
+        let defender = parse(
+            "title: t\nlogsource: {product: windows, service: windefend}\ndetection:\n  s:\n    EventID: 5007\n    NewValue|contains: '\\Exclusions\\Paths\\'\n  condition: s\n",
+        )
+        .unwrap();
+        let mut f = FieldMap::new();
+        f.insert("Event.System.EventID", Value::Int(5007));
+        f.insert("Event.System.Channel", Value::from("Microsoft-Windows-Windows Defender/Operational"));
+        f.insert(
+            "Event.EventData.New Value",
+            Value::from("HKLM\\SOFTWARE\\Microsoft\\Windows Defender\\Exclusions\\Paths\\C:\\t = 0x0"),
+        );
+        assert!(defender.matches(&f));
+
+        let classic = parse(
+            "title: t\nlogsource: {product: windows, category: ps_classic_start}\ndetection:\n  s:\n    HostApplication|contains: ' -enc '\n  condition: s\n",
+        )
+        .unwrap();
+        let mut g = FieldMap::new();
+        g.insert("Event.System.EventID", Value::Int(400));
+        g.insert("Event.System.Channel", Value::from("Windows PowerShell"));
+        g.insert("Event.EventData.Data.#text[0]", Value::from("Available"));
+        g.insert(
+            "Event.EventData.Data.#text[2]",
+            Value::from("\tNewEngineState=Available\r\n\tHostApplication=powershell.exe -nop -enc SQBFAFgA\r\n"),
+        );
+        assert!(classic.matches(&g));
+        g.insert("Event.EventData.Data.#text[2]", Value::from("\tHostApplication=powershell.exe -File report.ps1\r\n"));
+        assert!(!classic.matches(&g));
     }
 }

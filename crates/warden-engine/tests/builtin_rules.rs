@@ -252,3 +252,17 @@ fn a_weak_signal_alone_is_context_and_two_kinds_on_one_host_are_a_finding() {
     assert!(r[2].summary.contains("Correlated: 2 different kinds of event"), "{}", r[2].summary);
     assert!(r[3].summary.contains("machine's own account"), "{}", r[3].summary);
 }
+
+#[test]
+fn a_task_or_account_deleted_minutes_after_it_was_made_is_a_finding() {
+    let ev = |id: u32, second: u32, name: &str| {
+        serde_json::json!({"EventID": id, "Channel": "Security", "Hostname": "SRV-2", "SubjectUserName": "admmig",
+            "SubjectUserSid": "S-1-5-21-1-2-3-1111", "TaskName": name, "EventTime": format!("2026-11-21 16:00:{second:02}")})
+        .to_string()
+    };
+    let r = triage_lines(&[ev(4698, 1, "\\aBcDeF"), ev(4698, 2, "\\Keep"), ev(4699, 31, "\\aBcDeF")]);
+    let verdicts: Vec<&str> = r.iter().map(|r| r.verdict.as_str()).collect();
+    assert_eq!(verdicts, ["benign", "benign", "suspicious"], "{:#?}", r.iter().map(|r| &r.summary).collect::<Vec<_>>());
+    assert!(r[2].summary.contains("deleted 30 s after it was created"), "{}", r[2].summary);
+    assert!(r[2].techniques.iter().any(|t| t == "T1053.005"));
+}
