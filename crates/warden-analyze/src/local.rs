@@ -83,6 +83,9 @@ const ACCOUNT_CHANGES: &[&str] = &[
     "sensitive_group_member_added",
     "account_security_weakened",
     "guest_account_enabled",
+    "admin_like_account_created",
+    "account_renamed_admin_like",
+    "domain_audit_policy_changed",
 ];
 
 /// What one detection or Sigma rule said of an event, for correlation.
@@ -502,7 +505,15 @@ impl LocalAnalyzer {
         }
         names.sort_unstable();
         names.dedup();
-        let own = signals.iter().map(|s| if s.strong { 3 } else { weight(s) }).max().unwrap_or(0);
+        let own = signals
+            .iter()
+            .map(|s| match weight(s) {
+                0 => 0,
+                _ if s.strong => 3,
+                w => w,
+            })
+            .max()
+            .unwrap_or(0);
         seen.push((at, names, own));
         if seen.len() > CORRELATION_KEEP {
             let cut = seen.len() - CORRELATION_KEEP;
@@ -970,6 +981,12 @@ const SENSITIVE_GROUPS: &[&str] = &[
     "remote management users",
     "hyper-v administrators",
 ];
+
+/// An account name that passes for an administrator's.
+fn admin_like(name: &str) -> bool {
+    let n = name.to_lowercase();
+    !n.ends_with('$') && (n.contains("admin") || n == "root" || n.starts_with("adm-") || n.starts_with("adm_"))
+}
 
 /// `UserAccountControl` message codes of event 4738 that weaken an account
 /// when they appear (the "Enabled" forms).
@@ -2019,6 +2036,135 @@ static DETECTIONS: &[Detection] = &[
         techniques: &["T1053.005", "T1021.002"],
         actions: &["open_ticket"],
         matches: |a| named_pipe_access(a, "atsvc", "the task scheduler's named pipe, opened over IPC$"),
+    },
+    Detection {
+        id: "admin_like_account_created",
+        title: "An account named like an administrator was created",
+        verdict: Verdict::Suspicious,
+        severity: Severity::Medium,
+        confidence: 0.7,
+        techniques: &["T1136"],
+        actions: &["open_ticket"],
+        matches: |a| {
+            if event_code(a) != Some(4720) || channel(a) != "security" {
+                return None;
+            }
+            let (path, name) = data_field(a, "TargetUserName")?;
+            admin_like(&name.to_string()).then(|| {
+                vec![Evidence {
+                    path,
+                    value: name.clone(),
+                    note: "a new account whose name passes for an administrator's".into(),
+                }]
+            })
+        },
+    },
+    Detection {
+        id: "account_renamed_admin_like",
+        title: "An account was renamed to look like an administrator or a computer",
+        verdict: Verdict::Suspicious,
+        severity: Severity::Medium,
+        confidence: 0.7,
+        techniques: &["T1098"],
+        actions: &["open_ticket"],
+        matches: |a| {
+            if event_code(a) != Some(4781) || channel(a) != "security" {
+                return None;
+            }
+            let old = data_text(a, "OldTargetUserName")?;
+            let (path, new) = data_field(a, "NewTargetUserName")?;
+            let text = new.to_string();
+            // A user account (no `$`) given an administrator-like name, or a computer account's `$` dropped
+            // (the sAMAccountName spoofing that impersonates a domain controller).
+            let spoof = old.ends_with('$') && !text.ends_with('$');
+            (old != text && (admin_like(&text) || spoof)).then(|| {
+                vec![Evidence {
+                    path,
+                    value: new.clone(),
+                    note: format!("renamed from {old}: the new name passes for an administrator or another machine"),
+                }]
+            })
+        },
+    },
+    Detection {
+        id: "firewall_weakened",
+        title: "The Windows firewall was turned off or opened to everything",
+        verdict: Verdict::Suspicious,
+        severity: Severity::Medium,
+        confidence: 0.75,
+        techniques: &["T1562.004"],
+        actions: &["open_ticket"],
+        matches: |a| {
+            let ch = channel(a);
+            match event_code(a)? {
+                // 4950: a firewall setting changed; "Enable Windows Firewall" set to "No".
+                4950 if ch == "security" => {
+                    let setting = data_text(a, "SettingType")?;
+                    let (path, value) = data_field(a, "SettingValue")?;
+                    (setting.eq_ignore_ascii_case("Enable Windows Firewall")
+                        && value.to_string().eq_ignore_ascii_case("no"))
+                    .then(|| {
+                        vec![Evidence {
+                            path,
+                            value: value.clone(),
+                            note: "the firewall was turned off for a profile".into(),
+                        }]
+                    })
+                }
+                // 2004: a rule added; an allow rule for any program, any port, any remote address.
+                2004 if ch.contains("firewall") => {
+                    let any = |name: &str| data_text(a, name).is_none_or(|v| v.is_empty() || v == "*");
+                    let allow = data_text(a, "Action").is_some_and(|v| v == "3");
+                    let (path, remote) = data_field(a, "RemoteAddresses")?;
+                    (allow && any("ApplicationPath") && any("LocalPorts") && remote.to_string() == "*").then(|| {
+                        vec![Evidence {
+                            path,
+                            value: remote.clone(),
+                            note: "an allow rule for any program, port and remote address".into(),
+                        }]
+                    })
+                }
+                _ => None,
+            }
+        },
+    },
+    Detection {
+        id: "domain_audit_policy_changed",
+        title: "The domain's policy or its special-logon auditing was changed by a person",
+        verdict: Verdict::Suspicious,
+        severity: Severity::Medium,
+        confidence: 0.65,
+        techniques: &["T1484", "T1562.002"],
+        actions: &["open_ticket"],
+        matches: |a| {
+            (matches!(event_code(a), Some(4739) | Some(4908)) && channel(a) == "security")
+                .then(|| cite(a, Canon::EventCode, "4739: the domain's password, lockout or Kerberos policy changed; 4908: the table of groups whose logons are audited changed").into_iter().collect())
+                .filter(|e: &Vec<Evidence>| !e.is_empty())
+        },
+    },
+    Detection {
+        id: "special_group_logon",
+        title: "A member of a group the organisation watches signed in (special groups logon)",
+        verdict: Verdict::Suspicious,
+        severity: Severity::Medium,
+        confidence: 0.7,
+        techniques: &["T1078.002"],
+        actions: &["open_ticket"],
+        matches: |a| {
+            // Windows writes 4964 only for groups an administrator listed under special-groups
+            // auditing: the organisation asked to hear about exactly these sign-ins.
+            (event_code(a) == Some(4964) && channel(a) == "security")
+                .then(|| {
+                    cite(
+                        a,
+                        Canon::EventCode,
+                        "4964: a sign-in by a member of a group listed for special-groups auditing",
+                    )
+                    .into_iter()
+                    .collect()
+                })
+                .filter(|e: &Vec<Evidence>| !e.is_empty())
+        },
     },
     Detection {
         id: "ids_alert_malware",

@@ -91,8 +91,8 @@ fn sigmahq_then_triage_of_every_real_capture_exits_0_and_the_audit_log_verifies(
         }
     }
     eprintln!("detected {det}/{mal}, benign flagged {fl}/{ben}, technique hit {hit}/{with_t}");
-    // Floors: what this version reached (188/276, 2/6, 134/275), less a small margin.
-    assert!(det * 100 >= mal * 66, "detected {det}/{mal}");
+    // Floors: what this version reached (194/276, 2/6, 141/275), less a small margin.
+    assert!(det * 100 >= mal * 68, "detected {det}/{mal}");
     assert!(fl <= 2, "benign flagged {fl}/{ben}");
-    assert!(hit * 100 >= with_t * 47, "technique hit {hit}/{with_t}");
+    assert!(hit * 100 >= with_t * 49, "technique hit {hit}/{with_t}");
 }
