@@ -682,7 +682,8 @@ impl Store for SqliteStore {
         for (seq, prev, hash, bytes) in rows {
             let bytes = bytes.expect("checked above");
             // The bytes must hash to the hash, and name the position and predecessor the row claims.
-            let names = |needle: String| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+            let text = std::str::from_utf8(&bytes).unwrap_or_default();
+            let names = |needle: String| text.contains(&needle);
             if warden_audit::chain_hash(&bytes) != hash
                 || !names(format!("\"prev\":\"{prev}\""))
                 || !names(format!("\"seq\":{seq},"))
