@@ -785,3 +785,51 @@ fn imported_sigma_rules_drive_the_local_analyzer() {
         conn.query_row("SELECT count(*) FROM audit_log WHERE action = 'rules.imported'", [], |r| r.get(0)).unwrap();
     assert_eq!(n, 1);
 }
+
+#[test]
+fn eval_scores_a_labelled_folder_of_captures_per_capture() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("set");
+    std::fs::create_dir_all(set.join("attack")).unwrap();
+    std::fs::create_dir_all(set.join("benign")).unwrap();
+    let mimikatz = serde_json::json!({"EventID": 4688, "Channel": "Security", "Computer": "ws-9",
+        "SubjectUserName": "eve", "NewProcessName": "C:\\Users\\eve\\m.exe",
+        "CommandLine": "m.exe \"sekurlsa::logonpasswords\" exit"});
+    std::fs::write(set.join("attack/dump.json"), mimikatz.to_string()).unwrap();
+    std::fs::copy(repo().join("samples/Security_short_selected.evtx"), set.join("attack/quiet.evtx")).unwrap();
+    // Windows setup creating its first user: the machine's own account, so context only.
+    std::fs::copy(repo().join("samples/new-user-security.evtx"), set.join("benign/setup.evtx")).unwrap();
+    let index = serde_json::json!([
+        {"file": "attack/dump.json", "malicious": true, "techniques": ["T1003"], "source": "test"},
+        {"file": "attack/quiet.evtx", "malicious": true, "techniques": ["T1110"]},
+        {"file": "benign/setup.evtx", "malicious": false, "techniques": []},
+    ]);
+    std::fs::write(set.join("index.json"), index.to_string()).unwrap();
+    let report = dir.path().join("r.json");
+    let o = warden(dir.path())
+        .args(["eval", "--evtx-index"])
+        .arg(set.join("index.json"))
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    for needle in [
+        "detected (attack captures):  1/2 (50.0%)",
+        "flagged (benign captures):   0/1 (0.0%)",
+        "technique hit:               1/2 (50.0%)",
+        "Credential Access",
+        "missed attack captures:\n  attack/quiet.evtx  T1110",
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing:\n{text}");
+    }
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(r["per_technique"]["T1003"]["hit"], 1);
+    assert!(r["captures"][0]["predicted"].as_array().unwrap().iter().any(|t| t.as_str().unwrap().starts_with("T1003")));
+    assert!(!dir.path().join("warden.db").exists(), "eval does not touch the live store");
+
+    let bad = warden(dir.path()).args(["eval", "--evtx-index"]).arg(dir.path().join("none.json")).output().unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("none.json"), "{}", String::from_utf8_lossy(&bad.stderr));
+}
