@@ -75,6 +75,28 @@ fn sign_in_gives_a_hardened_session_cookie_and_every_page_needs_one() {
         ],
     );
     assert_eq!(r.header("location"), Some("/queue"));
+    // Nor one that browsers would read as another site once they drop a tab, nor a CR/LF (no 500).
+    for hostile in ["/%09/evil.example", "/%0d%0aSet-Cookie:%20x=1"] {
+        let mut c = s.client();
+        let page = c.get(&format!("/login?next={hostile}"));
+        assert_eq!(page.status, 200, "{hostile}");
+        let csrf = page.input("csrf").unwrap();
+        assert_eq!(
+            page.input("next").as_deref(),
+            Some("&#x2f;queue"),
+            "{hostile}: the form carries the default, escaped"
+        );
+        let r = c.post_form(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("user", "demo-analyst"),
+                ("password", &s.passwords["demo-analyst"]),
+                ("next", if hostile.contains("09") { "/\t/evil.example" } else { "/\r\nSet-Cookie: x=1" }),
+            ],
+        );
+        assert_eq!(r.header("location"), Some("/queue"), "{hostile}");
+    }
     // Signing out ends the session on the server, not only in the browser.
     let old = c.cookies.clone();
     let token = c.csrf();

@@ -13,11 +13,43 @@ struct NextQuery {
     next: Option<String>,
 }
 
-/// Only local paths, so the login page cannot be used to send people elsewhere.
+/// Only a path on this server, so the login page cannot be used to send
+/// people elsewhere: one leading `/` (not `//`), and nothing but the
+/// characters Warden's own paths and queries use. Browsers drop tabs and
+/// line breaks from URLs (`/\t/evil.example` is `//evil.example` to them)
+/// and a CR or LF would split the `Location` header, so control characters,
+/// spaces and backslashes are refused outright, not cleaned up.
 fn local_next(next: Option<&str>) -> String {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "/-._~?=&%+:,".contains(c);
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && n.chars().all(allowed) => n.to_owned(),
         _ => "/queue".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_next;
+
+    #[test]
+    fn open_redirect_after_sign_in_via_tab_or_crlf_is_refused() {
+        for hostile in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\nSet-Cookie: x=1",
+            "//evil.example/",
+            "/\\evil.example",
+            "https://evil.example/",
+            "/ /evil.example",
+            "queue",
+            "/\u{0}x",
+        ] {
+            assert_eq!(local_next(Some(hostile)), "/queue", "{hostile:?}");
+        }
+        for fine in ["/queue", "/alerts/al-40de2e5cacf3196a5da9", "/queue?state=open&severity=high", "/audit"] {
+            assert_eq!(local_next(Some(fine)), fine);
+        }
+        assert_eq!(local_next(None), "/queue");
     }
 }
 
