@@ -78,6 +78,13 @@ pub fn run(engine: &Engine, args: Args) -> anyhow::Result<ExitCode> {
         let mut read: Vec<(&str, Vec<u8>)> = Vec::with_capacity(group.len());
         for (file, _) in group {
             match read_input(file) {
+                Ok(b) if b.is_empty() => bar.suspend(|| {
+                    anstream::eprintln!(
+                        "{}warning:{} {file} is empty: it holds no records, nothing was triaged",
+                        style::WARN.render(),
+                        style::WARN.render_reset()
+                    )
+                }),
                 Ok(b) => read.push((file.as_str(), b)),
                 Err(e) => {
                     bar.suspend(|| {

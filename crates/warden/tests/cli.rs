@@ -92,6 +92,23 @@ fn usage_errors_exit_2_and_missing_files_exit_1() {
 }
 
 #[test]
+fn an_empty_evtx_file_produces_a_message() {
+    let data = tempfile::tempdir().unwrap();
+    let empty = data.path().join("empty.evtx");
+    std::fs::write(&empty, b"").unwrap();
+    let out = warden(data.path())
+        .arg("triage")
+        .arg(&empty)
+        .arg(repo().join("samples/new-user-security.evtx"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "an empty input is not a failure");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("empty.evtx is empty: it holds no records"), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).lines().count() > 2, "the other input is still triaged");
+}
+
+#[test]
 fn damaged_evtx_is_processed_as_far_as_it_can_be_read() {
     let path = repo().join("../shared/data/evtx/sample_with_a_bad_chunk_magic.evtx");
     if !path.exists() {
