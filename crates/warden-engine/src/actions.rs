@@ -481,6 +481,14 @@ impl Engine {
 
     /// Files a request; when policy lets it run unattended, it runs now.
     pub fn request_action(&self, who: &Identity, input: ActionInput) -> Result<ActionRequest, EngineError> {
+        // An action about an alert must be about one this store holds.
+        if let Some(id) = input.alert_id.as_deref() {
+            let aid = warden_core::AlertId::parse(id)
+                .ok_or_else(|| EngineError::Invalid(format!("not an alert id: {id:?}")))?;
+            if self.store().alert(&aid)?.is_none() {
+                return Err(EngineError::NotFound(format!("no alert {id}")));
+            }
+        }
         let matrix = self.risk_matrix()?;
         let ctx = self.gate_context(&self.workflow_of(input.alert_id.as_deref())?)?;
         let draft = if input.draft { self.draft(input.kind, input.alert_id.as_deref())? } else { None };

@@ -33,8 +33,20 @@ fn engine(config: &str) -> (tempfile::TempDir, Engine) {
     if text.contains("burn_in_days = 0") {
         e.exit_burn_in(&who(&e, "mia"), "default").unwrap();
     }
+    // The alert the actions are about (the same content gives the same id in every engine).
+    let mut id = None;
+    e.triage(br#"{"message":"beaconing to a known C2","host":{"name":"ws-1"}}"#, "t", None, &mut |ev| {
+        if let warden_engine::Event::Alert(r) = ev {
+            id = Some(r.alert_id.to_string());
+        }
+    })
+    .unwrap();
+    let id = id.expect("the alert was stored");
+    assert_eq!(ALERT.get_or_init(|| id.clone()), &id);
     (dir, e)
 }
+
+static ALERT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 fn who(e: &Engine, name: &str) -> Identity {
     e.check_password(name, PASSWORD).unwrap()
@@ -42,7 +54,7 @@ fn who(e: &Engine, name: &str) -> Identity {
 
 fn input(kind: ActionKind) -> ActionInput {
     ActionInput {
-        alert_id: Some("al-1".into()),
+        alert_id: Some(ALERT.get().expect("engine() stores the alert first").clone()),
         kind,
         params: serde_json::json!({"host": "ws-1"}),
         reason: "beaconing to a known C2 from ws-1".into(),
@@ -309,4 +321,16 @@ fn a_webhook_acts_once_per_approved_action_even_when_the_first_attempt_times_out
     assert_eq!(*rx.applied.lock().unwrap(), std::slice::from_ref(&r.id), "one action, applied once");
     // The retry is not a second action: the request executed once.
     assert!(e.execute_action(&who(&e, "sam"), &r.id).is_err(), "an executed request does not run again");
+}
+
+#[test]
+fn an_action_request_for_a_nonexistent_alert_is_refused() {
+    let (_d, e) = engine("");
+    let mut i = input(ActionKind::IsolateHost);
+    i.alert_id = Some("al-00000000000000000000".into());
+    assert!(matches!(e.request_action(&who(&e, "ann"), i), Err(EngineError::NotFound(_))));
+    let mut i = input(ActionKind::IsolateHost);
+    i.alert_id = Some("not an id".into());
+    assert!(matches!(e.request_action(&who(&e, "ann"), i), Err(EngineError::Invalid(_))));
+    assert!(e.request_action(&who(&e, "ann"), input(ActionKind::IsolateHost)).is_ok(), "a stored alert is fine");
 }
