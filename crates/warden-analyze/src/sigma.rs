@@ -773,6 +773,10 @@ pub struct RuleSet {
     automaton: Option<aho_corasick::AhoCorasick>,
     /// Per rule: the needle ids one of which must be present, or None.
     needs: Vec<Option<Vec<u32>>>,
+    /// Per needle: the rules (indices) that need it.
+    by_needle: Vec<Vec<u32>>,
+    /// Rules with no needles: evaluated for every event.
+    always: Vec<u32>,
 }
 
 impl std::fmt::Debug for RuleSet {
@@ -806,8 +810,18 @@ impl RuleSet {
             .collect();
         let automaton = (!needles.is_empty()).then(|| aho_corasick::AhoCorasick::new(&needles).ok()).flatten();
         // Without an automaton nothing can be skipped.
-        let needs = if automaton.is_some() { needs } else { vec![None; rules.len()] };
-        RuleSet { rules, automaton, needs }
+        let needs: Vec<Option<Vec<u32>>> = if automaton.is_some() { needs } else { vec![None; rules.len()] };
+        // The same knowledge the other way round, so an event costs the rules its
+        // needles point at, not a pass over every rule.
+        let mut by_needle: Vec<Vec<u32>> = vec![Vec::new(); needles.len()];
+        let mut always = Vec::new();
+        for (i, need) in needs.iter().enumerate() {
+            match need {
+                Some(ids) => ids.iter().for_each(|n| by_needle[*n as usize].push(i as u32)),
+                None => always.push(i as u32),
+            }
+        }
+        RuleSet { rules, automaton, needs, by_needle, always }
     }
 
     pub fn rules(&self) -> &[Rule] {
@@ -823,26 +837,24 @@ impl RuleSet {
     /// [`matching`], found faster.
     pub fn matching(&self, a: &dyn Fields) -> Vec<&Rule> {
         let e = Event::new(a);
-        let present: Option<Vec<bool>> = self.automaton.as_ref().map(|ac| {
-            let mut seen = vec![false; ac.patterns_len()];
-            let (_, lower) = e.all_text();
-            for text in lower {
-                for m in ac.find_overlapping_iter(text.as_str()) {
-                    seen[m.pattern().as_usize()] = true;
-                }
+        let Some(ac) = self.automaton.as_ref() else {
+            return self.rules.iter().filter(|r| r.matches_event(&e)).collect();
+        };
+        let mut seen = vec![false; ac.patterns_len()];
+        let (_, lower) = e.all_text();
+        for text in lower {
+            for m in ac.find_overlapping_iter(text.as_str()) {
+                seen[m.pattern().as_usize()] = true;
             }
-            seen
-        });
-        self.rules
-            .iter()
-            .zip(&self.needs)
-            .filter(|(_, need)| match (need, &present) {
-                (Some(ids), Some(seen)) => ids.iter().any(|i| seen[*i as usize]),
-                _ => true,
-            })
-            .filter(|(r, _)| r.matches_event(&e))
-            .map(|(r, _)| r)
-            .collect()
+        }
+        let mut candidates: Vec<u32> = self.always.clone();
+        for (needle, _) in seen.iter().enumerate().filter(|(_, s)| **s) {
+            candidates.extend_from_slice(&self.by_needle[needle]);
+        }
+        // In the set's order, each rule once.
+        candidates.sort_unstable();
+        candidates.dedup();
+        candidates.into_iter().map(|i| &self.rules[i as usize]).filter(|r| r.matches_event(&e)).collect()
     }
 }
 
