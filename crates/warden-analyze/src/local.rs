@@ -498,8 +498,7 @@ impl LocalAnalyzer {
         // it counts once, at its heaviest weight, as the ATT&CK techniques it
         // shows (parent level: two group changes are one kind of step), or
         // the names of what matched when they give none.
-        let mut names: Vec<String> =
-            a.techniques.iter().map(|t| t.as_str().split('.').next().unwrap_or("").to_owned()).collect();
+        let mut names: Vec<String> = a.techniques.iter().map(|t| t.parent().to_string()).collect();
         if names.is_empty() {
             names = signals.iter().map(|s| s.key.clone()).collect();
         }

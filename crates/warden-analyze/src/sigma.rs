@@ -1553,4 +1553,52 @@ tags: [attack.t1105, attack.command-and-control]
         g.insert("Event.EventData.Data.#text[2]", Value::from("\tHostApplication=powershell.exe -File report.ps1\r\n"));
         assert!(!classic.matches(&g));
     }
+
+    fn windows_event(channel: &str, id: i64, data: &[(&str, &str)]) -> FieldMap {
+        let mut f = FieldMap::new();
+        f.insert("Event.System.EventID", Value::Int(id));
+        f.insert("Event.System.Channel", Value::from(channel));
+        for (k, v) in data {
+            f.insert(*k, Value::from(*v));
+        }
+        f
+    }
+
+    #[test]
+    fn a_windows_logsource_is_its_channel_and_event_ids_together() {
+        let wmi = parse("title: t\nlogsource: {product: windows, category: wmi_event}\ndetection:\n  s:\n    EventID: 20\n  condition: s\n").unwrap();
+        assert!(wmi.matches(&windows_event("Microsoft-Windows-Sysmon/Operational", 20, &[])));
+        assert!(!wmi.matches(&windows_event("System", 20, &[])), "the System log's event 20 is a boot event");
+        let proc = parse("title: t\nlogsource: {product: windows, category: process_creation}\ndetection:\n  s:\n    Image|endswith: '\\diskshadow.exe'\n  condition: s\n").unwrap();
+        assert!(
+            proc.matches(&windows_event(
+                "Security",
+                4688,
+                &[("Event.EventData.NewProcessName", "C:\\Windows\\System32\\diskshadow.exe")]
+            )),
+            "4688 names the image NewProcessName"
+        );
+        assert!(!proc.matches(&windows_event(
+            "Security",
+            4689,
+            &[("Event.EventData.NewProcessName", "C:\\Windows\\System32\\diskshadow.exe")]
+        )));
+        let sec = parse("title: t\nlogsource: {product: windows, service: security}\ndetection:\n  s:\n    EventID: 1102\n    Provider_Name: Microsoft-Windows-Eventlog\n  condition: s\n").unwrap();
+        let mut clear = windows_event("Security", 1102, &[("Event.UserData.LogFileCleared.SubjectUserName", "eve")]);
+        clear.insert("Event.System.Provider.#attributes.Name", Value::from("Microsoft-Windows-Eventlog"));
+        assert!(sec.matches(&clear));
+        let mut elsewhere = windows_event("Microsoft-Windows-SmbClient/Security", 1102, &[]);
+        elsewhere.insert("Event.System.Provider.#attributes.Name", Value::from("Microsoft-Windows-Eventlog"));
+        assert!(
+            !sec.matches(&elsewhere),
+            "service security is the Security channel, not any channel ending in Security"
+        );
+        let user_data = parse("title: t\nlogsource: {product: windows, service: security}\ndetection:\n  s:\n    SubjectUserName: eve\n  condition: s\n").unwrap();
+        assert!(user_data.matches(&clear), "UserData fields are where EventData ones would be");
+        let unknown = parse("title: t\nlogsource: {product: windows, category: file_access}\ndetection:\n  s:\n    EventID: 11\n  condition: s\n").unwrap();
+        assert!(
+            !unknown.matches(&windows_event("Microsoft-Windows-Sysmon/Operational", 11, &[])),
+            "no Windows log records file_access"
+        );
+    }
 }

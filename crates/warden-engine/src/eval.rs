@@ -142,8 +142,11 @@ pub struct CaptureReport {
 /// `T1003.001` names `T1003` and the other way round: techniques match at
 /// parent or sub-technique level.
 pub fn same_technique(a: &str, b: &str) -> bool {
-    let parent = |t: &str| t.split('.').next().unwrap_or(t).to_ascii_uppercase();
-    a.eq_ignore_ascii_case(b) || parent(a) == parent(b)
+    match (warden_core::TechniqueId::parse(a), warden_core::TechniqueId::parse(b)) {
+        (Ok(a), Ok(b)) => a.parent() == b.parent(),
+        // A label that is not an ATT&CK id (a typo in an index) matches only itself.
+        _ => a.eq_ignore_ascii_case(b),
+    }
 }
 
 /// Scores the engine on every capture listed in `index` (paths relative to

@@ -127,3 +127,34 @@ fn a_huge_string_survives_append_reopen_verify() {
     let entries = append_reopen_verify(vec![serde_json::json!({"text": big})]);
     assert_eq!(entries[0].record.payload["text"].as_str().map(str::len), Some(big.len()));
 }
+
+#[test]
+fn the_trees_leaves_are_the_verifiers_and_an_edited_entry_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    let s = SqliteStore::open(&path).unwrap();
+    s.append_audit((0..4).map(|i| record(serde_json::json!({"i": i}))).collect(), "p").unwrap();
+    // Without decoding (the store's fast path) and through the full entries (the trait's default) alike.
+    let fast = s.audit_leaves(1, 10).unwrap();
+    let full = warden_store::leaves_of(s.audit_log(1, 10).unwrap()).unwrap();
+    assert_eq!(fast, full);
+    assert_eq!(fast.len(), 4);
+    drop(s);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("DROP TRIGGER audit_log_no_update").unwrap();
+    // The bytes rewritten with a recomputed hash, but naming another position: the row claims seq 3.
+    let s = SqliteStore::open(&path).unwrap();
+    let e2 = s.audit_entries(2, 1).unwrap().remove(0);
+    let moved = String::from_utf8(e2.canonical.clone().unwrap()).unwrap();
+    let hash = warden_audit::chain_hash(moved.as_bytes());
+    conn.execute(
+        "UPDATE audit_log SET canonical = ?1, hash = ?2 WHERE seq = 3",
+        rusqlite::params![moved.as_bytes(), hash],
+    )
+    .unwrap();
+    let err = s.audit_leaves(1, 10).unwrap_err().to_string();
+    assert!(err.contains("audit entry 3"), "{err}");
+    conn.execute("UPDATE audit_log SET canonical = x'00' WHERE seq = 4", []).unwrap();
+    let err = s.audit_leaves(4, 10).unwrap_err().to_string();
+    assert!(err.contains("audit entry 4"), "{err}");
+}
