@@ -419,23 +419,23 @@ fn people_request_and_approve_actions_from_the_command_line() {
     assert!(verify.status.success());
 }
 
+/// `warden eval ARGS --report FILE` in `dir`: what it printed, and the report it wrote.
+fn eval_with_report(dir: &Path, args: &[&std::ffi::OsStr]) -> (String, serde_json::Value) {
+    let report = dir.join("report.json");
+    let o = warden(dir).arg("eval").args(args).arg("--report").arg(&report).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    (String::from_utf8_lossy(&o.stdout).into_owned(), r)
+}
+
 #[test]
 fn eval_prints_the_figures_and_writes_the_report() {
     let dir = tempfile::tempdir().unwrap();
-    let report = dir.path().join("report.json");
-    let o = warden(dir.path())
-        .arg("eval")
-        .arg(repo().join("examples/eval/labelled.ndjson"))
-        .arg("--report")
-        .arg(&report)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let text = String::from_utf8_lossy(&o.stdout);
+    let input = repo().join("examples/eval/labelled.ndjson");
+    let (text, r) = eval_with_report(dir.path(), &[input.as_os_str()]);
     for needle in ["precision", "recall", "F1", "ECE", "per-tactic recall", "Exfiltration"] {
         assert!(text.contains(needle), "{needle} missing:\n{text}");
     }
-    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     for k in ["n", "precision", "recall", "f1", "ece", "brier"] {
         assert!(r[k].is_number(), "{k} missing in {r}");
     }
@@ -822,16 +822,8 @@ fn eval_scores_a_labelled_folder_of_captures_per_capture() {
         {"file": "benign/setup.evtx", "malicious": false, "techniques": []},
     ]);
     std::fs::write(set.join("index.json"), index.to_string()).unwrap();
-    let report = dir.path().join("r.json");
-    let o = warden(dir.path())
-        .args(["eval", "--evtx-index"])
-        .arg(set.join("index.json"))
-        .arg("--report")
-        .arg(&report)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let text = String::from_utf8_lossy(&o.stdout);
+    let index = set.join("index.json");
+    let (text, r) = eval_with_report(dir.path(), &["--evtx-index".as_ref(), index.as_os_str()]);
     for needle in [
         "detected (attack captures):  1/2 (50.0%)",
         "flagged (benign captures):   0/1 (0.0%)",
@@ -841,7 +833,6 @@ fn eval_scores_a_labelled_folder_of_captures_per_capture() {
     ] {
         assert!(text.contains(needle), "{needle:?} missing:\n{text}");
     }
-    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     assert_eq!(r["per_technique"]["T1003"]["hit"], 1);
     assert!(r["captures"][0]["predicted"].as_array().unwrap().iter().any(|t| t.as_str().unwrap().starts_with("T1003")));
     assert!(!dir.path().join("warden.db").exists(), "eval does not touch the live store");
