@@ -22,6 +22,7 @@ use warden_core::{Alert, Canon, DataClass, Fields, Value};
 
 pub use recognise::{CustomRecogniser, Hit, Recognisers};
 
+
 /// What a provider may receive of one data class.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -118,6 +119,7 @@ pub struct ProtectedAlert {
     alert: Alert,
     classes: BTreeMap<String, BTreeSet<DataClass>>,
     provider: String,
+    policy: ProviderPolicy,
     /// (original, token) pairs replaced: what the egress check looks for.
     replaced: Vec<(String, String)>,
     vault: Vec<VaultEntry>,
@@ -323,20 +325,22 @@ impl Protector {
 
     /// The class a field has by its path alone, for whole-value fields.
     fn path_class(&self, alert: &Alert, path: &str, value: &str) -> Option<DataClass> {
+        if placeholder(value) {
+            return None;
+        }
         for (c, class) in [
             (Canon::User, DataClass::Username),
             (Canon::TargetUser, DataClass::Username),
             (Canon::Host, DataClass::Hostname),
         ] {
             if alert.canon.get(&c).is_some_and(|p| p == path) {
-                return Some(class);
+                return Some(canonical_class(class, value));
             }
         }
         if [Canon::SourceIp, Canon::DestinationIp].iter().any(|c| alert.canon.get(c).is_some_and(|p| p == path))
             && let Ok(ip) = value.trim().parse::<IpAddr>()
         {
-            let hit = self.recognisers.scan(&ip.to_string(), &[]);
-            return hit.first().map(|h| h.class);
+            return Some(recognise::ip_class(ip));
         }
         let last = path
             .rsplit('.')
@@ -345,88 +349,54 @@ impl Protector {
             .trim_end_matches(|c: char| c == ']' || c.is_ascii_digit() || c == '[');
         let key = last.to_ascii_lowercase();
         let key = key.strip_prefix("target").or_else(|| key.strip_prefix("subject")).unwrap_or(&key);
-        PATH_CLASSES.iter().find(|(k, _)| *k == key).map(|(_, c)| *c)
+        PATH_CLASSES.iter().find(|(k, _)| *k == key).map(|(_, c)| canonical_class(*c, value))
     }
 
     /// Classifies every field and produces what `policy`'s provider may see.
     pub fn protect(&self, mut alert: Alert, policy: &ProviderPolicy) -> ProtectedAlert {
-        let mut classes: BTreeMap<String, BTreeSet<DataClass>> = BTreeMap::new();
-        let mut replaced: BTreeMap<String, String> = BTreeMap::new();
-        let mut vault: BTreeMap<String, VaultEntry> = BTreeMap::new();
-        let mut withheld = 0;
+        let mut run = Run::new(self, policy);
         let mut out = warden_core::FieldMap::new();
         let fields: Vec<(String, Value)> = alert.fields.iter().map(|(p, v)| (p.to_owned(), v.clone())).collect();
-        let tokenise = |class: DataClass,
-                        raw: &str,
-                        replaced: &mut BTreeMap<String, String>,
-                        vault: &mut BTreeMap<String, VaultEntry>|
-         -> String {
-            let t = self.token(class, raw);
-            replaced.insert(raw.to_owned(), t.clone());
-            vault.entry(t.clone()).or_insert_with(|| self.seal(&t, class, raw));
-            t
-        };
         for (path, value) in fields {
-            let text = value.to_string();
             if let Value::Str(s) = &value
                 && self.is_token(s)
             {
                 out.insert(path, value);
                 continue;
             }
-            if let Some(class) = self.path_class(&alert, &path, &text).filter(|_| !text.is_empty() && text != "-") {
-                classes.entry(path.clone()).or_default().insert(class);
-                match policy.handling(class) {
-                    Handling::Raw => out.insert(path, value),
-                    Handling::Tokenise => {
-                        let t = tokenise(class, &text, &mut replaced, &mut vault);
-                        out.insert(path, Value::Str(t))
-                    }
-                    Handling::Never => withheld += 1,
+            let text = value.to_string();
+            if let Some(class) = self.path_class(&alert, &path, &text).filter(|_| !text.is_empty()) {
+                run.classes.entry(path.clone()).or_default().insert(class);
+                match run.replace(class, &text) {
+                    Some(t) if t == text => out.insert(path, value),
+                    Some(t) => out.insert(path, Value::Str(t)),
+                    None => run.withheld += 1,
                 }
                 continue;
             }
-            let hits = match &value {
-                Value::Str(s) => self.recognisers.scan(s, &self.options.disabled),
-                _ => Vec::new(),
+            let Value::Str(s) = &value else {
+                out.insert(path, value);
+                continue;
             };
-            if hits.is_empty() {
+            let (rebuilt, found) = run.text(s);
+            if found.is_empty() {
                 match policy.unclassified {
-                    Handling::Never => withheld += 1,
+                    Handling::Never => run.withheld += 1,
                     _ => out.insert(path, value),
                 }
                 continue;
             }
-            let set = classes.entry(path.clone()).or_default();
-            let mut rebuilt = String::with_capacity(text.len());
-            let mut at = 0;
-            for h in &hits {
-                set.insert(h.class);
-                rebuilt.push_str(&text[at..h.start]);
-                let raw = &text[h.start..h.end];
-                match policy.handling(h.class) {
-                    Handling::Raw => rebuilt.push_str(raw),
-                    Handling::Tokenise => rebuilt.push_str(&tokenise(h.class, raw, &mut replaced, &mut vault)),
-                    Handling::Never => {
-                        withheld += 1;
-                        rebuilt.push_str(&format!("<{}_WITHHELD>", label(h.class)));
-                        replaced.insert(raw.to_owned(), String::new());
-                    }
-                }
-                at = h.end;
-            }
-            rebuilt.push_str(&text[at..]);
+            run.classes.entry(path.clone()).or_default().extend(found);
             out.insert(path, Value::Str(rebuilt));
         }
         // A value found in one field is replaced wherever else it appears,
-        // whatever its case, even where no recogniser would have seen it.
-        let propagate = propagation(replaced.iter());
-        if !propagate.is_empty() {
+        // even where no recogniser would have seen it.
+        if let Some(ac) = run.propagation() {
             let paths: Vec<String> =
                 out.iter().filter(|(_, v)| matches!(v, Value::Str(_))).map(|(p, _)| p.to_owned()).collect();
             for path in paths {
                 let Some(Value::Str(s)) = out.get(&path) else { continue };
-                let fixed = self.outside_tokens(s, |seg| replace_folded(seg, &propagate));
+                let fixed = ac.apply(s, &self.token_any);
                 if &fixed != s {
                     out.insert(path, Value::Str(fixed));
                 }
@@ -435,10 +405,12 @@ impl Protector {
         // Canonical paths point only at fields the provider still has.
         alert.canon.retain(|_, p| out.get(p).is_some());
         alert.fields = out;
+        let Run { classes, replaced, vault, withheld, .. } = run;
         ProtectedAlert {
             alert,
             classes,
             provider: policy.name.clone(),
+            policy: policy.clone(),
             replaced: replaced.into_iter().filter(|(raw, _)| raw.chars().count() >= 3).collect(),
             vault: vault.into_values().collect(),
             withheld,
@@ -446,51 +418,67 @@ impl Protector {
     }
 
     /// Replaces, in any text about a protected alert (its summary, a cited
-    /// value, a comment), every original that protection replaced with its
-    /// token (or `<WITHHELD>`), whatever its case. Tokens already in the text stay.
+    /// value, a comment, a reason someone typed), every original that
+    /// protection replaced with its token (or a withheld marker), and
+    /// protects whatever else the recognisers find in it under the same
+    /// policy. Tokens already in the text stay.
     pub fn redact(&self, protected: &ProtectedAlert, text: &str) -> String {
-        let pairs = propagation(protected.replaced.iter().map(|(a, b)| (a, b)));
-        if pairs.is_empty() {
-            return text.to_owned();
-        }
-        self.outside_tokens(text, |seg| replace_folded(seg, &pairs))
+        self.redact_sealed(protected, text).0
     }
 
-    /// Applies `f` to the parts of `s` that are not Warden tokens.
-    fn outside_tokens(&self, s: &str, f: impl Fn(&str) -> String) -> String {
-        let mut out = String::with_capacity(s.len());
-        let mut at = 0;
-        for m in self.token_any.find_iter(s) {
-            out.push_str(&f(&s[at..m.start()]));
-            out.push_str(m.as_str());
-            at = m.end();
+    /// [`Protector::redact`], with the vault entries for values found only in the text.
+    pub fn redact_sealed(&self, protected: &ProtectedAlert, text: &str) -> (String, Vec<VaultEntry>) {
+        let mut run = Run::new(self, &protected.policy);
+        for (raw, token) in &protected.replaced {
+            run.assigned.insert(raw.clone(), (if token.is_empty() { None } else { Some(token.clone()) }, false));
         }
-        out.push_str(&f(&s[at..]));
-        out
+        let (scanned, _) = run.text(text);
+        let out = match run.propagation() {
+            Some(ac) => ac.apply(&scanned, &self.token_any),
+            None => scanned,
+        };
+        (out, run.vault.into_values().collect())
     }
 
     /// The last check before anything leaves for a provider: the exact body
-    /// is searched for every original that protection replaced (as is and
-    /// case-folded), and scanned by the recognisers for anything the policy
-    /// does not allow raw. Returns what was found (classes and recognisers,
-    /// never the values); empty means the body may leave.
+    /// is searched for every original that protection replaced or withheld
+    /// (as is, case-folded as a whole word, JSON-escaped, percent- and
+    /// base64-encoded), and scanned by the recognisers (which decode
+    /// percent, base64 and hex themselves) for anything the policy does not
+    /// allow raw. Returns what was found (classes and recognisers, never the
+    /// values); empty means the body may leave.
     pub fn egress_check(&self, body: &str, protected: &ProtectedAlert, policy: &ProviderPolicy) -> Vec<String> {
         let mut found = Vec::new();
-        for (raw, token) in &protected.replaced {
-            // As is anywhere; case-folded as a whole word (so `Users` is not found in `SubjectUserSid`).
-            let folded = regex::RegexBuilder::new(&format!(
-                r"(?:^|[^\p{{L}}\p{{N}}]){}(?:$|[^\p{{L}}\p{{N}}])",
-                regex::escape(raw)
-            ))
-            .case_insensitive(true)
-            .build()
-            .map(|re| re.is_match(body))
-            .unwrap_or(false);
-            if body.contains(raw.as_str()) || folded {
-                found.push(format!(
-                    "an original value replaced by {} is present",
-                    if token.is_empty() { "a withheld marker" } else { token }
-                ));
+        let mut patterns: Vec<String> = Vec::new();
+        let mut owner: Vec<usize> = Vec::new();
+        for (i, (raw, _)) in protected.replaced.iter().enumerate() {
+            for form in encodings(raw) {
+                patterns.push(form);
+                owner.push(i);
+            }
+        }
+        if !patterns.is_empty()
+            && let Ok(ac) = aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .match_kind(aho_corasick::MatchKind::Standard)
+                .build(&patterns)
+        {
+            let mut seen = BTreeSet::new();
+            for m in ac.find_overlapping_iter(body) {
+                let i = owner[m.pattern().as_usize()];
+                if seen.contains(&i) {
+                    continue;
+                }
+                let pat = &patterns[m.pattern().as_usize()];
+                let hit = &body[m.start()..m.end()];
+                if hit == pat || bounded(body, m.start(), m.end()) {
+                    seen.insert(i);
+                    let token = &protected.replaced[i].1;
+                    found.push(format!(
+                        "an original value replaced by {} is present",
+                        if token.is_empty() { "a withheld marker" } else { token }
+                    ));
+                }
             }
         }
         for h in self.recognisers.scan(body, &self.options.disabled) {
@@ -502,45 +490,230 @@ impl Protector {
     }
 }
 
-/// Replaces every case-insensitive occurrence of each `(lower-cased raw, with)`.
-/// (original lower-cased, replacement) pairs, longest original first, for
-/// originals of three characters or more.
-fn propagation<'a>(replaced: impl Iterator<Item = (&'a String, &'a String)>) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = replaced
-        .filter(|(raw, _)| raw.chars().count() >= 3)
-        .map(|(raw, token)| {
-            (raw.to_lowercase(), if token.is_empty() { "<WITHHELD>".to_owned() } else { token.clone() })
-        })
+/// What a field holds that is a placeholder, not data: `-`, `%%1793`, `<value not set>`.
+fn placeholder(v: &str) -> bool {
+    let t = v.trim();
+    t.is_empty()
+        || t == "-"
+        || t == "?"
+        || (t.starts_with("%%") && t[2..].bytes().all(|b| b.is_ascii_digit()))
+        || ["<value not set>", "n/a", "null", "none", "unknown", "(null)"].contains(&t.to_ascii_lowercase().as_str())
+        || ["SYSTEM", "LOCAL SERVICE", "NETWORK SERVICE", "ANONYMOUS LOGON", "NT AUTHORITY", "BUILTIN", "Window Manager", "Font Driver Host"]
+            .iter()
+            .any(|w| t.eq_ignore_ascii_case(w))
+}
+
+/// One value, one token, whatever found it: an address is an address even
+/// in a host-name field, an e-mail address an e-mail address in a user field.
+fn canonical_class(class: DataClass, value: &str) -> DataClass {
+    if let Ok(ip) = value.trim().parse::<IpAddr>() {
+        return recognise::ip_class(ip);
+    }
+    if matches!(class, DataClass::Username | DataClass::PersonName | DataClass::Hostname)
+        && value.contains('@')
+        && value.rsplit('@').next().is_some_and(|d| d.contains('.') && !d.contains(' '))
+    {
+        return DataClass::Email;
+    }
+    class
+}
+
+/// Forms an original can take in a request body.
+fn encodings(raw: &str) -> Vec<String> {
+    use base64::Engine as _;
+    let mut v = vec![raw.to_owned()];
+    let json = serde_json::to_string(raw).unwrap_or_default();
+    let json = json.trim_matches('"').to_owned();
+    if json != raw {
+        v.push(json.replace('<', "\\u003c"));
+        v.push(json);
+    }
+    let pct: String = raw
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect();
-    v.sort_by_key(|(raw, _)| std::cmp::Reverse(raw.len()));
+    if pct != raw {
+        v.push(pct);
+    }
+    if raw.len() >= 6 {
+        v.push(base64::engine::general_purpose::STANDARD.encode(raw.as_bytes()).trim_end_matches('=').to_owned());
+        let utf16: Vec<u8> = raw.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+        v.push(base64::engine::general_purpose::STANDARD.encode(utf16).trim_end_matches('=').to_owned());
+    }
+    v.dedup();
     v
 }
 
-fn replace_folded(seg: &str, pairs: &[(String, String)]) -> String {
-    let mut seg = seg.to_owned();
-    for (raw, with) in pairs {
-        let lower = seg.to_lowercase();
-        // Lower-casing can change byte lengths outside ASCII; fall back to exact matching there.
-        if lower.len() != seg.len() {
-            if seg.contains(raw.as_str()) {
-                seg = seg.replace(raw.as_str(), with);
+/// Whether a match stands as a word of its own (no letter or digit glued to either side).
+fn bounded(text: &str, s: usize, e: usize) -> bool {
+    let before = text[..s].chars().next_back();
+    let after = text[e..].chars().next();
+    !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+}
+
+/// The protection of one alert (or one text about it): which value got
+/// which token, what the vault must keep, what was withheld.
+struct Run<'a> {
+    p: &'a Protector,
+    policy: &'a ProviderPolicy,
+    classes: BTreeMap<String, BTreeSet<DataClass>>,
+    /// Original → (its token, or `None` when withheld; whether only an exact-case match counts).
+    assigned: BTreeMap<String, (Option<String>, bool)>,
+    /// (original, token or empty when withheld): what the egress check looks for.
+    replaced: BTreeMap<String, String>,
+    vault: BTreeMap<String, VaultEntry>,
+    withheld: usize,
+}
+
+impl<'a> Run<'a> {
+    fn new(p: &'a Protector, policy: &'a ProviderPolicy) -> Self {
+        Run {
+            p,
+            policy,
+            classes: BTreeMap::new(),
+            assigned: BTreeMap::new(),
+            replaced: BTreeMap::new(),
+            vault: BTreeMap::new(),
+            withheld: 0,
+        }
+    }
+
+    /// What `raw` (of `class`) becomes: itself, its token, or `None` when withheld.
+    fn replace(&mut self, class: DataClass, raw: &str) -> Option<String> {
+        if let Some((t, _)) = self.assigned.get(raw) {
+            return Some(t.clone().unwrap_or_else(|| format!("<{}_WITHHELD>", label(class))));
+        }
+        let class = canonical_class(class, raw);
+        match self.policy.handling(class) {
+            Handling::Raw => Some(raw.to_owned()),
+            Handling::Tokenise => {
+                let t = self.p.token(class, raw);
+                self.vault.entry(t.clone()).or_insert_with(|| self.p.seal(&t, class, raw));
+                self.assigned.insert(raw.to_owned(), (Some(t.clone()), false));
+                self.replaced.insert(raw.to_owned(), t.clone());
+                self.also(class, raw);
+                Some(t)
             }
-            continue;
+            Handling::Never => {
+                self.assigned.insert(raw.to_owned(), (None, false));
+                self.replaced.insert(raw.to_owned(), String::new());
+                None
+            }
         }
-        if !lower.contains(raw.as_str()) {
-            continue;
+    }
+
+    /// Parts of a value that identify it on their own: a host's short name,
+    /// the words of a person's name (exact case only).
+    fn also(&mut self, class: DataClass, raw: &str) {
+        let parts: Vec<(String, bool)> = match class {
+            DataClass::Hostname if raw.contains('.') && raw.parse::<IpAddr>().is_err() => {
+                let short = raw.split('.').next().unwrap_or_default();
+                let distinctive = short.len() >= 5 || short.bytes().any(|b| b.is_ascii_digit() || b == b'-');
+                if short.len() >= 3 && distinctive { vec![(short.to_owned(), false)] } else { vec![] }
+            }
+            DataClass::PersonName => raw
+                .split([' ', '-'])
+                .filter(|w| w.chars().count() >= 4 && w.chars().next().is_some_and(char::is_uppercase))
+                .map(|w| (w.to_owned(), true))
+                .collect(),
+            _ => vec![],
+        };
+        for (part, exact) in parts {
+            if self.assigned.contains_key(&part) {
+                continue;
+            }
+            let t = self.p.token(class, &part);
+            self.vault.entry(t.clone()).or_insert_with(|| self.p.seal(&t, class, &part));
+            self.assigned.insert(part.clone(), (Some(t.clone()), exact));
+            self.replaced.insert(part, t);
         }
-        let mut out = String::with_capacity(seg.len());
+    }
+
+    /// One string: every recogniser hit replaced as the policy says.
+    /// Returns the new text and the classes found.
+    fn text(&mut self, s: &str) -> (String, BTreeSet<DataClass>) {
+        let hits = self.p.recognisers.scan(s, &self.p.options.disabled);
+        let mut found = BTreeSet::new();
+        if hits.is_empty() {
+            return (s.to_owned(), found);
+        }
+        let mut rebuilt = String::with_capacity(s.len());
         let mut at = 0;
-        while let Some(i) = lower[at..].find(raw.as_str()) {
-            out.push_str(&seg[at..at + i]);
-            out.push_str(with);
-            at += i + raw.len();
+        for h in &hits {
+            found.insert(h.class);
+            rebuilt.push_str(&s[at..h.start]);
+            let raw = &s[h.start..h.end];
+            match self.replace(h.class, raw) {
+                Some(t) => rebuilt.push_str(&t),
+                None => {
+                    self.withheld += 1;
+                    rebuilt.push_str(&format!("<{}_WITHHELD>", label(h.class)));
+                }
+            }
+            at = h.end;
+        }
+        rebuilt.push_str(&s[at..]);
+        (rebuilt, found)
+    }
+
+    /// Every original (three characters or more) and what replaces it, as one automaton.
+    fn propagation(&self) -> Option<Propagation> {
+        let mut pairs: Vec<(String, String, bool)> = self
+            .assigned
+            .iter()
+            .filter(|(raw, _)| raw.chars().count() >= 3)
+            .map(|(raw, (t, exact))| (raw.clone(), t.clone().unwrap_or_else(|| "<WITHHELD>".to_owned()), *exact))
+            .collect();
+        if pairs.is_empty() {
+            return None;
+        }
+        pairs.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+        let ac = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .build(pairs.iter().map(|p| &p.0))
+            .ok()?;
+        Some(Propagation { ac, pairs })
+    }
+}
+
+/// Replaces originals wherever they appear in a text, outside Warden's tokens.
+struct Propagation {
+    ac: aho_corasick::AhoCorasick,
+    pairs: Vec<(String, String, bool)>,
+}
+
+impl Propagation {
+    fn apply(&self, s: &str, tokens: &regex::Regex) -> String {
+        let mut out = String::with_capacity(s.len());
+        let mut at = 0;
+        for m in tokens.find_iter(s) {
+            self.segment(&s[at..m.start()], &mut out);
+            out.push_str(m.as_str());
+            at = m.end();
+        }
+        self.segment(&s[at..], &mut out);
+        out
+    }
+
+    fn segment(&self, seg: &str, out: &mut String) {
+        let mut at = 0;
+        for m in self.ac.find_iter(seg) {
+            let (raw, with, exact) = &self.pairs[m.pattern().as_usize()];
+            let hit = &seg[m.start()..m.end()];
+            // Exactly as found (an original made only of letters and digits must
+            // stand as a word: `alice`, not `malice`), or case-folded as a word of its own.
+            let alnum = raw.chars().all(char::is_alphanumeric);
+            let word = bounded(seg, m.start(), m.end());
+            let ok = if hit == raw { !alnum || word } else { !exact && word };
+            if ok {
+                out.push_str(&seg[at..m.start()]);
+                out.push_str(with);
+                at = m.end();
+            }
         }
         out.push_str(&seg[at..]);
-        seg = out;
     }
-    seg
 }
 
 fn getrandom_fill(buf: &mut [u8]) -> Result<(), getrandom::Error> {

@@ -1,0 +1,81 @@
+//! Decoded forms of a string, so an encoded value is scanned as what it says.
+
+use base64::Engine as _;
+
+/// The percent-decoded text and, for every byte offset of it (and its end),
+/// the offset in the original. Only escapes that decode to printable UTF-8
+/// are decoded (`%%1793` stays as it is); `None` when nothing decodes.
+pub(super) fn percent(text: &str) -> Option<(String, Vec<usize>)> {
+    if !text.contains('%') {
+        return None;
+    }
+    let b = text.as_bytes();
+    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let mut out: Vec<u8> = Vec::with_capacity(b.len());
+    let mut map = Vec::with_capacity(b.len() + 1);
+    let mut any = false;
+    let mut i = 0;
+    while i < b.len() {
+        // A run of escapes decodes together (multi-byte UTF-8).
+        let mut j = i;
+        let mut run = Vec::new();
+        while j + 2 < b.len() && b[j] == b'%' {
+            match (hex(b[j + 1]), hex(b[j + 2])) {
+                (Some(h), Some(l)) => {
+                    run.push(h * 16 + l);
+                    j += 3;
+                }
+                _ => break,
+            }
+        }
+        if !run.is_empty()
+            && let Ok(s) = std::str::from_utf8(&run)
+            && s.chars().all(|c| !c.is_control() || c == '\t')
+        {
+            // Every decoded byte maps to the start of its escape run.
+            for k in 0..run.len() {
+                map.push(i + k * 3);
+            }
+            out.extend_from_slice(&run);
+            any = true;
+            i = j;
+            continue;
+        }
+        map.push(i);
+        out.push(b[i]);
+        i += 1;
+    }
+    map.push(b.len());
+    if !any {
+        return None;
+    }
+    String::from_utf8(out).ok().map(|s| (s, map))
+}
+
+/// Base64 that decodes to text (UTF-16LE as PowerShell writes it, or UTF-8).
+pub(super) fn base64_text(s: &str) -> Option<String> {
+    let bytes = base64::engine::general_purpose::STANDARD.decode(s).ok()?;
+    bytes_text(bytes)
+}
+
+/// Hex that decodes to text (`0x…` or a bare even run).
+pub(super) fn hex_text(s: &str) -> Option<String> {
+    let h = s.strip_prefix("0x").unwrap_or(s);
+    if h.len() % 2 != 0 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..h.len()).step_by(2).map(|i| u8::from_str_radix(&h[i..i + 2], 16).ok()).collect();
+    bytes_text(bytes?)
+}
+
+fn bytes_text(bytes: Vec<u8>) -> Option<String> {
+    if bytes.len() >= 4 && bytes.len().is_multiple_of(2) && bytes.iter().skip(1).step_by(2).all(|b| *b == 0) {
+        let units: Vec<u16> = bytes.chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+        return String::from_utf16(&units).ok().filter(|t| printable(t));
+    }
+    String::from_utf8(bytes).ok().filter(|t| printable(t))
+}
+
+fn printable(t: &str) -> bool {
+    !t.is_empty() && t.chars().all(|c| !c.is_control() || c.is_whitespace())
+}
