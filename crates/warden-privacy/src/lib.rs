@@ -9,6 +9,7 @@
 //!
 //! Privacy knows nothing about storage, HTTP or how analyzers work.
 
+pub mod corpus;
 mod recognise;
 
 use std::collections::{BTreeMap, BTreeSet};

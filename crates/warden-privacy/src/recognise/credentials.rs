@@ -38,6 +38,13 @@ const P_IS_NOT_A_PASSWORD: &[&str] = &[
     "hydra", "tcpdump", "strace", "gdb",
 ];
 
+/// Programs recognised where they appear in free text.
+const PROGRAMS: &[&str] = &[
+    "net", "net1", "runas", "psexec", "psexec64", "sshpass", "ssh", "scp", "mysql", "mysqldump", "mysqladmin", "curl",
+    "wget", "powershell", "pwsh", "cmd", "wmic", "schtasks", "sc", "reg", "nmap", "hydra", "crackmapexec", "nxc",
+    "impacket-psexec", "smbclient", "rdesktop", "xfreerdp", "sqlcmd", "psql", "mongo", "redis-cli",
+];
+
 /// Parts of a key that make `key=value` a secret.
 const SECRET_WORDS: &[&str] = &[
     "password",
@@ -121,12 +128,10 @@ fn placeholder(v: &str) -> bool {
     v.len() < 3
         || v.chars().all(|c| c == '*' || c == 'x' || c == 'X' || c == '.')
         || v.starts_with('$')
-        || v.starts_with("%%")
+        || (v.starts_with("%%") && v[2..].bytes().all(|b| b.is_ascii_digit()))
         || (v.starts_with('%') && v.ends_with('%'))
         || (v.starts_with('<') && v.ends_with('>'))
         || v.starts_with("{{")
-        || v.starts_with('-')
-        || v.starts_with('/')
         || ["null", "none", "true", "false", "yes", "no", "redacted", "hidden", "n/a", "***"].contains(&l.as_str())
 }
 
@@ -185,8 +190,13 @@ pub(super) fn command_line(text: &str, out: &mut Vec<Hit>) {
             i += 1;
             continue;
         }
-        if at_start {
-            prog = program(w.text);
+        // A program starts a command, or is named inside free text (`CommandLine: net use …`).
+        let named = program(w.text);
+        if at_start || PROGRAMS.contains(&named.as_str()) || w.text.to_ascii_lowercase().ends_with(".exe") {
+            if named != prog {
+                net_use = false;
+            }
+            prog = named;
             at_start = false;
         }
         let low = w.text.to_ascii_lowercase();

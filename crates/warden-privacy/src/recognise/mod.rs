@@ -101,8 +101,15 @@ fn before(text: &str, start: usize, n: usize) -> String {
 
 /// Whether a context word appears just before a match.
 fn context(text: &str, start: usize, words: &[&str]) -> bool {
-    let b = before(text, start, 32);
-    words.iter().any(|w| b.contains(w))
+    // Close before the value (`SSN: 536228274`, `phone 2125557788`), as a word of its own.
+    let b = before(text, start, 20);
+    words.iter().any(|w| {
+        b.match_indices(w).any(|(i, _)| {
+            let glued_before = b[..i].chars().next_back().is_some_and(char::is_alphanumeric);
+            let glued_after = b[i + w.len()..].chars().next().is_some_and(char::is_alphabetic);
+            !glued_before && !glued_after
+        })
+    })
 }
 
 fn byte_before(text: &str, i: usize) -> Option<u8> {
@@ -430,10 +437,17 @@ impl Recognisers {
             }
             for c in b.re.captures_iter(text) {
                 let Some(m) = c.get(b.group) else { continue };
-                let (mut s, e) = (m.start(), m.end());
+                let (mut s, mut e) = (m.start(), m.end());
                 let class = match b.check {
                     Some(check) => match check(m.as_str(), text, s, e) {
                         Some(c) => c,
+                        // A card number followed by more digits (`3783 1392 5175 722 2026`):
+                        // try it without the trailing groups.
+                        None if b.name == "payment_card" => {
+                            let Some(end) = shorter_card(text, s, e, check) else { continue };
+                            e = end;
+                            DataClass::PaymentCard
+                        }
                         None => continue,
                     },
                     None => b.class,
@@ -509,6 +523,12 @@ impl Recognisers {
             }
         }
     }
+}
+
+/// The longest prefix of a digit run, ending at a separator, that passes the card check.
+fn shorter_card(text: &str, s: usize, e: usize, check: Check) -> Option<usize> {
+    let cuts: Vec<usize> = text[s..e].match_indices([' ', '-']).map(|(i, _)| s + i).collect();
+    cuts.into_iter().rev().find(|&end| check(&text[s..end], text, s, end).is_some())
 }
 
 /// Non-overlapping hits. What the credential grammar found (from context)
