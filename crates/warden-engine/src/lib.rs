@@ -31,6 +31,8 @@ use warden_core::{Actor, Alert, AlertId, AuditRecord, Format, Origin, RouteKind}
 use warden_ingest::Parsed;
 use warden_privacy::Protector;
 pub use warden_store::{AlertRecord, Counts, DeadLetter, SessionRow, Store, StoreError};
+pub use privacy::{PiiBenchmark, pii_benchmark};
+pub use warden_privacy::corpus;
 use warden_store::{Batch, Duplicate, SqliteStore, Triaged};
 
 pub use audit::{AuditError, ConsistencyDoc, InclusionDoc};

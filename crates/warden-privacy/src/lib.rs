@@ -458,21 +458,15 @@ impl Protector {
                 owner.push(i);
             }
         }
-        if !patterns.is_empty()
-            && let Ok(ac) = aho_corasick::AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .match_kind(aho_corasick::MatchKind::Standard)
-                .build(&patterns)
-        {
+        if !patterns.is_empty() {
+            let finder = Finder::new(&patterns, aho_corasick::MatchKind::Standard);
             let mut seen = BTreeSet::new();
-            for m in ac.find_overlapping_iter(body) {
-                let i = owner[m.pattern().as_usize()];
+            for (start, end, k) in finder.overlapping(body) {
+                let i = owner[k];
                 if seen.contains(&i) {
                     continue;
                 }
-                let pat = &patterns[m.pattern().as_usize()];
-                let hit = &body[m.start()..m.end()];
-                if hit == pat || bounded(body, m.start(), m.end()) {
+                if body[start..end] == patterns[k] || bounded(body, start, end) {
                     seen.insert(i);
                     let token = &protected.replaced[i].1;
                     found.push(format!(
@@ -669,18 +663,87 @@ impl<'a> Run<'a> {
             return None;
         }
         pairs.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
-        let ac = aho_corasick::AhoCorasick::builder()
+        let patterns: Vec<String> = pairs.iter().map(|p| p.0.clone()).collect();
+        Some(Propagation { finder: Finder::new(&patterns, aho_corasick::MatchKind::LeftmostLongest), pairs })
+    }
+}
+
+/// Finds originals in a text, ASCII case-insensitively. Built per alert, so
+/// for the usual handful of values a search per value over the lower-cased
+/// text (memchr-fast) beats building an automaton; many values get one.
+enum Finder {
+    Few(Vec<String>),
+    Many(aho_corasick::AhoCorasick),
+}
+
+const FEW: usize = 48;
+
+impl Finder {
+    fn new(patterns: &[String], kind: aho_corasick::MatchKind) -> Finder {
+        if patterns.len() <= FEW {
+            return Finder::Few(patterns.iter().map(|p| p.to_ascii_lowercase()).collect());
+        }
+        match aho_corasick::AhoCorasick::builder()
             .ascii_case_insensitive(true)
-            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-            .build(pairs.iter().map(|p| &p.0))
-            .ok()?;
-        Some(Propagation { ac, pairs })
+            .kind(Some(aho_corasick::AhoCorasickKind::NoncontiguousNFA))
+            .match_kind(kind)
+            .build(patterns)
+        {
+            Ok(ac) => Finder::Many(ac),
+            Err(_) => Finder::Few(patterns.iter().map(|p| p.to_ascii_lowercase()).collect()),
+        }
+    }
+
+    /// Every occurrence of every pattern: (start, end, pattern), by start.
+    fn overlapping(&self, hay: &str) -> Vec<(usize, usize, usize)> {
+        match self {
+            Finder::Many(ac) => {
+                ac.find_overlapping_iter(hay).map(|m| (m.start(), m.end(), m.pattern().as_usize())).collect()
+            }
+            Finder::Few(ps) => {
+                let lower = hay.to_ascii_lowercase();
+                let mut out = Vec::new();
+                for (k, p) in ps.iter().enumerate() {
+                    if p.is_empty() {
+                        continue;
+                    }
+                    let mut at = 0;
+                    while let Some(i) = lower[at..].find(p.as_str()) {
+                        out.push((at + i, at + i + p.len(), k));
+                        at += i + 1;
+                        while !lower.is_char_boundary(at) {
+                            at += 1;
+                        }
+                    }
+                }
+                out.sort_unstable();
+                out
+            }
+        }
+    }
+
+    /// Non-overlapping occurrences, leftmost and then longest (patterns come longest first).
+    fn leftmost_longest(&self, hay: &str) -> Vec<(usize, usize, usize)> {
+        match self {
+            Finder::Many(ac) => ac.find_iter(hay).map(|m| (m.start(), m.end(), m.pattern().as_usize())).collect(),
+            Finder::Few(_) => {
+                let mut all = self.overlapping(hay);
+                all.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+                let mut out: Vec<(usize, usize, usize)> = Vec::new();
+                for m in all {
+                    if out.last().is_none_or(|l| m.0 >= l.1) {
+                        out.push(m);
+                    }
+                }
+                out
+            }
+        }
     }
 }
 
 /// Replaces originals wherever they appear in a text, outside Warden's tokens.
 struct Propagation {
-    ac: aho_corasick::AhoCorasick,
+    finder: Finder,
     pairs: Vec<(String, String, bool)>,
 }
 
@@ -699,18 +762,18 @@ impl Propagation {
 
     fn segment(&self, seg: &str, out: &mut String) {
         let mut at = 0;
-        for m in self.ac.find_iter(seg) {
-            let (raw, with, exact) = &self.pairs[m.pattern().as_usize()];
-            let hit = &seg[m.start()..m.end()];
+        for (start, end, k) in self.finder.leftmost_longest(seg) {
+            let (raw, with, exact) = &self.pairs[k];
+            let hit = &seg[start..end];
             // Exactly as found (an original made only of letters and digits must
             // stand as a word: `alice`, not `malice`), or case-folded as a word of its own.
             let alnum = raw.chars().all(char::is_alphanumeric);
-            let word = bounded(seg, m.start(), m.end());
+            let word = bounded(seg, start, end);
             let ok = if hit == raw { !alnum || word } else { !exact && word };
             if ok {
-                out.push_str(&seg[at..m.start()]);
+                out.push_str(&seg[at..start]);
                 out.push_str(with);
-                at = m.end();
+                at = end;
             }
         }
         out.push_str(&seg[at..]);

@@ -10,6 +10,7 @@ mod httpmetrics;
 mod learn;
 mod load;
 mod people;
+mod pii;
 mod serve;
 mod triage;
 mod web;
@@ -184,6 +185,10 @@ enum DevCommand {
     TestLlm(dev::Args),
     /// A load generator for POST /api/v1/alerts: alerts/s, latency percentiles, server memory.
     Load(load::Args),
+    /// Write the labelled PII corpus (fixed seed) as JSON lines, for scoring other tools on it.
+    PiiCorpus(pii::Args),
+    /// Warden's per-kind recall and precision on the PII corpus, and lines/s recognising and tokenising.
+    PiiScore(pii::Args),
 }
 
 #[derive(Subcommand, Debug)]
@@ -413,6 +418,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Dev(DevCommand::TestLlm(args)) => dev::test_llm(args),
         Command::Dev(DevCommand::Load(args)) => load::run(args),
+        Command::Dev(DevCommand::PiiCorpus(args)) => pii::corpus(args),
+        Command::Dev(DevCommand::PiiScore(args)) => pii::score(args),
         Command::Rules(RulesCommand::Import { dir }) => {
             let engine = open(&cli.data, cli.config.as_deref())?;
             let (version, report) = engine.import_rules(operator(), &dir)?;

@@ -90,6 +90,13 @@ const FILE_EXT: &[&str] = &[
     "sh", "so", "jar", "png", "jpg", "html", "htm", "php", "aspx",
 ];
 
+/// Log text is mostly ASCII: ASCII word boundaries, digits and spaces keep
+/// the patterns' automata small (Unicode `\b` and `\d` make the lazy DFA
+/// give up and fall back to slower engines).
+fn ascii_classes(pattern: &str) -> String {
+    pattern.replace(r"\b", r"(?-u:\b)").replace(r"\d", "[0-9]").replace(r"\s", r"[\t\n\x0B\x0C\r ]")
+}
+
 /// Text just before `start` (up to `n` bytes, on a character boundary), lower-cased.
 fn before(text: &str, start: usize, n: usize) -> String {
     let mut s = start.saturating_sub(n);
@@ -125,7 +132,10 @@ const SSN_CONTEXT: &[&str] = &["ssn", "social security", "soc sec", "itin", "tax
 
 impl Recognisers {
     pub fn new(custom: &[CustomRecogniser]) -> Result<Self, String> {
-        let re = |s: &str| Regex::new(s).expect("built-in pattern compiles");
+        // A larger lazy-DFA cache than the default: these run over every string of every alert.
+        let re = |s: &str| {
+            regex::RegexBuilder::new(&ascii_classes(s)).dfa_size_limit(8 << 20).build().expect("built-in pattern compiles")
+        };
         let b = |name, class, confidence, pattern: &str, check: Option<Check>| Builtin {
             name,
             class,
@@ -355,7 +365,10 @@ impl Recognisers {
             ),
         ];
         let prefilter =
-            regex::RegexSet::new(builtins.iter().map(|b| b.re.as_str())).expect("built-in patterns compile");
+            regex::RegexSetBuilder::new(builtins.iter().map(|b| b.re.as_str()))
+                .dfa_size_limit(32 << 20)
+                .build()
+                .expect("built-in patterns compile");
         let mut out = Vec::new();
         for c in custom {
             let class = c.class.parse::<DataClass>().map_err(|e| format!("recogniser {}: {e}", c.name))?;
