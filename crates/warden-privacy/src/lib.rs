@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{ChaCha20Poly1305, Nonce};
+use chacha20poly1305::{ChaCha20Poly1305, Nonce, XChaCha20Poly1305, XNonce};
 use hmac::Mac;
 use serde::{Deserialize, Serialize};
 use warden_core::{Alert, Canon, DataClass, Fields, Value};
@@ -235,11 +235,22 @@ const PATH_CLASSES: &[(&str, DataClass)] = &[
 pub struct Protector {
     recognisers: Recognisers,
     options: Options,
-    token_key: [u8; 32],
+    /// HMAC-SHA256 keyed with the tenant's token key (the key schedule done once).
+    token_mac: hmac::Hmac<sha2::Sha256>,
     vault_key: [u8; 32],
     token_re: regex::Regex,
     token_any: regex::Regex,
+    /// XChaCha20 nonces: 16 random bytes drawn once, then a counter, so
+    /// sealing a value costs no system call and nonces never repeat.
+    nonce_prefix: [u8; 16],
+    nonce_counter: std::sync::atomic::AtomicU64,
+    /// Values sealed lately (hosts, users and addresses repeat across
+    /// alerts): the same token and ciphertext without the work again.
+    sealed: std::sync::Mutex<std::collections::HashMap<(DataClass, String), VaultEntry>>,
 }
+
+/// How many sealed values [`Protector`] remembers before it starts over.
+const SEALED_CACHE: usize = 65_536;
 
 fn derive(master: &[u8; 32], label: &str) -> [u8; 32] {
     let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(master).expect("any key length");
@@ -274,8 +285,15 @@ impl Protector {
         Ok(Protector {
             recognisers,
             options,
-            token_key,
+            token_mac: <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&token_key).expect("any key length"),
             vault_key,
+            nonce_prefix: {
+                let mut p = [0u8; 16];
+                getrandom_fill(&mut p).map_err(|e| PrivacyError::Config(format!("no randomness for nonces: {e}")))?;
+                p
+            },
+            nonce_counter: std::sync::atomic::AtomicU64::new(0),
+            sealed: std::sync::Mutex::new(std::collections::HashMap::new()),
             token_re: regex::Regex::new(r"^<[A-Z]+_[0-9a-f]{10}>$").expect("static"),
             token_any: regex::Regex::new(r"<[A-Z]+_(?:[0-9a-f]{10}|WITHHELD)>|<WITHHELD>").expect("static"),
         })
@@ -288,35 +306,75 @@ impl Protector {
 
     /// The deterministic token for a value of a class.
     pub fn token(&self, class: DataClass, value: &str) -> String {
-        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.token_key).expect("any key length");
+        let mut mac = self.token_mac.clone();
         mac.update(label(class).as_bytes());
         mac.update(&[0]);
         mac.update(value.as_bytes());
         let d = mac.finalize().into_bytes();
-        format!("<{}_{}>", label(class), d[..5].iter().map(|b| format!("{b:02x}")).collect::<String>())
+        let mut t = String::with_capacity(18);
+        t.push('<');
+        t.push_str(label(class));
+        t.push('_');
+        for b in &d[..5] {
+            t.push(char::from(b"0123456789abcdef"[(b >> 4) as usize]));
+            t.push(char::from(b"0123456789abcdef"[(b & 15) as usize]));
+        }
+        t.push('>');
+        t
     }
 
     fn seal(&self, token: &str, class: DataClass, value: &str) -> VaultEntry {
-        let cipher = ChaCha20Poly1305::new((&self.vault_key).into());
-        let mut nonce = [0u8; 12];
-        // A nonce from the OS; if randomness fails, derive one from the token (unique per value).
-        if getrandom_fill(&mut nonce).is_err() {
-            nonce.copy_from_slice(&derive(&self.vault_key, token)[..12]);
-        }
+        let cipher = XChaCha20Poly1305::new((&self.vault_key).into());
+        let mut nonce = [0u8; 24];
+        nonce[..16].copy_from_slice(&self.nonce_prefix);
+        let n = self.nonce_counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        nonce[16..].copy_from_slice(&n.to_le_bytes());
         let ciphertext = cipher
-            .encrypt(&Nonce::from(nonce), Payload { msg: value.as_bytes(), aad: token.as_bytes() })
+            .encrypt(&XNonce::from(nonce), Payload { msg: value.as_bytes(), aad: token.as_bytes() })
             .expect("encryption of a short value cannot fail");
         VaultEntry { token: token.to_owned(), class, nonce: nonce.to_vec(), ciphertext }
     }
 
+    /// Forgets the values sealed lately (the next protection of each seals it
+    /// afresh); for measuring the cold path.
+    pub fn forget_sealed(&self) {
+        self.sealed.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    /// The token and sealed original for a value, from the cache when it was sealed lately.
+    fn sealed(&self, class: DataClass, value: &str) -> VaultEntry {
+        let key = (class, value.to_owned());
+        if let Some(e) = self.sealed.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return e.clone();
+        }
+        let token = self.token(class, value);
+        let e = self.seal(&token, class, value);
+        let mut cache = self.sealed.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= SEALED_CACHE {
+            cache.clear();
+        }
+        cache.insert(key, e.clone());
+        e
+    }
+
     /// Decrypts a vault entry (the caller checks who may, and audits it).
     pub fn open(&self, e: &VaultEntry) -> Result<String, PrivacyError> {
-        let cipher = ChaCha20Poly1305::new((&self.vault_key).into());
-        let nonce: [u8; 12] = e.nonce.as_slice().try_into().map_err(|_| PrivacyError::Decrypt(e.token.clone()))?;
-        let plain = cipher
-            .decrypt(&Nonce::from(nonce), Payload { msg: &e.ciphertext, aad: e.token.as_bytes() })
-            .map_err(|_| PrivacyError::Decrypt(e.token.clone()))?;
-        String::from_utf8(plain).map_err(|_| PrivacyError::Decrypt(e.token.clone()))
+        let bad = || PrivacyError::Decrypt(e.token.clone());
+        let payload = Payload { msg: &e.ciphertext, aad: e.token.as_bytes() };
+        let plain = match e.nonce.len() {
+            24 => {
+                let nonce: [u8; 24] = e.nonce.as_slice().try_into().map_err(|_| bad())?;
+                XChaCha20Poly1305::new((&self.vault_key).into()).decrypt(&XNonce::from(nonce), payload)
+            }
+            // Entries sealed before nonces were extended: ChaCha20-Poly1305 with a random 12-byte nonce.
+            12 => {
+                let nonce: [u8; 12] = e.nonce.as_slice().try_into().map_err(|_| bad())?;
+                ChaCha20Poly1305::new((&self.vault_key).into()).decrypt(&Nonce::from(nonce), payload)
+            }
+            _ => return Err(bad()),
+        }
+        .map_err(|_| bad())?;
+        String::from_utf8(plain).map_err(|_| bad())
     }
 
     /// Whether a string is one of Warden's tokens in shape (the vault says whether it issued it).
@@ -582,8 +640,9 @@ impl<'a> Run<'a> {
         match self.policy.handling(class) {
             Handling::Raw => Some(raw.to_owned()),
             Handling::Tokenise => {
-                let t = self.p.token(class, raw);
-                self.vault.entry(t.clone()).or_insert_with(|| self.p.seal(&t, class, raw));
+                let e = self.p.sealed(class, raw);
+                let t = e.token.clone();
+                self.vault.entry(t.clone()).or_insert(e);
                 self.assigned.insert(raw.to_owned(), (Some(t.clone()), false));
                 self.replaced.insert(raw.to_owned(), t.clone());
                 self.also(class, raw);
@@ -617,8 +676,9 @@ impl<'a> Run<'a> {
             if self.assigned.contains_key(&part) {
                 continue;
             }
-            let t = self.p.token(class, &part);
-            self.vault.entry(t.clone()).or_insert_with(|| self.p.seal(&t, class, &part));
+            let e = self.p.sealed(class, &part);
+            let t = e.token.clone();
+            self.vault.entry(t.clone()).or_insert(e);
             self.assigned.insert(part.clone(), (Some(t.clone()), exact));
             self.replaced.insert(part, t);
         }
