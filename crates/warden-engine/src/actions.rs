@@ -450,7 +450,7 @@ impl Engine {
         r: ActionRequest,
         views: &mut Vec<crate::privacy::View>,
     ) -> Result<ActionRequest, EngineError> {
-        if who.can(Permission::Reidentify) {
+        if self.sees_raw(who) {
             return Ok(r);
         }
         let Some(alert) = r.alert_id.as_deref().and_then(warden_core::AlertId::parse) else { return Ok(r) };

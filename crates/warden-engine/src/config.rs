@@ -44,6 +44,29 @@ pub struct PrivacyConfig {
     pub disabled_recognisers: Vec<String>,
     /// Extra recognisers.
     pub recognisers: Vec<warden_privacy::CustomRecogniser>,
+    /// What people see, per role and data class (`shown`, `tokenised` or
+    /// `hidden`), over the default: analysts, senior analysts and managers
+    /// see host names, user names, IP addresses, URLs and MACs as they are
+    /// and everything else tokenised; auditors and admins see tokens.
+    /// `[privacy.view.analyst] email = "shown"`.
+    pub view: BTreeMap<String, BTreeMap<String, warden_privacy::Display>>,
+}
+
+impl PrivacyConfig {
+    /// The view policy this configuration describes.
+    pub fn view_policy(&self) -> Result<warden_privacy::ViewPolicy, String> {
+        let mut o = BTreeMap::new();
+        for (role, classes) in &self.view {
+            let r = role.parse::<warden_core::Role>().map_err(|e| format!("privacy.view.{role}: {e}"))?;
+            let mut m = BTreeMap::new();
+            for (class, d) in classes {
+                let c = class.parse::<warden_core::DataClass>().map_err(|e| format!("privacy.view.{role}.{class}: {e}"))?;
+                m.insert(c, *d);
+            }
+            o.insert(r, m);
+        }
+        Ok(warden_privacy::ViewPolicy::with(&o))
+    }
 }
 
 impl Default for PrivacyConfig {
@@ -53,6 +76,7 @@ impl Default for PrivacyConfig {
             vault_key_file: None,
             disabled_recognisers: Vec::new(),
             recognisers: Vec::new(),
+            view: BTreeMap::new(),
         }
     }
 }
@@ -427,6 +451,9 @@ impl Config {
             if a != "local" && self.providers.get(a).is_none_or(|p| p.base_url.is_none()) {
                 e.push(format!("analyzer {a:?}: not `local` and no [providers.{a}] with a base_url"));
             }
+        }
+        if let Err(m) = self.privacy.view_policy() {
+            e.push(m);
         }
         let mut names = std::collections::BTreeSet::new();
         for (i, w) in self.workflows.iter().enumerate() {

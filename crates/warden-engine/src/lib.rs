@@ -139,6 +139,8 @@ impl From<AuditError> for EngineError {
 pub struct Engine {
     store: Box<dyn Store>,
     protector: std::sync::Arc<Protector>,
+    /// What people are shown, per role and data class.
+    view: warden_privacy::ViewPolicy,
     /// Generative analyzers by provider name.
     providers: BTreeMap<String, std::sync::Arc<warden_analyze::llm::LlmAnalyzer>>,
     screen: warden_analyze::injection::Screen,
@@ -223,6 +225,7 @@ impl Engine {
         };
         Engine {
             store,
+            view: config.privacy.view_policy().unwrap_or_default(),
             protector,
             providers,
             screen: warden_analyze::injection::Screen::new(),

@@ -13,10 +13,12 @@ use warden_store::{ProcessingRow, VaultRow};
 
 use crate::{Config, Engine, EngineError, Parsed};
 
-/// One alert as one person may see it (see [`Engine::view_for`]).
+/// One alert as one person may see it (see [`Engine::view_unsaved`]).
 pub(crate) struct View {
     protected: Option<ProtectedAlert>,
     protector: std::sync::Arc<Protector>,
+    /// Originals behind tokens given to values found only in texts about the alert.
+    sealed: std::sync::Mutex<Vec<VaultEntry>>,
 }
 
 impl View {
@@ -28,10 +30,23 @@ impl View {
         }
     }
 
-    /// Any text about the alert (summary, cited value, comment), redacted the same way.
+    /// Whether this person sees everything as it is.
+    pub(crate) fn is_raw(&self) -> bool {
+        self.protected.is_none()
+    }
+
+    /// Any text about the alert (summary, cited value, comment, a reason
+    /// someone typed), with the same values replaced by the same tokens and
+    /// whatever else the recognisers find in it protected by the same policy.
     pub(crate) fn text(&self, s: &str) -> String {
         match &self.protected {
-            Some(p) => self.protector.redact(p, s),
+            Some(p) => {
+                let (out, sealed) = self.protector.redact_sealed(p, s);
+                if !sealed.is_empty() {
+                    self.sealed.lock().unwrap_or_else(|e| e.into_inner()).extend(sealed);
+                }
+                out
+            }
             None => s.to_owned(),
         }
     }
@@ -209,40 +224,39 @@ impl Engine {
         })
     }
 
-    /// How a person sees an alert: as stored, when they may re-identify;
-    /// otherwise with every personal-data class tokenised and secrets
-    /// withheld (the staff view), the originals kept in the vault so someone
+    /// How a person sees an alert: by the view policy for their roles
+    /// (`[privacy.view]`; by default responders see operational identifiers
+    /// as they are and customer data tokenised, auditors see tokens). The
+    /// caller keeps the originals behind the tokens shown with
+    /// [`Engine::keep_views`] (one write for a page of alerts), so someone
     /// allowed can re-identify a token they are shown.
-    pub(crate) fn view_for(&self, who: &Identity, alert: &warden_core::Alert) -> Result<View, EngineError> {
-        let view = self.view_unsaved(who, alert);
-        self.keep_views(std::iter::once(&view))?;
-        Ok(view)
+    pub(crate) fn view_unsaved(&self, who: &Identity, alert: &warden_core::Alert) -> View {
+        let protected = self.view.policy(who.roles.iter().copied()).map(|p| self.protector().protect(alert.clone(), &p));
+        View { protected, protector: self.protector.clone(), sealed: std::sync::Mutex::new(Vec::new()) }
     }
 
-    /// [`Engine::view_for`] without storing the originals: for pages that
-    /// show many alerts, which then keep them all at once with [`Engine::keep_views`].
-    pub(crate) fn view_unsaved(&self, who: &Identity, alert: &warden_core::Alert) -> View {
-        if who.can(Permission::Reidentify) {
-            return View { protected: None, protector: self.protector.clone() };
-        }
-        let policy = ProviderPolicy {
-            name: "staff-view".into(),
-            residency: Residency::Region("staff".into()),
-            classes: BTreeMap::new(),
-            unclassified: Handling::Raw,
-        };
-        View { protected: Some(self.protector().protect(alert.clone(), &policy)), protector: self.protector.clone() }
+    /// Whether a person with these roles sees everything as it is.
+    pub(crate) fn sees_raw(&self, who: &Identity) -> bool {
+        self.view.policy(who.roles.iter().copied()).is_none()
     }
 
     /// Keeps the originals behind the tokens the views show, in one write.
     pub(crate) fn keep_views<'a>(&self, views: impl Iterator<Item = &'a View>) -> Result<(), EngineError> {
-        self.keep_originals(views.filter_map(|v| v.protected.as_ref()))
+        let views: Vec<&View> = views.collect();
+        let extra: Vec<VaultEntry> =
+            views.iter().flat_map(|v| v.sealed.lock().unwrap_or_else(|e| e.into_inner()).drain(..).collect::<Vec<_>>()).collect();
+        self.keep_entries(views.iter().filter_map(|v| v.protected.as_ref()).flat_map(|p| p.vault_entries()).chain(extra.iter()))
     }
 
     /// Puts the sealed originals behind protected alerts' tokens into the vault.
     fn keep_originals<'a>(&self, items: impl Iterator<Item = &'a ProtectedAlert>) -> Result<(), EngineError> {
-        let rows: Vec<VaultRow> = items
-            .flat_map(|p| p.vault_entries())
+        self.keep_entries(items.flat_map(|p| p.vault_entries()))
+    }
+
+    fn keep_entries<'a>(&self, entries: impl Iterator<Item = &'a VaultEntry>) -> Result<(), EngineError> {
+        let mut seen = std::collections::BTreeSet::new();
+        let rows: Vec<VaultRow> = entries
+            .filter(|e| seen.insert(e.token.clone()))
             .map(|e| VaultRow {
                 token: e.token.clone(),
                 class: e.class.as_str().into(),

@@ -255,13 +255,9 @@ impl Engine {
             .collect::<Result<_, _>>()?;
         let blind = self.blind(workflow.as_deref()) && !decisions.iter().any(|d| d.analyst == who.user);
         let assessment = if blind { None } else { rec.assessment };
-        let evidence_verified = assessment
-            .iter()
-            .flat_map(|a| &a.evidence)
-            .map(|e| warden_analyze::evidence_holds(&rec.alert, e))
-            .collect();
         let techniques = assessment.iter().flat_map(|a| &a.techniques).map(|t| TechniqueInfo::of(t.as_str())).collect();
-        let view = self.view_for(who, &rec.alert)?;
+        let view = self.view_unsaved(who, &rec.alert);
+        let shown = view.alert(rec.alert.clone());
         let assessment = assessment.map(|mut a| {
             a.summary = view.text(&a.summary);
             for e in &mut a.evidence {
@@ -270,6 +266,17 @@ impl Engine {
             }
             a
         });
+        // A cited value is verified against the stored alert and, as shown,
+        // against the alert as this person sees it: a row marked verified
+        // says what the field table beside it says.
+        let stored_evidence = if blind { None } else { self.store().alert(&aid)?.and_then(|r| r.assessment) };
+        let evidence_verified = stored_evidence
+            .iter()
+            .flat_map(|a| &a.evidence)
+            .zip(assessment.iter().flat_map(|a| &a.evidence))
+            .map(|(raw, seen)| warden_analyze::evidence_holds(&rec.alert, raw) && warden_analyze::evidence_holds(&shown, seen))
+            .collect();
+        self.keep_views(std::iter::once(&view))?;
         let validation = if blind { None } else { rec.validation }.map(|mut v| {
             v.problems = v.problems.iter().map(|p| view.text(p)).collect();
             v.disagreement = v.disagreement.map(|d| view.text(&d));
@@ -298,7 +305,7 @@ impl Engine {
         Ok(AlertView {
             review,
             workflow,
-            alert: view.alert(rec.alert),
+            alert: shown,
             assessment,
             validation,
             route,
@@ -316,14 +323,20 @@ impl Engine {
         who.authorize(Permission::ReadAudit, "export evidence bundles")?;
         let (aid, rec) = self.record(id)?;
         let mut doc = self.export_alert(&aid)?;
-        if !who.can(Permission::Reidentify) {
-            let view = self.view_for(who, &rec.alert)?;
+        let view = self.view_unsaved(who, &rec.alert);
+        if !view.is_raw() {
             doc["alert"] = serde_json::to_value(view.alert(rec.alert)).unwrap_or_default();
             for key in ["assessments", "validation", "route", "review_decisions", "actions"] {
                 view.json(&mut doc[key]);
             }
-            doc["view"] = serde_json::json!("staff: personal data tokenised; a manager can re-identify a token");
+            // The audit proofs stay as they are: entries record metadata (counts,
+            // verdicts, reason codes), never alert content, and their bytes are what is hashed.
+            doc["view"] = serde_json::json!(format!(
+                "as the {} role sees it: data the view policy does not show is tokenised; someone allowed can re-identify a token",
+                who.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join("+")
+            ));
         }
+        self.keep_views(std::iter::once(&view))?;
         self.append_audit(vec![AuditRecord::new(
             Actor::User(who.user.clone()),
             "audit.bundle_exported",

@@ -11,6 +11,7 @@
 
 pub mod corpus;
 mod recognise;
+mod view;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -22,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use warden_core::{Alert, Canon, DataClass, Fields, Value};
 
 pub use recognise::{CustomRecogniser, Hit, Recognisers};
+pub use view::{Display, ViewPolicy};
 
 
 /// What a provider may receive of one data class.
@@ -433,11 +435,10 @@ impl Protector {
                 }
                 continue;
             }
-            let Value::Str(s) = &value else {
-                out.insert(path, value);
-                continue;
+            let (rebuilt, found) = match &value {
+                Value::Str(s) => run.text(s),
+                _ => (String::new(), BTreeSet::new()),
             };
-            let (rebuilt, found) = run.text(s);
             if found.is_empty() {
                 match policy.unclassified {
                     Handling::Never => run.withheld += 1,

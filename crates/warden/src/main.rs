@@ -242,6 +242,9 @@ enum AuditCommand {
         /// Output file (default: standard output).
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// The bundle shows the alert as your roles' view policy does.
+        #[command(flatten)]
+        auth: people::Auth,
     },
     /// Sign and write a checkpoint of the log now.
     Checkpoint,
@@ -544,9 +547,9 @@ fn audit(engine: &Engine, cmd: AuditCommand) -> anyhow::Result<ExitCode> {
             print_json(&engine.prove_consistency(from, to)?)?;
             Ok(ExitCode::SUCCESS)
         }
-        AuditCommand::Export { alert, out } => {
-            let id = warden_core::AlertId::parse(&alert).with_context(|| format!("not an alert id: {alert:?}"))?;
-            let bundle = serde_json::to_string_pretty(&engine.export_alert(&id)?)?;
+        AuditCommand::Export { alert, out, auth } => {
+            let who = auth.identity(&engine)?;
+            let bundle = serde_json::to_string_pretty(&engine.evidence_bundle(&who, &alert)?)?;
             match out {
                 Some(path) => {
                     std::fs::write(&path, bundle + "\n").with_context(|| format!("cannot write {}", path.display()))?;

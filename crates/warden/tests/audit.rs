@@ -161,7 +161,14 @@ fn an_evidence_bundle_carries_every_entry_about_the_alert_with_its_proof() {
         serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
     let id = first["alert_id"].as_str().unwrap();
     let file = data.path().join("bundle.json");
-    let o = run(data.path(), &["audit", "export", "--alert", id, "--out", file.to_str().unwrap()]);
+    let refused = run(data.path(), &["audit", "export", "--alert", id, "--out", file.to_str().unwrap()]);
+    assert!(!refused.status.success(), "an export without a token is refused");
+    let token = common::user_with_token(data.path(), "aud", "auditor");
+    let o = warden(data.path())
+        .args(["audit", "export", "--alert", id, "--out", file.to_str().unwrap()])
+        .env("WARDEN_TOKEN", token.trim())
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", text(&o));
     let b: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     assert_eq!(b["alert"]["id"], id);
