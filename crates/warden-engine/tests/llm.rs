@@ -330,3 +330,34 @@ fn few_shot_examples_come_from_analyst_decisions_and_are_protected_like_the_aler
         assert!(!bodies[1].contains(raw), "{raw} left Warden in a few-shot request");
     }
 }
+
+#[test]
+fn a_recording_endpoint_receives_none_of_the_values_the_privacy_report_listed() {
+    let llm = test_llm(vec![ok(good_answer())]);
+    let config = format!(
+        "[govern]\nanalyzer = \"external\"\n[providers.external]\nresidency = \"external\"\nunclassified = \"raw\"\nbase_url = \"{}\"\nmodel = \"m\"\n[providers.external.classes]\nip_public = \"raw\"\nsecret = \"never\"\nnational_id = \"never\"\npayment_card = \"never\"\n",
+        llm.url
+    );
+    let e = Engine::in_memory(Config::parse(&config, "t", Vec::new()).unwrap()).unwrap();
+    let lines = [
+        r#"{"CommandLine":"net use \\\\fs01\\share /user:CORP\\ana.silva Winter2026!Pass","EventID":4688}"#,
+        r#"{"message":"export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}"#,
+        r#"{"CommandLine":"Invoke-Deploy -Password Hunter2"}"#,
+        r#"{"message":"SSN 536228274; ITIN 912-70-1234; Customer Rachel Okafor; call 415.555.0199; mac 001a.2b3c.4d60"}"#,
+        r#"{"url":"https://crm.example.com/?q=rachel.okafor%40example.com"}"#,
+        r#"{"host":{"name":"hr-db-02.corp.example.com"},"rule":{"name":"Mass download by mjones on hr-db-02"},"user":{"name":"mjones"}}"#,
+    ];
+    for l in lines {
+        triage(&e, l);
+    }
+    let bodies = llm.requests.lock().unwrap().clone();
+    assert!(!bodies.is_empty(), "the provider was asked");
+    let all = bodies.join("\n");
+    let folded = all.to_lowercase();
+    for v in [
+        "Winter2026!Pass", "ana.silva", "wJalrXUtnFEMI", "Hunter2", "536228274", "912-70-1234", "Okafor", "415.555.0199",
+        "001a.2b3c.4d60", "rachel.okafor", "mjones", "hr-db-02",
+    ] {
+        assert!(!folded.contains(&v.to_lowercase()), "{v} reached the provider");
+    }
+}

@@ -29,6 +29,12 @@ fn pii() -> impl Strategy<Value = String> {
         (1u32..=665, 1u32..=99, 1u32..=9999).prop_map(|(a, b, c)| format!("{a:03}-{b:02}-{c:04}")),
         "[A-Z2-7]{16}".prop_map(|k| format!("AKIA{k}")),
         ("[A-Z]{3,6}", "[a-z]{3,10}").prop_map(|(d, u)| format!("{d}\\{u}")),
+        "[A-Z][a-z]{3,8}[0-9]{2}[!#%][A-Z][a-z]{2}".prop_map(|p| format!("-Password {p}")),
+        "[A-Za-z0-9!#%]{8,14}".prop_map(|p| format!("net use \\\\fs\\s /user:CORP\\bob {p}")),
+        (200u32..999, 100u32..999, 0u32..9999).prop_map(|(a, b, c)| format!("({a}) {b}-{c:04}")),
+        "[0-9a-f]{3}[a-f]\\.[0-9a-f]{4}\\.[0-9a-f]{4}".prop_map(|m| format!("mac {m}")),
+        ("[A-Z][a-z]{3,8}", "[A-Z][a-z]{3,10}").prop_map(|(g, s)| format!("Dear {g} {s},")),
+        "[A-Za-z0-9/+]{40}".prop_map(|k| format!("AWS_SECRET_ACCESS_KEY={k}")),
     ]
 }
 
