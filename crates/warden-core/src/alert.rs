@@ -63,6 +63,16 @@ impl FieldMap {
     }
 }
 
+impl IntoIterator for FieldMap {
+    type Item = (String, Value);
+    type IntoIter = std::collections::btree_map::IntoIter<String, Value>;
+
+    /// The fields, by path, taken out of the map.
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
 impl Fields for FieldMap {
     fn get(&self, path: &str) -> Option<&Value> {
         self.0.get(path)

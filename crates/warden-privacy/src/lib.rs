@@ -417,15 +417,17 @@ impl Protector {
     pub fn protect(&self, mut alert: Alert, policy: &ProviderPolicy) -> ProtectedAlert {
         let mut run = Run::new(self, policy);
         let mut out = warden_core::FieldMap::new();
-        let fields: Vec<(String, Value)> = alert.fields.iter().map(|(p, v)| (p.to_owned(), v.clone())).collect();
-        for (path, value) in fields {
+        for (path, value) in std::mem::take(&mut alert.fields) {
             if let Value::Str(s) = &value
                 && self.is_token(s)
             {
                 out.insert(path, value);
                 continue;
             }
-            let text = value.to_string();
+            let text: std::borrow::Cow<'_, str> = match &value {
+                Value::Str(s) => std::borrow::Cow::Borrowed(s.as_str()),
+                other => std::borrow::Cow::Owned(other.to_string()),
+            };
             if let Some(class) = self.path_class(&alert, &path, &text).filter(|_| !text.is_empty()) {
                 run.classes.entry(path.clone()).or_default().insert(class);
                 match run.replace(class, &text) {
@@ -733,16 +735,28 @@ impl<'a> Run<'a> {
 /// for the usual handful of values a search per value over the lower-cased
 /// text (memchr-fast) beats building an automaton; many values get one.
 enum Finder {
-    Few(Vec<String>),
+    /// One searcher per pattern, by index (`None` for an empty pattern, which matches nothing).
+    Few(Vec<Option<memchr::memmem::Finder<'static>>>),
     Many(aho_corasick::AhoCorasick),
+}
+
+fn few(patterns: &[String]) -> Finder {
+    Finder::Few(
+        patterns
+            .iter()
+            .map(|p| {
+                (!p.is_empty()).then(|| memchr::memmem::Finder::new(p.to_ascii_lowercase().as_bytes()).into_owned())
+            })
+            .collect(),
+    )
 }
 
 const FEW: usize = 48;
 
 impl Finder {
     fn new(patterns: &[String], kind: aho_corasick::MatchKind) -> Finder {
-        if patterns.len() <= FEW {
-            return Finder::Few(patterns.iter().map(|p| p.to_ascii_lowercase()).collect());
+        if patterns.len() <= FEW || patterns.iter().any(String::is_empty) {
+            return few(patterns);
         }
         match aho_corasick::AhoCorasick::builder()
             .ascii_case_insensitive(true)
@@ -751,7 +765,7 @@ impl Finder {
             .build(patterns)
         {
             Ok(ac) => Finder::Many(ac),
-            Err(_) => Finder::Few(patterns.iter().map(|p| p.to_ascii_lowercase()).collect()),
+            Err(_) => few(patterns),
         }
     }
 
@@ -764,20 +778,14 @@ impl Finder {
             Finder::Few(ps) => {
                 let lower = hay.to_ascii_lowercase();
                 let mut out = Vec::new();
-                for (k, p) in ps.iter().enumerate() {
-                    if p.is_empty() {
-                        continue;
-                    }
-                    let mut at = 0;
-                    while let Some(i) = lower[at..].find(p.as_str()) {
-                        out.push((at + i, at + i + p.len(), k));
-                        at += i + 1;
-                        while !lower.is_char_boundary(at) {
-                            at += 1;
-                        }
-                    }
+                for (k, f) in ps.iter().enumerate() {
+                    let Some(f) = f else { continue };
+                    let n = f.needle().len();
+                    out.extend(f.find_iter(lower.as_bytes()).map(|i| (i, i + n, k)));
                 }
                 out.sort_unstable();
+                // A match inside a multi-byte character is not one.
+                out.retain(|(s, e, _)| hay.is_char_boundary(*s) && hay.is_char_boundary(*e));
                 out
             }
         }

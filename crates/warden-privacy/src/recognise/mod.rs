@@ -364,11 +364,6 @@ impl Recognisers {
                 }),
             ),
         ];
-        let prefilter =
-            regex::RegexSetBuilder::new(builtins.iter().map(|b| b.re.as_str()))
-                .dfa_size_limit(32 << 20)
-                .build()
-                .expect("built-in patterns compile");
         let mut out = Vec::new();
         for c in custom {
             let class = c.class.parse::<DataClass>().map_err(|e| format!("recogniser {}: {e}", c.name))?;
@@ -389,11 +384,24 @@ impl Recognisers {
             r"\b0x[0-9a-fA-F]+\b",
         ]
         .join("|");
+        let mask = re(&mask);
+        let base64 = re(r"[A-Za-z0-9+/]{20,}={0,2}");
+        let hex = re(r"\b(?:0x)?(?:[0-9a-fA-F]{2}){8,}\b");
+        let token = re(r"<[A-Z]+_(?:[0-9a-f]{10}|WITHHELD)>|<WITHHELD>");
+        // One pass says which patterns can match at all: every built-in, then
+        // Warden's tokens, base64 and hex. (The mask, a large alternation, is
+        // cheaper as a pass of its own than inside the set.)
+        let prefilter = regex::RegexSetBuilder::new(
+            builtins.iter().map(|b| b.re.as_str()).chain([token.as_str(), base64.as_str(), hex.as_str()]),
+        )
+        .dfa_size_limit(32 << 20)
+        .build()
+        .expect("built-in patterns compile");
         Ok(Recognisers {
             builtins,
             prefilter,
             custom: out,
-            mask: re(&mask),
+            mask,
             iban_shape: re(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b"),
             assignment: re(
                 r#"(?i)([A-Za-z0-9_.-]*(?:pass|pwd|pw|secret|token|key|credential|connectionstring|authorization)[A-Za-z0-9_.-]*)["']?[ \t]*[:=][ \t]*("[^"\n]*"|'[^'\n]*'|[^\s;&,"'}\])]+)"#,
@@ -406,9 +414,9 @@ impl Recognisers {
                     "net.exe", "securestring", "credential", "authorization", "-pw",
                 ])
                 .expect("static"),
-            base64: re(r"[A-Za-z0-9+/]{20,}={0,2}"),
-            hex: re(r"\b(?:0x)?(?:[0-9a-fA-F]{2}){8,}\b"),
-            token: re(r"<[A-Z]+_(?:[0-9a-f]{10}|WITHHELD)>|<WITHHELD>"),
+            base64,
+            hex,
+            token,
         })
     }
 
@@ -432,9 +440,13 @@ impl Recognisers {
         }
         let off = |name: &str| disabled.iter().any(|d| d == name);
         let mut hits = Vec::new();
-        let tokens: Vec<(usize, usize)> = self.token.find_iter(text).map(|m| (m.start(), m.end())).collect();
-        let mut masked: Vec<(usize, usize)> = self.mask.find_iter(text).map(|m| (m.start(), m.end())).collect();
         let candidates = self.prefilter.matches(text);
+        let n = self.builtins.len();
+        let spans = |re: &Regex, i: usize| -> Vec<(usize, usize)> {
+            if candidates.matched(i) { re.find_iter(text).map(|m| (m.start(), m.end())).collect() } else { Vec::new() }
+        };
+        let mut masked: Vec<(usize, usize)> = self.mask.find_iter(text).map(|m| (m.start(), m.end())).collect();
+        let tokens = spans(&self.token, n);
         for (i, b) in self.builtins.iter().enumerate() {
             if !candidates.matched(i) {
                 continue;
@@ -448,8 +460,12 @@ impl Recognisers {
             if off(b.name) {
                 continue;
             }
-            for c in b.re.captures_iter(text) {
-                let Some(m) = c.get(b.group) else { continue };
+            let found: Vec<regex::Match<'_>> = if b.group == 0 {
+                b.re.find_iter(text).collect()
+            } else {
+                b.re.captures_iter(text).filter_map(|c| c.get(b.group)).collect()
+            };
+            for m in found {
                 let (mut s, mut e) = (m.start(), m.end());
                 let class = match b.check {
                     Some(check) => match check(m.as_str(), text, s, e) {
@@ -498,14 +514,15 @@ impl Recognisers {
             }
         }
         if depth < 2 {
-            self.decoded(text, disabled, depth, &mut hits);
+            let blobs = [candidates.matched(n + 1), candidates.matched(n + 2)];
+            self.decoded(text, disabled, depth, blobs, &mut hits);
         }
         hits.retain(|h| h.start < h.end && !overlaps(&tokens, h.start, h.end));
         resolve(hits)
     }
 
     /// What the percent-, base64- and hex-decoded forms of `text` hold, mapped onto `text`.
-    fn decoded(&self, text: &str, disabled: &[String], depth: usize, hits: &mut Vec<Hit>) {
+    fn decoded(&self, text: &str, disabled: &[String], depth: usize, blobs: [bool; 2], hits: &mut Vec<Hit>) {
         if !disabled.iter().any(|d| d == "percent_decoded")
             && let Some((plain, map)) = decode::percent(text)
         {
@@ -515,9 +532,9 @@ impl Recognisers {
             }
         }
         // Encoded blobs (command lines, payloads): the whole blob takes the class found inside.
-        let blobs = [("base64", &self.base64), ("hex", &self.hex)];
-        for (name, re) in blobs {
-            if disabled.iter().any(|d| d == name) {
+        let blobs = [("base64", &self.base64, blobs[0]), ("hex", &self.hex, blobs[1])];
+        for (name, re, maybe) in blobs {
+            if !maybe || disabled.iter().any(|d| d == name) {
                 continue;
             }
             for m in re.find_iter(text) {
