@@ -96,7 +96,8 @@ const ECS: Table = &[
 
 const EVE: Table = &[
     (Canon::Timestamp, &["timestamp"]),
-    (Canon::Host, &["host", "http.hostname", "tls.sni"]),
+    // The sensor or the monitored host; `http.hostname` and `tls.sni` name the remote server.
+    (Canon::Host, &["host"]),
     (Canon::SourceIp, &["src_ip"]),
     (Canon::DestinationIp, &["dest_ip"]),
     (Canon::DestinationPort, &["dest_port"]),
