@@ -492,11 +492,16 @@ impl Engine {
         let matrix = self.risk_matrix()?;
         let ctx = self.gate_context(&self.workflow_of(input.alert_id.as_deref())?)?;
         let draft = if input.draft { self.draft(input.kind, input.alert_id.as_deref())? } else { None };
+        // Someone shown a token asks to act on what it stands for (block this
+        // address, notify this customer): the executor needs the value itself.
+        // It is kept with the request, and people see it by their view policy.
+        let mut params = input.params;
+        let resolved = self.resolve_tokens(&mut params)?;
         let new = NewRequest {
             id: format!("ar-{}", random_hex(8)?),
             alert_id: input.alert_id,
             kind: input.kind,
-            params: input.params,
+            params,
             reason: input.reason,
             draft,
             ttl: jiff::SignedDuration::from_hours(self.config().execution.approval_ttl_hours as i64),
@@ -506,7 +511,7 @@ impl Engine {
             &req,
             "action.requested",
             user_actor(who),
-            serde_json::json!({"reason": req.reason, "automatic": req.automatic}),
+            serde_json::json!({"reason": req.reason, "automatic": req.automatic, "tokens_resolved": resolved}),
         )?;
         if req.status == RequestStatus::Approved {
             return self.run(req, None);

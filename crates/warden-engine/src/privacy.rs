@@ -345,6 +345,38 @@ impl Engine {
         Ok(out)
     }
 
+    /// Replaces every token the vault holds, anywhere in the strings of a
+    /// JSON value, with its original; returns how many were replaced. For
+    /// action parameters: an executor acts on the value, not on its token.
+    pub(crate) fn resolve_tokens(&self, v: &mut serde_json::Value) -> Result<usize, EngineError> {
+        match v {
+            serde_json::Value::String(s) => {
+                let mut n = 0;
+                let mut out = String::with_capacity(s.len());
+                let mut at = 0;
+                let re = regex::Regex::new(r"<[A-Z]+_[0-9a-f]{10}>").expect("static");
+                for m in re.find_iter(s) {
+                    let Some(row) = self.store().vault_entry(m.as_str())? else { continue };
+                    let Ok(class) = row.class.parse::<DataClass>() else { continue };
+                    let entry = VaultEntry { token: row.token, class, nonce: row.nonce, ciphertext: row.ciphertext };
+                    let Ok(original) = self.protector().open(&entry) else { continue };
+                    out.push_str(&s[at..m.start()]);
+                    out.push_str(&original);
+                    at = m.end();
+                    n += 1;
+                }
+                if n > 0 {
+                    out.push_str(&s[at..]);
+                    *s = out;
+                }
+                Ok(n)
+            }
+            serde_json::Value::Array(a) => a.iter_mut().map(|x| self.resolve_tokens(x)).sum(),
+            serde_json::Value::Object(m) => m.values_mut().map(|x| self.resolve_tokens(x)).sum(),
+            _ => Ok(0),
+        }
+    }
+
     /// The original behind a token, for someone allowed to see it, with a
     /// reason; audited with who, which token and why (never the value). A
     /// token Warden did not issue — one a model made up — is refused.

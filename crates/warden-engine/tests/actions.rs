@@ -334,3 +334,37 @@ fn an_action_request_for_a_nonexistent_alert_is_refused() {
     assert!(matches!(e.request_action(&who(&e, "ann"), i), Err(EngineError::Invalid(_))));
     assert!(e.request_action(&who(&e, "ann"), input(ActionKind::IsolateHost)).is_ok(), "a stored alert is fine");
 }
+
+#[test]
+fn an_action_asked_with_a_token_acts_on_the_value_and_people_still_see_the_token() {
+    let (_d, e) = engine("");
+    let mut id = None;
+    e.triage(br#"{"message":"phishing reported by customer anna.kowalski@example.com","host":{"name":"mail-1"}}"#, "t", None, &mut |ev| {
+        if let warden_engine::Event::Alert(r) = ev {
+            id = Some(r.alert_id.to_string());
+        }
+    })
+    .unwrap();
+    let id = id.unwrap();
+    let ann = who(&e, "ann");
+    let shown = serde_json::to_string(&e.alert_view(&ann, &id).unwrap().alert).unwrap();
+    assert!(!shown.contains("kowalski"), "{shown}");
+    let token = shown.split("<EMAIL_").nth(1).map(|s| format!("<EMAIL_{}", &s[..11])).expect("a token is shown");
+    let req = e
+        .request_action(
+            &ann,
+            ActionInput {
+                alert_id: Some(id),
+                kind: ActionKind::OpenTicket,
+                params: serde_json::json!({"recipient": token, "host": "mail-1"}),
+                reason: "warn the customer".into(),
+                draft: false,
+            },
+        )
+        .unwrap();
+    let stored = e.store().actions(None, 100).unwrap();
+    let body = stored.iter().find(|b| b["id"] == req.id).unwrap().to_string();
+    assert!(body.contains("anna.kowalski@example.com"), "the executor gets the address: {body}");
+    let seen = serde_json::to_string(&e.action(&ann, &req.id).unwrap()).unwrap();
+    assert!(!seen.contains("kowalski") && seen.contains(&token) && seen.contains("mail-1"), "{seen}");
+}
