@@ -60,7 +60,8 @@ impl PrivacyConfig {
             let r = role.parse::<warden_core::Role>().map_err(|e| format!("privacy.view.{role}: {e}"))?;
             let mut m = BTreeMap::new();
             for (class, d) in classes {
-                let c = class.parse::<warden_core::DataClass>().map_err(|e| format!("privacy.view.{role}.{class}: {e}"))?;
+                let c =
+                    class.parse::<warden_core::DataClass>().map_err(|e| format!("privacy.view.{role}.{class}: {e}"))?;
                 m.insert(c, *d);
             }
             o.insert(r, m);

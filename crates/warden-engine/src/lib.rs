@@ -24,15 +24,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use jiff::Timestamp;
+pub use privacy::{PiiBenchmark, pii_benchmark};
 use serde::Serialize;
 use sha2_free::sha256_hex;
 use warden_analyze::{Analyzer, LocalAnalyzer};
 use warden_core::{Actor, Alert, AlertId, AuditRecord, Format, Origin, RouteKind};
 use warden_ingest::Parsed;
 use warden_privacy::Protector;
-pub use warden_store::{AlertRecord, Counts, DeadLetter, SessionRow, Store, StoreError};
-pub use privacy::{PiiBenchmark, pii_benchmark};
 pub use warden_privacy::corpus;
+pub use warden_store::{AlertRecord, Counts, DeadLetter, SessionRow, Store, StoreError};
 use warden_store::{Batch, Duplicate, SqliteStore, Triaged};
 
 pub use audit::{AuditError, ConsistencyDoc, InclusionDoc};

@@ -231,7 +231,8 @@ impl Engine {
     /// [`Engine::keep_views`] (one write for a page of alerts), so someone
     /// allowed can re-identify a token they are shown.
     pub(crate) fn view_unsaved(&self, who: &Identity, alert: &warden_core::Alert) -> View {
-        let protected = self.view.policy(who.roles.iter().copied()).map(|p| self.protector().protect(alert.clone(), &p));
+        let protected =
+            self.view.policy(who.roles.iter().copied()).map(|p| self.protector().protect(alert.clone(), &p));
         View { protected, protector: self.protector.clone(), sealed: std::sync::Mutex::new(Vec::new()) }
     }
 
@@ -243,9 +244,13 @@ impl Engine {
     /// Keeps the originals behind the tokens the views show, in one write.
     pub(crate) fn keep_views<'a>(&self, views: impl Iterator<Item = &'a View>) -> Result<(), EngineError> {
         let views: Vec<&View> = views.collect();
-        let extra: Vec<VaultEntry> =
-            views.iter().flat_map(|v| v.sealed.lock().unwrap_or_else(|e| e.into_inner()).drain(..).collect::<Vec<_>>()).collect();
-        self.keep_entries(views.iter().filter_map(|v| v.protected.as_ref()).flat_map(|p| p.vault_entries()).chain(extra.iter()))
+        let extra: Vec<VaultEntry> = views
+            .iter()
+            .flat_map(|v| v.sealed.lock().unwrap_or_else(|e| e.into_inner()).drain(..).collect::<Vec<_>>())
+            .collect();
+        self.keep_entries(
+            views.iter().filter_map(|v| v.protected.as_ref()).flat_map(|p| p.vault_entries()).chain(extra.iter()),
+        )
     }
 
     /// Puts the sealed originals behind protected alerts' tokens into the vault.
@@ -453,9 +458,13 @@ pub fn pii_benchmark(samples: &[corpus::Sample]) -> Result<PiiBenchmark, EngineE
         unclassified: Handling::Raw,
     };
     let alerts: Vec<warden_core::Alert> = samples.iter().enumerate().map(|(i, s)| corpus_alert(i, &s.text)).collect();
-    let recognise = rate(samples.len(), || (), |_, i| {
-        std::hint::black_box(r.scan(&samples[i].text, &[]));
-    });
+    let recognise = rate(
+        samples.len(),
+        || (),
+        |_, i| {
+            std::hint::black_box(r.scan(&samples[i].text, &[]));
+        },
+    );
     let p = &protector;
     let cold = || p.forget_sealed();
     let tokenise = rate(samples.len(), cold, |_, i| {

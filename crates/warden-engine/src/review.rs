@@ -274,7 +274,9 @@ impl Engine {
             .iter()
             .flat_map(|a| &a.evidence)
             .zip(assessment.iter().flat_map(|a| &a.evidence))
-            .map(|(raw, seen)| warden_analyze::evidence_holds(&rec.alert, raw) && warden_analyze::evidence_holds(&shown, seen))
+            .map(|(raw, seen)| {
+                warden_analyze::evidence_holds(&rec.alert, raw) && warden_analyze::evidence_holds(&shown, seen)
+            })
             .collect();
         self.keep_views(std::iter::once(&view))?;
         let validation = if blind { None } else { rec.validation }.map(|mut v| {

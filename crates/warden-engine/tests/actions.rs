@@ -339,11 +339,16 @@ fn an_action_request_for_a_nonexistent_alert_is_refused() {
 fn an_action_asked_with_a_token_acts_on_the_value_and_people_still_see_the_token() {
     let (_d, e) = engine("");
     let mut id = None;
-    e.triage(br#"{"message":"phishing reported by customer anna.kowalski@example.com","host":{"name":"mail-1"}}"#, "t", None, &mut |ev| {
-        if let warden_engine::Event::Alert(r) = ev {
-            id = Some(r.alert_id.to_string());
-        }
-    })
+    e.triage(
+        br#"{"message":"phishing reported by customer anna.kowalski@example.com","host":{"name":"mail-1"}}"#,
+        "t",
+        None,
+        &mut |ev| {
+            if let warden_engine::Event::Alert(r) = ev {
+                id = Some(r.alert_id.to_string());
+            }
+        },
+    )
     .unwrap();
     let id = id.unwrap();
     let ann = who(&e, "ann");

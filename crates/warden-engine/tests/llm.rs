@@ -355,8 +355,18 @@ fn a_recording_endpoint_receives_none_of_the_values_the_privacy_report_listed() 
     let all = bodies.join("\n");
     let folded = all.to_lowercase();
     for v in [
-        "Winter2026!Pass", "ana.silva", "wJalrXUtnFEMI", "Hunter2", "536228274", "912-70-1234", "Okafor", "415.555.0199",
-        "001a.2b3c.4d60", "rachel.okafor", "mjones", "hr-db-02",
+        "Winter2026!Pass",
+        "ana.silva",
+        "wJalrXUtnFEMI",
+        "Hunter2",
+        "536228274",
+        "912-70-1234",
+        "Okafor",
+        "415.555.0199",
+        "001a.2b3c.4d60",
+        "rachel.okafor",
+        "mjones",
+        "hr-db-02",
     ] {
         assert!(!folded.contains(&v.to_lowercase()), "{v} reached the provider");
     }

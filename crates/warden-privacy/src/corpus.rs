@@ -88,8 +88,28 @@ const GIVEN: &[&str] = &[
     "Amara", "Diego", "Ngozi", "Lars", "Mei", "Tomasz", "Chloe", "James", "Maria", "David", "Sarah", "Ahmed", "Elena",
 ];
 const SURNAMES: &[&str] = &[
-    "Okafor", "Bello", "Novak", "Rossi", "Smith", "Garcia", "Kowalski", "Nakamura", "Haddad", "Mensah", "Lindqvist",
-    "Dubois", "Silva", "Johnson", "Chen", "Patel", "Schmidt", "Ivanova", "Brown", "Martin", "Nguyen", "Fischer",
+    "Okafor",
+    "Bello",
+    "Novak",
+    "Rossi",
+    "Smith",
+    "Garcia",
+    "Kowalski",
+    "Nakamura",
+    "Haddad",
+    "Mensah",
+    "Lindqvist",
+    "Dubois",
+    "Silva",
+    "Johnson",
+    "Chen",
+    "Patel",
+    "Schmidt",
+    "Ivanova",
+    "Brown",
+    "Martin",
+    "Nguyen",
+    "Fischer",
 ];
 const DOMAINS: &[&str] = &["example.com", "mail.example.org", "corp.example.net", "example.co.uk", "example.de"];
 const HOST_PREFIXES: &[&str] = &["ws", "hr-db", "fin-app", "dc", "laptop", "srv-web", "vpn-gw", "mail"];
@@ -114,7 +134,12 @@ fn email(r: &mut Rng) -> String {
 }
 
 fn host(r: &mut Rng) -> String {
-    format!("{}-{}.{}", r.pick(HOST_PREFIXES), r.digits(2), r.pick(&["corp.example.com", "internal.example.net", "example.local"]))
+    format!(
+        "{}-{}.{}",
+        r.pick(HOST_PREFIXES),
+        r.digits(2),
+        r.pick(&["corp.example.com", "internal.example.net", "example.local"])
+    )
 }
 
 fn ip_public(r: &mut Rng) -> String {
@@ -206,7 +231,13 @@ fn national_id(r: &mut Rng) -> Vec<Piece> {
         3 => {
             let l = "ABCEGHJKLMNPRSTWXYZ".as_bytes();
             let p = format!("{}{}", l[r.below(l.len())] as char, l[r.below(l.len())] as char);
-            vec![lit("NI number "), Seed("national_id", format!("{p} {} {} {} {}", r.digits(2), r.digits(2), r.digits(2), ["A", "B", "C", "D"][r.below(4)]))]
+            vec![
+                lit("NI number "),
+                Seed(
+                    "national_id",
+                    format!("{p} {} {} {} {}", r.digits(2), r.digits(2), r.digits(2), ["A", "B", "C", "D"][r.below(4)]),
+                ),
+            ]
         }
         4 => {
             let n: u32 = r.digits(8).parse().unwrap_or(0);
@@ -268,20 +299,41 @@ fn secret(r: &mut Rng) -> Vec<Piece> {
         2 => vec![lit("tool.exe --password="), Seed("secret", pw), lit(" --verbose")],
         3 => vec![lit("runas /p:"), Seed("secret", pw), lit(" /user:"), Seed("username", u)],
         4 => vec![lit("sshpass -p '"), Seed("secret", pw), lit("' ssh root@"), Seed("ip_private", ip_private(r))],
-        5 => vec![lit("curl -u "), Seed("username", u), lit(":"), Seed("secret", pw), lit(" https://"), Seed("hostname", host(r)), lit("/v1")],
+        5 => vec![
+            lit("curl -u "),
+            Seed("username", u),
+            lit(":"),
+            Seed("secret", pw),
+            lit(" https://"),
+            Seed("hostname", host(r)),
+            lit("/v1"),
+        ],
         6 => {
-            let key: String = (0..40).map(|_| b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+"[r.below(64)] as char).collect();
+            let key: String = (0..40)
+                .map(|_| b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+"[r.below(64)] as char)
+                .collect();
             vec![lit("export AWS_SECRET_ACCESS_KEY="), Seed("secret", key)]
         }
         7 => {
-            let key: String = (0..40).map(|_| b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"[r.below(62)] as char).collect();
+            let key: String = (0..40)
+                .map(|_| b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"[r.below(62)] as char)
+                .collect();
             vec![lit("aws_secret_access_key = "), Seed("secret", key)]
         }
-        8 => vec![lit("Server="), Seed("hostname", host(r)), lit(";Database=crm;User Id=sa;Password="), Seed("secret", pw), lit(";")],
+        8 => vec![
+            lit("Server="),
+            Seed("hostname", host(r)),
+            lit(";Database=crm;User Id=sa;Password="),
+            Seed("secret", pw),
+            lit(";"),
+        ],
         9 => vec![lit("$p = ConvertTo-SecureString \""), Seed("secret", pw), lit("\" -AsPlainText -Force")],
         10 => vec![lit("access key "), Seed("secret", format!("AKIA{}", r.hex(16).to_uppercase()))],
         11 => vec![lit("token "), Seed("secret", format!("ghp_{}", r.hex(36)))],
-        12 => vec![lit("Authorization: Bearer "), Seed("secret", format!("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOi{}.{}", r.hex(12), r.hex(20)))],
+        12 => vec![
+            lit("Authorization: Bearer "),
+            Seed("secret", format!("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOi{}.{}", r.hex(12), r.hex(20))),
+        ],
         _ => vec![lit("DB_PASSWORD="), Seed("secret", pw)],
     }
 }
@@ -316,12 +368,21 @@ fn decoy(r: &mut Rng) -> Vec<Piece> {
         1 => vec![lit("ProcessId: "), Decoy("pid", format!("{}", 100 + r.below(60000)))],
         2 => vec![lit("dst port "), Decoy("port", format!("{}", [22, 443, 445, 3389, 8443, 5985][r.below(6)]))],
         3 => vec![lit("version "), Decoy("version", format!("10.0.{}.{}", 10000 + r.below(20000), r.below(5000)))],
-        4 => vec![lit("agent v"), Decoy("ipv4_version", format!("{}.{}.{}.{}", 1 + r.below(9), r.below(20), r.below(50), r.below(200)))],
-        5 => vec![Decoy("timestamp", format!("2026-11-{:02}T{:02}:{:02}:{:02}Z", 1 + r.below(28), r.below(24), r.below(60), r.below(60)))],
+        4 => vec![
+            lit("agent v"),
+            Decoy("ipv4_version", format!("{}.{}.{}.{}", 1 + r.below(9), r.below(20), r.below(50), r.below(200))),
+        ],
+        5 => vec![Decoy(
+            "timestamp",
+            format!("2026-11-{:02}T{:02}:{:02}:{:02}Z", 1 + r.below(28), r.below(24), r.below(60), r.below(60)),
+        )],
         6 => vec![Decoy("guid", format!("{{{}-{}-{}-{}-{}}}", r.hex(8), r.hex(4), r.hex(4), r.hex(4), r.hex(12)))],
         7 => vec![lit("sha256="), Decoy("hash", r.hex(64))],
         8 => vec![lit("md5 "), Decoy("hash", r.hex(32))],
-        9 => vec![Decoy("sid", format!("S-1-5-21-{}-{}-{}-{}", r.digits(10), r.digits(10), r.digits(9), 1000 + r.below(9000)))],
+        9 => vec![Decoy(
+            "sid",
+            format!("S-1-5-21-{}-{}-{}-{}", r.digits(10), r.digits(10), r.digits(9), 1000 + r.below(9000)),
+        )],
         10 => vec![lit("order "), Decoy("order_number", r.digits(9))],
         11 => {
             let d = card_digits(r);

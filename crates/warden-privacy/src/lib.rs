@@ -25,7 +25,6 @@ use warden_core::{Alert, Canon, DataClass, Fields, Value};
 pub use recognise::{CustomRecogniser, Hit, Recognisers};
 pub use view::{Display, ViewPolicy};
 
-
 /// What a provider may receive of one data class.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -554,9 +553,18 @@ fn placeholder(v: &str) -> bool {
         || t == "?"
         || (t.starts_with("%%") && t[2..].bytes().all(|b| b.is_ascii_digit()))
         || ["<value not set>", "n/a", "null", "none", "unknown", "(null)"].contains(&t.to_ascii_lowercase().as_str())
-        || ["SYSTEM", "LOCAL SERVICE", "NETWORK SERVICE", "ANONYMOUS LOGON", "NT AUTHORITY", "BUILTIN", "Window Manager", "Font Driver Host"]
-            .iter()
-            .any(|w| t.eq_ignore_ascii_case(w))
+        || [
+            "SYSTEM",
+            "LOCAL SERVICE",
+            "NETWORK SERVICE",
+            "ANONYMOUS LOGON",
+            "NT AUTHORITY",
+            "BUILTIN",
+            "Window Manager",
+            "Font Driver Host",
+        ]
+        .iter()
+        .any(|w| t.eq_ignore_ascii_case(w))
 }
 
 /// One value, one token, whatever found it: an address is an address even
@@ -586,7 +594,13 @@ fn encodings(raw: &str) -> Vec<String> {
     }
     let pct: String = raw
         .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect();
     if pct != raw {
         v.push(pct);

@@ -111,7 +111,11 @@ mod tests {
             assert_eq!(v.display([r], DataClass::Secret), Display::Tokenised);
         }
         assert_eq!(v.display([Role::Auditor], DataClass::Hostname), Display::Tokenised);
-        assert_eq!(v.display([Role::Auditor, Role::Analyst], DataClass::Hostname), Display::Shown, "the most open role");
+        assert_eq!(
+            v.display([Role::Auditor, Role::Analyst], DataClass::Hostname),
+            Display::Shown,
+            "the most open role"
+        );
         let p = v.policy([Role::Analyst]).unwrap();
         assert_eq!(p.handling(DataClass::Username), Handling::Raw);
         assert_eq!(p.handling(DataClass::Email), Handling::Tokenise);
@@ -119,7 +123,8 @@ mod tests {
 
     #[test]
     fn overrides_change_one_role_and_class() {
-        let o = [(Role::Analyst, [(DataClass::Email, Display::Shown), (DataClass::Hostname, Display::Hidden)].into())].into();
+        let o = [(Role::Analyst, [(DataClass::Email, Display::Shown), (DataClass::Hostname, Display::Hidden)].into())]
+            .into();
         let v = ViewPolicy::with(&o);
         assert_eq!(v.display([Role::Analyst], DataClass::Email), Display::Shown);
         assert_eq!(v.policy([Role::Analyst]).unwrap().handling(DataClass::Hostname), Handling::Never);

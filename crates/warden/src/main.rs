@@ -548,7 +548,7 @@ fn audit(engine: &Engine, cmd: AuditCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         AuditCommand::Export { alert, out, auth } => {
-            let who = auth.identity(&engine)?;
+            let who = auth.identity(engine)?;
             let bundle = serde_json::to_string_pretty(&engine.evidence_bundle(&who, &alert)?)?;
             match out {
                 Some(path) => {

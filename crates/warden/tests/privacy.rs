@@ -15,12 +15,18 @@ fn repo() -> PathBuf {
 
 /// The lines of the report, each with the values that must not reach the provider.
 const LEAKS: &[(&str, &[&str])] = &[
-    (r#"{"process":{"command_line":"net use \\\\fs01\\share /user:CORP\\ana.silva Winter2026!Pass"}}"#, &["Winter2026!Pass", "ana.silva"]),
+    (
+        r#"{"process":{"command_line":"net use \\\\fs01\\share /user:CORP\\ana.silva Winter2026!Pass"}}"#,
+        &["Winter2026!Pass", "ana.silva"],
+    ),
     (
         r#"{"message":"export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY; aws_secret_access_key=AbCdEf0123456789GhIjKlMnOpQrStUvWxYz98"}"#,
         &["wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AbCdEf0123456789GhIjKlMnOpQrStUvWxYz98"],
     ),
-    (r#"{"process":{"command_line":"powershell -NoP -Command New-LocalUser -Name x -Password P@ssw0rd"}}"#, &["P@ssw0rd"]),
+    (
+        r#"{"process":{"command_line":"powershell -NoP -Command New-LocalUser -Name x -Password P@ssw0rd"}}"#,
+        &["P@ssw0rd"],
+    ),
     (r#"{"process":{"command_line":"Invoke-Deploy -Password Hunter2"}}"#, &["Hunter2"]),
     (
         r#"{"message":"SSN 536228274 on file; ITIN 912-70-1234; sqlcmd --where=\"ssn='987-65-4321'\""}"#,
@@ -30,7 +36,10 @@ const LEAKS: &[(&str, &[&str])] = &[
         r#"{"message":"Customer Rachel Okafor wrote in. Dear Aisha Bello, your case was escalated to Fatima Novak."}"#,
         &["Rachel Okafor", "Aisha Bello", "Fatima Novak", "Okafor"],
     ),
-    (r#"{"message":"callback 415.555.0199, mobile 07700 900123, phone 2125557788"}"#, &["415.555.0199", "07700 900123", "2125557788"]),
+    (
+        r#"{"message":"callback 415.555.0199, mobile 07700 900123, phone 2125557788"}"#,
+        &["415.555.0199", "07700 900123", "2125557788"],
+    ),
     (r#"{"message":"new device mac 001a.2b3c.4d60 on port 12"}"#, &["001a.2b3c.4d60"]),
     (r#"{"url":{"full":"https://crm.example.com/search?q=rachel.okafor%40example.com"}}"#, &["rachel.okafor"]),
     (
@@ -81,19 +90,33 @@ fn an_analysts_evidence_bundle_keeps_operational_identifiers_and_tokenises_custo
     let id: String = conn.query_row("SELECT id FROM alerts LIMIT 1", [], |r| r.get(0)).unwrap();
     drop(conn);
 
-    let refused = warden(data.path()).args(["audit", "export", "--alert", &id]).env_remove("WARDEN_TOKEN").output().unwrap();
+    let refused =
+        warden(data.path()).args(["audit", "export", "--alert", &id]).env_remove("WARDEN_TOKEN").output().unwrap();
     assert!(!refused.status.success(), "an export without a token is refused");
     let auditor = user_with_token(data.path(), "aud", "auditor");
     let analyst = user_with_token(data.path(), "ann", "analyst");
-    let no_audit = warden(data.path()).args(["audit", "export", "--alert", &id]).env("WARDEN_TOKEN", analyst.trim()).output().unwrap();
+    let no_audit = warden(data.path())
+        .args(["audit", "export", "--alert", &id])
+        .env("WARDEN_TOKEN", analyst.trim())
+        .output()
+        .unwrap();
     assert!(!no_audit.status.success(), "an analyst may not read the audit trail");
-    let ok = warden(data.path()).args(["audit", "export", "--alert", &id]).env("WARDEN_TOKEN", auditor.trim()).output().unwrap();
+    let ok = warden(data.path())
+        .args(["audit", "export", "--alert", &id])
+        .env("WARDEN_TOKEN", auditor.trim())
+        .output()
+        .unwrap();
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     let bundle: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
     let alert = bundle["alert"].to_string();
     assert!(!alert.contains("4111 1111") && !alert.contains("Okafor"), "{alert}");
     assert!(!alert.contains("ws-042"), "auditors see tokens for hosts too: {alert}");
-    for kept in [r#"\"privilege::debug\" \"sekurlsa::logonpasswords\""#, "S-1-5-21-1004336348-1177238915-3887364011-2054", "%%1793", "http://schemas.microsoft.com/win/2004/08/events/event"] {
+    for kept in [
+        r#"\"privilege::debug\" \"sekurlsa::logonpasswords\""#,
+        "S-1-5-21-1004336348-1177238915-3887364011-2054",
+        "%%1793",
+        "http://schemas.microsoft.com/win/2004/08/events/event",
+    ] {
         assert!(alert.contains(kept), "{kept} must come through unchanged: {alert}");
     }
 }

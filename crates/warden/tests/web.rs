@@ -337,7 +337,12 @@ fn people_see_alerts_by_the_view_policy_for_their_roles() {
     let t = manager.csrf();
     let r = manager.post_form(
         "/actions",
-        &[("csrf", &t), ("alert_id", &id), ("action", "disable_account"), ("reason", "lock jdoe out; tell anna.kowalski@example.com")],
+        &[
+            ("csrf", &t),
+            ("alert_id", &id),
+            ("action", "disable_account"),
+            ("reason", "lock jdoe out; tell anna.kowalski@example.com"),
+        ],
     );
     assert_eq!(r.status, 303, "{}", r.body);
     let inbox = analyst.get("/approvals");

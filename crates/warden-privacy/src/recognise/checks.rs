@@ -9,7 +9,11 @@ fn digits(s: &str) -> Vec<u32> {
 }
 
 fn luhn_sum(d: &[u32]) -> u32 {
-    d.iter().rev().enumerate().map(|(i, &x)| if i % 2 == 1 { if x * 2 > 9 { x * 2 - 9 } else { x * 2 } } else { x }).sum()
+    d.iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &x)| if i % 2 == 1 { if x * 2 > 9 { x * 2 - 9 } else { x * 2 } } else { x })
+        .sum()
 }
 
 /// A payment card number: 13–19 digits, a card network's first digit, Luhn.
@@ -44,7 +48,12 @@ pub(super) fn iban_ok(s: &str) -> bool {
 
 /// A US social security number (nine digits): not area 000, 666 or 9xx, group 00, serial 0000.
 pub(super) fn ssn_ok(d: &str) -> bool {
-    d.len() == 9 && !d.starts_with("000") && !d.starts_with("666") && !d.starts_with('9') && &d[3..5] != "00" && &d[5..] != "0000"
+    d.len() == 9
+        && !d.starts_with("000")
+        && !d.starts_with("666")
+        && !d.starts_with('9')
+        && &d[3..5] != "00"
+        && &d[5..] != "0000"
 }
 
 /// A US individual taxpayer identification number: 9xx, group 50–65, 70–88, 90–92 or 94–99.
@@ -131,11 +140,31 @@ pub(super) fn username_domain(s: &str) -> Option<DataClass> {
     let (dom, user) = s.split_once('\\')?;
     let d = dom.to_ascii_uppercase();
     let not_domains = [
-        "C", "D", "E", "HKLM", "HKCU", "HKU", "HKCR", "SYSTEM32", "WINDOWS", "SOFTWARE", "SYSTEM", "TEMP", "USERS", "PROGRAM",
-        "APPDATA", "LOCAL", "ROAMING", "DEVICE", "GLOBALROOT", "REGISTRY", "MACHINE",
+        "C",
+        "D",
+        "E",
+        "HKLM",
+        "HKCU",
+        "HKU",
+        "HKCR",
+        "SYSTEM32",
+        "WINDOWS",
+        "SOFTWARE",
+        "SYSTEM",
+        "TEMP",
+        "USERS",
+        "PROGRAM",
+        "APPDATA",
+        "LOCAL",
+        "ROAMING",
+        "DEVICE",
+        "GLOBALROOT",
+        "REGISTRY",
+        "MACHINE",
     ];
     let well_known = ["SYSTEM", "LOCAL SERVICE", "NETWORK SERVICE", "ANONYMOUS LOGON"];
-    let builtin_domain = d == "NT AUTHORITY" || d == "BUILTIN" || d == "NT SERVICE" || d == "WINDOW MANAGER" || d == "FONT DRIVER HOST";
+    let builtin_domain =
+        d == "NT AUTHORITY" || d == "BUILTIN" || d == "NT SERVICE" || d == "WINDOW MANAGER" || d == "FONT DRIVER HOST";
     let ok = !not_domains.contains(&d.as_str())
         && !d.starts_with("HARDDISKVOLUME")
         && d.len() >= 2

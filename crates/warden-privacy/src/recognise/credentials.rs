@@ -40,9 +40,38 @@ const P_IS_NOT_A_PASSWORD: &[&str] = &[
 
 /// Programs recognised where they appear in free text.
 const PROGRAMS: &[&str] = &[
-    "net", "net1", "runas", "psexec", "psexec64", "sshpass", "ssh", "scp", "mysql", "mysqldump", "mysqladmin", "curl",
-    "wget", "powershell", "pwsh", "cmd", "wmic", "schtasks", "sc", "reg", "nmap", "hydra", "crackmapexec", "nxc",
-    "impacket-psexec", "smbclient", "rdesktop", "xfreerdp", "sqlcmd", "psql", "mongo", "redis-cli",
+    "net",
+    "net1",
+    "runas",
+    "psexec",
+    "psexec64",
+    "sshpass",
+    "ssh",
+    "scp",
+    "mysql",
+    "mysqldump",
+    "mysqladmin",
+    "curl",
+    "wget",
+    "powershell",
+    "pwsh",
+    "cmd",
+    "wmic",
+    "schtasks",
+    "sc",
+    "reg",
+    "nmap",
+    "hydra",
+    "crackmapexec",
+    "nxc",
+    "impacket-psexec",
+    "smbclient",
+    "rdesktop",
+    "xfreerdp",
+    "sqlcmd",
+    "psql",
+    "mongo",
+    "redis-cli",
 ];
 
 /// Parts of a key that make `key=value` a secret.
@@ -63,15 +92,63 @@ const SECRET_WORDS: &[&str] = &[
 ];
 
 /// `key` counts only after one of these (`api_key`, `AWS_SECRET_ACCESS_KEY`, not `KeyLength`).
-const KEY_QUALIFIERS: &[&str] = &["api", "access", "secret", "private", "signing", "encryption", "master", "auth", "client"];
+const KEY_QUALIFIERS: &[&str] =
+    &["api", "access", "secret", "private", "signing", "encryption", "master", "auth", "client"];
 
 /// Key endings that name something about a secret, not the secret (`passwordLastSet`, `TokenElevationType`).
 const NOT_SECRET_ENDINGS: &[&str] = &[
-    "id", "name", "type", "file", "path", "url", "uri", "length", "len", "count", "age", "policy", "last", "set",
-    "expiry", "expires", "expiration", "time", "date", "changed", "required", "hint", "level", "elevation", "ttl",
-    "lifetime", "endpoint", "version", "format", "kind", "status", "enabled", "reset", "store", "provider", "size",
-    "mode", "source", "flags", "used", "class", "algorithm", "issuer", "audience", "scope", "scopes", "header",
-    "prefix", "ref", "reference", "manager", "service",
+    "id",
+    "name",
+    "type",
+    "file",
+    "path",
+    "url",
+    "uri",
+    "length",
+    "len",
+    "count",
+    "age",
+    "policy",
+    "last",
+    "set",
+    "expiry",
+    "expires",
+    "expiration",
+    "time",
+    "date",
+    "changed",
+    "required",
+    "hint",
+    "level",
+    "elevation",
+    "ttl",
+    "lifetime",
+    "endpoint",
+    "version",
+    "format",
+    "kind",
+    "status",
+    "enabled",
+    "reset",
+    "store",
+    "provider",
+    "size",
+    "mode",
+    "source",
+    "flags",
+    "used",
+    "class",
+    "algorithm",
+    "issuer",
+    "audience",
+    "scope",
+    "scopes",
+    "header",
+    "prefix",
+    "ref",
+    "reference",
+    "manager",
+    "service",
 ];
 
 /// A word of a command line, with its byte span and the span of its value
@@ -338,7 +415,9 @@ pub(super) fn assignments(re: &Regex, text: &str, out: &mut Vec<Hit>) {
             // The credential after the scheme.
             let rest = &text[e..];
             let skip = rest.len() - rest.trim_start_matches([' ', '\t']).len();
-            let len = rest[skip..].find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ',').unwrap_or(rest.len() - skip);
+            let len = rest[skip..]
+                .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ',')
+                .unwrap_or(rest.len() - skip);
             if len == 0 {
                 continue;
             }
@@ -409,10 +488,29 @@ mod tests {
 
     #[test]
     fn keys_that_name_secrets() {
-        for k in ["AWS_SECRET_ACCESS_KEY", "aws_secret_access_key", "clientSecret", "api_key", "DB_PASSWORD", "token", "Pwd", "GITHUB_TOKEN", "Authorization"] {
+        for k in [
+            "AWS_SECRET_ACCESS_KEY",
+            "aws_secret_access_key",
+            "clientSecret",
+            "api_key",
+            "DB_PASSWORD",
+            "token",
+            "Pwd",
+            "GITHUB_TOKEN",
+            "Authorization",
+        ] {
             assert!(secret_key(k), "{k}");
         }
-        for k in ["passwordLastSet", "TokenElevationType", "KeyLength", "key", "PublicKey", "token_type", "PasswordPolicy", "SubjectLogonId"] {
+        for k in [
+            "passwordLastSet",
+            "TokenElevationType",
+            "KeyLength",
+            "key",
+            "PublicKey",
+            "token_type",
+            "PasswordPolicy",
+            "SubjectLogonId",
+        ] {
             assert!(!secret_key(k), "{k}");
         }
     }

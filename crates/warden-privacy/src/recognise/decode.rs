@@ -61,7 +61,7 @@ pub(super) fn base64_text(s: &str) -> Option<String> {
 /// Hex that decodes to text (`0x…` or a bare even run).
 pub(super) fn hex_text(s: &str) -> Option<String> {
     let h = s.strip_prefix("0x").unwrap_or(s);
-    if h.len() % 2 != 0 {
+    if !h.len().is_multiple_of(2) {
         return None;
     }
     let bytes: Option<Vec<u8>> = (0..h.len()).step_by(2).map(|i| u8::from_str_radix(&h[i..i + 2], 16).ok()).collect();

@@ -134,7 +134,10 @@ impl Recognisers {
     pub fn new(custom: &[CustomRecogniser]) -> Result<Self, String> {
         // A larger lazy-DFA cache than the default: these run over every string of every alert.
         let re = |s: &str| {
-            regex::RegexBuilder::new(&ascii_classes(s)).dfa_size_limit(8 << 20).build().expect("built-in pattern compiles")
+            regex::RegexBuilder::new(&ascii_classes(s))
+                .dfa_size_limit(8 << 20)
+                .build()
+                .expect("built-in pattern compiles")
         };
         let b = |name, class, confidence, pattern: &str, check: Option<Check>| Builtin {
             name,
@@ -266,8 +269,8 @@ impl Recognisers {
                     let dotted = s.contains('.');
                     let glued = byte_before(t, a).is_some_and(|c| c == b':' || c == b'.')
                         || byte_at(t, e).is_some_and(|c| c == b':' || c == b'.');
-                    let ok = !glued
-                        && (!dotted || s.bytes().any(|c| c.is_ascii_alphabetic()) || context(t, a, &["mac"]));
+                    let ok =
+                        !glued && (!dotted || s.bytes().any(|c| c.is_ascii_alphabetic()) || context(t, a, &["mac"]));
                     ok.then_some(DataClass::Mac)
                 }),
             ),
@@ -391,9 +394,11 @@ impl Recognisers {
         // One pass says which patterns can match at all: every built-in, then
         // Warden's tokens, base64 and hex. (The mask, a large alternation, is
         // cheaper as a pass of its own than inside the set.)
-        let prefilter = regex::RegexSetBuilder::new(
-            builtins.iter().map(|b| b.re.as_str()).chain([token.as_str(), base64.as_str(), hex.as_str()]),
-        )
+        let prefilter = regex::RegexSetBuilder::new(builtins.iter().map(|b| b.re.as_str()).chain([
+            token.as_str(),
+            base64.as_str(),
+            hex.as_str(),
+        ]))
         .dfa_size_limit(32 << 20)
         .build()
         .expect("built-in patterns compile");
@@ -410,8 +415,23 @@ impl Recognisers {
             credential_cues: aho_corasick::AhoCorasick::builder()
                 .ascii_case_insensitive(true)
                 .build([
-                    "pass", "pwd", " -p", "/p:", "secret", "token", "key", " -u", "--user", "/user", "://", "net ",
-                    "net.exe", "securestring", "credential", "authorization", "-pw",
+                    "pass",
+                    "pwd",
+                    " -p",
+                    "/p:",
+                    "secret",
+                    "token",
+                    "key",
+                    " -u",
+                    "--user",
+                    "/user",
+                    "://",
+                    "net ",
+                    "net.exe",
+                    "securestring",
+                    "credential",
+                    "authorization",
+                    "-pw",
                 ])
                 .expect("static"),
             base64,
@@ -538,7 +558,8 @@ impl Recognisers {
                 continue;
             }
             for m in re.find_iter(text) {
-                let inner = if name == "base64" { decode::base64_text(m.as_str()) } else { decode::hex_text(m.as_str()) };
+                let inner =
+                    if name == "base64" { decode::base64_text(m.as_str()) } else { decode::hex_text(m.as_str()) };
                 let Some(inner) = inner else { continue };
                 let inner_hits = self.scan_at(&inner, disabled, depth + 1);
                 if let Some(best) = inner_hits.iter().max_by(|a, b| a.confidence.total_cmp(&b.confidence)) {

@@ -19,9 +19,41 @@ static SURNAMES: LazyLock<HashSet<&'static str>> = LazyLock::new(|| list(include
 
 /// Words after which a capitalised word is a person: a salutation or a role.
 const STRONG_CUES: &[&str] = &[
-    "dear", "hi", "hello", "mr", "mr.", "ms", "ms.", "mrs", "mrs.", "dr", "dr.", "prof", "prof.", "customer", "employee",
-    "contact", "attn", "attn:", "patient", "client", "caller", "cardholder", "applicant", "tenant", "member", "recipient",
-    "sender", "beneficiary", "colleague", "contractor", "manager", "supervisor", "name:", "name=", "regards,",
+    "dear",
+    "hi",
+    "hello",
+    "mr",
+    "mr.",
+    "ms",
+    "ms.",
+    "mrs",
+    "mrs.",
+    "dr",
+    "dr.",
+    "prof",
+    "prof.",
+    "customer",
+    "employee",
+    "contact",
+    "attn",
+    "attn:",
+    "patient",
+    "client",
+    "caller",
+    "cardholder",
+    "applicant",
+    "tenant",
+    "member",
+    "recipient",
+    "sender",
+    "beneficiary",
+    "colleague",
+    "contractor",
+    "manager",
+    "supervisor",
+    "name:",
+    "name=",
+    "regards,",
 ];
 
 /// Two-word cues (`escalated to`, `assigned to`, `reported by`).
@@ -48,15 +80,109 @@ const WEAK_CUES: &[&str] = &["by", "for", "from", "to", "with", "and", "cc", "cc
 
 /// Capitalised words that start no person's name in a log.
 const NOT_NAMES: &[&str] = &[
-    "The", "This", "That", "These", "An", "A", "All", "Any", "Windows", "Microsoft", "Security", "System", "Service",
-    "Services", "User", "Users", "Admin", "Administrator", "Administrators", "Local", "Network", "New", "Event", "Process",
-    "Task", "Failed", "Success", "Logon", "Account", "Domain", "Group", "Policy", "Audit", "Object", "Subject", "Source",
-    "Target", "Default", "Remote", "Desktop", "Server", "Client", "Google", "Chrome", "Office", "Defender", "Azure",
-    "Amazon", "Apple", "Linux", "Ubuntu", "Cisco", "Okta", "Support", "Team", "Help", "Desk", "Operations", "Finance",
-    "Sales", "Billing", "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-    "November", "December", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "Mimikatz",
-    "PowerShell", "Sysmon", "Kerberos", "Sigma", "Suricata", "Rule", "Alert", "Critical", "High", "Medium", "Low",
-    "Unknown", "Error", "Warning", "Information", "Please", "Thanks", "Thank", "Regards", "Incident", "Ticket", "Case",
+    "The",
+    "This",
+    "That",
+    "These",
+    "An",
+    "A",
+    "All",
+    "Any",
+    "Windows",
+    "Microsoft",
+    "Security",
+    "System",
+    "Service",
+    "Services",
+    "User",
+    "Users",
+    "Admin",
+    "Administrator",
+    "Administrators",
+    "Local",
+    "Network",
+    "New",
+    "Event",
+    "Process",
+    "Task",
+    "Failed",
+    "Success",
+    "Logon",
+    "Account",
+    "Domain",
+    "Group",
+    "Policy",
+    "Audit",
+    "Object",
+    "Subject",
+    "Source",
+    "Target",
+    "Default",
+    "Remote",
+    "Desktop",
+    "Server",
+    "Client",
+    "Google",
+    "Chrome",
+    "Office",
+    "Defender",
+    "Azure",
+    "Amazon",
+    "Apple",
+    "Linux",
+    "Ubuntu",
+    "Cisco",
+    "Okta",
+    "Support",
+    "Team",
+    "Help",
+    "Desk",
+    "Operations",
+    "Finance",
+    "Sales",
+    "Billing",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+    "Mimikatz",
+    "PowerShell",
+    "Sysmon",
+    "Kerberos",
+    "Sigma",
+    "Suricata",
+    "Rule",
+    "Alert",
+    "Critical",
+    "High",
+    "Medium",
+    "Low",
+    "Unknown",
+    "Error",
+    "Warning",
+    "Information",
+    "Please",
+    "Thanks",
+    "Thank",
+    "Regards",
+    "Incident",
+    "Ticket",
+    "Case",
 ];
 
 fn is_word(w: &str) -> bool {
@@ -73,7 +199,8 @@ pub(super) fn scan(text: &str, out: &mut Vec<Hit>) {
     let mut ws: Vec<(usize, usize)> = Vec::new();
     let mut start = None;
     for (i, c) in text.char_indices() {
-        let part = c.is_alphanumeric() || c == '\'' || c == '-' || c == '’' || c == '.' || c == ':' || c == '=' || c == ',';
+        let part =
+            c.is_alphanumeric() || c == '\'' || c == '-' || c == '’' || c == '.' || c == ':' || c == '=' || c == ',';
         match (start, part) {
             (None, true) => start = Some(i),
             (Some(s), false) => {
@@ -121,7 +248,11 @@ pub(super) fn scan(text: &str, out: &mut Vec<Hit>) {
         let take = match cue {
             Cue::Strong => {
                 // Two words at most, a third only when it is a surname.
-                if words.len() == 3 && SURNAMES.contains(&text[words[2].0..words[2].1]) { 3 } else { words.len().min(2) }
+                if words.len() == 3 && SURNAMES.contains(&text[words[2].0..words[2].1]) {
+                    3
+                } else {
+                    words.len().min(2)
+                }
             }
             Cue::Weak if words.len() >= 2 => {
                 let last = &text[words[1].0..words[1].1];
@@ -135,7 +266,13 @@ pub(super) fn scan(text: &str, out: &mut Vec<Hit>) {
         };
         if take > 0 {
             let (hs, he) = (words[0].0, words[take - 1].1);
-            out.push(Hit { start: hs, end: he, class: DataClass::PersonName, recogniser: "person_name", confidence: 0.7 });
+            out.push(Hit {
+                start: hs,
+                end: he,
+                class: DataClass::PersonName,
+                recogniser: "person_name",
+                confidence: 0.7,
+            });
             i = j.max(i + take - 1) + 1;
         } else {
             i += 1;
@@ -159,7 +296,9 @@ fn cue_before(text: &str, ws: &[(usize, usize)], i: usize) -> Cue {
     if !gap.chars().all(|c| c == ' ' || c == ':' || c == '\t') {
         return Cue::None;
     }
-    if STRONG_CUES.contains(&prev.as_str()) || STRONG_CUES.contains(&prev.trim_end_matches([':', ',']).to_string().as_str()) {
+    if STRONG_CUES.contains(&prev.as_str())
+        || STRONG_CUES.contains(&prev.trim_end_matches([':', ',']).to_string().as_str())
+    {
         return Cue::Strong;
     }
     if i >= 2 {

@@ -75,7 +75,11 @@ fn addresses_users_hosts_and_secrets_in_free_text() {
 fn secrets_on_command_lines_and_in_assignments() {
     let s = DataClass::Secret;
     assert!(has(r"net use \\fs01\share /user:CORP\ana.silva Winter2026!Pass", "Winter2026!Pass", s));
-    assert!(has("export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", s));
+    assert!(has(
+        "export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        s
+    ));
     assert!(has("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG", "wJalrXUtnFEMI/K7MDENG", s));
     assert!(has("Invoke-Deploy -Password Hunter2", "Hunter2", s));
     assert!(has("powershell -Command New-LocalUser -Password P@ssw0rd", "P@ssw0rd", s));
