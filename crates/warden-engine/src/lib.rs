@@ -312,6 +312,28 @@ impl Engine {
         self.triage_inputs(&[(input, source)], format, on_event)
     }
 
+    /// A Splunk-HEC body (concatenated `{"event": …}` objects): each event
+    /// triaged, every object that is not one dead-lettered with its reason,
+    /// the good records of a mixed body kept; attested like [`Engine::triage`].
+    pub fn triage_hec(&self, body: &[u8], on_event: &mut dyn FnMut(Event)) -> Result<Summary, EngineError> {
+        let items = warden_ingest::read_hec(body, &self.config.ingest_options(Timestamp::now()));
+        self.triage_parsed(items, on_event)
+    }
+
+    /// Records already read (or rejected), triaged in batches and attested.
+    fn triage_parsed(&self, items: Vec<Parsed>, on_event: &mut dyn FnMut(Event)) -> Result<Summary, EngineError> {
+        let mut summary = Summary::default();
+        let batch_size = self.config.pipeline.batch_size.max(1);
+        let mut items = items.into_iter().peekable();
+        while items.peek().is_some() {
+            let batch: Vec<Parsed> = items.by_ref().take(batch_size).collect();
+            self.run_batch(batch, &mut summary, on_event)?;
+            self.maybe_checkpoint(false)?;
+        }
+        self.attest()?;
+        Ok(summary)
+    }
+
     /// Several inputs as one stream: batches run across input boundaries, so
     /// many small files (EVTX captures, say) cost a transaction per
     /// `pipeline.batch_size` records rather than one each. Progress counts

@@ -199,6 +199,57 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
+/// The records of a HEC body: each `{"event": …}` object's event read as an
+/// alert; whatever is not one (malformed JSON, invalid UTF-8, NUL, deep
+/// nesting, an object without an event) rejected with its reason and its
+/// bytes, so it is dead-lettered and the good records beside it are kept.
+/// Objects are split at newlines first: a bad line cannot swallow the next.
+pub fn read_hec(body: &[u8], opts: &Options) -> Vec<Parsed> {
+    use warden_core::{Location, Origin};
+    let mut out = Vec::new();
+    let mut n = 0u64;
+    let reject = |out: &mut Vec<Parsed>, n: u64, reason: String, raw: &[u8]| {
+        out.push(Parsed::Rejected(Diagnostic {
+            origin: Origin { file: "hec".into(), location: Location::Index(n) },
+            reason,
+            raw: raw.to_vec(),
+        }))
+    };
+    for line in body.split(|b| *b == b'\n') {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let mut stream = serde_json::Deserializer::from_slice(line).into_iter::<serde_json::Value>();
+        loop {
+            let at = stream.byte_offset();
+            match stream.next() {
+                None => break,
+                Some(Err(e)) => {
+                    n += 1;
+                    reject(&mut out, n, format!("not a HEC event object: {e}"), &line[at..]);
+                    break;
+                }
+                Some(Ok(v)) => {
+                    n += 1;
+                    let raw = &line[at..stream.byte_offset()];
+                    let event = match v.get("event") {
+                        Some(serde_json::Value::String(s)) => s.clone().into_bytes(),
+                        Some(serde_json::Value::Null) | None => {
+                            reject(&mut out, n, "a HEC object needs an \"event\"".into(), raw);
+                            continue;
+                        }
+                        Some(other) => other.to_string().into_bytes(),
+                    };
+                    for item in read(&event, &format!("hec:{n}"), opts) {
+                        out.push(item);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

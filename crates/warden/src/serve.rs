@@ -435,27 +435,47 @@ pub(crate) async fn hec(
     body: Bytes,
 ) -> Result<(StatusCode, Json<IngestResponse>), ApiError> {
     authorise(&state, &headers).await?;
-    let mut lines = Vec::new();
-    for item in serde_json::Deserializer::from_slice(&body).into_iter::<serde_json::Value>() {
-        let v = item.map_err(|e| ApiError {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError {
             status: StatusCode::BAD_REQUEST,
-            code: "invalid_json",
-            message: e.to_string(),
-        })?;
-        let event = match &v["event"] {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Null => {
-                return Err(ApiError {
-                    status: StatusCode::BAD_REQUEST,
-                    code: "no_event",
-                    message: "each object needs an \"event\"".into(),
-                });
-            }
-            other => other.to_string(),
-        };
-        lines.push(event.replace('\n', " "));
+            code: "empty_body",
+            message: "the request body is empty".into(),
+        });
     }
-    ingest(state, Bytes::from(lines.join("\n"))).await
+    let s = state.clone();
+    let resp = tokio::task::spawn_blocking(move || {
+        let mut resp = IngestResponse::default();
+        let mut index = 0u64;
+        s.engine.triage_hec(&body, &mut |event| respond(&mut resp, &mut index, event))?;
+        anyhow::Ok(resp)
+    })
+    .await
+    .map_err(internal)?
+    .map_err(internal)?;
+    Ok((status_of(&resp), Json(resp)))
+}
+
+fn respond(resp: &mut IngestResponse, index: &mut u64, event: Event) {
+    match event {
+        Event::Alert(r) => {
+            resp.accepted += 1;
+            resp.alert_ids.push(r.alert_id.to_string());
+            *index += 1;
+        }
+        Event::Rejected(d) => {
+            resp.rejected.push(Rejected {
+                index: *index,
+                error: format!("{}: {}", location(&d.origin), d.reason),
+                dead_letter: d.id,
+            });
+            *index += 1;
+        }
+        Event::Progress { .. } => {}
+    }
+}
+
+fn status_of(resp: &IngestResponse) -> StatusCode {
+    if resp.accepted == 0 && !resp.rejected.is_empty() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK }
 }
 
 async fn ingest(state: Arc<AppState>, body: Bytes) -> Result<(StatusCode, Json<IngestResponse>), ApiError> {
@@ -470,30 +490,13 @@ async fn ingest(state: Arc<AppState>, body: Bytes) -> Result<(StatusCode, Json<I
     let resp = tokio::task::spawn_blocking(move || {
         let mut resp = IngestResponse::default();
         let mut index = 0u64;
-        s.engine.triage(&body, "http", None, &mut |event| match event {
-            Event::Alert(r) => {
-                resp.accepted += 1;
-                resp.alert_ids.push(r.alert_id.to_string());
-                index += 1;
-            }
-            Event::Rejected(d) => {
-                resp.rejected.push(Rejected {
-                    index,
-                    error: format!("{}: {}", location(&d.origin), d.reason),
-                    dead_letter: d.id,
-                });
-                index += 1;
-            }
-            Event::Progress { .. } => {}
-        })?;
+        s.engine.triage(&body, "http", None, &mut |event| respond(&mut resp, &mut index, event))?;
         anyhow::Ok(resp)
     })
     .await
     .map_err(internal)?
     .map_err(internal)?;
-    let status =
-        if resp.accepted == 0 && !resp.rejected.is_empty() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    Ok((status, Json(resp)))
+    Ok((status_of(&resp), Json(resp)))
 }
 
 fn location(o: &warden_core::Origin) -> String {

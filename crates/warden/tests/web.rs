@@ -505,3 +505,27 @@ fn bad_form_input_is_refused_with_a_clear_message() {
     assert!(!c.get(&format!("/alerts/{id}")).body.contains("AI said"), "no decision was recorded");
     assert_eq!(c.get("/approvals").body.matches("<article").count(), before, "no action was requested");
 }
+
+#[test]
+fn the_hec_endpoint_keeps_the_good_events_of_a_mixed_batch_and_dead_letters_the_rest() {
+    let s = DemoServer::start();
+    let mut api = s.client();
+    let auth = format!("Splunk {}", s.api_token);
+    let good = |n: u32| format!(r#"{{"event":{{"message":"hec test event {n}","host":{{"name":"ws-{n}"}}}}}}"#);
+    let body = format!("{}\n\0\n{}\n{{\"event\": {{\"a\": [[[[\n{{\"foo\":1}}\n", good(1), good(2));
+    let mut bytes = body.into_bytes();
+    bytes.extend_from_slice(b"{\"event\":\"\xff\xfe\"}\n");
+    let r = api.request("POST", "/services/collector/event", &[("Authorization", &auth)], &bytes);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(v["accepted"], 2, "{v}");
+    let rejected = v["rejected"].as_array().unwrap();
+    assert_eq!(rejected.len(), 4, "NUL, a cut-off object, an object without an event, invalid UTF-8: {v}");
+    assert!(rejected.iter().all(|x| x["dead_letter"].as_str().is_some_and(|d| d.starts_with("dl-"))), "{v}");
+    assert!(rejected.iter().any(|x| x["error"].as_str().unwrap().contains("needs an \"event\"")), "{v}");
+    // Only bad input: 422, and still dead-lettered.
+    let r = api.request("POST", "/services/collector/event", &[("Authorization", &auth)], b"{not json");
+    assert_eq!(r.status, 422, "{}", r.body);
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(v["rejected"].as_array().unwrap().len(), 1, "{v}");
+}
