@@ -83,6 +83,12 @@ impl<'a> JsonStream<'a> {
     }
 
     fn object(&mut self, raw: &[u8], line: u64) {
+        // What a JSON parser would change without a word: a later duplicate
+        // key replacing an earlier one, an integer beyond 64 bits becoming a
+        // float, a number underflowing to zero. Rejected, never silently changed.
+        if let Err(reason) = numbers_exact(raw).and_then(|()| unique_keys(raw)) {
+            return self.reject(line, reason, raw);
+        }
         match serde_json::from_slice::<serde_json::Value>(raw) {
             Ok(v) => match build_alert(&v, self.origin(line), self.opts) {
                 Ok(alert) => self.queue.push_back(Parsed::Alert(Box::new(alert))),
@@ -264,5 +270,136 @@ mod tests {
         assert_eq!(choose_mode(b"{\n  \"a\": 1\n}\n"), Mode::Stream);
         assert_eq!(choose_mode(b"[\n {\"a\":1},\n {\"b\":2}\n]"), Mode::Stream);
         assert_eq!(choose_mode(b"[{\"a\":1},{\"b\":2}]"), Mode::Lines);
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_not_resolved_silently() {
+        let e = unique_keys(br#"{"cmdline":"mimikatz.exe","cmdline":"notepad.exe"}"#).unwrap_err();
+        assert!(e.contains("\"cmdline\" appears twice"), "{e}");
+        assert!(unique_keys(br#"{"a":{"x":1},"b":{"x":2},"c":[{"x":1},{"x":2}]}"#).is_ok());
+        assert!(unique_keys(br#"{"a":{"x":1,"x":2}}"#).is_err(), "nested objects too");
+        assert!(unique_keys(br#"{"a\u0062":1,"ab":2}"#).is_err(), "after unescaping");
+    }
+
+    #[test]
+    fn numbers_that_would_change_are_refused() {
+        assert!(numbers_exact(br#"{"n":18446744073709551616}"#).unwrap_err().contains("64 bits"));
+        assert!(numbers_exact(br#"{"n":-9223372036854775809}"#).is_err());
+        assert!(numbers_exact(br#"{"n":1e-999}"#).unwrap_err().contains("underflows"));
+        for ok in [
+            r#"{"n":18446744073709551615,"m":-9223372036854775808}"#,
+            r#"{"f":0.0,"g":1e-5,"h":-0,"i":0e10,"j":0.9039999999999999}"#,
+            r#"{"s":"1e-999 99999999999999999999999"}"#,
+        ] {
+            assert!(numbers_exact(ok.as_bytes()).is_ok(), "{ok}");
+        }
+    }
+}
+
+/// Every number in a JSON text is one the alert can hold exactly: integers
+/// within 64 bits, and no non-zero value that underflows to zero.
+fn numbers_exact(raw: &[u8]) -> Result<(), String> {
+    let mut i = 0;
+    let mut in_string = false;
+    while i < raw.len() {
+        let b = raw[i];
+        if in_string {
+            match b {
+                b'\\' => i += 1,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        if b == b'"' {
+            in_string = true;
+            i += 1;
+            continue;
+        }
+        if b == b'-' || b.is_ascii_digit() {
+            let start = i;
+            while i < raw.len() && matches!(raw[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
+                i += 1;
+            }
+            let text = std::str::from_utf8(&raw[start..i]).unwrap_or_default();
+            let float = text.contains(['.', 'e', 'E']);
+            if !float && text.parse::<i64>().is_err() && text.parse::<u64>().is_err() && text != "-" {
+                return Err(format!(
+                    "the integer {text} does not fit in 64 bits; send it as a string to keep it exactly"
+                ));
+            }
+            if float && let Ok(v) = text.parse::<f64>() {
+                let mantissa = text.split(['e', 'E']).next().unwrap_or_default();
+                if v == 0.0 && mantissa.bytes().any(|c| (b'1'..=b'9').contains(&c)) {
+                    return Err(format!("the number {text} underflows to 0; send it as a string to keep it exactly"));
+                }
+                if v.is_infinite() {
+                    return Err(format!("the number {text} is out of range; send it as a string to keep it exactly"));
+                }
+            }
+            continue;
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// No object in a JSON text repeats a key (`"cmdline":"mimikatz …","cmdline":"notepad.exe"`
+/// would otherwise be read as the last one alone).
+fn unique_keys(raw: &[u8]) -> Result<(), String> {
+    use serde::de::{Deserializer as _, MapAccess, SeqAccess, Visitor};
+    struct Check;
+    impl<'de> serde::Deserialize<'de> for Check {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(Check)
+        }
+    }
+    impl<'de> Visitor<'de> for Check {
+        type Value = Check;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Check, E> {
+            Ok(Check)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Check, E> {
+            Ok(Check)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Check, E> {
+            Ok(Check)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Check, E> {
+            Ok(Check)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Check, E> {
+            Ok(Check)
+        }
+        fn visit_unit<E>(self) -> Result<Check, E> {
+            Ok(Check)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Check, A::Error> {
+            while a.next_element::<Check>()?.is_some() {}
+            Ok(Check)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Check, A::Error> {
+            let mut keys = std::collections::HashSet::new();
+            while let Some(k) = m.next_key::<String>()? {
+                if !keys.insert(k.clone()) {
+                    return Err(serde::de::Error::custom(format!(
+                        "the key {k:?} appears twice in one object; which value is meant is ambiguous"
+                    )));
+                }
+                m.next_value::<Check>()?;
+            }
+            Ok(Check)
+        }
+    }
+    let mut d = serde_json::Deserializer::from_slice(raw);
+    match d.deserialize_any(Check) {
+        Ok(_) => Ok(()),
+        // Only the duplicate-key finding is this check's to report; other errors are the parser's.
+        Err(e) if e.to_string().contains("appears twice") => Err(describe(&e)),
+        Err(_) => Ok(()),
     }
 }

@@ -219,7 +219,14 @@ pub fn read_hec(body: &[u8], opts: &Options) -> Vec<Parsed> {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let mut stream = serde_json::Deserializer::from_slice(line).into_iter::<serde_json::Value>();
+        // The event's own bytes, not a re-serialised value: duplicate keys and
+        // numbers reach the reader's checks exactly as they were sent.
+        #[derive(serde::Deserialize)]
+        struct Envelope<'a> {
+            #[serde(borrow)]
+            event: Option<&'a serde_json::value::RawValue>,
+        }
+        let mut stream = serde_json::Deserializer::from_slice(line).into_iter::<Envelope<'_>>();
         loop {
             let at = stream.byte_offset();
             match stream.next() {
@@ -229,20 +236,25 @@ pub fn read_hec(body: &[u8], opts: &Options) -> Vec<Parsed> {
                     reject(&mut out, n, format!("not a HEC event object: {e}"), &line[at..]);
                     break;
                 }
-                Some(Ok(v)) => {
+                Some(Ok(env)) => {
                     n += 1;
                     let raw = &line[at..stream.byte_offset()];
-                    let event = match v.get("event") {
-                        Some(serde_json::Value::String(s)) => s.clone().into_bytes(),
-                        Some(serde_json::Value::Null) | None => {
+                    let event = match env.event.map(|r| r.get()) {
+                        None | Some("null") => {
                             reject(&mut out, n, "a HEC object needs an \"event\"".into(), raw);
                             continue;
                         }
-                        Some(other) => other.to_string().into_bytes(),
+                        // An event sent as a JSON string is the record's text.
+                        Some(text) if text.starts_with('"') => match serde_json::from_str::<String>(text) {
+                            Ok(s) => s.into_bytes(),
+                            Err(e) => {
+                                reject(&mut out, n, format!("the event string is not valid: {e}"), raw);
+                                continue;
+                            }
+                        },
+                        Some(text) => text.as_bytes().to_vec(),
                     };
-                    for item in read(&event, &format!("hec:{n}"), opts) {
-                        out.push(item);
-                    }
+                    out.extend(read(&event, &format!("hec:{n}"), opts));
                 }
             }
         }

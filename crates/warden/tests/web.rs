@@ -529,3 +529,28 @@ fn the_hec_endpoint_keeps_the_good_events_of_a_mixed_batch_and_dead_letters_the_
     let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
     assert_eq!(v["rejected"].as_array().unwrap().len(), 1, "{v}");
 }
+
+#[test]
+fn duplicate_keys_and_numbers_that_would_change_are_refused_with_a_clear_error() {
+    let s = DemoServer::start();
+    let mut api = s.client();
+    let auth = format!("Bearer {}", s.api_token);
+    for (body, says) in [
+        (r#"{"cmdline":"mimikatz.exe sekurlsa::logonpasswords","cmdline":"notepad.exe"}"#, "appears twice"),
+        (r#"{"message":"x","bytes":18446744073709551616}"#, "64 bits"),
+        (r#"{"message":"x","ratio":1e-999}"#, "underflows"),
+    ] {
+        let r = api.request("POST", "/api/v1/alerts", &[("Authorization", &auth)], body.as_bytes());
+        assert_eq!(r.status, 422, "{body}: {}", r.body);
+        assert!(r.body.contains(says) && r.body.contains("dl-"), "{body}: {}", r.body);
+        let hec = format!(r#"{{"event":{body}}}"#);
+        let h = api.request(
+            "POST",
+            "/services/collector/event",
+            &[("Authorization", &format!("Splunk {}", s.api_token))],
+            hec.as_bytes(),
+        );
+        assert_eq!(h.status, 422, "HEC {body}: {}", h.body);
+        assert!(h.body.contains(says), "HEC {body}: {}", h.body);
+    }
+}
