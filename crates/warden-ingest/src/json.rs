@@ -259,43 +259,6 @@ fn describe(e: &serde_json::Error) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn modes() {
-        assert_eq!(choose_mode(b"{\"a\":1}\n{\"b\":2}\n"), Mode::Lines);
-        assert_eq!(choose_mode(b"{\"a\":1, broken\n{\"b\":2}\n"), Mode::Lines);
-        assert_eq!(choose_mode(b"{\n  \"a\": 1\n}\n"), Mode::Stream);
-        assert_eq!(choose_mode(b"[\n {\"a\":1},\n {\"b\":2}\n]"), Mode::Stream);
-        assert_eq!(choose_mode(b"[{\"a\":1},{\"b\":2}]"), Mode::Lines);
-    }
-
-    #[test]
-    fn duplicate_keys_are_refused_not_resolved_silently() {
-        let e = unique_keys(br#"{"cmdline":"mimikatz.exe","cmdline":"notepad.exe"}"#).unwrap_err();
-        assert!(e.contains("\"cmdline\" appears twice"), "{e}");
-        assert!(unique_keys(br#"{"a":{"x":1},"b":{"x":2},"c":[{"x":1},{"x":2}]}"#).is_ok());
-        assert!(unique_keys(br#"{"a":{"x":1,"x":2}}"#).is_err(), "nested objects too");
-        assert!(unique_keys(br#"{"a\u0062":1,"ab":2}"#).is_err(), "after unescaping");
-    }
-
-    #[test]
-    fn numbers_that_would_change_are_refused() {
-        assert!(numbers_exact(br#"{"n":18446744073709551616}"#).unwrap_err().contains("64 bits"));
-        assert!(numbers_exact(br#"{"n":-9223372036854775809}"#).is_err());
-        assert!(numbers_exact(br#"{"n":1e-999}"#).unwrap_err().contains("underflows"));
-        for ok in [
-            r#"{"n":18446744073709551615,"m":-9223372036854775808}"#,
-            r#"{"f":0.0,"g":1e-5,"h":-0,"i":0e10,"j":0.9039999999999999}"#,
-            r#"{"s":"1e-999 99999999999999999999999"}"#,
-        ] {
-            assert!(numbers_exact(ok.as_bytes()).is_ok(), "{ok}");
-        }
-    }
-}
-
 /// Every number in a JSON text is one the alert can hold exactly: integers
 /// within 64 bits, and no non-zero value that underflows to zero.
 fn numbers_exact(raw: &[u8]) -> Result<(), String> {
@@ -401,5 +364,42 @@ fn unique_keys(raw: &[u8]) -> Result<(), String> {
         // Only the duplicate-key finding is this check's to report; other errors are the parser's.
         Err(e) if e.to_string().contains("appears twice") => Err(describe(&e)),
         Err(_) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes() {
+        assert_eq!(choose_mode(b"{\"a\":1}\n{\"b\":2}\n"), Mode::Lines);
+        assert_eq!(choose_mode(b"{\"a\":1, broken\n{\"b\":2}\n"), Mode::Lines);
+        assert_eq!(choose_mode(b"{\n  \"a\": 1\n}\n"), Mode::Stream);
+        assert_eq!(choose_mode(b"[\n {\"a\":1},\n {\"b\":2}\n]"), Mode::Stream);
+        assert_eq!(choose_mode(b"[{\"a\":1},{\"b\":2}]"), Mode::Lines);
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_not_resolved_silently() {
+        let e = unique_keys(br#"{"cmdline":"mimikatz.exe","cmdline":"notepad.exe"}"#).unwrap_err();
+        assert!(e.contains("\"cmdline\" appears twice"), "{e}");
+        assert!(unique_keys(br#"{"a":{"x":1},"b":{"x":2},"c":[{"x":1},{"x":2}]}"#).is_ok());
+        assert!(unique_keys(br#"{"a":{"x":1,"x":2}}"#).is_err(), "nested objects too");
+        assert!(unique_keys(br#"{"a\u0062":1,"ab":2}"#).is_err(), "after unescaping");
+    }
+
+    #[test]
+    fn numbers_that_would_change_are_refused() {
+        assert!(numbers_exact(br#"{"n":18446744073709551616}"#).unwrap_err().contains("64 bits"));
+        assert!(numbers_exact(br#"{"n":-9223372036854775809}"#).is_err());
+        assert!(numbers_exact(br#"{"n":1e-999}"#).unwrap_err().contains("underflows"));
+        for ok in [
+            r#"{"n":18446744073709551615,"m":-9223372036854775808}"#,
+            r#"{"f":0.0,"g":1e-5,"h":-0,"i":0e10,"j":0.9039999999999999}"#,
+            r#"{"s":"1e-999 99999999999999999999999"}"#,
+        ] {
+            assert!(numbers_exact(ok.as_bytes()).is_ok(), "{ok}");
+        }
     }
 }
