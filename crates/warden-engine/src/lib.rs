@@ -314,13 +314,14 @@ impl Engine {
 
     /// A Splunk-HEC body (concatenated `{"event": …}` objects): each event
     /// triaged, every object that is not one dead-lettered with its reason,
-    /// the good records of a mixed body kept; attested like [`Engine::triage`].
+    /// the good records of a mixed body kept. Like [`Engine::triage_input`],
+    /// it leaves the closing checkpoint to the caller ([`Engine::attest`]).
     pub fn triage_hec(&self, body: &[u8], on_event: &mut dyn FnMut(Event)) -> Result<Summary, EngineError> {
         let items = warden_ingest::read_hec(body, &self.config.ingest_options(Timestamp::now()));
         self.triage_parsed(items, on_event)
     }
 
-    /// Records already read (or rejected), triaged in batches and attested.
+    /// Records already read (or rejected), triaged in batches.
     fn triage_parsed(&self, items: Vec<Parsed>, on_event: &mut dyn FnMut(Event)) -> Result<Summary, EngineError> {
         let mut summary = Summary::default();
         let batch_size = self.config.pipeline.batch_size.max(1);
@@ -330,7 +331,6 @@ impl Engine {
             self.run_batch(batch, &mut summary, on_event)?;
             self.maybe_checkpoint(false)?;
         }
-        self.attest()?;
         Ok(summary)
     }
 

@@ -528,6 +528,18 @@ fn audit(engine: &Engine, cmd: AuditCommand) -> anyhow::Result<ExitCode> {
                     for (source, size, keys) in &r.checkpoints {
                         println!("  checkpoint at size {size} verified ({source}), signed by {}", keys.join(", "));
                     }
+                    // Entries past the newest signed checkpoint are only as safe as the database:
+                    // deleting or rewriting them would not be noticed until one covers them.
+                    let covered = r.checkpoints.iter().map(|(_, size, _)| *size).max().unwrap_or(0);
+                    let total = r.entries;
+                    if total > covered {
+                        anstream::println!(
+                            "  {}{} entries after the newest checkpoint (size {covered}) are not yet protected by a signature{} — `warden audit checkpoint` signs one now",
+                            style::WARN.render(),
+                            total - covered,
+                            style::WARN.render_reset()
+                        );
+                    }
                     if external.is_some() && r.checkpoints.is_empty() {
                         anyhow::bail!("the given checkpoint was not checked");
                     }

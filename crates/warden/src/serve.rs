@@ -86,6 +86,7 @@ pub fn run(engine: Engine, args: Args) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let interval = state.engine.config().audit.checkpoint_interval_secs;
     let ticker = state.clone();
+    let closing = state.clone();
     let recal_hours = state.engine.config().govern.recalibrate_every_hours;
     let recal = state.clone();
     rt.block_on(async move {
@@ -123,13 +124,22 @@ pub fn run(engine: Engine, args: Args) -> anyhow::Result<ExitCode> {
                 }
             }
         });
-        listen_until_ctrl_c(bind, app, header_timeout, |addr| format!("warden listening on http://{addr}")).await
+        let served =
+            listen_until_ctrl_c(bind, app, header_timeout, |addr| format!("warden listening on http://{addr}")).await;
+        // The last entries are attested before the process ends, so none is left unprotected.
+        let s = closing.clone();
+        match tokio::task::spawn_blocking(move || s.engine.attest()).await {
+            Ok(Ok(())) => tracing::info!("checkpoint signed at shutdown"),
+            Ok(Err(e)) => tracing::error!(error = %e, "checkpoint at shutdown failed"),
+            Err(e) => tracing::error!(error = %e, "checkpoint task failed"),
+        }
+        served
     })?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Binds, announces the bound address on stderr (tests and scripts read it
-/// to learn the port chosen for `:0`), and serves until Ctrl-C, then lets
+/// to learn the port chosen for `:0`), and serves until Ctrl-C or SIGTERM, then lets
 /// requests in flight finish (up to ten seconds).
 ///
 /// Connections are served by hyper directly rather than `axum::serve` so a
@@ -145,7 +155,19 @@ pub async fn listen_until_ctrl_c(
     let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
     eprintln!("{}", announce(listener.local_addr()?));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+    // Ctrl-C, or SIGTERM (what service managers and `kill` send).
+    let mut ctrl_c = std::pin::pin!(async {
+        #[cfg(unix)]
+        {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            tokio::select! {
+                r = tokio::signal::ctrl_c() => r,
+                _ = term.recv() => Ok(()),
+            }
+        }
+        #[cfg(not(unix))]
+        tokio::signal::ctrl_c().await
+    });
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -490,7 +512,9 @@ async fn ingest(state: Arc<AppState>, body: Bytes) -> Result<(StatusCode, Json<I
     let resp = tokio::task::spawn_blocking(move || {
         let mut resp = IngestResponse::default();
         let mut index = 0u64;
-        s.engine.triage(&body, "http", None, &mut |event| respond(&mut resp, &mut index, event))?;
+        // No checkpoint per request: they follow `audit.checkpoint_every`, the
+        // server's timer (`audit.checkpoint_interval_secs`) and shutdown.
+        s.engine.triage_input(&body, "http", None, &mut |event| respond(&mut resp, &mut index, event))?;
         anyhow::Ok(resp)
     })
     .await

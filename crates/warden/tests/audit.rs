@@ -232,3 +232,19 @@ fn old_checkpoints_still_verify_after_the_key_is_rotated() {
     let (old_label, new_label) = (label(&before), label(&after));
     assert!(t.contains(&old_label) && t.contains(&new_label), "{t}");
 }
+
+#[test]
+fn entries_after_the_newest_checkpoint_are_reported_as_unprotected_with_their_count() {
+    let data = triaged();
+    let add = warden(data.path())
+        .args(["users", "add", "zed", "--role", "analyst"])
+        .env("WARDEN_PASSWORD", "correct horse battery staple")
+        .output()
+        .unwrap();
+    assert!(add.status.success(), "{}", text(&add));
+    let v = run(data.path(), &["audit", "verify"]);
+    assert!(v.status.success(), "{}", text(&v));
+    assert!(text(&v).contains("1 entries after the newest checkpoint"), "{}", text(&v));
+    assert!(run(data.path(), &["audit", "checkpoint"]).status.success());
+    assert!(!text(&run(data.path(), &["audit", "verify"])).contains("not yet protected"));
+}

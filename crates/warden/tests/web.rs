@@ -554,3 +554,32 @@ fn duplicate_keys_and_numbers_that_would_change_are_refused_with_a_clear_error()
         assert!(h.body.contains(says), "HEC {body}: {}", h.body);
     }
 }
+
+#[test]
+fn ingest_requests_write_no_checkpoint_each_and_sigterm_signs_one_covering_every_entry() {
+    let mut s = DemoServer::start();
+    let checkpoints = |d: &std::path::Path| std::fs::read_dir(d.join("checkpoints")).map(|r| r.count()).unwrap_or(0);
+    let before = checkpoints(s.data());
+    let mut api = s.client();
+    let auth = format!("Bearer {}", s.api_token);
+    for i in 0..20 {
+        let body = format!(r#"{{"message":"checkpoint test {i}","host":{{"name":"ws-{i}"}}}}"#);
+        assert_eq!(api.request("POST", "/api/v1/alerts", &[("Authorization", &auth)], body.as_bytes()).status, 200);
+    }
+    let during = checkpoints(s.data());
+    assert!(during <= before + 1, "{before} checkpoints before 20 requests, {during} after: one per request");
+    let status = s.terminate();
+    assert!(status.success(), "SIGTERM is a clean stop: {status:?}");
+    let conn = rusqlite::Connection::open(s.data().join("warden.db")).unwrap();
+    let entries: u64 = conn.query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0)).unwrap();
+    drop(conn);
+    let v = common::warden(s.data()).args(["audit", "verify"]).output().unwrap();
+    let out = String::from_utf8_lossy(&v.stdout).to_string() + &String::from_utf8_lossy(&v.stderr);
+    assert!(v.status.success(), "{out}");
+    assert!(
+        out.contains(&format!("checkpoint at size {entries} verified")),
+        "the newest checkpoint covers all {entries} entries: {out}"
+    );
+    assert!(!out.contains("not yet protected"), "{out}");
+    assert!(checkpoints(s.data()) > during, "a checkpoint was signed at shutdown");
+}

@@ -68,6 +68,14 @@ impl DemoServer {
         self.addr = addr;
     }
 
+    /// Asks the server to stop as a service manager does (SIGTERM) and waits for it.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let ok = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(ok.success(), "kill -TERM {pid}");
+        self.child.wait().unwrap()
+    }
+
     pub fn client(&self) -> Client {
         Client { addr: self.addr.clone(), cookies: BTreeMap::new() }
     }
