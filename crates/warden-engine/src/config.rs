@@ -355,8 +355,9 @@ pub struct ServerConfig {
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     /// Longest a request may take, reading its body included; a slower
-    /// client gets 408. (Alerts already handed to the pipeline are kept; a
-    /// client that resends them is told they are duplicates.)
+    /// client gets 408. Ingestion stops before its next batch at four fifths
+    /// of it and answers 503 with what it committed (`complete: false`);
+    /// nothing runs on after the request.
     pub request_timeout_secs: u64,
     /// Longest a client may take to send a request's headers (the first
     /// request on a connection, or the next one on a kept-alive connection);

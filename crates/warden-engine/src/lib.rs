@@ -81,6 +81,9 @@ pub struct Summary {
     pub duplicates: u64,
     pub rejected: u64,
     pub routes: BTreeMap<String, u64>,
+    /// The run stopped early when asked to (see [`Engine::triage_input_until`]):
+    /// what was reported was committed; the rest of the input was not processed.
+    pub interrupted: bool,
 }
 
 impl Summary {
@@ -88,6 +91,7 @@ impl Summary {
         self.stored += other.stored;
         self.duplicates += other.duplicates;
         self.rejected += other.rejected;
+        self.interrupted |= other.interrupted;
         for (k, v) in &other.routes {
             *self.routes.entry(k.clone()).or_insert(0) += v;
         }
@@ -312,21 +316,42 @@ impl Engine {
         self.triage_inputs(&[(input, source)], format, on_event)
     }
 
+    /// [`Engine::triage_input`] that stops before the next batch once `stop`
+    /// says so (a request's time is up, its client went away): every record
+    /// reported was committed, nothing after it was processed, and
+    /// [`Summary::interrupted`] says it stopped. Work never outlives the
+    /// request that asked for it.
+    pub fn triage_input_until(
+        &self,
+        input: &[u8],
+        source: &str,
+        format: Option<Format>,
+        stop: &dyn Fn() -> bool,
+        on_event: &mut dyn FnMut(Event),
+    ) -> Result<Summary, EngineError> {
+        self.triage_inputs_until(&[(input, source)], format, stop, on_event)
+    }
+
     /// A Splunk-HEC body (concatenated `{"event": …}` objects): each event
     /// triaged, every object that is not one dead-lettered with its reason,
     /// the good records of a mixed body kept. Like [`Engine::triage_input`],
     /// it leaves the closing checkpoint to the caller ([`Engine::attest`]).
-    pub fn triage_hec(&self, body: &[u8], on_event: &mut dyn FnMut(Event)) -> Result<Summary, EngineError> {
+    /// It stops between batches once `stop` says so, as [`Engine::triage_input_until`].
+    pub fn triage_hec(
+        &self,
+        body: &[u8],
+        stop: &dyn Fn() -> bool,
+        on_event: &mut dyn FnMut(Event),
+    ) -> Result<Summary, EngineError> {
         let items = warden_ingest::read_hec(body, &self.config.ingest_options(Timestamp::now()));
-        self.triage_parsed(items, on_event)
-    }
-
-    /// Records already read (or rejected), triaged in batches.
-    fn triage_parsed(&self, items: Vec<Parsed>, on_event: &mut dyn FnMut(Event)) -> Result<Summary, EngineError> {
         let mut summary = Summary::default();
         let batch_size = self.config.pipeline.batch_size.max(1);
         let mut items = items.into_iter().peekable();
         while items.peek().is_some() {
+            if stop() {
+                summary.interrupted = true;
+                break;
+            }
             let batch: Vec<Parsed> = items.by_ref().take(batch_size).collect();
             self.run_batch(batch, &mut summary, on_event)?;
             self.maybe_checkpoint(false)?;
@@ -342,6 +367,16 @@ impl Engine {
         &self,
         inputs: &[(&[u8], &str)],
         format: Option<Format>,
+        on_event: &mut dyn FnMut(Event),
+    ) -> Result<Summary, EngineError> {
+        self.triage_inputs_until(inputs, format, &|| false, on_event)
+    }
+
+    fn triage_inputs_until(
+        &self,
+        inputs: &[(&[u8], &str)],
+        format: Option<Format>,
+        stop: &dyn Fn() -> bool,
         on_event: &mut dyn FnMut(Event),
     ) -> Result<Summary, EngineError> {
         let mut opts = self.config.ingest_options(Timestamp::now());
@@ -360,6 +395,10 @@ impl Engine {
                 if pending.len() - before < room {
                     break;
                 }
+                if stop() {
+                    summary.interrupted = true;
+                    return Ok(summary);
+                }
                 self.run_batch(std::mem::take(&mut pending), &mut summary, on_event)?;
                 self.maybe_checkpoint(false)?;
                 on_event(Event::Progress { done: done_before + reader.position(), total });
@@ -367,6 +406,10 @@ impl Engine {
             done_before += reader.total();
         }
         if !pending.is_empty() {
+            if stop() {
+                summary.interrupted = true;
+                return Ok(summary);
+            }
             self.run_batch(pending, &mut summary, on_event)?;
             self.maybe_checkpoint(false)?;
         }

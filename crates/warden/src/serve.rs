@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
-use warden_engine::{Engine, Event};
+use warden_engine::{Engine, EngineError, Event};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -412,11 +412,23 @@ pub(crate) async fn readyz(State(state): State<Arc<AppState>>) -> Result<&'stati
 }
 
 /// What ingestion did with each record.
-#[derive(Serialize, Debug, Default, utoipa::ToSchema)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
 pub(crate) struct IngestResponse {
     accepted: u64,
     alert_ids: Vec<String>,
     rejected: Vec<Rejected>,
+    /// False when the request's time ran out first: what is listed was
+    /// committed, records from index `processed` on were not processed
+    /// (resend them; any already stored are reported as duplicates).
+    complete: bool,
+    /// How many records were processed (accepted or rejected), in input order.
+    processed: u64,
+}
+
+impl Default for IngestResponse {
+    fn default() -> Self {
+        IngestResponse { accepted: 0, alert_ids: Vec::new(), rejected: Vec::new(), complete: true, processed: 0 }
+    }
 }
 
 /// A record that was not accepted, kept in the dead-letter store.
@@ -435,6 +447,7 @@ pub(crate) struct Rejected {
               (status = 422, description = "Nothing accepted; every record rejected", body = IngestResponse),
               (status = 400, body = crate::api::ErrorBody), (status = 401, body = crate::api::ErrorBody),
               (status = 413, description = "Body over `server.max_body_bytes`"),
+              (status = 503, description = "Stopped at the time limit: what is listed was committed, records from `processed` on were not", body = IngestResponse),
               (status = 408, body = crate::api::ErrorBody)))]
 pub(crate) async fn post_alerts(
     State(state): State<Arc<AppState>>,
@@ -450,13 +463,19 @@ pub(crate) async fn post_alerts(
 #[utoipa::path(post, path = "/services/collector/event", tag = "ingest", security(("splunk" = []), ("bearer" = [])),
     request_body(content = Object, description = "Concatenated `{\"event\": …}` objects"),
     responses((status = 200, body = IngestResponse), (status = 400, body = crate::api::ErrorBody),
-              (status = 401, body = crate::api::ErrorBody), (status = 422, body = IngestResponse)))]
+              (status = 401, body = crate::api::ErrorBody), (status = 422, body = IngestResponse),
+              (status = 503, description = "Stopped at the time limit: what is listed was committed", body = IngestResponse)))]
 pub(crate) async fn hec(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<IngestResponse>), ApiError> {
     authorise(&state, &headers).await?;
+    not_empty(&body)?;
+    run_ingest(state, move |e, stop, on_event| e.triage_hec(&body, stop, on_event)).await
+}
+
+fn not_empty(body: &Bytes) -> Result<(), ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError {
             status: StatusCode::BAD_REQUEST,
@@ -464,17 +483,7 @@ pub(crate) async fn hec(
             message: "the request body is empty".into(),
         });
     }
-    let s = state.clone();
-    let resp = tokio::task::spawn_blocking(move || {
-        let mut resp = IngestResponse::default();
-        let mut index = 0u64;
-        s.engine.triage_hec(&body, &mut |event| respond(&mut resp, &mut index, event))?;
-        anyhow::Ok(resp)
-    })
-    .await
-    .map_err(internal)?
-    .map_err(internal)?;
-    Ok((status_of(&resp), Json(resp)))
+    Ok(())
 }
 
 fn respond(resp: &mut IngestResponse, index: &mut u64, event: Event) {
@@ -497,24 +506,48 @@ fn respond(resp: &mut IngestResponse, index: &mut u64, event: Event) {
 }
 
 fn status_of(resp: &IngestResponse) -> StatusCode {
-    if resp.accepted == 0 && !resp.rejected.is_empty() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK }
+    if !resp.complete {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else if resp.accepted == 0 && !resp.rejected.is_empty() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    }
 }
 
 async fn ingest(state: Arc<AppState>, body: Bytes) -> Result<(StatusCode, Json<IngestResponse>), ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError {
-            status: StatusCode::BAD_REQUEST,
-            code: "empty_body",
-            message: "the request body is empty".into(),
-        });
+    not_empty(&body)?;
+    run_ingest(state, move |e, stop, on_event| e.triage_input_until(&body, "http", None, stop, on_event)).await
+}
+
+/// Runs one request's ingest work, which ends with the request: it stops
+/// before its next batch when the request's time is nearly up (and answers
+/// 503 with what was committed) or when the request is dropped (the client
+/// went away, or the outer time limit struck). No checkpoint per request:
+/// they follow `audit.checkpoint_every`, the server's timer and shutdown.
+async fn run_ingest<W>(state: Arc<AppState>, work: W) -> Result<(StatusCode, Json<IngestResponse>), ApiError>
+where
+    W: FnOnce(&Engine, &dyn Fn() -> bool, &mut dyn FnMut(Event)) -> Result<warden_engine::Summary, EngineError>
+        + Send
+        + 'static,
+{
+    struct CancelOnDrop(Arc<std::sync::atomic::AtomicBool>);
+    impl Drop for CancelOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
     }
+    let cancelled = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let _cancel = CancelOnDrop(cancelled.clone());
+    let deadline = std::time::Instant::now() + state.request_timeout.mul_f64(0.8);
     let s = state.clone();
     let resp = tokio::task::spawn_blocking(move || {
         let mut resp = IngestResponse::default();
         let mut index = 0u64;
-        // No checkpoint per request: they follow `audit.checkpoint_every`, the
-        // server's timer (`audit.checkpoint_interval_secs`) and shutdown.
-        s.engine.triage_input(&body, "http", None, &mut |event| respond(&mut resp, &mut index, event))?;
+        let stop = || cancelled.load(std::sync::atomic::Ordering::Relaxed) || std::time::Instant::now() >= deadline;
+        let summary = work(&s.engine, &stop, &mut |event| respond(&mut resp, &mut index, event))?;
+        resp.complete = !summary.interrupted;
+        resp.processed = index;
         anyhow::Ok(resp)
     })
     .await

@@ -583,3 +583,29 @@ fn ingest_requests_write_no_checkpoint_each_and_sigterm_signs_one_covering_every
     assert!(!out.contains("not yet protected"), "{out}");
     assert!(checkpoints(s.data()) > during, "a checkpoint was signed at shutdown");
 }
+
+#[test]
+fn a_request_that_runs_out_of_time_stops_and_says_what_it_committed() {
+    let s =
+        DemoServer::start_with(&[("WARDEN_SERVER__REQUEST_TIMEOUT_SECS", "1"), ("WARDEN_PIPELINE__BATCH_SIZE", "20")]);
+    let alerts = |d: &std::path::Path| -> u64 {
+        let conn = rusqlite::Connection::open(d.join("warden.db")).unwrap();
+        conn.query_row("SELECT count(*) FROM alerts", [], |r| r.get(0)).unwrap()
+    };
+    let before = alerts(s.data());
+    let n = 20_000;
+    let body: String =
+        (0..n).map(|i| format!("{{\"message\":\"bulk event {i}\",\"host\":{{\"name\":\"h{}\"}}}}\n", i % 50)).collect();
+    let mut api = s.client();
+    let auth = format!("Bearer {}", s.api_token);
+    let r = api.request("POST", "/api/v1/alerts", &[("Authorization", &auth)], body.as_bytes());
+    assert_eq!(r.status, 503, "{}", &r.body[..r.body.len().min(300)]);
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(v["complete"], false);
+    let accepted = v["accepted"].as_u64().unwrap();
+    assert!(accepted < n, "{accepted} of {n}");
+    assert_eq!(v["processed"].as_u64().unwrap(), accepted + v["rejected"].as_array().unwrap().len() as u64);
+    // Nothing goes on after the answer: what is stored is what was acknowledged.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert_eq!(alerts(s.data()) - before, accepted, "the server kept ingesting after it answered");
+}

@@ -47,9 +47,14 @@ pub struct DemoServer {
 
 impl DemoServer {
     pub fn start() -> DemoServer {
+        Self::start_with(&[])
+    }
+
+    /// The same, with environment overrides of the configuration (`WARDEN_SECTION__KEY`).
+    pub fn start_with(env: &[(&str, &str)]) -> DemoServer {
         let data = tempfile::tempdir().unwrap();
         let api_token = "forwarder-token".to_owned();
-        let (child, addr, passwords, tokens, waiting_action) = spawn(data.path(), &api_token);
+        let (child, addr, passwords, tokens, waiting_action) = spawn(data.path(), &api_token, env);
         assert_eq!(passwords.len(), 6, "one demo user per role");
         DemoServer { addr, passwords, tokens, waiting_action, api_token, child, _data: data }
     }
@@ -63,7 +68,7 @@ impl DemoServer {
     pub fn restart(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let (child, addr, ..) = spawn(self._data.path(), &self.api_token);
+        let (child, addr, ..) = spawn(self._data.path(), &self.api_token, &[]);
         self.child = child;
         self.addr = addr;
     }
@@ -94,10 +99,11 @@ type Spawned = (Child, String, BTreeMap<String, String>, BTreeMap<String, String
 /// `warden serve --demo` on a free port: the process, its address, and the
 /// passwords, tokens and waiting action it printed (empty when the demo
 /// users existed already).
-fn spawn(data: &Path, api_token: &str) -> Spawned {
+fn spawn(data: &Path, api_token: &str, env: &[(&str, &str)]) -> Spawned {
     let mut child = warden(data)
         .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
         .env("WARDEN_API_TOKEN", api_token)
+        .envs(env.iter().copied())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
