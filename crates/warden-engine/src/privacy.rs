@@ -420,6 +420,8 @@ impl Engine {
 /// Warden's scorecard and speed on a labelled PII corpus (`warden dev pii-score`).
 pub struct PiiBenchmark {
     pub scorecard: corpus::Scorecard,
+    /// What the recognisers found, per sample.
+    pub findings: Vec<Vec<(usize, usize, String)>>,
     /// Lines per second: recognition alone, tokenising for an external
     /// provider, and tokenising plus the egress check on the result.
     pub recognise: f64,
@@ -450,7 +452,8 @@ pub fn pii_benchmark(samples: &[corpus::Sample]) -> Result<PiiBenchmark, EngineE
     };
     let protector = make()?;
     let r = protector.recognisers();
-    let scorecard = corpus::score(samples, &corpus::findings(r, samples));
+    let findings = corpus::findings(r, samples);
+    let scorecard = corpus::score(samples, &findings);
     let policy = ProviderPolicy {
         name: "external".into(),
         residency: Residency::External,
@@ -475,7 +478,7 @@ pub fn pii_benchmark(samples: &[corpus::Sample]) -> Result<PiiBenchmark, EngineE
         let body = serde_json::to_string(&out.alert().fields).unwrap_or_default();
         std::hint::black_box(p.egress_check(&body, &out, &policy));
     });
-    Ok(PiiBenchmark { scorecard, recognise, tokenise, tokenise_and_egress })
+    Ok(PiiBenchmark { scorecard, findings, recognise, tokenise, tokenise_and_egress })
 }
 
 fn corpus_alert(i: usize, text: &str) -> warden_core::Alert {

@@ -541,6 +541,36 @@ pub fn score(samples: &[Sample], findings: &[Vec<(usize, usize, String)>]) -> Sc
     card
 }
 
+/// Seeded values not found and decoys flagged, one line each, for people
+/// working on the recognisers.
+pub fn misses(samples: &[Sample], findings: &[Vec<(usize, usize, String)>]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (s, found) in samples.iter().zip(findings) {
+        for sp in &s.seeded {
+            let covered: usize = found
+                .iter()
+                .filter(|(_, _, k)| same_kind(k, sp.kind))
+                .map(|(a, b, _)| overlap((*a, *b), (sp.start, sp.end)))
+                .sum();
+            if covered * 10 < (sp.end - sp.start) * 8 {
+                out.push(format!("missed {} {:?} in: {}", sp.kind, &s.text[sp.start..sp.end], s.text));
+            }
+        }
+        for d in &s.decoys {
+            if let Some((a, b, k)) = found.iter().find(|(a, b, _)| overlap((*a, *b), (d.start, d.end)) > 0) {
+                out.push(format!(
+                    "flagged {} decoy {:?} as {k} {:?} in: {}",
+                    d.kind,
+                    &s.text[d.start..d.end],
+                    &s.text[*a..*b],
+                    s.text
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// Warden's recognisers' findings on a corpus.
 pub fn findings(r: &Recognisers, samples: &[Sample]) -> Vec<Vec<(usize, usize, String)>> {
     samples

@@ -23,6 +23,9 @@ pub struct Args {
     /// Print the scorecard and figures as JSON.
     #[arg(long)]
     json: bool,
+    /// Also list seeded values missed and decoys flagged (with their lines).
+    #[arg(long)]
+    misses: bool,
 }
 
 fn chars(text: &str, byte: usize) -> usize {
@@ -60,6 +63,11 @@ pub fn score(args: Args) -> anyhow::Result<std::process::ExitCode> {
         write_corpus(&samples, path)?;
     }
     let b = warden_engine::pii_benchmark(&samples)?;
+    if args.misses {
+        for m in corpus::misses(&samples, &b.findings) {
+            println!("{m}");
+        }
+    }
     if args.json {
         println!(
             "{}",

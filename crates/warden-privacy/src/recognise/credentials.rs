@@ -204,12 +204,24 @@ fn placeholder(v: &str) -> bool {
     let l = v.to_ascii_lowercase();
     v.len() < 3
         || v.chars().all(|c| c == '*' || c == 'x' || c == 'X' || c == '.')
-        || v.starts_with('$')
+        || variable(v)
         || (v.starts_with("%%") && v[2..].bytes().all(|b| b.is_ascii_digit()))
-        || (v.starts_with('%') && v.ends_with('%'))
         || (v.starts_with('<') && v.ends_with('>'))
         || v.starts_with("{{")
         || ["null", "none", "true", "false", "yes", "no", "redacted", "hidden", "n/a", "***"].contains(&l.as_str())
+}
+
+/// A variable standing for the value: `$cred`, `${PASS}`, `$env:DB_PASS`, `%PASSWORD%`
+/// (not a password that merely starts with `$` or `%`).
+fn variable(v: &str) -> bool {
+    let ident = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':');
+    if let Some(rest) = v.strip_prefix("${") {
+        return rest.strip_suffix('}').is_some_and(ident);
+    }
+    if let Some(rest) = v.strip_prefix('$') {
+        return ident(rest);
+    }
+    v.len() > 2 && v.starts_with('%') && v.ends_with('%') && ident(&v[1..v.len() - 1])
 }
 
 fn secret(out: &mut Vec<Hit>, text: &str, start: usize, end: usize, recogniser: &'static str) {
@@ -463,6 +475,9 @@ mod tests {
         assert!(found("nmap -p 445 10.0.0.0/24").is_empty());
         assert_eq!(found("mysql -u root -pT0ps3cret db"), [("T0ps3cret".into(), s)]);
         assert!(found("Invoke-Thing -Password $cred").is_empty(), "a variable is not a secret");
+        assert!(found("tool --password=%DB_PASS%").is_empty());
+        assert_eq!(found("Invoke-Deploy -Password %g8cH!sEwP%"), [("%g8cH!sEwP%".into(), s)]);
+        assert_eq!(found("Invoke-Deploy -Password $ecr3t!"), [("$ecr3t!".into(), s)]);
     }
 
     #[test]
