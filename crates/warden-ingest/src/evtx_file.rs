@@ -77,6 +77,50 @@ impl<'a> EvtxStream<'a> {
         self.bytes[start..end].to_vec()
     }
 
+    /// The complete records of a chunk cut short (its header must be whole):
+    /// the chunk is read as if the missing bytes were zeros, without checksums
+    /// (they cover bytes that are gone), and reading stops at the first record
+    /// that is not whole. Returns how many records were queued.
+    fn recover_partial_chunk(&mut self, n: u64, tail: usize) -> usize {
+        self.recover_partial_chunk_at(n, self.bytes.len() - tail, tail)
+    }
+
+    /// The whole records of the `len` bytes of chunk `n` that start at `start`.
+    fn recover_partial_chunk_at(&mut self, n: u64, start: usize, len: usize) -> usize {
+        const CHUNK_HEADER: usize = 512;
+        let tail = len.min(self.bytes.len().saturating_sub(start));
+        if tail < CHUNK_HEADER {
+            return 0;
+        }
+        let mut padded = self.bytes[start..start + tail].to_vec();
+        padded.resize(CHUNK, 0);
+        let Ok(mut data) = evtx::EvtxChunkData::new(padded, false) else { return 0 };
+        data.number = Some(n);
+        let Ok(mut chunk) = data.parse(self.settings.clone()) else { return 0 };
+        let cut = tail as u64;
+        let mut items = Vec::new();
+        for record in chunk.iter() {
+            let Ok(rec) = record else { break };
+            // A record whose bytes run past the cut was rebuilt from zeros: not a record.
+            if rec.binxml_offset + u64::from(rec.binxml_size) + 4 > cut {
+                break;
+            }
+            let Ok(rec) = rec.into_json_value() else { break };
+            let origin = self.origin(Location::Record(rec.event_record_id));
+            items.push(match build_alert(&rec.data, origin.clone(), self.opts) {
+                Ok(alert) => Parsed::Alert(Box::new(alert)),
+                Err(reason) => Parsed::Rejected(Diagnostic {
+                    origin,
+                    reason,
+                    raw: serde_json::to_vec(&rec.data).unwrap_or_default(),
+                }),
+            });
+        }
+        let count = items.iter().filter(|i| matches!(i, Parsed::Alert(_))).count();
+        self.queue.extend(items);
+        count
+    }
+
     /// Reads the next chunk's records into the queue. False when no chunk is left.
     fn fill(&mut self) -> bool {
         let Some(chunks) = self.chunks.as_mut() else {
@@ -98,10 +142,13 @@ impl<'a> EvtxStream<'a> {
             }
             if self.bytes.len() > FILE_HEADER && tail != 0 {
                 let n = ((self.bytes.len() - FILE_HEADER) / CHUNK) as u64;
+                // Every record complete before the cut is still a record: read them.
+                let recovered = self.recover_partial_chunk(n, tail);
                 self.queue.push_back(Parsed::Rejected(Diagnostic {
                     origin: self.origin(Location::Chunk(n)),
                     reason: format!(
-                        "EVTX file is truncated: it ends {tail} bytes into chunk {n} (a chunk is {CHUNK} bytes)"
+                        "EVTX file is truncated: it ends {tail} bytes into chunk {n} (a chunk is {CHUNK} bytes); \
+                         {recovered} complete record(s) before the cut were read, the rest of the chunk is kept here"
                     ),
                     raw: self.bytes[self.bytes.len() - tail..].to_vec(),
                 }));
@@ -119,9 +166,18 @@ impl<'a> EvtxStream<'a> {
                 };
                 self.position = (FILE_HEADER + (n as usize + 1) * CHUNK).min(self.bytes.len());
                 let raw = self.chunk_bytes(n);
+                // A chunk that fails its checksum may still hold whole records (its
+                // header magic intact): they are read, and the chunk is kept as it is.
+                let len = raw.len();
+                let recovered = self.recover_partial_chunk_at(n, FILE_HEADER + n as usize * CHUNK, len);
+                let also = if recovered > 0 {
+                    format!("; {recovered} record(s) were read from it without its checksum")
+                } else {
+                    String::new()
+                };
                 self.queue.push_back(Parsed::Rejected(Diagnostic {
                     origin: self.origin(Location::Chunk(n)),
-                    reason: format!("EVTX chunk {n} cannot be read: {}", chain(&e)),
+                    reason: format!("EVTX chunk {n} cannot be read: {}{also}", chain(&e)),
                     raw,
                 }));
                 return true;

@@ -144,3 +144,51 @@ fn damaged_evtx_file_reports_its_bad_chunk_and_keeps_the_rest() {
     assert!(chunk.reason.contains("chunk"), "{}", chunk.reason);
     assert_eq!(chunk.raw.len(), 65536, "the whole bad chunk is kept for the dead-letter store");
 }
+
+/// Records complete before a cut are read at every cut point of a one-chunk
+/// file; records are never invented from the zeros past the cut.
+#[test]
+fn a_truncated_evtx_file_keeps_every_record_complete_before_the_cut() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/new-user-security.evtx");
+    let bytes = std::fs::read(path).unwrap();
+    let o = opts();
+    let whole: Vec<u64> = read(&bytes, "w.evtx", &o)
+        .filter_map(|p| match p {
+            Parsed::Alert(a) => match a.origin.location {
+                warden_core::Location::Record(r) => Some(r),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    assert!(whole.len() >= 2, "{whole:?}");
+    // Where each record ends: the smallest cut at which it is read.
+    let mut last = 0;
+    let mut cuts = 0;
+    for cut in (4096 + 512..bytes.len()).step_by(97).chain([10104]) {
+        let items: Vec<Parsed> = read(&bytes[..cut], "cut.evtx", &o).collect();
+        let got: Vec<u64> = items
+            .iter()
+            .filter_map(|p| match p {
+                Parsed::Alert(a) => match a.origin.location {
+                    warden_core::Location::Record(r) => Some(r),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect();
+        assert_eq!(&whole[..got.len()], &got[..], "cut at {cut}: records in order, none invented");
+        if cut != 10104 {
+            assert!(got.len() >= last, "cut at {cut}: a longer prefix never yields fewer records");
+            last = got.len();
+        }
+        assert!(
+            items.iter().any(|p| matches!(p, Parsed::Rejected(d) if d.reason.contains("truncated"))),
+            "cut at {cut}: the cut is reported"
+        );
+        cuts += 1;
+    }
+    assert!(cuts > 10);
+    let at_10104: usize = read(&bytes[..10104], "cut.evtx", &o).filter(|p| matches!(p, Parsed::Alert(_))).count();
+    assert_eq!(at_10104, whole.len(), "the end of the chunk's used data: every record is whole");
+}
