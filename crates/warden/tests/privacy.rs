@@ -95,12 +95,19 @@ fn an_analysts_evidence_bundle_keeps_operational_identifiers_and_tokenises_custo
     assert!(!refused.status.success(), "an export without a token is refused");
     let auditor = user_with_token(data.path(), "aud", "auditor");
     let analyst = user_with_token(data.path(), "ann", "analyst");
-    let no_audit = warden(data.path())
-        .args(["audit", "export", "--alert", &id])
-        .env("WARDEN_TOKEN", analyst.trim())
-        .output()
-        .unwrap();
-    assert!(!no_audit.status.success(), "an analyst may not read the audit trail");
+    let admin = user_with_token(data.path(), "adm", "admin");
+    let export = |token: &str| {
+        warden(data.path()).args(["audit", "export", "--alert", &id]).env("WARDEN_TOKEN", token).output().unwrap()
+    };
+    assert!(!export("not-a-token").status.success(), "a token that is not one is refused");
+    // An analyst's bundle follows the analyst's view: the host as it is, the customer's data as tokens.
+    let a = export(analyst.trim());
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    let ab: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
+    let aa = ab["alert"].to_string();
+    assert!(aa.contains("ws-042") && aa.contains("jdoe") && aa.contains("203.0.113.7"), "{aa}");
+    assert!(!aa.contains("4111 1111") && !aa.contains("Okafor"), "{aa}");
+    assert!(export(admin.trim()).status.success(), "admins read the audit trail");
     let ok = warden(data.path())
         .args(["audit", "export", "--alert", &id])
         .env("WARDEN_TOKEN", auditor.trim())
