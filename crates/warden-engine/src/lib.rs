@@ -157,7 +157,13 @@ pub struct Engine {
     audit: audit::AuditState,
     /// Version of the configuration, stamped on every audit entry.
     policy_version: String,
+    /// When each alert's current burst of duplicates began (see [`Engine::first_of_burst`]).
+    bursts: Mutex<std::collections::HashMap<AlertId, std::time::Instant>>,
 }
+
+/// Repeats of an alert within this long of the first recorded one are
+/// counted on the alert without another audit entry.
+pub const DUPLICATE_BURST: std::time::Duration = std::time::Duration::from_secs(3600);
 
 impl Engine {
     /// Opens (creating) the SQLite store in `data_dir` with the local
@@ -239,6 +245,7 @@ impl Engine {
             write: Mutex::new(()),
             audit,
             policy_version,
+            bursts: Mutex::new(std::collections::HashMap::new()),
         }
     }
 
@@ -295,6 +302,27 @@ impl Engine {
         let summary = self.triage_input(input, source, format, on_event)?;
         self.attest()?;
         Ok(summary)
+    }
+
+    /// Whether a duplicate of `id` starts a new burst (none recorded in the
+    /// last [`DUPLICATE_BURST`]): only those get an audit entry, so a flood of
+    /// repeats costs the log one entry per alert per burst, not one per copy.
+    fn first_of_burst(&self, id: &AlertId) -> bool {
+        let now = std::time::Instant::now();
+        let mut bursts = self.bursts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(at) = bursts.get(id)
+            && now.duration_since(*at) < DUPLICATE_BURST
+        {
+            return false;
+        }
+        if bursts.len() >= 100_000 {
+            bursts.retain(|_, at| now.duration_since(*at) < DUPLICATE_BURST);
+            if bursts.len() >= 100_000 {
+                bursts.clear();
+            }
+        }
+        bursts.insert(id.clone(), now);
+        true
     }
 
     /// Signs a checkpoint of the log now if anything was written since the last one.
@@ -484,15 +512,20 @@ impl Engine {
                     let existing = known.get(&alert.fingerprint).cloned();
                     if existing.is_some() || !seen.insert(alert.fingerprint.clone()) {
                         let id = existing.unwrap_or_else(|| alert.id.clone());
-                        batch.duplicates.push(Duplicate {
-                            alert_id: id.clone(),
-                            audit: AuditRecord::new(
+                        // One entry per burst of repeats; the alert's count records every one.
+                        let audit = self.first_of_burst(&id).then(|| {
+                            AuditRecord::new(
                                 service("ingest"),
                                 "ingest.deduplicated",
                                 id.as_str(),
-                                serde_json::json!({"fingerprint": alert.fingerprint.as_str(), "origin": alert.origin.to_string()}),
-                            ),
+                                serde_json::json!({
+                                    "fingerprint": alert.fingerprint.as_str(),
+                                    "origin": alert.origin.to_string(),
+                                    "burst_secs": DUPLICATE_BURST.as_secs(),
+                                }),
+                            )
                         });
+                        batch.duplicates.push(Duplicate { alert_id: id.clone(), audit });
                         pending.push(Pending::Duplicate(id, alert.origin));
                         continue;
                     }

@@ -197,3 +197,26 @@ fn concurrent_checkpoint_writers_do_not_collide() {
     let report = engine.verify_audit_log(None).unwrap().unwrap();
     assert!(!report.checkpoints.is_empty(), "{report:?}");
 }
+
+#[test]
+fn a_flood_of_duplicates_costs_the_audit_log_one_entry_per_burst_and_every_copy_is_counted() {
+    let engine = Engine::in_memory(Config::default()).unwrap();
+    let line = br#"{"event_type":"dns","src_ip":"10.0.0.1","dns":{"rrname":"flood.example"}}"#;
+    let input: Vec<u8> = std::iter::repeat_n([&line[..], b"\n"].concat(), 300).flatten().collect();
+    let mut id = None;
+    for _ in 0..3 {
+        engine
+            .triage(&input, "flood", None, &mut |e| {
+                if let Event::Alert(r) = e {
+                    id = Some(r.alert_id.clone());
+                }
+            })
+            .unwrap();
+    }
+    let id = id.unwrap();
+    let rec = engine.store().alert(&id).unwrap().unwrap();
+    assert_eq!(rec.duplicates, 899, "every copy after the first is counted");
+    let entries = engine.store().audit_for_object(id.as_str()).unwrap();
+    let dedup = entries.iter().filter(|e| e.record.action == "ingest.deduplicated").count();
+    assert_eq!(dedup, 1, "one entry for the burst, not one per copy");
+}

@@ -53,7 +53,9 @@ pub struct DeadLetter {
 #[derive(Clone, Debug)]
 pub struct Duplicate {
     pub alert_id: AlertId,
-    pub audit: AuditRecord,
+    /// The entry that records it, when the engine wants one (the first
+    /// duplicate of a burst); the alert's duplicate count goes up either way.
+    pub audit: Option<AuditRecord>,
 }
 
 /// Everything one commit writes, atomically.

@@ -534,7 +534,7 @@ impl Store for SqliteStore {
             }
             for d in batch.duplicates {
                 bump.execute([d.alert_id.as_str()])?;
-                audit.push(d.audit);
+                audit.extend(d.audit);
             }
             let mut insert_dead = tx.prepare_cached(
                 "INSERT INTO dead_letters (id, received_at, origin, reason, raw) VALUES (?1, ?2, ?3, ?4, ?5)

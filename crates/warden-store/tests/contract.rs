@@ -94,7 +94,12 @@ fn counts_duplicates_and_never_stores_twice(s: &dyn Store) {
             triaged: vec![triaged(1)],
             duplicates: vec![Duplicate {
                 alert_id: alert(1).id,
-                audit: AuditRecord::new(Actor::Service("t".into()), "ingest.deduplicated", "x", serde_json::json!({})),
+                audit: Some(AuditRecord::new(
+                    Actor::Service("t".into()),
+                    "ingest.deduplicated",
+                    "x",
+                    serde_json::json!({}),
+                )),
             }],
             ..Batch::default()
         })
