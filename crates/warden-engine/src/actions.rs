@@ -259,6 +259,12 @@ impl Engine {
     }
 
     /// The identity behind a bearer token. Every use is audited (token id, never the token).
+    /// Whether a bearer token is one Warden issued and has not revoked, without
+    /// recording a use (for a gate in front of the handler that will authenticate).
+    pub fn token_is_valid(&self, token: &str) -> Result<bool, EngineError> {
+        Ok(self.store().user_by_token(&sha256_hex(&[token.trim().as_bytes()]))?.is_some())
+    }
+
     pub fn authenticate(&self, token: &str) -> Result<Identity, EngineError> {
         let Some((id, user)) = self.store().user_by_token(&sha256_hex(&[token.trim().as_bytes()]))? else {
             return Err(EngineError::Unauthenticated);

@@ -3,8 +3,9 @@
 //! report gives sustained alerts/s, latency percentiles, failures by
 //! status, and (with `--server-pid`) the server's memory after the run.
 //!
-//! Every alert sent is made unique (a `warden_load_seq` field), so the
-//! server does the full work of a new alert rather than a duplicate check.
+//! Every alert sent is made unique (a `warden_load_seq` field, counted from
+//! the clock so that runs differ too), so the server does the full work of a
+//! new alert rather than a duplicate check.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -116,7 +117,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(!alerts.is_empty(), "the files hold no JSON objects to send");
     let alerts = Arc::new(alerts);
     let url = format!("{}/api/v1/alerts", args.url.trim_end_matches('/'));
-    let seq = Arc::new(AtomicU64::new(0));
+    // Sequence numbers start from the clock, so a second run sends new alerts
+    // too rather than measuring duplicate checks.
+    let start = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    let seq = Arc::new(AtomicU64::new(start));
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let workers: Vec<_> = (0..args.connections)

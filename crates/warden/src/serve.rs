@@ -299,7 +299,7 @@ fn router(state: Arc<AppState>, max_body: usize) -> Router {
                 async move { ([(header::CONTENT_TYPE, "application/json")], doc.as_str().to_owned()) }
             }),
         )
-        .merge(api)
+        .merge(api.route_layer(axum::middleware::from_fn_with_state(state.clone(), credentials_first)))
         .merge(crate::web::routes())
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::httpmetrics::observe))
@@ -367,8 +367,9 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
     }
 }
 
-/// Ingestion accepts the forwarders' token (`WARDEN_API_TOKEN`) or any
-/// user's bearer token; `Splunk <token>` is accepted as HEC clients send it.
+/// Ingestion accepts the forwarders' token (`WARDEN_API_TOKEN`) or the
+/// bearer token of a user who works alerts (auditors and admins get 403);
+/// `Splunk <token>` is accepted as HEC clients send it.
 async fn authorise(state: &Arc<AppState>, headers: &HeaderMap) -> Result<(), ApiError> {
     let presented = headers
         .get(header::AUTHORIZATION)
@@ -382,11 +383,54 @@ async fn authorise(state: &Arc<AppState>, headers: &HeaderMap) -> Result<(), Api
         return Ok(());
     }
     let s = state.clone();
-    tokio::task::spawn_blocking(move || s.engine.authenticate(&presented))
+    let who = tokio::task::spawn_blocking(move || s.engine.authenticate(&presented))
         .await
         .map_err(|_| ApiError::internal())?
-        .map(|_| ())
-        .map_err(|_| ApiError::unauthorized())
+        .map_err(|_| ApiError::unauthorized())?;
+    // People who work alerts may send them; auditors and admins may not.
+    if !who.can(warden_govern::Permission::Review) {
+        return Err(ApiError {
+            status: StatusCode::FORBIDDEN,
+            code: "forbidden",
+            message: format!(
+                "{} may not ingest alerts: it needs the Review permission (or the forwarders' token)",
+                who.user
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// API requests without valid credentials get 401 before anything reads
+/// their body (so a bad body never earns an unauthenticated caller a 422);
+/// what each credential may do is still checked by the handler.
+async fn credentials_first(
+    State(state): State<Arc<AppState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if ["/healthz", "/readyz", "/metrics"].contains(&req.uri().path()) {
+        return next.run(req).await;
+    }
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("Splunk ")))
+        .map(|t| t.trim().to_owned());
+    let Some(presented) = presented else { return ApiError::unauthorized().into_response() };
+    let h = sha256(presented.as_bytes());
+    if h.iter().zip(state.token_hash.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) != 0 {
+        let s = state.clone();
+        match tokio::task::spawn_blocking(move || s.engine.token_is_valid(&presented)).await {
+            Ok(Ok(true)) => {}
+            Ok(Ok(false)) => return ApiError::unauthorized().into_response(),
+            Ok(Err(e)) => return internal(e).into_response(),
+            Err(_) => return ApiError::internal().into_response(),
+        }
+    }
+    next.run(req).await
 }
 
 /// Liveness: the process answers.

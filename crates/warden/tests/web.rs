@@ -609,3 +609,34 @@ fn a_request_that_runs_out_of_time_stops_and_says_what_it_committed() {
     std::thread::sleep(std::time::Duration::from_secs(3));
     assert_eq!(alerts(s.data()) - before, accepted, "the server kept ingesting after it answered");
 }
+
+#[test]
+fn credentials_are_checked_before_the_body_and_only_people_who_work_alerts_may_send_them() {
+    let s = DemoServer::start();
+    let mut api = s.client();
+    let bad = b"{not json";
+    let none = api.request("POST", "/api/v1/actions", &[("Content-Type", "application/json")], bad);
+    assert_eq!(none.status, 401, "no token, bad body: 401 first: {}", none.body);
+    let forged = api.request(
+        "POST",
+        "/api/v1/actions",
+        &[("Content-Type", "application/json"), ("Authorization", "Bearer not-a-token")],
+        bad,
+    );
+    assert_eq!(forged.status, 401, "{}", forged.body);
+    let analyst = format!("Bearer {}", s.tokens["demo-analyst"]);
+    let real = api.request(
+        "POST",
+        "/api/v1/actions",
+        &[("Content-Type", "application/json"), ("Authorization", &analyst)],
+        bad,
+    );
+    assert!(real.status == 400 || real.status == 422, "with a valid token the body is judged: {}", real.status);
+
+    let alert = br#"{"message":"who may send this","host":{"name":"ws-9"}}"#;
+    for (user, want) in [("demo-analyst", 200), ("demo-auditor", 403), ("demo-admin", 403)] {
+        let auth = format!("Bearer {}", s.tokens[user]);
+        let r = api.request("POST", "/api/v1/alerts", &[("Authorization", &auth)], alert);
+        assert_eq!(r.status, want, "{user}: {}", r.body);
+    }
+}
