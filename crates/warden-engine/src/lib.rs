@@ -360,6 +360,24 @@ impl Engine {
         self.triage_inputs_until(&[(input, source)], format, stop, on_event)
     }
 
+    /// Keeps input that was refused before it could be read (a request body
+    /// over the size limit, say) in the dead-letter store, audited, with its
+    /// reason and the bytes kept of it; returns the dead letter's id.
+    pub fn reject_input(&self, source: &str, reason: String, raw: Vec<u8>) -> Result<String, EngineError> {
+        let diag = warden_ingest::Diagnostic {
+            origin: warden_core::Origin { file: source.to_owned(), location: warden_core::Location::Whole(true) },
+            reason,
+            raw,
+        };
+        let mut id = String::new();
+        self.run_batch(vec![Parsed::Rejected(diag)], &mut Summary::default(), &mut |e| {
+            if let Event::Rejected(d) = e {
+                id = d.id;
+            }
+        })?;
+        Ok(id)
+    }
+
     /// A Splunk-HEC body (concatenated `{"event": …}` objects): each event
     /// triaged, every object that is not one dead-lettered with its reason,
     /// the good records of a mixed body kept. Like [`Engine::triage_input`],

@@ -45,6 +45,8 @@ pub struct AppState {
     token_hash: [u8; 32],
     pub latency: crate::httpmetrics::Latency,
     pub request_timeout: std::time::Duration,
+    /// `server.max_body_bytes`: the largest ingest body accepted.
+    pub max_body: usize,
     /// The server listens on a loopback address only (cookies may then go
     /// without `Secure` to a browser on the same machine).
     pub loopback: bool,
@@ -80,6 +82,7 @@ pub fn run(engine: Engine, args: Args) -> anyhow::Result<ExitCode> {
         token_hash: sha256(token.as_bytes()),
         latency: Default::default(),
         request_timeout,
+        max_body,
         loopback: bind.ip().is_loopback(),
     });
     let app = router(state.clone(), max_body);
@@ -496,10 +499,69 @@ pub(crate) struct Rejected {
 pub(crate) async fn post_alerts(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Result<(StatusCode, Json<IngestResponse>), ApiError> {
     authorise(&state, &headers).await?;
+    let body = read_body(&state, body, "http").await?;
     ingest(state, body).await
+}
+
+/// How much of a body over the limit the dead-letter store keeps.
+const OVERSIZE_PREFIX: usize = 64 << 10;
+
+/// The request body, up to `server.max_body_bytes`. A larger one is read
+/// through without being held (hashed as it goes), and kept in the
+/// dead-letter store as its first 64 KiB with its size and SHA-256; the
+/// answer is 413 naming the dead letter.
+async fn read_body(state: &Arc<AppState>, mut body: axum::body::Body, source: &str) -> Result<Bytes, ApiError> {
+    use http_body_util::BodyExt;
+    use sha2::Digest;
+    let max = state.max_body;
+    let mut buf: Vec<u8> = Vec::new();
+    let mut total: u64 = 0;
+    let mut over: Option<sha2::Sha256> = None;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "unreadable_body",
+            message: format!("the request body could not be read: {e}"),
+        })?;
+        let Ok(data) = frame.into_data() else { continue };
+        total += data.len() as u64;
+        if over.is_none() && buf.len() + data.len() > max {
+            let mut h = sha2::Sha256::new();
+            h.update(&buf);
+            buf.truncate(OVERSIZE_PREFIX);
+            over = Some(h);
+        }
+        match &mut over {
+            Some(h) => {
+                h.update(&data);
+                let room = OVERSIZE_PREFIX.saturating_sub(buf.len());
+                buf.extend_from_slice(&data[..room.min(data.len())]);
+            }
+            None => buf.extend_from_slice(&data),
+        }
+    }
+    let Some(h) = over else { return Ok(Bytes::from(buf)) };
+    let digest: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let reason = format!(
+        "request body of {total} bytes is over server.max_body_bytes ({max}); its first {} bytes are kept, SHA-256 of the whole {digest}",
+        buf.len()
+    );
+    let s = state.clone();
+    let source = source.to_owned();
+    let id = tokio::task::spawn_blocking(move || s.engine.reject_input(&source, reason, buf))
+        .await
+        .map_err(internal)?
+        .map_err(internal)?;
+    Err(ApiError {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        code: "too_large",
+        message: format!(
+            "the body is {total} bytes, over the limit of {max}; nothing was ingested, and its first bytes, size and hash are kept as dead letter {id}"
+        ),
+    })
 }
 
 /// Splunk-HEC-style ingestion: concatenated `{"event": …}` objects (the
@@ -512,9 +574,10 @@ pub(crate) async fn post_alerts(
 pub(crate) async fn hec(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Result<(StatusCode, Json<IngestResponse>), ApiError> {
     authorise(&state, &headers).await?;
+    let body = read_body(&state, body, "hec").await?;
     not_empty(&body)?;
     run_ingest(state, move |e, stop, on_event| e.triage_hec(&body, stop, on_event)).await
 }

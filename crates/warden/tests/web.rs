@@ -640,3 +640,29 @@ fn credentials_are_checked_before_the_body_and_only_people_who_work_alerts_may_s
         assert_eq!(r.status, want, "{user}: {}", r.body);
     }
 }
+
+#[test]
+fn a_body_over_the_limit_is_refused_and_kept_as_a_dead_letter_with_its_size_and_hash() {
+    let s = DemoServer::start_with(&[("WARDEN_SERVER__MAX_BODY_BYTES", "100000")]);
+    let mut api = s.client();
+    let auth = format!("Bearer {}", s.api_token);
+    let body: String = (0..3000).map(|i| format!("{{\"message\":\"oversize body line {i}\"}}\n")).collect();
+    assert!(body.len() > 100_000);
+    for path in ["/api/v1/alerts", "/services/collector/event"] {
+        let r = api.request("POST", path, &[("Authorization", &auth)], body.as_bytes());
+        assert_eq!(r.status, 413, "{path}: {}", r.body);
+        assert!(r.body.contains("dead letter dl-"), "{path}: {}", r.body);
+    }
+    let conn = rusqlite::Connection::open(s.data().join("warden.db")).unwrap();
+    let (n, reason, raw): (u64, String, Vec<u8>) = conn
+        .query_row(
+            "SELECT count(*), max(reason), max(raw) FROM dead_letters WHERE reason LIKE 'request body of%'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(n, 2, "one dead letter per refused body");
+    assert!(reason.contains(&format!("{} bytes", body.len())) && reason.contains("SHA-256"), "{reason}");
+    assert_eq!(raw.len(), 64 << 10, "the first 64 KiB are kept");
+    assert_eq!(&raw[..], &body.as_bytes()[..64 << 10]);
+}
