@@ -364,6 +364,11 @@ pub struct ServerConfig {
     /// a slower one is disconnected, so trickled headers cannot hold
     /// connections open.
     pub header_timeout_secs: u64,
+    /// Ingest requests served at once (bodies being read or triaged); one
+    /// more waits up to a second for a slot and is then answered 503 with
+    /// `Retry-After`, before its body is read. Memory for bodies is bounded
+    /// by this times `max_body_bytes`.
+    pub max_concurrent_ingest: usize,
 }
 
 impl Default for ServerConfig {
@@ -373,6 +378,7 @@ impl Default for ServerConfig {
             max_body_bytes: 32 << 20,
             request_timeout_secs: 30,
             header_timeout_secs: 10,
+            max_concurrent_ingest: 8,
         }
     }
 }
@@ -495,6 +501,9 @@ impl Config {
         }
         if self.audit.origin.trim().is_empty() || self.audit.origin.contains('\n') {
             e.push("audit.origin must be one non-empty line".to_owned());
+        }
+        if self.server.max_concurrent_ingest == 0 {
+            e.push("server.max_concurrent_ingest must be at least 1".to_owned());
         }
         if self.audit.checkpoint_every == 0 || self.audit.checkpoint_interval_secs == 0 {
             e.push("audit.checkpoint_every and audit.checkpoint_interval_secs must be greater than 0".to_owned());

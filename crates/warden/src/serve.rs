@@ -47,6 +47,8 @@ pub struct AppState {
     pub request_timeout: std::time::Duration,
     /// `server.max_body_bytes`: the largest ingest body accepted.
     pub max_body: usize,
+    /// Slots for ingest requests (`server.max_concurrent_ingest`): admission control.
+    ingest_slots: Arc<tokio::sync::Semaphore>,
     /// The server listens on a loopback address only (cookies may then go
     /// without `Secure` to a browser on the same machine).
     pub loopback: bool,
@@ -77,12 +79,14 @@ pub fn run(engine: Engine, args: Args) -> anyhow::Result<ExitCode> {
     let max_body = engine.config().server.max_body_bytes;
     let request_timeout = std::time::Duration::from_secs(engine.config().server.request_timeout_secs);
     let header_timeout = std::time::Duration::from_secs(engine.config().server.header_timeout_secs);
+    let slots = engine.config().server.max_concurrent_ingest.max(1);
     let state = Arc::new(AppState {
         engine,
         token_hash: sha256(token.as_bytes()),
         latency: Default::default(),
         request_timeout,
         max_body,
+        ingest_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
         loopback: bind.ip().is_loopback(),
     });
     let app = router(state.clone(), max_body);
@@ -357,7 +361,12 @@ impl IntoResponse for ApiError {
             code: &'a str,
             message: &'a str,
         }
-        (self.status, Json(Body { error: Inner { code: self.code, message: &self.message } })).into_response()
+        let mut r =
+            (self.status, Json(Body { error: Inner { code: self.code, message: &self.message } })).into_response();
+        if self.code == "busy" {
+            r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
+        r
     }
 }
 
@@ -502,8 +511,24 @@ pub(crate) async fn post_alerts(
     body: axum::body::Body,
 ) -> Result<(StatusCode, Json<IngestResponse>), ApiError> {
     authorise(&state, &headers).await?;
+    let _slot = admit(&state).await?;
     let body = read_body(&state, body, "http").await?;
     ingest(state, body).await
+}
+
+/// A slot for one ingest request, waited for up to a second; otherwise 503
+/// with `Retry-After` before anything of the body is read.
+async fn admit(state: &Arc<AppState>) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+    let slots = state.ingest_slots.clone();
+    match tokio::time::timeout(std::time::Duration::from_secs(1), slots.acquire_owned()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "busy",
+            message: "every ingest slot is busy (server.max_concurrent_ingest); nothing was read — retry shortly"
+                .into(),
+        }),
+    }
 }
 
 /// How much of a body over the limit the dead-letter store keeps.
@@ -577,6 +602,7 @@ pub(crate) async fn hec(
     body: axum::body::Body,
 ) -> Result<(StatusCode, Json<IngestResponse>), ApiError> {
     authorise(&state, &headers).await?;
+    let _slot = admit(&state).await?;
     let body = read_body(&state, body, "hec").await?;
     not_empty(&body)?;
     run_ingest(state, move |e, stop, on_event| e.triage_hec(&body, stop, on_event)).await

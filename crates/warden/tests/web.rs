@@ -666,3 +666,23 @@ fn a_body_over_the_limit_is_refused_and_kept_as_a_dead_letter_with_its_size_and_
     assert_eq!(raw.len(), 64 << 10, "the first 64 KiB are kept");
     assert_eq!(&raw[..], &body.as_bytes()[..64 << 10]);
 }
+
+#[test]
+fn ingest_beyond_its_slots_is_refused_before_the_body_is_read_and_told_when_to_retry() {
+    use std::io::Write;
+    let s = DemoServer::start_with(&[("WARDEN_SERVER__MAX_CONCURRENT_INGEST", "1")]);
+    let auth = format!("Bearer {}", s.api_token);
+    // A client that holds the only slot: headers sent, the body still coming.
+    let mut slow = std::net::TcpStream::connect(&s.addr).unwrap();
+    write!(slow, "POST /api/v1/alerts HTTP/1.1\r\nHost: t\r\nAuthorization: {auth}\r\nContent-Length: 100000\r\n\r\n{{\"message\":").unwrap();
+    slow.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut api = s.client();
+    let r = api.request("POST", "/api/v1/alerts", &[("Authorization", &auth)], br#"{"message":"second"}"#);
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(r.body.contains("busy") && r.header("retry-after") == Some("1"), "{}", r.body);
+    drop(slow);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let r = api.request("POST", "/api/v1/alerts", &[("Authorization", &auth)], br#"{"message":"third"}"#);
+    assert_eq!(r.status, 200, "the slot is free again once the slow client is gone: {}", r.body);
+}
