@@ -242,6 +242,39 @@ impl Frontier {
         self.size += 1;
     }
 
+    /// The frontier as text (its size, then one `height hex` line per
+    /// subtree), so a process can resume it rather than rebuild it from every leaf.
+    pub fn to_text(&self) -> String {
+        let mut out = format!("{}\n", self.size);
+        for (h, node) in &self.nodes {
+            out.push_str(&format!("{h} {}\n", node.iter().map(|b| format!("{b:02x}")).collect::<String>()));
+        }
+        out
+    }
+
+    /// A frontier written by [`Frontier::to_text`]; `None` unless it is
+    /// well-formed (heights strictly decreasing, adding up to the size).
+    pub fn from_text(text: &str) -> Option<Frontier> {
+        let mut lines = text.lines();
+        let size: u64 = lines.next()?.trim().parse().ok()?;
+        let mut nodes = Vec::new();
+        for line in lines {
+            let (h, hex) = line.split_once(' ')?;
+            let h: u32 = h.parse().ok()?;
+            if hex.len() != 64 || h >= 64 {
+                return None;
+            }
+            let mut node = [0u8; 32];
+            for (i, b) in node.iter_mut().enumerate() {
+                *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+            }
+            nodes.push((h, node));
+        }
+        let decreasing = nodes.windows(2).all(|w| w[0].0 > w[1].0);
+        let total: u64 = nodes.iter().map(|(h, _)| 1u64 << h).sum();
+        (decreasing && total == size).then_some(Frontier { nodes, size })
+    }
+
     /// MTH of the leaves pushed so far.
     pub fn root(&self) -> Hash {
         let mut it = self.nodes.iter().rev();
@@ -256,6 +289,22 @@ impl Frontier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_frontier_resumes_from_its_text() {
+        let ls = leaves(37);
+        let mut f = Frontier::new();
+        for l in &ls[..21] {
+            f.push(*l);
+        }
+        let mut back = Frontier::from_text(&f.to_text()).unwrap();
+        for l in &ls[21..] {
+            back.push(*l);
+        }
+        assert_eq!(back.root(), root(&ls));
+        assert!(Frontier::from_text("5\n0 00\n").is_none());
+        assert!(Frontier::from_text(&f.to_text().replacen("21", "22", 1)).is_none(), "sizes must add up");
+    }
 
     fn leaves(n: usize) -> Vec<Hash> {
         (0..n).map(|i| leaf_hash(format!("entry {i}").as_bytes())).collect()

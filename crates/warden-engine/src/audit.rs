@@ -25,8 +25,10 @@ pub(crate) struct AuditState {
     retired: Mutex<Vec<NoteVerifier>>,
     key_path: Option<PathBuf>,
     pub(crate) checkpoint_dir: Option<PathBuf>,
-    /// Leaves of the log seen so far, and the last entry's hash.
-    tree: Mutex<(Frontier, String)>,
+    /// Leaves of the log seen so far, the last entry's hash, and whether that
+    /// state was checked against the store (a frontier resumed from its file
+    /// is checked once, on first use).
+    tree: Mutex<(Frontier, String, bool)>,
     /// Size of the newest checkpoint written, and when.
     last: Mutex<(u64, Instant)>,
 }
@@ -180,13 +182,14 @@ impl AuditState {
             Some(dir) => list_checkpoints(dir)?.last().map_or(0, |(size, _)| *size),
             None => 0,
         };
+        let tree = resume_frontier(checkpoint_dir.as_deref());
         Ok((
             AuditState {
                 signer: Mutex::new(signer),
                 retired: Mutex::new(retired),
                 key_path,
                 checkpoint_dir,
-                tree: Mutex::new((Frontier::new(), warden_audit::GENESIS.to_owned())),
+                tree: Mutex::new(tree),
                 last: Mutex::new((last_size, Instant::now())),
             },
             created,
@@ -201,6 +204,22 @@ impl AuditState {
         let mut v = self.retired.lock().unwrap_or_else(|p| p.into_inner()).clone();
         v.push(self.verifier());
         v
+    }
+}
+
+/// Where the running frontier is kept between runs, beside the checkpoints.
+const FRONTIER_FILE: &str = "frontier";
+
+/// The frontier a previous run left (checked against the store on first
+/// use), or an empty one.
+fn resume_frontier(dir: Option<&Path>) -> (Frontier, String, bool) {
+    let empty = || (Frontier::new(), warden_audit::GENESIS.to_owned(), true);
+    let Some(dir) = dir else { return empty() };
+    let Ok(text) = std::fs::read_to_string(dir.join(FRONTIER_FILE)) else { return empty() };
+    let Some((last, frontier)) = text.split_once('\n') else { return empty() };
+    match Frontier::from_text(frontier) {
+        Some(f) if f.size() > 0 => (f, last.trim().to_owned(), false),
+        _ => empty(),
     }
 }
 
@@ -238,7 +257,21 @@ impl Engine {
     /// chain as it goes: a damaged log is never signed.
     fn sync_tree(&self) -> Result<(u64, Hash), AuditError> {
         let mut guard = self.audit_state().tree.lock().unwrap_or_else(|p| p.into_inner());
-        let (frontier, last_hash) = &mut *guard;
+        let (frontier, last_hash, checked) = &mut *guard;
+        if !*checked {
+            // A resumed frontier must end where the stored log has that entry;
+            // otherwise it is rebuilt from the first entry.
+            let holds = match self.store().audit_leaves(frontier.size(), 1) {
+                Ok(page) => page.first().is_some_and(|(seq, _, hash, _)| *seq == frontier.size() && hash == last_hash),
+                Err(_) => false,
+            };
+            if !holds {
+                tracing::warn!("the saved audit frontier does not match the log; rebuilding it from the first entry");
+                *frontier = Frontier::new();
+                *last_hash = warden_audit::GENESIS.to_owned();
+            }
+            *checked = true;
+        }
         loop {
             let page = match self.store().audit_leaves(frontier.size() + 1, PAGE) {
                 Ok(p) => p,
@@ -283,7 +316,21 @@ impl Engine {
         let note = self.audit_state().signer.lock().unwrap_or_else(|p| p.into_inner()).sign(&cp);
         write_public(&path, &note)?;
         *last = (size, Instant::now());
+        self.save_frontier(&dir)?;
         Ok(Some(path))
+    }
+
+    /// Keeps the running frontier beside the checkpoints (written whole, then
+    /// renamed), so the next start resumes it instead of re-reading every entry.
+    fn save_frontier(&self, dir: &Path) -> Result<(), AuditError> {
+        let text = {
+            let guard = self.audit_state().tree.lock().unwrap_or_else(|p| p.into_inner());
+            format!("{}\n{}", guard.1, guard.0.to_text())
+        };
+        let tmp = dir.join(format!("{FRONTIER_FILE}.tmp"));
+        std::fs::write(&tmp, text).map_err(|e| io(&tmp, e))?;
+        let path = dir.join(FRONTIER_FILE);
+        std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))
     }
 
     /// Writes a checkpoint when `checkpoint_every` entries have accumulated

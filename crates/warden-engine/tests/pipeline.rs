@@ -220,3 +220,26 @@ fn a_flood_of_duplicates_costs_the_audit_log_one_entry_per_burst_and_every_copy_
     let dedup = entries.iter().filter(|e| e.record.action == "ingest.deduplicated").count();
     assert_eq!(dedup, 1, "one entry for the burst, not one per copy");
 }
+
+#[test]
+fn the_audit_frontier_is_resumed_at_start_and_a_bad_one_is_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = |i: u32| format!("{{\"message\":\"frontier {i}\",\"host\":{{\"name\":\"h{i}\"}}}}\n");
+    {
+        let e = Engine::open(dir.path(), Config::default()).unwrap();
+        e.triage(line(1).as_bytes(), "a", None, &mut |_| {}).unwrap();
+    }
+    let frontier = dir.path().join("checkpoints").join("frontier");
+    assert!(frontier.exists(), "the frontier is kept beside the checkpoints");
+    {
+        let e = Engine::open(dir.path(), Config::default()).unwrap();
+        e.triage(line(2).as_bytes(), "b", None, &mut |_| {}).unwrap();
+        assert!(e.verify_audit_log(None).unwrap().is_ok(), "checkpoints from a resumed frontier verify");
+    }
+    // A frontier that does not match the log is not trusted: it is rebuilt.
+    std::fs::write(&frontier, "0000\n1\n0 00000000000000000000000000000000000000000000000000000000000000ff\n").unwrap();
+    let e = Engine::open(dir.path(), Config::default()).unwrap();
+    e.triage(line(3).as_bytes(), "c", None, &mut |_| {}).unwrap();
+    let r = e.verify_audit_log(None).unwrap().expect("the log verifies");
+    assert!(r.checkpoints.len() >= 3, "{:?}", r.checkpoints);
+}
