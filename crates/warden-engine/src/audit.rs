@@ -208,7 +208,7 @@ impl AuditState {
 }
 
 /// Where the running frontier is kept between runs, beside the checkpoints.
-const FRONTIER_FILE: &str = "frontier";
+const FRONTIER_FILE: &str = ".frontier";
 
 /// The frontier a previous run left (checked against the store on first
 /// use), or an empty one.

@@ -229,7 +229,7 @@ fn the_audit_frontier_is_resumed_at_start_and_a_bad_one_is_rebuilt() {
         let e = Engine::open(dir.path(), Config::default()).unwrap();
         e.triage(line(1).as_bytes(), "a", None, &mut |_| {}).unwrap();
     }
-    let frontier = dir.path().join("checkpoints").join("frontier");
+    let frontier = dir.path().join("checkpoints").join(".frontier");
     assert!(frontier.exists(), "the frontier is kept beside the checkpoints");
     {
         let e = Engine::open(dir.path(), Config::default()).unwrap();

@@ -65,8 +65,11 @@ fn a_deleted_tail_is_caught_by_the_checkpoints() {
 fn a_checkpoint_kept_elsewhere_verifies_with_only_the_public_key() {
     let data = triaged();
     let elsewhere = tempfile::tempdir().unwrap();
-    let cps: Vec<PathBuf> =
-        std::fs::read_dir(data.path().join("checkpoints")).unwrap().map(|e| e.unwrap().path()).collect();
+    let cps: Vec<PathBuf> = std::fs::read_dir(data.path().join("checkpoints"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "checkpoint"))
+        .collect();
     let newest = cps.iter().max().unwrap();
     let cp = elsewhere.path().join("kept.checkpoint");
     std::fs::copy(newest, &cp).unwrap();
