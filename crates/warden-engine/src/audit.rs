@@ -363,6 +363,16 @@ impl Engine {
     /// (a checkpoint text and a public key text), only that checkpoint
     /// against only that key.
     pub fn verify_audit_log(&self, external: Option<(&str, &str)>) -> Result<Result<Report, VerifyError>, AuditError> {
+        self.verify_audit_log_counting(external, &std::sync::atomic::AtomicU64::new(0))
+    }
+
+    /// [`Engine::verify_audit_log`], counting in `checked` the entries read so
+    /// far (for progress while a long log is verified in the background).
+    pub fn verify_audit_log_counting(
+        &self,
+        external: Option<(&str, &str)>,
+        checked: &std::sync::atomic::AtomicU64,
+    ) -> Result<Result<Report, VerifyError>, AuditError> {
         let (checkpoints, trusted) = match external {
             Some((note, key)) => {
                 let v = NoteVerifier::from_text(key).map_err(|e| AuditError::Invalid(format!("public key: {e}")))?;
@@ -387,6 +397,7 @@ impl Engine {
         let items = std::iter::from_fn(|| {
             loop {
                 if let Some(item) = page.next() {
+                    checked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     return Some(item);
                 }
                 if failure.borrow().is_some() {

@@ -395,26 +395,96 @@ async fn checkpoint(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Resul
 }
 
 /// Verifies the whole audit trail: hash chain, Merkle tree, checkpoints.
+/// Verification runs in the background: a long log answers 202 with its
+/// progress (`checked` of `total` entries) and the next call after it is done
+/// gets the result, which is kept for as long as the log does not grow.
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", security(("bearer" = [])),
     responses((status = 200, description = "`{\"intact\": true, \"entries\": n, …}` or the first bad entry", body = Object),
+              (status = 202, description = "`{\"state\": \"running\", \"checked\": n, \"total\": m}`: still verifying; ask again", body = Object),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn verify(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let v = as_user(&s, &headers, |e, who| {
+    let size = as_user(&s, &headers, |e, who| {
         who.authorize(Permission::ReadAudit, "read the audit trail")?;
-        audit_status(e)
+        Ok(e.store().audit_len()?)
     })
     .await?;
-    Ok(Json(v).into_response())
+    let job = s.verify_job.clone();
+    let started = {
+        let mut j = job.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, v)) = &j.result
+            && *at == size
+        {
+            return Ok(Json(v.clone()).into_response());
+        }
+        if j.running.is_none() {
+            let checked = Arc::new(std::sync::atomic::AtomicU64::new(0));
+            j.running = Some((checked.clone(), size));
+            let (st, job2) = (s.clone(), job.clone());
+            tokio::task::spawn_blocking(move || {
+                let v = audit_status_counting(&st.engine, &checked)
+                    .unwrap_or_else(|e| serde_json::json!({"intact": false, "error": e.to_string()}));
+                let mut j = job2.lock().unwrap_or_else(|p| p.into_inner());
+                j.running = None;
+                j.result = Some((size, v));
+            });
+            true
+        } else {
+            false
+        }
+    };
+    // A short log is done at once; give it a moment before answering with progress.
+    let wait = if started { 50 } else { 0 };
+    for _ in 0..wait {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let j = job.lock().unwrap_or_else(|p| p.into_inner());
+        if j.running.is_none()
+            && let Some((_, v)) = &j.result
+        {
+            return Ok(Json(v.clone()).into_response());
+        }
+    }
+    let j = job.lock().unwrap_or_else(|p| p.into_inner());
+    let progress = match &j.running {
+        Some((checked, total)) => serde_json::json!({
+            "state": "running",
+            "checked": checked.load(std::sync::atomic::Ordering::Relaxed),
+            "total": total,
+        }),
+        None => match &j.result {
+            Some((_, v)) => return Ok(Json(v.clone()).into_response()),
+            None => serde_json::json!({"state": "running", "checked": 0, "total": size}),
+        },
+    };
+    Ok((axum::http::StatusCode::ACCEPTED, Json(progress)).into_response())
 }
 
-/// The audit trail's verification, as the API and the audit page show it.
-pub fn audit_status(e: &warden_engine::Engine) -> Result<serde_json::Value, EngineError> {
-    Ok(match e.verify_audit_log(None)? {
+/// A background verification of the audit trail: the one running (entries
+/// checked so far, the log's size when it began) and the last result (for the size it covered).
+#[derive(Default)]
+pub struct VerifyJob {
+    running: Option<(Arc<std::sync::atomic::AtomicU64>, u64)>,
+    result: Option<(u64, serde_json::Value)>,
+}
+
+fn audit_status_counting(
+    e: &warden_engine::Engine,
+    checked: &std::sync::atomic::AtomicU64,
+) -> Result<serde_json::Value, EngineError> {
+    Ok(status_json(e.verify_audit_log_counting(None, checked)?))
+}
+
+fn status_json(r: Result<warden_engine::AuditReport, warden_engine::VerifyError>) -> serde_json::Value {
+    match r {
         Ok(r) => {
             serde_json::json!({"intact": true, "entries": r.entries, "pruned": r.pruned, "checkpoints": r.checkpoints.len()})
         }
         Err(err) => serde_json::json!({"intact": false, "first_bad_entry": err.seq, "error": err.to_string()}),
-    })
+    }
+}
+
+/// The audit trail's verification, as the API and the audit page show it.
+pub fn audit_status(e: &warden_engine::Engine) -> Result<serde_json::Value, EngineError> {
+    Ok(status_json(e.verify_audit_log(None)?))
 }
 
 /// Prometheus text exposition: stored alerts, routes, dead letters, audit

@@ -49,6 +49,8 @@ pub struct AppState {
     pub max_body: usize,
     /// Slots for ingest requests (`server.max_concurrent_ingest`): admission control.
     ingest_slots: Arc<tokio::sync::Semaphore>,
+    /// The audit trail's background verification (`GET /api/v1/audit/verify`).
+    pub verify_job: Arc<std::sync::Mutex<crate::api::VerifyJob>>,
     /// The server listens on a loopback address only (cookies may then go
     /// without `Secure` to a browser on the same machine).
     pub loopback: bool,
@@ -87,6 +89,7 @@ pub fn run(engine: Engine, args: Args) -> anyhow::Result<ExitCode> {
         request_timeout,
         max_body,
         ingest_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
+        verify_job: Arc::default(),
         loopback: bind.ip().is_loopback(),
     });
     let app = router(state.clone(), max_body);
