@@ -466,7 +466,13 @@ impl Recognisers {
         let spans = |re: &Regex, i: usize| -> Vec<(usize, usize)> {
             if candidates.matched(i) { re.find_iter(text).map(|m| (m.start(), m.end())).collect() } else { Vec::new() }
         };
-        let mut masked: Vec<(usize, usize)> = self.mask.find_iter(text).map(|m| (m.start(), m.end())).collect();
+        // The mask only ever removes pattern hits: no pattern candidate, no mask pass.
+        let any_pattern = (0..n).any(|i| candidates.matched(i));
+        let mut masked: Vec<(usize, usize)> = if any_pattern {
+            self.mask.find_iter(text).map(|m| (m.start(), m.end())).collect()
+        } else {
+            Vec::new()
+        };
         let tokens = spans(&self.token, n);
         for (i, b) in self.builtins.iter().enumerate() {
             if !candidates.matched(i) {
