@@ -523,7 +523,8 @@ impl Recognisers {
             credentials::assignments(&self.assignment, text, &mut hits);
             credentials::url_credentials(&self.url_credentials, text, &mut hits);
         }
-        if !off("person_name") {
+        // A name is two words, or a cue and a word: text without a space holds none.
+        if !off("person_name") && text.contains(' ') {
             names::scan(text, &mut hits);
         }
         for (name, class, conf, re) in &self.custom {
