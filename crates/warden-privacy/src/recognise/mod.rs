@@ -468,11 +468,8 @@ impl Recognisers {
         };
         // The mask only ever removes pattern hits: no pattern candidate, no mask pass.
         let any_pattern = (0..n).any(|i| candidates.matched(i));
-        let mut masked: Vec<(usize, usize)> = if any_pattern {
-            self.mask.find_iter(text).map(|m| (m.start(), m.end())).collect()
-        } else {
-            Vec::new()
-        };
+        let mut masked: Vec<(usize, usize)> =
+            if any_pattern { self.mask.find_iter(text).map(|m| (m.start(), m.end())).collect() } else { Vec::new() };
         let tokens = spans(&self.token, n);
         for (i, b) in self.builtins.iter().enumerate() {
             if !candidates.matched(i) {
