@@ -247,7 +247,7 @@ impl Frontier {
     pub fn to_text(&self) -> String {
         let mut out = format!("{}\n", self.size);
         for (h, node) in &self.nodes {
-            out.push_str(&format!("{h} {}\n", node.iter().map(|b| format!("{b:02x}")).collect::<String>()));
+            out.push_str(&format!("{h} {}\n", crate::hex(node)));
         }
         out
     }

@@ -359,8 +359,9 @@ impl Engine {
                 let mut n = 0;
                 let mut out = String::with_capacity(s.len());
                 let mut at = 0;
-                let re = regex::Regex::new(r"<[A-Z]+_[0-9a-f]{10}>").expect("static");
-                for m in re.find_iter(s) {
+                static TOKEN: std::sync::LazyLock<regex::Regex> =
+                    std::sync::LazyLock::new(|| regex::Regex::new(r"<[A-Z]+_[0-9a-f]{10}>").expect("static"));
+                for m in TOKEN.find_iter(s) {
                     let Some(row) = self.store().vault_entry(m.as_str())? else { continue };
                     let Ok(class) = row.class.parse::<DataClass>() else { continue };
                     let entry = VaultEntry { token: row.token, class, nonce: row.nonce, ciphertext: row.ciphertext };

@@ -106,19 +106,22 @@ impl<'a> EvtxStream<'a> {
                 break;
             }
             let Ok(rec) = rec.into_json_value() else { break };
-            let origin = self.origin(Location::Record(rec.event_record_id));
-            items.push(match build_alert(&rec.data, origin.clone(), self.opts) {
-                Ok(alert) => Parsed::Alert(Box::new(alert)),
-                Err(reason) => Parsed::Rejected(Diagnostic {
-                    origin,
-                    reason,
-                    raw: serde_json::to_vec(&rec.data).unwrap_or_default(),
-                }),
-            });
+            items.push(self.record_item(rec));
         }
         let count = items.iter().filter(|i| matches!(i, Parsed::Alert(_))).count();
         self.queue.extend(items);
         count
+    }
+
+    /// One rendered record as an alert, or rejected with its JSON when it does not make one.
+    fn record_item(&self, rec: evtx::SerializedEvtxRecord<serde_json::Value>) -> Parsed {
+        let origin = self.origin(Location::Record(rec.event_record_id));
+        match build_alert(&rec.data, origin.clone(), self.opts) {
+            Ok(alert) => Parsed::Alert(Box::new(alert)),
+            Err(reason) => {
+                Parsed::Rejected(Diagnostic { origin, reason, raw: serde_json::to_vec(&rec.data).unwrap_or_default() })
+            }
+        }
     }
 
     /// Reads the next chunk's records into the queue. False when no chunk is left.
@@ -200,17 +203,7 @@ impl<'a> EvtxStream<'a> {
         let mut items = Vec::new();
         for record in chunk.iter() {
             let item = match record.and_then(|r| r.into_json_value()) {
-                Ok(rec) => {
-                    let origin = self.origin(Location::Record(rec.event_record_id));
-                    match build_alert(&rec.data, origin.clone(), self.opts) {
-                        Ok(alert) => Parsed::Alert(Box::new(alert)),
-                        Err(reason) => Parsed::Rejected(Diagnostic {
-                            origin,
-                            reason,
-                            raw: serde_json::to_vec(&rec.data).unwrap_or_default(),
-                        }),
-                    }
-                }
+                Ok(rec) => self.record_item(rec),
                 Err(e) => {
                     let location = match &e {
                         EvtxError::FailedToParseRecord { record_id, .. } => Location::Record(*record_id),

@@ -152,22 +152,8 @@ fn a_truncated_evtx_file_keeps_every_record_complete_before_the_cut() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/new-user-security.evtx");
     let bytes = std::fs::read(path).unwrap();
     let o = opts();
-    let whole: Vec<u64> = read(&bytes, "w.evtx", &o)
-        .filter_map(|p| match p {
-            Parsed::Alert(a) => match a.origin.location {
-                warden_core::Location::Record(r) => Some(r),
-                _ => None,
-            },
-            _ => None,
-        })
-        .collect();
-    assert!(whole.len() >= 2, "{whole:?}");
-    // Where each record ends: the smallest cut at which it is read.
-    let mut last = 0;
-    let mut cuts = 0;
-    for cut in (4096 + 512..bytes.len()).step_by(97).chain([10104]) {
-        let items: Vec<Parsed> = read(&bytes[..cut], "cut.evtx", &o).collect();
-        let got: Vec<u64> = items
+    let records = |items: &[Parsed]| -> Vec<u64> {
+        items
             .iter()
             .filter_map(|p| match p {
                 Parsed::Alert(a) => match a.origin.location {
@@ -176,7 +162,16 @@ fn a_truncated_evtx_file_keeps_every_record_complete_before_the_cut() {
                 },
                 _ => None,
             })
-            .collect();
+            .collect()
+    };
+    let whole = records(&read(&bytes, "w.evtx", &o).collect::<Vec<_>>());
+    assert!(whole.len() >= 2, "{whole:?}");
+    // Where each record ends: the smallest cut at which it is read.
+    let mut last = 0;
+    let mut cuts = 0;
+    for cut in (4096 + 512..bytes.len()).step_by(97).chain([10104]) {
+        let items: Vec<Parsed> = read(&bytes[..cut], "cut.evtx", &o).collect();
+        let got = records(&items);
         assert_eq!(&whole[..got.len()], &got[..], "cut at {cut}: records in order, none invented");
         if cut != 10104 {
             assert!(got.len() >= last, "cut at {cut}: a longer prefix never yields fewer records");

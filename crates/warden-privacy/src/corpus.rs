@@ -501,6 +501,16 @@ fn overlap(a: (usize, usize), b: (usize, usize)) -> usize {
     a.1.min(b.1).saturating_sub(a.0.max(b.0))
 }
 
+/// Whether findings of a seeded value's kind cover at least 80 % of it.
+fn covered(sp: &Span, found: &[(usize, usize, String)]) -> bool {
+    let n: usize = found
+        .iter()
+        .filter(|(_, _, k)| same_kind(k, sp.kind))
+        .map(|(a, b, _)| overlap((*a, *b), (sp.start, sp.end)))
+        .sum();
+    n * 10 >= (sp.end - sp.start) * 8
+}
+
 /// Scores findings (`(start, end, kind)` per sample) against the labels: a
 /// seeded value is found when a finding of its kind covers most of it; a
 /// finding is correct when it lies on a seeded value of its kind.
@@ -513,13 +523,7 @@ pub fn score(samples: &[Sample], findings: &[Vec<(usize, usize, String)>]) -> Sc
         for sp in &s.seeded {
             let e = card.kinds.entry(sp.kind.to_owned()).or_default();
             e.seeded += 1;
-            let len = sp.end - sp.start;
-            let covered: usize = found
-                .iter()
-                .filter(|(_, _, k)| same_kind(k, sp.kind))
-                .map(|(a, b, _)| overlap((*a, *b), (sp.start, sp.end)))
-                .sum();
-            if covered * 10 >= len * 8 {
+            if covered(sp, found) {
                 e.found += 1;
             }
         }
@@ -547,12 +551,7 @@ pub fn misses(samples: &[Sample], findings: &[Vec<(usize, usize, String)>]) -> V
     let mut out = Vec::new();
     for (s, found) in samples.iter().zip(findings) {
         for sp in &s.seeded {
-            let covered: usize = found
-                .iter()
-                .filter(|(_, _, k)| same_kind(k, sp.kind))
-                .map(|(a, b, _)| overlap((*a, *b), (sp.start, sp.end)))
-                .sum();
-            if covered * 10 < (sp.end - sp.start) * 8 {
+            if !covered(sp, found) {
                 out.push(format!("missed {} {:?} in: {}", sp.kind, &s.text[sp.start..sp.end], s.text));
             }
         }

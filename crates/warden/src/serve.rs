@@ -386,15 +386,8 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
 /// bearer token of a user who works alerts (auditors and admins get 403);
 /// `Splunk <token>` is accepted as HEC clients send it.
 async fn authorise(state: &Arc<AppState>, headers: &HeaderMap) -> Result<(), ApiError> {
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("Splunk ")))
-        .map(|t| t.trim().to_owned())
-        .ok_or_else(ApiError::unauthorized)?;
-    // Comparing fixed-length digests keeps the comparison independent of the token's content.
-    let h = sha256(presented.as_bytes());
-    if h.iter().zip(state.token_hash.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0 {
+    let presented = presented_token(headers).ok_or_else(ApiError::unauthorized)?;
+    if is_forwarder_token(state, &presented) {
         return Ok(());
     }
     let s = state.clone();
@@ -416,6 +409,22 @@ async fn authorise(state: &Arc<AppState>, headers: &HeaderMap) -> Result<(), Api
     Ok(())
 }
 
+/// The token in `Authorization: Bearer …` (or `Splunk …`, as HEC clients send it).
+fn presented_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("Splunk ")))
+        .map(|t| t.trim().to_owned())
+}
+
+/// Whether a token is the forwarders' (`WARDEN_API_TOKEN`). Comparing
+/// fixed-length digests keeps the comparison independent of the token's content.
+fn is_forwarder_token(state: &AppState, presented: &str) -> bool {
+    let h = sha256(presented.as_bytes());
+    h.iter().zip(state.token_hash.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
 /// API requests without valid credentials get 401 before anything reads
 /// their body (so a bad body never earns an unauthenticated caller a 422);
 /// what each credential may do is still checked by the handler.
@@ -428,15 +437,8 @@ async fn credentials_first(
     if ["/healthz", "/readyz", "/metrics"].contains(&req.uri().path()) {
         return next.run(req).await;
     }
-    let presented = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("Splunk ")))
-        .map(|t| t.trim().to_owned());
-    let Some(presented) = presented else { return ApiError::unauthorized().into_response() };
-    let h = sha256(presented.as_bytes());
-    if h.iter().zip(state.token_hash.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) != 0 {
+    let Some(presented) = presented_token(req.headers()) else { return ApiError::unauthorized().into_response() };
+    if !is_forwarder_token(&state, &presented) {
         let s = state.clone();
         match tokio::task::spawn_blocking(move || s.engine.token_is_valid(&presented)).await {
             Ok(Ok(true)) => {}

@@ -127,6 +127,12 @@ fn byte_at(text: &str, i: usize) -> Option<u8> {
     text.as_bytes().get(i).copied()
 }
 
+/// Whether the match `start..end` runs into its neighbours: the byte before
+/// it satisfies `before`, or the byte after it `after`.
+fn glued(text: &str, start: usize, end: usize, before: impl Fn(u8) -> bool, after: impl Fn(u8) -> bool) -> bool {
+    byte_before(text, start).is_some_and(before) || byte_at(text, end).is_some_and(after)
+}
+
 const PHONE_CONTEXT: &[&str] = &["phone", "tel", "mobile", "cell", "call", "fax", "sms", "whatsapp", "contact", "ring"];
 const SSN_CONTEXT: &[&str] = &["ssn", "social security", "soc sec", "itin", "taxpayer", "tin", "tax id"];
 
@@ -199,8 +205,13 @@ impl Recognisers {
                 r"\b(?:\d[ -]?){12,18}\d\b",
                 Some(|s, t, a, e| {
                     // Not a run inside a longer number or identifier.
-                    let inside = byte_before(t, a).is_some_and(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.')
-                        || byte_at(t, e).is_some_and(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.');
+                    let inside = glued(
+                        t,
+                        a,
+                        e,
+                        |c| c.is_ascii_alphanumeric() || b"-.".contains(&c),
+                        |c| c.is_ascii_alphanumeric() || b"-.".contains(&c),
+                    );
                     (!inside && luhn(s)).then_some(DataClass::PaymentCard)
                 }),
             ),
@@ -267,10 +278,9 @@ impl Recognisers {
                 Some(|s, t, a, e| {
                     // Cisco's dotted form needs a hex letter or the word MAC, so it is not a version.
                     let dotted = s.contains('.');
-                    let glued = byte_before(t, a).is_some_and(|c| c == b':' || c == b'.')
-                        || byte_at(t, e).is_some_and(|c| c == b':' || c == b'.');
+                    let stuck = glued(t, a, e, |c| c == b':' || c == b'.', |c| c == b':' || c == b'.');
                     let ok =
-                        !glued && (!dotted || s.bytes().any(|c| c.is_ascii_alphabetic()) || context(t, a, &["mac"]));
+                        !stuck && (!dotted || s.bytes().any(|c| c.is_ascii_alphabetic()) || context(t, a, &["mac"]));
                     ok.then_some(DataClass::Mac)
                 }),
             ),
@@ -297,11 +307,16 @@ impl Recognisers {
                 Some(|s, t, a, e| {
                     // Bounded on both sides (so `privilege::debug` holds no address) and
                     // with a digit or at least four groups (so `a::b` is not one).
-                    let glued = byte_before(t, a).is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.')
-                        || byte_at(t, e).is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_');
+                    let stuck = glued(
+                        t,
+                        a,
+                        e,
+                        |c| c.is_ascii_alphanumeric() || b"_.".contains(&c),
+                        |c| c.is_ascii_alphanumeric() || c == b'_',
+                    );
                     let s = s.split('%').next().unwrap_or(s);
                     let groups = s.split(':').filter(|g| !g.is_empty()).count();
-                    if glued || s.matches(':').count() < 2 || !(s.bytes().any(|c| c.is_ascii_digit()) || groups >= 4) {
+                    if stuck || s.matches(':').count() < 2 || !(s.bytes().any(|c| c.is_ascii_digit()) || groups >= 4) {
                         return None;
                     }
                     s.parse::<IpAddr>().ok().map(ip_class)
@@ -322,12 +337,17 @@ impl Recognisers {
                 ),
                 Some(|s, t, a, e| {
                     let digits = s.bytes().filter(u8::is_ascii_digit).count();
-                    let glued = byte_before(t, a).is_some_and(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.')
-                        || byte_at(t, e).is_some_and(|c| c.is_ascii_alphanumeric() || c == b'-');
+                    let stuck = glued(
+                        t,
+                        a,
+                        e,
+                        |c| c.is_ascii_alphanumeric() || b"-.".contains(&c),
+                        |c| c.is_ascii_alphanumeric() || c == b'-',
+                    );
                     let bare = s.bytes().all(|c| c.is_ascii_digit());
                     // A bare run of digits is a phone number only where the text says so
                     // (or a UK mobile, 07 and eleven digits); grouped forms stand alone.
-                    let ok = !glued
+                    let ok = !stuck
                         && (7..=15).contains(&digits)
                         && (!bare || context(t, a, PHONE_CONTEXT) || (digits == 11 && s.starts_with("07")));
                     ok.then_some(DataClass::Phone)
