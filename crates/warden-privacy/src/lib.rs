@@ -11,6 +11,8 @@
 
 pub mod corpus;
 mod recognise;
+/// Decoded forms of a string (percent escapes, base64, hex, UTF-16LE), shared with the injection screen.
+pub use recognise::decode;
 mod view;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -5,7 +5,7 @@ use base64::Engine as _;
 /// The percent-decoded text and, for every byte offset of it (and its end),
 /// the offset in the original. Only escapes that decode to printable UTF-8
 /// are decoded (`%%1793` stays as it is); `None` when nothing decodes.
-pub(super) fn percent(text: &str) -> Option<(String, Vec<usize>)> {
+pub fn percent(text: &str) -> Option<(String, Vec<usize>)> {
     if !text.contains('%') {
         return None;
     }
@@ -53,13 +53,13 @@ pub(super) fn percent(text: &str) -> Option<(String, Vec<usize>)> {
 }
 
 /// Base64 that decodes to text (UTF-16LE as PowerShell writes it, or UTF-8).
-pub(super) fn base64_text(s: &str) -> Option<String> {
+pub fn base64_text(s: &str) -> Option<String> {
     let bytes = base64::engine::general_purpose::STANDARD.decode(s).ok()?;
     bytes_text(bytes)
 }
 
 /// Hex that decodes to text (`0x…` or a bare even run).
-pub(super) fn hex_text(s: &str) -> Option<String> {
+pub fn hex_text(s: &str) -> Option<String> {
     let h = s.strip_prefix("0x").unwrap_or(s);
     if !h.len().is_multiple_of(2) {
         return None;

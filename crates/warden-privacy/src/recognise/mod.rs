@@ -12,7 +12,7 @@
 
 mod checks;
 mod credentials;
-mod decode;
+pub mod decode;
 mod names;
 
 use std::net::IpAddr;

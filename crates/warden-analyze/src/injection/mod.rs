@@ -1,0 +1,166 @@
+//! Prompt-injection screening of attacker-controllable text: instructions
+//! to a model (override, a dictated verdict, steering of the workflow, role
+//! or prompt hijack, social engineering of the analyst) in eleven languages,
+//! read through encodings, invisible characters, look-alike letters, leet
+//! and rot13 (`normalise`), in one field or split across several.
+//!
+//! A finding never decides anything by itself: the engine forces review,
+//! keeps the local analyzer's severity as a floor and allows only
+//! allow-listed actions. The prompt envelope marks the same fields as data
+//! whatever the screen says.
+
+pub mod corpus;
+pub mod normalise;
+mod phrases;
+
+use regex::RegexSet;
+use warden_core::{Alert, Canon, Fields};
+
+pub use phrases::{INTENTS, SIGNALS};
+
+/// Signals that together read as instructions (indices into `SIGNALS`): a
+/// machine addressed and the workflow closed or an outcome dictated;
+/// instructions declared void and anything asked; an outcome and a dictated reply.
+const COMBINATIONS: &[(&[usize], &str)] = &[
+    (&[0, 4], "workflow steered"),
+    (&[0, 3], "verdict dictated"),
+    (&[0, 5], "verdict dictated"),
+    (&[1, 2, 3], "override of instructions"),
+    (&[1, 2, 4], "override of instructions"),
+    (&[1, 2, 5], "override of instructions"),
+    (&[3, 5], "verdict dictated"),
+];
+
+/// Canonical fields an attacker controls.
+const CONTROLLED: &[Canon] =
+    &[Canon::CommandLine, Canon::ScriptBlock, Canon::Url, Canon::Message, Canon::RuleName, Canon::DnsQuery];
+
+/// Path fragments of other attacker-controlled fields (subjects, bodies, file names, user agents).
+const CONTROLLED_PATHS: &[&str] = &[
+    "subject",
+    "body",
+    "file",
+    "filename",
+    "user_agent",
+    "useragent",
+    "http_user_agent",
+    "url",
+    "title",
+    "comment",
+    "description",
+    "payload",
+];
+
+/// What the screen found in one text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The field's path, or "fields combined".
+    pub path: String,
+    /// The intent (`INTENTS[..].name`).
+    pub intent: &'static str,
+    /// How the text had to be read for it to show ("as written", "base64-decoded", …).
+    pub how: &'static str,
+}
+
+impl Finding {
+    /// One line for the audit trail and the review reasons.
+    pub fn describe(&self) -> String {
+        if self.how == "as written" {
+            format!("instruction-like text in {}: {}", self.path, self.intent)
+        } else {
+            format!("instruction-like text in {}: {} ({})", self.path, self.intent, self.how)
+        }
+    }
+}
+
+pub struct Screen {
+    intents: RegexSet,
+    signals: RegexSet,
+}
+
+impl Default for Screen {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Screen {
+    pub fn new() -> Self {
+        let joined: Vec<String> = INTENTS
+            .iter()
+            .map(|i| {
+                let alternatives: Vec<String> =
+                    i.patterns.iter().map(|p| format!("(?:{})", p.replace(r"\b", r"(?-u:\b)"))).collect();
+                alternatives.join("|")
+            })
+            .collect();
+        Screen {
+            intents: regex::RegexSetBuilder::new(joined)
+                .size_limit(64 << 20)
+                .dfa_size_limit(32 << 20)
+                .build()
+                .expect("static patterns"),
+            signals: RegexSet::new(SIGNALS.iter().map(|s| s.pattern.replace(r"\b", r"(?-u:\b)")))
+                .expect("static patterns"),
+        }
+    }
+
+    /// The intent and the reading under which one text reads as instructions to a model.
+    pub fn text(&self, text: &str) -> Option<(&'static str, &'static str)> {
+        for form in normalise::forms(text) {
+            if let Some(i) = self.intents.matches(&form.text).iter().next() {
+                return Some((INTENTS[i].name, form.how));
+            }
+            let present = self.signals.matches(&form.text);
+            if present.matched_any()
+                && let Some((_, intent)) =
+                    COMBINATIONS.iter().find(|(need, _)| need.iter().all(|i| present.matched(*i)))
+            {
+                return Some((intent, form.how));
+            }
+        }
+        None
+    }
+
+    /// Findings in (path, text) pairs, and in their texts joined when no one
+    /// of them reads as instructions alone (an instruction split across fields).
+    pub fn texts(&self, texts: &[(String, String)]) -> Vec<Finding> {
+        let mut found: Vec<Finding> = texts
+            .iter()
+            .filter_map(|(path, text)| self.text(text).map(|(intent, how)| Finding { path: path.clone(), intent, how }))
+            .collect();
+        if found.is_empty() && texts.len() > 1 {
+            let joined = texts.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>().join(" ");
+            if let Some((intent, how)) = self.text(&joined) {
+                found.push(Finding { path: "fields combined".into(), intent, how });
+            }
+        }
+        found
+    }
+
+    /// The attacker-controllable texts of an alert, by path.
+    pub fn controlled(alert: &Alert) -> Vec<(String, String)> {
+        let mut texts: Vec<(String, String)> = Vec::new();
+        for c in CONTROLLED {
+            if let Some((p, v)) = alert.canonical(*c) {
+                texts.push((p.to_owned(), v.to_string()));
+            }
+        }
+        for (p, v) in alert.iter() {
+            let key = p.rsplit('.').next().unwrap_or(p).to_ascii_lowercase();
+            if CONTROLLED_PATHS.iter().any(|c| key.contains(c))
+                && let Some(s) = v.as_str()
+                && !texts.iter().any(|(q, _)| q == p)
+            {
+                texts.push((p.to_owned(), s.to_owned()));
+            }
+        }
+        texts
+    }
+
+    /// What in the alert reads like instructions to a model, one line per
+    /// finding. Empty when clean.
+    pub fn screen(&self, alert: &Alert) -> Vec<String> {
+        self.texts(&Self::controlled(alert)).iter().map(Finding::describe).collect()
+    }
+}
