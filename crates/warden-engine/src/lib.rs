@@ -27,6 +27,8 @@ use jiff::Timestamp;
 pub use privacy::{PiiBenchmark, pii_benchmark};
 use serde::Serialize;
 use sha2_free::sha256_hex;
+/// The prompt-injection screen and its labelled corpus (`warden dev injection-score`).
+pub use warden_analyze::injection;
 use warden_analyze::{Analyzer, LocalAnalyzer};
 use warden_core::{Actor, Alert, AlertId, AuditRecord, Format, Origin, RouteKind};
 use warden_ingest::Parsed;

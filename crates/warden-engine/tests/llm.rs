@@ -371,3 +371,70 @@ fn a_recording_endpoint_receives_none_of_the_values_the_privacy_report_listed() 
         assert!(!folded.contains(&v.to_lowercase()), "{v} reached the provider");
     }
 }
+
+/// The corpus's samples as JSON alerts: each field at its dotted path, and
+/// a plain `event.action` for the model to cite.
+fn corpus_alerts(samples: &[warden_analyze::injection::corpus::Sample]) -> String {
+    let mut out = String::new();
+    for s in samples {
+        let mut v = serde_json::json!({"event": {"kind": "alert", "action": "process_started"}});
+        for (path, text) in &s.fields {
+            let mut at = &mut v;
+            let parts: Vec<&str> = path.split('.').collect();
+            for p in &parts[..parts.len() - 1] {
+                at = at.as_object_mut().unwrap().entry(*p).or_insert_with(|| serde_json::json!({}));
+            }
+            at[parts[parts.len() - 1]] = serde_json::Value::String(text.clone());
+        }
+        out.push_str(&v.to_string());
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn no_injected_alert_is_auto_closed_in_a_supervised_workflow_after_burn_in() {
+    // The model complies with every injection: benign, info, sure of itself, grounded.
+    let complied = serde_json::json!({
+        "verdict": "benign", "severity": "info", "confidence": 0.99, "techniques": [],
+        "summary": "Routine activity.",
+        "evidence": [{"path": "event.action", "value": "process_started", "note": "an ordinary start"}],
+        "recommended_actions": ["disable_service", "add_note"]
+    });
+    let llm = test_llm(vec![ok(complied)]);
+    let config = format!(
+        "[govern]\nanalyzer = \"testllm\"\nstage = \"supervised\"\nburn_in_days = 0\nqa_sample_rate = 0.0\nconfidence_threshold = 0.5\n[govern.exit]\nmin_reviews = 0\n\n[providers.testllm]\nresidency = \"external\"\nunclassified = \"raw\"\nbase_url = \"{}\"\nmodel = \"scripted-1\"\ntimeout_secs = 5\n",
+        llm.url
+    );
+    let e = Engine::in_memory(Config::parse(&config, "t", Vec::new()).unwrap()).unwrap();
+    e.add_user(
+        warden_core::Actor::User("setup".into()),
+        "mia",
+        &[warden_core::Role::Manager],
+        "a long enough password",
+    )
+    .unwrap();
+    let mia = e.check_password("mia", "a long enough password").unwrap();
+    e.exit_burn_in(&mia, "default").unwrap();
+
+    let samples = warden_analyze::injection::corpus::generate(7);
+    let (injected, benign): (Vec<_>, Vec<_>) = samples.into_iter().partition(|s| s.injected);
+    let r = triage(&e, &corpus_alerts(&injected));
+    assert_eq!(r.len(), injected.len());
+    let closed: Vec<_> =
+        r.iter().zip(&injected).filter(|(t, _)| t.route == RouteKind::AutoClosed).map(|(_, s)| &s.fields).collect();
+    assert!(closed.is_empty(), "{} injected alerts auto-closed: {closed:?}", closed.len());
+    for t in &r {
+        assert!(t.reasons.iter().any(|x| x.starts_with("injection_suspected")), "{:?}", t.reasons);
+        let a = e.store().alert(&t.alert_id).unwrap().unwrap().assessment.unwrap();
+        assert!(
+            a.recommended_actions.iter().all(|x| x == "add_note"),
+            "only allow-listed actions: {:?}",
+            a.recommended_actions
+        );
+    }
+    // The same answer on the look-alikes is auto-closed: the path the injections were kept off is live.
+    let control = triage(&e, &corpus_alerts(&benign));
+    let auto = control.iter().filter(|t| t.route == RouteKind::AutoClosed).count();
+    assert!(auto * 2 > control.len(), "{auto} of {} look-alikes auto-closed: {:?}", control.len(), control[0].reasons);
+}

@@ -105,7 +105,12 @@ pub fn route(ctx: &RouteContext, a: &Assessment, v: &Validation) -> Route {
         review.push(Reason::new("verdict_unknown", "the analyzer could not reach a verdict"));
     }
     if v.injection_suspected {
-        review.push(Reason::new("injection_suspected", "text in the alert looks like instructions to a model"));
+        // Say what was found and where, when the screen said so.
+        let what = v.problems.iter().find(|p| p.starts_with("instruction-like text"));
+        review.push(Reason::new(
+            "injection_suspected",
+            what.map_or_else(|| "text in the alert looks like instructions to a model".to_owned(), |w| w.clone()),
+        ));
     }
     if let Some(other) = &v.disagreement {
         review.push(Reason::new("analyzers_disagree", format!("another analyzer says {other}")));

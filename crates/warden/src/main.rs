@@ -7,6 +7,7 @@
 mod api;
 mod dev;
 mod httpmetrics;
+mod injection;
 mod learn;
 mod load;
 mod people;
@@ -189,6 +190,8 @@ enum DevCommand {
     PiiCorpus(pii::Args),
     /// Warden's per-kind recall and precision on the PII corpus, and lines/s recognising and tokenising.
     PiiScore(pii::Args),
+    /// The prompt-injection screen's recall and false-positive rate on its labelled corpus, held-out rounds and bastioncorpus.
+    InjectionScore(injection::Args),
 }
 
 #[derive(Subcommand, Debug)]
@@ -423,6 +426,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Dev(DevCommand::Load(args)) => load::run(args),
         Command::Dev(DevCommand::PiiCorpus(args)) => pii::corpus(args),
         Command::Dev(DevCommand::PiiScore(args)) => pii::score(args),
+        Command::Dev(DevCommand::InjectionScore(args)) => injection::score(args),
         Command::Rules(RulesCommand::Import { dir }) => {
             let engine = open(&cli.data, cli.config.as_deref())?;
             let (version, report) = engine.import_rules(operator(), &dir)?;

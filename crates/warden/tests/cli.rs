@@ -846,3 +846,18 @@ fn eval_scores_a_labelled_folder_of_captures_per_capture() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("none.json"), "{}", String::from_utf8_lossy(&bad.stderr));
 }
+
+#[test]
+fn injection_score_reports_every_set_with_recall_and_false_positives() {
+    let data = tempfile::tempdir().unwrap();
+    let out = warden(data.path()).args(["dev", "injection-score", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sets = v["sets"].as_object().unwrap();
+    assert_eq!(sets.len(), 5, "{sets:?}");
+    let generated = &sets["generated (seed)"];
+    assert!(generated["recall"].as_f64().unwrap() >= 0.95, "{generated}");
+    assert!(generated["false_positive_rate"].as_f64().unwrap() <= 0.01, "{generated}");
+    assert_eq!(generated["by_language"].as_object().unwrap().len(), 11);
+    assert!(v["texts_per_second"].as_f64().unwrap() > 0.0);
+}

@@ -51,6 +51,9 @@ const CONTROLLED_PATHS: &[&str] = &[
     "payload",
 ];
 
+/// Texts shorter than this hold no instruction worth screening (`close it` is 8).
+const MIN_TEXT: usize = 10;
+
 /// What the screen found in one text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
@@ -125,20 +128,32 @@ impl Screen {
     /// Findings in (path, text) pairs, and in their texts joined when no one
     /// of them reads as instructions alone (an instruction split across fields).
     pub fn texts(&self, texts: &[(String, String)]) -> Vec<Finding> {
-        let mut found: Vec<Finding> = texts
+        self.screen_texts(texts, texts)
+    }
+
+    fn screen_texts(&self, each: &[(String, String)], joinable: &[(String, String)]) -> Vec<Finding> {
+        let mut found: Vec<Finding> = each
             .iter()
             .filter_map(|(path, text)| self.text(text).map(|(intent, how)| Finding { path: path.clone(), intent, how }))
             .collect();
-        if found.is_empty() && texts.len() > 1 {
-            let joined = texts.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>().join(" ");
-            if let Some((intent, how)) = self.text(&joined) {
-                found.push(Finding { path: "fields combined".into(), intent, how });
+        if found.is_empty() && joinable.len() > 1 {
+            // Fields come in path order, not the order they were written in: read both ways.
+            let mut parts: Vec<&str> = joinable.iter().map(|(_, t)| t.as_str()).collect();
+            for _ in 0..2 {
+                if let Some((intent, how)) = self.text(&parts.join(" ")) {
+                    found.push(Finding { path: "fields combined".into(), intent, how });
+                    break;
+                }
+                parts.reverse();
             }
         }
         found
     }
 
-    /// The attacker-controllable texts of an alert, by path.
+    /// The free-text fields of an alert an attacker most often writes
+    /// (command lines, scripts, URLs, messages, subjects, bodies, file
+    /// names, user agents), by path: the ones joined to find an instruction
+    /// split across fields.
     pub fn controlled(alert: &Alert) -> Vec<(String, String)> {
         let mut texts: Vec<(String, String)> = Vec::new();
         for c in CONTROLLED {
@@ -147,8 +162,8 @@ impl Screen {
             }
         }
         for (p, v) in alert.iter() {
-            let key = p.rsplit('.').next().unwrap_or(p).to_ascii_lowercase();
-            if CONTROLLED_PATHS.iter().any(|c| key.contains(c))
+            let path = p.to_ascii_lowercase();
+            if CONTROLLED_PATHS.iter().any(|c| path.contains(c))
                 && let Some(s) = v.as_str()
                 && !texts.iter().any(|(q, _)| q == p)
             {
@@ -160,7 +175,21 @@ impl Screen {
 
     /// What in the alert reads like instructions to a model, one line per
     /// finding. Empty when clean.
+    ///
+    /// Every text field is screened on its own (an attacker writes service
+    /// names, registry values, user names and more, not only the free-text
+    /// fields); texts shorter than any instruction are skipped.
     pub fn screen(&self, alert: &Alert) -> Vec<String> {
-        self.texts(&Self::controlled(alert)).iter().map(Finding::describe).collect()
+        let controlled = Self::controlled(alert);
+        let mut each = controlled.clone();
+        for (p, v) in alert.iter() {
+            if let Some(s) = v.as_str()
+                && s.len() >= MIN_TEXT
+                && !each.iter().any(|(q, _)| q == p)
+            {
+                each.push((p.to_owned(), s.to_owned()));
+            }
+        }
+        self.screen_texts(&each, &controlled).iter().map(Finding::describe).collect()
     }
 }
