@@ -52,6 +52,9 @@ pub enum AnalyzeError {
     Rejected(String),
     #[error("request refused before it left: {0}")]
     Refused(String),
+    /// A budget (calls, tokens or cost per hour or day) is used up.
+    #[error("over budget: {0}")]
+    OverBudget(String),
 }
 
 /// A first draft of the text a critical action needs (a customer

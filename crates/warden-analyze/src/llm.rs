@@ -98,6 +98,154 @@ pub struct ProviderSettings {
     pub token_budget: u64,
     /// `json_schema` or `json_object`.
     pub response_format: String,
+    /// Calls, tokens and cost allowed per clock hour and per day.
+    pub budget: Budget,
+    /// What tokens cost, for the ledger and the cost budget.
+    pub prices: Prices,
+}
+
+/// Limits on a provider's use per clock hour and per UTC day (0: no limit).
+/// A call is refused once a limit is reached; the alert then goes to the
+/// local analyzer and review. Tokens and cost are known only after a call,
+/// so one call can take a token or cost budget past its limit.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Budget {
+    pub calls_per_hour: u64,
+    pub calls_per_day: u64,
+    pub tokens_per_hour: u64,
+    pub tokens_per_day: u64,
+    pub cost_per_hour: f64,
+    pub cost_per_day: f64,
+}
+
+/// Prices per 1,000 prompt and completion tokens, in `currency`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Prices {
+    pub prompt_per_1k: f64,
+    pub completion_per_1k: f64,
+    pub currency: String,
+}
+
+impl Prices {
+    pub fn cost(&self, prompt: u64, completion: u64) -> f64 {
+        (prompt as f64 * self.prompt_per_1k + completion as f64 * self.completion_per_1k) / 1000.0
+    }
+}
+
+/// One window's use.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Use {
+    pub calls: u64,
+    pub tokens: u64,
+    pub cost: f64,
+}
+
+/// A provider's use: this hour, today and since start, with latency and refusals.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Spend {
+    /// Hours and days since the epoch the windows are for.
+    #[serde(skip)]
+    hour: u64,
+    #[serde(skip)]
+    day: u64,
+    pub this_hour: Use,
+    pub today: Use,
+    pub total: Use,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub latency_seconds: f64,
+    pub over_budget: u64,
+}
+
+impl Spend {
+    fn roll(&mut self, now_secs: u64) {
+        let (hour, day) = (now_secs / 3600, now_secs / 86_400);
+        if hour != self.hour {
+            self.hour = hour;
+            self.this_hour = Use::default();
+        }
+        if day != self.day {
+            self.day = day;
+            self.today = Use::default();
+        }
+    }
+
+    /// Why a call may not be made now, if it may not.
+    fn refuses(&self, b: &Budget) -> Option<String> {
+        let over = |used: f64, limit: f64| limit > 0.0 && used >= limit;
+        let checks = [
+            (
+                over(self.this_hour.calls as f64, b.calls_per_hour as f64),
+                format!("{} calls per hour", b.calls_per_hour),
+            ),
+            (over(self.today.calls as f64, b.calls_per_day as f64), format!("{} calls per day", b.calls_per_day)),
+            (
+                over(self.this_hour.tokens as f64, b.tokens_per_hour as f64),
+                format!("{} tokens per hour", b.tokens_per_hour),
+            ),
+            (over(self.today.tokens as f64, b.tokens_per_day as f64), format!("{} tokens per day", b.tokens_per_day)),
+            (over(self.this_hour.cost, b.cost_per_hour), format!("a cost of {} per hour", b.cost_per_hour)),
+            (over(self.today.cost, b.cost_per_day), format!("a cost of {} per day", b.cost_per_day)),
+        ];
+        checks.into_iter().find(|(o, _)| *o).map(|(_, what)| format!("the budget of {what} is used up"))
+    }
+
+    fn uncount_call(&mut self) {
+        for u in [&mut self.this_hour, &mut self.today, &mut self.total] {
+            u.calls = u.calls.saturating_sub(1);
+        }
+    }
+
+    fn add(&mut self, calls: u64, prompt: u64, completion: u64, cost: f64) {
+        for u in [&mut self.this_hour, &mut self.today, &mut self.total] {
+            u.calls += calls;
+            u.tokens += prompt + completion;
+            u.cost += cost;
+        }
+        self.prompt_tokens += prompt;
+        self.completion_tokens += completion;
+    }
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// The ledger entry of one model call: what was asked of whom, what it
+/// cost, how long it took and what came of it. Hashes, never content.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct CallRecord {
+    pub provider: String,
+    pub model: String,
+    pub prompt_template: String,
+    pub prompt_template_sha256: String,
+    pub request_sha256: String,
+    pub response_sha256: Option<String>,
+    pub prompt_tokens: Option<u64>,
+    pub completion_tokens: Option<u64>,
+    pub total_tokens: Option<u64>,
+    pub latency_ms: u64,
+    /// Attempts made (1 without retries).
+    pub attempts: u32,
+    pub cost: Option<f64>,
+    pub currency: Option<String>,
+    /// The provider's own id for the request (the answer's `id`, or its `x-request-id` header).
+    pub request_id: Option<String>,
+    /// `passed`, or `blocked` with what would have left.
+    pub egress: String,
+    /// `answered`, or why not (`rejected: …`, `failed: …`, `refused: …`).
+    pub outcome: String,
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    Sha256::digest(b).iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// What one HTTP exchange gave: the answer, attempts made, the provider's request id.
+struct Exchange {
+    response: Result<(serde_json::Value, String), String>,
+    attempts: u32,
+    request_id: Option<String>,
 }
 
 /// The last check before a request leaves: given the exact body, returns
@@ -120,6 +268,7 @@ pub struct LlmAnalyzer {
     in_flight: (Mutex<usize>, Condvar),
     tokens: AtomicU64,
     counters: Mutex<BTreeMap<String, u64>>,
+    spend: Mutex<Spend>,
 }
 
 fn random_hex(n: usize) -> String {
@@ -149,12 +298,20 @@ impl LlmAnalyzer {
             in_flight: (Mutex::new(0), Condvar::new()),
             tokens: AtomicU64::new(0),
             counters: Mutex::new(BTreeMap::new()),
+            spend: Mutex::new(Spend::default()),
         }
     }
 
     /// Tokens used so far.
     pub fn tokens_used(&self) -> u64 {
         self.tokens.load(Ordering::Relaxed)
+    }
+
+    /// Calls, tokens and cost this hour, today and since start.
+    pub fn spend(&self) -> Spend {
+        let mut s = self.spend.lock().unwrap_or_else(|p| p.into_inner());
+        s.roll(now_secs());
+        s.clone()
     }
 
     /// Rejected outputs and failures by reason code.
@@ -228,10 +385,12 @@ impl LlmAnalyzer {
         u
     }
 
-    /// One call with retries; Ok(response JSON) or the last failure.
-    fn call(&self, body: &str) -> Result<serde_json::Value, String> {
+    /// One call with retries: the answer (JSON and its text) or the last failure.
+    fn call(&self, body: &str) -> Exchange {
         let mut last = String::new();
+        let mut request_id = None;
         for attempt in 0..=self.s.retries {
+            let done = |response, request_id| Exchange { response, attempts: attempt + 1, request_id };
             let mut req = self.agent.post(&self.url()).header("content-type", "application/json");
             if let Some(k) = &self.s.api_key {
                 req = if self.s.auth_header.eq_ignore_ascii_case("api-key") {
@@ -243,13 +402,23 @@ impl LlmAnalyzer {
             let wait = match req.send(body) {
                 Ok(mut resp) => {
                     let status = resp.status().as_u16();
+                    request_id = ["x-request-id", "apim-request-id", "request-id"]
+                        .iter()
+                        .find_map(|h| resp.headers().get(*h).and_then(|v| v.to_str().ok()).map(str::to_owned))
+                        .or(request_id);
                     if (200..300).contains(&status) {
-                        let text = resp.body_mut().read_to_string().map_err(|e| format!("reading the answer: {e}"))?;
-                        return serde_json::from_str(&text).map_err(|e| format!("the answer is not JSON: {e}"));
+                        let text = match resp.body_mut().read_to_string() {
+                            Ok(t) => t,
+                            Err(e) => return done(Err(format!("reading the answer: {e}")), request_id),
+                        };
+                        let parsed = serde_json::from_str::<serde_json::Value>(&text)
+                            .map_err(|e| format!("the answer is not JSON: {e}"))
+                            .map(|v| (v, text));
+                        return done(parsed, request_id);
                     }
                     last = format!("HTTP {status}");
                     if status != 429 && status < 500 {
-                        return Err(last);
+                        return done(Err(last), request_id);
                     }
                     resp.headers()
                         .get("retry-after")
@@ -269,7 +438,11 @@ impl LlmAnalyzer {
                 std::thread::sleep(wait.unwrap_or(backoff));
             }
         }
-        Err(format!("gave up after {} attempts: {last}", self.s.retries + 1))
+        Exchange {
+            response: Err(format!("gave up after {} attempts: {last}", self.s.retries + 1)),
+            attempts: self.s.retries + 1,
+            request_id,
+        }
     }
 
     fn acquire(&self) {
@@ -312,16 +485,97 @@ impl LlmAnalyzer {
         alert: &ProtectedAlert,
         examples: &[(ProtectedAlert, serde_json::Value)],
     ) -> Result<Assessment, AnalyzeError> {
+        self.analyze_recorded(alert, examples).0
+    }
+
+    /// [`LlmAnalyzer::analyze_with`], and the ledger entry of the call when a
+    /// request was built (none when the budget, the circuit or the policy
+    /// stopped it first).
+    pub fn analyze_recorded(
+        &self,
+        alert: &ProtectedAlert,
+        examples: &[(ProtectedAlert, serde_json::Value)],
+    ) -> (Result<Assessment, AnalyzeError>, Option<CallRecord>) {
+        {
+            let mut spend = self.spend.lock().unwrap_or_else(|p| p.into_inner());
+            spend.roll(now_secs());
+            if let Some(why) = spend.refuses(&self.s.budget) {
+                spend.over_budget += 1;
+                drop(spend);
+                self.count("over_budget");
+                return (Err(AnalyzeError::OverBudget(why)), None);
+            }
+            // The call is counted before it is made, so concurrent calls cannot pass the limit together.
+            spend.add(1, 0, 0, 0.0);
+        }
+        let body = match self.prepare(alert, examples) {
+            Ok(body) => body,
+            Err(e) => {
+                // Nothing left: the call is not counted.
+                self.spend.lock().unwrap_or_else(|p| p.into_inner()).uncount_call();
+                return (Err(e.0), e.1.map(|b| *b));
+            }
+        };
+        let mut record = CallRecord {
+            provider: self.s.name.clone(),
+            model: self.s.model.clone(),
+            prompt_template: PROMPT_VERSION.into(),
+            prompt_template_sha256: prompt_hash(),
+            request_sha256: sha256_hex(body.as_bytes()),
+            response_sha256: None,
+            prompt_tokens: None,
+            completion_tokens: None,
+            total_tokens: None,
+            latency_ms: 0,
+            attempts: 0,
+            cost: None,
+            currency: None,
+            request_id: None,
+            egress: "passed".into(),
+            outcome: "answered".into(),
+        };
+        let started = Instant::now();
+        self.acquire();
+        let exchange = self.call(&body);
+        self.release();
+        let elapsed = started.elapsed();
+        record.latency_ms = elapsed.as_millis() as u64;
+        record.attempts = exchange.attempts;
+        record.request_id = exchange.request_id;
+        self.spend.lock().unwrap_or_else(|p| p.into_inner()).latency_seconds += elapsed.as_secs_f64();
+        let result = self.answer(exchange.response, &mut record);
+        if let Err(e) = &result {
+            record.outcome = match e {
+                AnalyzeError::Rejected(why) => format!("rejected: {why}"),
+                other => format!("failed: {other}"),
+            };
+        }
+        (result, Some(record))
+    }
+
+    /// Checks before anything leaves: token budget, circuit, policy, egress.
+    /// The body to send, or why not (with a ledger entry when a body was built).
+    fn prepare(
+        &self,
+        alert: &ProtectedAlert,
+        examples: &[(ProtectedAlert, serde_json::Value)],
+    ) -> Result<String, (AnalyzeError, Option<Box<CallRecord>>)> {
         if self.s.token_budget > 0 && self.tokens_used() >= self.s.token_budget {
             self.count("budget_exhausted");
-            return Err(AnalyzeError::Unavailable(format!("the token budget of {} is used up", self.s.token_budget)));
+            return Err((
+                AnalyzeError::OverBudget(format!("the token budget of {} is used up", self.s.token_budget)),
+                None,
+            ));
         }
         {
             let mut b = self.breaker.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(until) = b.open_until {
                 if Instant::now() < until {
                     self.count("circuit_open");
-                    return Err(AnalyzeError::Unavailable("the circuit is open after repeated failures".into()));
+                    return Err((
+                        AnalyzeError::Unavailable("the circuit is open after repeated failures".into()),
+                        None,
+                    ));
                 }
                 b.open_until = None;
                 b.failures = self.s.breaker_failures.saturating_sub(1); // half-open: one more failure reopens it
@@ -329,7 +583,10 @@ impl LlmAnalyzer {
         }
         if alert.alert().fields.is_empty() {
             self.count("refused_by_policy");
-            return Err(AnalyzeError::Refused("the provider's policy leaves nothing of this alert it may see".into()));
+            return Err((
+                AnalyzeError::Refused("the provider's policy leaves nothing of this alert it may see".into()),
+                None,
+            ));
         }
         let body = self.request_body_with(alert, examples);
         let mut blocked = (self.egress)(&body, alert);
@@ -338,14 +595,40 @@ impl LlmAnalyzer {
         }
         if !blocked.is_empty() {
             self.count("egress_blocked");
-            return Err(AnalyzeError::Refused(format!("egress check: {}", blocked.join("; "))));
+            let why = format!("egress check: {}", blocked.join("; "));
+            let record = CallRecord {
+                provider: self.s.name.clone(),
+                model: self.s.model.clone(),
+                prompt_template: PROMPT_VERSION.into(),
+                prompt_template_sha256: prompt_hash(),
+                request_sha256: sha256_hex(body.as_bytes()),
+                response_sha256: None,
+                prompt_tokens: None,
+                completion_tokens: None,
+                total_tokens: None,
+                latency_ms: 0,
+                attempts: 0,
+                cost: None,
+                currency: None,
+                request_id: None,
+                egress: format!("blocked: {} value(s) that may not leave", blocked.len()),
+                outcome: format!("refused: {why}"),
+            };
+            return Err((AnalyzeError::Refused(why), Some(Box::new(record))));
         }
-        self.acquire();
-        let result = self.call(&body);
-        self.release();
+        Ok(body)
+    }
+
+    /// The provider's answer made an assessment, or rejected; the ledger filled in.
+    fn answer(
+        &self,
+        result: Result<(serde_json::Value, String), String>,
+        record: &mut CallRecord,
+    ) -> Result<Assessment, AnalyzeError> {
         let response = match result {
-            Ok(r) => {
+            Ok((r, text)) => {
                 self.breaker.lock().unwrap_or_else(|p| p.into_inner()).failures = 0;
+                record.response_sha256 = Some(sha256_hex(text.as_bytes()));
                 r
             }
             Err(e) => {
@@ -358,8 +641,26 @@ impl LlmAnalyzer {
                 return Err(AnalyzeError::Unavailable(e));
             }
         };
-        if let Some(t) = response["usage"]["total_tokens"].as_u64() {
+        let usage = &response["usage"];
+        let (prompt, completion) = (usage["prompt_tokens"].as_u64(), usage["completion_tokens"].as_u64());
+        let total = usage["total_tokens"].as_u64().or(prompt.zip(completion).map(|(p, c)| p + c));
+        if let Some(t) = total {
             self.tokens.fetch_add(t, Ordering::Relaxed);
+        }
+        // A total without the split is priced as prompt tokens (the larger part of a triage call).
+        let (p, c) = match (prompt, completion) {
+            (Some(p), Some(c)) => (p, c),
+            _ => (total.unwrap_or(0), 0),
+        };
+        let cost = self.s.prices.cost(p, c);
+        self.spend.lock().unwrap_or_else(|x| x.into_inner()).add(0, p, c, cost);
+        record.prompt_tokens = prompt;
+        record.completion_tokens = completion;
+        record.total_tokens = total;
+        record.request_id = record.request_id.take().or_else(|| response["id"].as_str().map(str::to_owned));
+        if self.s.prices != Prices::default() {
+            record.cost = Some(cost);
+            record.currency = Some(self.s.prices.currency.clone());
         }
         let content = response["choices"][0]["message"]["content"].as_str().unwrap_or_default();
         if content.contains(&self.canary) {

@@ -86,6 +86,7 @@ pub fn validate(a: &Assessment, alert: &dyn Fields) -> Validation {
         calibration: None,
         injection_suspected: false,
         disagreement: None,
+        fallback: None,
     }
 }
 

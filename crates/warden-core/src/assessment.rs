@@ -192,6 +192,10 @@ pub struct Validation {
     /// Another analyzer reached a different verdict (what it said).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disagreement: Option<String>,
+    /// The workflow's analyzer was not asked (why: a budget used up); the
+    /// local analyzer's assessment stands in for it, and a person reviews.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
 }
 
 impl Validation {

@@ -122,6 +122,33 @@ pub struct ProviderConfig {
     /// Few-shot examples per request: the most similar alerts analysts
     /// decided, protected like the alert (default 0).
     pub few_shot: Option<usize>,
+    /// `[providers.<name>.budget]`: calls, tokens and cost per hour and per
+    /// day. Past a limit the alert goes to the local analyzer and review.
+    pub budget: BudgetConfig,
+    /// `[providers.<name>.price]`: what 1,000 tokens cost, for the ledger and the cost budget.
+    pub price: PriceConfig,
+}
+
+/// Limits per clock hour and per UTC day; 0 or absent is no limit.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct BudgetConfig {
+    pub calls_per_hour: u64,
+    pub calls_per_day: u64,
+    pub tokens_per_hour: u64,
+    pub tokens_per_day: u64,
+    pub cost_per_hour: f64,
+    pub cost_per_day: f64,
+}
+
+/// Prices per 1,000 tokens.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct PriceConfig {
+    pub prompt_per_1k: f64,
+    pub completion_per_1k: f64,
+    /// e.g. `USD` (default).
+    pub currency: Option<String>,
 }
 
 /// `[actions.<action>]`, e.g. `[actions.isolate_host]`.

@@ -684,6 +684,18 @@ impl Engine {
         self.providers.iter().map(|(k, v)| (k.clone(), v.counters())).collect()
     }
 
+    /// Calls, tokens, cost and latency per generative provider, with its currency.
+    pub fn provider_spend(&self) -> BTreeMap<String, (warden_analyze::llm::Spend, String)> {
+        self.providers
+            .iter()
+            .map(|(k, v)| {
+                let currency =
+                    self.config.providers.get(k).and_then(|p| p.price.currency.clone()).unwrap_or_else(|| "USD".into());
+                (k.clone(), (v.spend(), currency))
+            })
+            .collect()
+    }
+
     /// A configured generative analyzer.
     pub fn llm(&self, provider: &str) -> Option<&warden_analyze::llm::LlmAnalyzer> {
         self.providers.get(provider).map(|a| a.as_ref())
@@ -744,16 +756,28 @@ impl Engine {
                     .map(|(alert, answer)| (self.protector.protect(alert, &policy), answer))
                     .collect()
             };
-            let result = llm.analyze_with(&p, &examples);
+            let (result, call) = llm.analyze_recorded(&p, &examples);
             if let Err(e) = self.record_protection(&[&p], &policy) {
                 tracing::error!(error = %e, "the data-processing register could not be updated");
             }
-            (llm, p, policy, result)
+            (llm, p, policy, result, call)
         });
         let mut extra_problems = Vec::new();
+        let mut fallback = None;
         let (info, assessment, seen) = match &remote {
             None => (self.analyzer.info(), local.clone(), None),
-            Some((llm, p, policy, result)) => {
+            Some((llm, _, policy, Err(warden_analyze::AnalyzeError::OverBudget(why)), _)) => {
+                // Past a budget: the local analyzer stands in, a person reviews, nothing fails.
+                audit.push(AuditRecord::new(
+                    service("analyze"),
+                    "analyze.over_budget",
+                    id.as_str(),
+                    serde_json::json!({"provider": policy.name, "why": why, "analyzer": llm.info().name}),
+                ));
+                fallback = Some(format!("{}: {why}", llm.info().name));
+                (self.analyzer.info(), local.clone(), None)
+            }
+            Some((llm, p, policy, result, _)) => {
                 if let Err(warden_analyze::AnalyzeError::Refused(why)) = result {
                     // Refused before any connection: audited, and the alert goes to a human.
                     audit.push(AuditRecord::new(
@@ -804,6 +828,7 @@ impl Engine {
         // Grounding is checked against exactly what the analyzer saw.
         let mut validation = warden_analyze::validate(&assessment, seen.unwrap_or(&protected));
         validation.problems.extend(extra_problems);
+        validation.fallback = fallback;
         validation.injection_suspected = !injection.is_empty();
         validation.problems.extend(injection.iter().cloned());
         if remote.is_some() && assessment.verdict != warden_core::Verdict::Unknown {
@@ -844,6 +869,17 @@ impl Engine {
                 "calibrated_confidence": validation.calibrated_confidence,
             }),
         ));
+        if let Some((_, _, _, _, Some(call))) = &remote {
+            // The ledger of the model call: who was asked, what it cost, what came of it.
+            let mut entry = serde_json::to_value(call).unwrap_or_default();
+            entry["validation"] = serde_json::json!({
+                "schema_ok": validation.schema_ok,
+                "grounding": validation.grounding.as_str(),
+                "problems": validation.problems.len(),
+                "injection_suspected": validation.injection_suspected,
+            });
+            audit.push(AuditRecord::new(service("analyze"), "llm.call", id.as_str(), entry));
+        }
         let route = warden_govern::route(ctx, &assessment, &validation);
         audit.push(AuditRecord::new(
             service("govern"),

@@ -66,8 +66,9 @@ fn test_llm(script: Vec<Reply>) -> TestLlm {
                 std::thread::sleep(reply.delay);
                 let payload = if reply.status == 200 {
                     serde_json::json!({
+                        "id": "chatcmpl-scripted-1",
                         "choices": [{"message": {"role": "assistant", "content": reply.content}}],
-                        "usage": {"total_tokens": 321}
+                        "usage": {"prompt_tokens": 300, "completion_tokens": 21, "total_tokens": 321}
                     })
                     .to_string()
                 } else {
@@ -245,7 +246,9 @@ fn a_token_budget_stops_calls() {
     let e = engine(&llm.url, "token_budget = 300\n");
     triage(&e, ALERT);
     let r = triage(&e, &ALERT.replace("a.exe", "b.exe"));
-    assert_eq!(r[0].verdict, Verdict::Unknown);
+    // The local analyzer stands in (it calls certutil fetching a file malicious) and a person reviews.
+    assert_eq!((r[0].verdict, r[0].route), (Verdict::Malicious, RouteKind::Review));
+    assert!(r[0].reasons.iter().any(|x| x.starts_with("analyzer_fallback")), "{:?}", r[0].reasons);
     assert_eq!(llm.requests.lock().unwrap().len(), 1);
 }
 
@@ -437,4 +440,78 @@ fn no_injected_alert_is_auto_closed_in_a_supervised_workflow_after_burn_in() {
     let control = triage(&e, &corpus_alerts(&benign));
     let auto = control.iter().filter(|t| t.route == RouteKind::AutoClosed).count();
     assert!(auto * 2 > control.len(), "{auto} of {} look-alikes auto-closed: {:?}", control.len(), control[0].reasons);
+}
+
+/// Four distinct alerts (a different host each), so none is a duplicate.
+fn four_alerts() -> String {
+    (1..=4).map(|i| ALERT.replace("ws-17", &format!("ws-{i}")) + "\n").collect()
+}
+
+#[test]
+fn past_the_hourly_call_budget_the_local_analyzer_stands_in_and_a_person_reviews() {
+    let llm = test_llm(vec![ok(good_answer())]);
+    let e = engine(
+        &llm.url,
+        "[providers.testllm.budget]\ncalls_per_hour = 3\n[providers.testllm.price]\nprompt_per_1k = 0.5\ncompletion_per_1k = 1.5\ncurrency = \"EUR\"\n",
+    );
+    let r = triage(&e, &four_alerts());
+    assert_eq!(r.len(), 4);
+    assert_eq!(llm.requests.lock().unwrap().len(), 3, "three calls, then the budget stops them");
+    for t in &r[..3] {
+        assert!(!t.reasons.iter().any(|x| x.starts_with("analyzer_fallback")), "{:?}", t.reasons);
+    }
+    let last = &r[3];
+    assert_eq!(last.route, RouteKind::Review);
+    assert!(last.reasons.iter().any(|x| x.starts_with("analyzer_fallback")), "{:?}", last.reasons);
+    let a = e.store().alert(&last.alert_id).unwrap().unwrap().assessment.unwrap();
+    assert_eq!(a.analyzer.name, e.analyzer_info().name, "the local analyzer's assessment stands");
+    let entries = e.store().audit_for_object(last.alert_id.as_str()).unwrap();
+    assert!(entries.iter().any(|x| x.record.action == "analyze.over_budget"));
+    let (spend, currency) = e.provider_spend().remove("testllm").unwrap();
+    assert_eq!((spend.this_hour.calls, spend.over_budget, currency.as_str()), (3, 1, "EUR"));
+    assert_eq!((spend.prompt_tokens, spend.completion_tokens), (900, 63));
+    assert!((spend.today.cost - 3.0 * (0.3 * 0.5 + 0.021 * 1.5)).abs() < 1e-9, "{}", spend.today.cost);
+}
+
+#[test]
+fn every_model_call_has_a_ledger_entry_in_the_audit_trail_and_the_evidence_bundle() {
+    let llm = test_llm(vec![ok(good_answer())]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[govern]\nanalyzer = \"testllm\"\n[providers.testllm]\nresidency = \"external\"\nunclassified = \"raw\"\nbase_url = \"{}\"\nmodel = \"scripted-1\"\n[providers.testllm.price]\nprompt_per_1k = 1.0\ncompletion_per_1k = 2.0\n[providers.testllm.classes]\nip_public = \"raw\"\n",
+        llm.url
+    );
+    let e = Engine::open(dir.path(), Config::parse(&config, "t", Vec::new()).unwrap()).unwrap();
+    let r = triage(&e, ALERT);
+    let entries = e.store().audit_for_object(r[0].alert_id.as_str()).unwrap();
+    let call = entries.iter().find(|x| x.record.action == "llm.call").expect("a ledger entry");
+    let d = &call.record.payload;
+    assert_eq!(d["provider"], "testllm");
+    assert_eq!(d["model"], "scripted-1");
+    assert_eq!(d["prompt_template"], warden_analyze::llm::PROMPT_VERSION);
+    assert_eq!(d["prompt_template_sha256"], warden_analyze::llm::prompt_hash());
+    let sent = llm.requests.lock().unwrap()[0].clone();
+    let sha = |b: &[u8]| -> String {
+        use sha2::Digest;
+        sha2::Sha256::digest(b).iter().map(|x| format!("{x:02x}")).collect()
+    };
+    assert_eq!(d["request_sha256"], sha(sent.as_bytes()), "the hash of exactly what left");
+    assert_eq!(d["response_sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(
+        (d["prompt_tokens"].as_u64(), d["completion_tokens"].as_u64(), d["total_tokens"].as_u64()),
+        (Some(300), Some(21), Some(321))
+    );
+    assert!((d["cost"].as_f64().unwrap() - (0.3 + 0.042)).abs() < 1e-9, "{d}");
+    assert_eq!(d["currency"], "USD");
+    assert_eq!(d["request_id"], "chatcmpl-scripted-1");
+    assert_eq!(d["attempts"], 1);
+    assert!(d["latency_ms"].is_u64());
+    assert_eq!(d["egress"], "passed");
+    assert_eq!(d["outcome"], "answered");
+    assert_eq!(d["validation"]["grounding"], "full");
+    // The evidence bundle carries it.
+    let bundle = e.export_alert(&r[0].alert_id).unwrap();
+    let actions: Vec<&str> =
+        bundle["audit"].as_array().unwrap().iter().filter_map(|p| p["entry"]["action"].as_str()).collect();
+    assert!(actions.contains(&"llm.call"), "{actions:?}");
 }

@@ -112,6 +112,9 @@ pub fn route(ctx: &RouteContext, a: &Assessment, v: &Validation) -> Route {
             what.map_or_else(|| "text in the alert looks like instructions to a model".to_owned(), |w| w.clone()),
         ));
     }
+    if let Some(why) = &v.fallback {
+        review.push(Reason::new("analyzer_fallback", format!("the local analyzer stood in: {why}")));
+    }
     if let Some(other) = &v.disagreement {
         review.push(Reason::new("analyzers_disagree", format!("another analyzer says {other}")));
     }
@@ -192,6 +195,7 @@ mod tests {
             calibration: None,
             injection_suspected: false,
             disagreement: None,
+            fallback: None,
         }
     }
 
@@ -301,6 +305,11 @@ mod workflow_tests {
         cases.push(("grounding_failed", confident_benign(), Validation { grounding: Grounding::Partial, ..clean() }));
         cases.push(("schema_invalid", confident_benign(), Validation { schema_ok: false, ..clean() }));
         cases.push(("injection_suspected", confident_benign(), Validation { injection_suspected: true, ..clean() }));
+        cases.push((
+            "analyzer_fallback",
+            confident_benign(),
+            Validation { fallback: Some("the budget of 5 calls per hour is used up".into()), ..clean() },
+        ));
         cases.push((
             "analyzers_disagree",
             confident_benign(),

@@ -54,6 +54,7 @@ fn triaged(n: u32) -> Triaged {
             calibration: None,
             injection_suspected: false,
             disagreement: None,
+            fallback: None,
         },
         route: Route { kind: RouteKind::AutoClosed, reasons: vec![Reason::new("benign_confident", "ok")] },
         workflow: "default".into(),

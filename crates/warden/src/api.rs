@@ -514,6 +514,38 @@ async fn prometheus(State(s): State<Arc<AppState>>) -> Result<Response, ApiError
                 out.push_str(&format!("warden_provider_events{{provider=\"{name}\",event=\"{what}\"}} {n}\n"));
             }
         }
+        let spend = st.engine.provider_spend();
+        if !spend.is_empty() {
+            out.push_str("# HELP warden_provider_calls Model calls made, this clock hour, today (UTC) and since start.\n# TYPE warden_provider_calls gauge\n");
+            for (name, (s, _)) in &spend {
+                for (window, u) in [("hour", &s.this_hour), ("day", &s.today), ("total", &s.total)] {
+                    out.push_str(&format!("warden_provider_calls{{provider=\"{name}\",window=\"{window}\"}} {}\n", u.calls));
+                }
+            }
+            out.push_str("# HELP warden_provider_tokens Tokens used since start.\n# TYPE warden_provider_tokens counter\n");
+            for (name, (s, _)) in &spend {
+                out.push_str(&format!("warden_provider_tokens{{provider=\"{name}\",kind=\"prompt\"}} {}\n", s.prompt_tokens));
+                out.push_str(&format!("warden_provider_tokens{{provider=\"{name}\",kind=\"completion\"}} {}\n", s.completion_tokens));
+            }
+            out.push_str("# HELP warden_provider_cost Spend from the price table, this clock hour, today and since start.\n# TYPE warden_provider_cost gauge\n");
+            for (name, (s, currency)) in &spend {
+                for (window, u) in [("hour", &s.this_hour), ("day", &s.today), ("total", &s.total)] {
+                    out.push_str(&format!(
+                        "warden_provider_cost{{provider=\"{name}\",currency=\"{currency}\",window=\"{window}\"}} {}\n",
+                        u.cost
+                    ));
+                }
+            }
+            out.push_str("# HELP warden_provider_over_budget Calls not made because a budget was used up (the local analyzer stood in).\n# TYPE warden_provider_over_budget counter\n");
+            for (name, (s, _)) in &spend {
+                out.push_str(&format!("warden_provider_over_budget{{provider=\"{name}\"}} {}\n", s.over_budget));
+            }
+            out.push_str("# HELP warden_provider_latency_seconds Time spent in model calls.\n# TYPE warden_provider_latency_seconds summary\n");
+            for (name, (s, _)) in &spend {
+                out.push_str(&format!("warden_provider_latency_seconds_sum{{provider=\"{name}\"}} {}\n", s.latency_seconds));
+                out.push_str(&format!("warden_provider_latency_seconds_count{{provider=\"{name}\"}} {}\n", s.total.calls));
+            }
+        }
         st.latency.render(&mut out);
         Ok(out)
     })

@@ -861,3 +861,46 @@ fn injection_score_reports_every_set_with_recall_and_false_positives() {
     assert_eq!(generated["by_language"].as_object().unwrap().len(), 11);
     assert!(v["texts_per_second"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn a_call_budget_sends_the_next_alert_to_the_local_analyzer_and_the_spend_shows_on_metrics() {
+    let mut llm = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["dev", "test-llm", "--bind", "127.0.0.1:0", "--replies"])
+        .arg(repo().join("examples/test-llm-replies.jsonl"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let url = announced(&mut llm, "test LLM at ").split_whitespace().next().unwrap().to_owned();
+    let toml = format!(
+        "[govern]\nanalyzer = \"dev\"\n[providers.dev]\nresidency = \"external\"\nunclassified = \"raw\"\nbase_url = \"{url}\"\nmodel = \"scripted\"\n[providers.dev.budget]\ncalls_per_hour = 2\n[providers.dev.price]\nprompt_per_1k = 0.01\ncompletion_per_1k = 0.03\n"
+    );
+    let result = std::panic::catch_unwind(|| {
+        with_config(&toml, |addr| {
+            let body: String = (1..=3)
+                .map(|i| format!("{{\"EventID\":4625,\"Channel\":\"Security\",\"Hostname\":\"ws-{i}\",\"TargetUserName\":\"u{i}\"}}\n"))
+                .collect();
+            let (st, text) = http(addr, "POST", "/api/v1/alerts", Some("t"), body.as_bytes());
+            assert_eq!(st, 200, "{text}");
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(v["accepted"], 3, "{v}");
+            let (st, m) = http_json(addr, "GET", "/metrics", None, "");
+            assert_eq!(st, 200);
+            assert!(m.contains("warden_provider_calls{provider=\"dev\",window=\"hour\"} 2"), "{m}");
+            assert!(m.contains("warden_provider_over_budget{provider=\"dev\"} 1"), "{m}");
+            // The third was decided by the local analyzer and waits for a person like the others.
+            assert!(m.contains("warden_alerts_routed{route=\"review\"} 3"), "{m}");
+            let cost = m
+                .lines()
+                .find(|l| l.starts_with("warden_provider_cost{provider=\"dev\",currency=\"USD\",window=\"total\"}"))
+                .and_then(|l| l.rsplit(' ').next())
+                .and_then(|n| n.parse::<f64>().ok())
+                .unwrap();
+            assert!(cost > 0.0, "{m}");
+        })
+    });
+    llm.kill().unwrap();
+    llm.wait().unwrap();
+    if let Err(p) = result {
+        std::panic::resume_unwind(p);
+    }
+}
