@@ -155,6 +155,8 @@ pub struct Spend {
     pub completion_tokens: u64,
     pub latency_seconds: f64,
     pub over_budget: u64,
+    /// Alerts decided without a call by an analyst-confirmed precedent.
+    pub saved: u64,
 }
 
 impl Spend {
@@ -312,6 +314,11 @@ impl LlmAnalyzer {
         let mut s = self.spend.lock().unwrap_or_else(|p| p.into_inner());
         s.roll(now_secs());
         s.clone()
+    }
+
+    /// Counts an alert a precedent decided without calling this provider.
+    pub fn note_saved(&self) {
+        self.spend.lock().unwrap_or_else(|p| p.into_inner()).saved += 1;
     }
 
     /// Rejected outputs and failures by reason code.

@@ -293,6 +293,12 @@ pub struct GovernConfig {
     pub analyzer: String,
     /// Actions an alert flagged for prompt injection may still recommend.
     pub injection_allowed_actions: Vec<String>,
+    /// Deterministic first: when analysts confirmed the local analyzer's
+    /// verdict on this detection (rule name, or channel and event id) at
+    /// least this many times and never decided otherwise, and the local
+    /// analyzer is confident (at or above the threshold), no model is
+    /// called. 0 (default): always call the workflow's model.
+    pub precedent_confirmations: u32,
 }
 
 impl Default for GovernConfig {
@@ -308,6 +314,7 @@ impl Default for GovernConfig {
             recalibrate_every_hours: 24,
             analyzer: "local".into(),
             injection_allowed_actions: vec!["enrich".into(), "tag".into(), "add_note".into(), "open_ticket".into()],
+            precedent_confirmations: 0,
         }
     }
 }

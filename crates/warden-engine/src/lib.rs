@@ -497,6 +497,8 @@ impl Engine {
         }
         // Analyst-decided alerts for few-shot prompts, loaded once per batch if a provider wants them.
         let examples: std::cell::OnceCell<Vec<FewShot>> = std::cell::OnceCell::new();
+        // Analysts' verdicts per detection, loaded once per batch if precedents are on.
+        let precedents: std::cell::OnceCell<Precedents> = std::cell::OnceCell::new();
         let mut seen = HashSet::new();
         let mut batch = Batch { policy: self.policy_version.clone(), ..Batch::default() };
         // What to report once the batch is durable, in input order.
@@ -568,7 +570,9 @@ impl Engine {
                     // that alert: it is kept in the dead-letter store with its origin and fields,
                     // and the batch goes on.
                     let (origin, raw) = (alert.origin.clone(), serde_json::to_vec(&alert.fields).unwrap_or_default());
-                    let run = std::panic::AssertUnwindSafe(|| self.process(*alert, wf, &ctx, &calibrations, &examples));
+                    let run = std::panic::AssertUnwindSafe(|| {
+                        self.process(*alert, wf, &ctx, &calibrations, &examples, &precedents)
+                    });
                     match std::panic::catch_unwind(run) {
                         Ok(triaged) => {
                             pending.push(Pending::New(Box::new(result_of(&triaged.alert, &triaged, false))));
@@ -714,6 +718,7 @@ impl Engine {
         ctx: &warden_govern::RouteContext,
         calibrations: &BTreeMap<String, (String, warden_analyze::calibration::CalibrationMap)>,
         examples: &std::cell::OnceCell<Vec<FewShot>>,
+        precedents: &std::cell::OnceCell<Precedents>,
     ) -> Triaged {
         let mut audit = Vec::with_capacity(5);
         let id = alert.id.clone();
@@ -744,7 +749,32 @@ impl Engine {
             Ok(a) => a,
             Err(e) => unavailable(self.analyzer.info(), &e.to_string()),
         };
-        let remote = self.providers.get(&wf.analyzer).map(|llm| {
+        // Deterministic first: a detection analysts keep confirming needs no model call.
+        let precedent = self.providers.get(&wf.analyzer).and_then(|llm| {
+            let n = self.config.govern.precedent_confirmations;
+            if n == 0 || !injection.is_empty() || local.confidence.get() < ctx.confidence_threshold {
+                return None;
+            }
+            let key = precedent_key(protected.alert())?;
+            let seen = precedents.get_or_init(|| self.precedents()).get(&key)?;
+            let confirmed = *seen.get(&local.verdict).unwrap_or(&0);
+            (confirmed >= n && seen.len() == 1).then(|| {
+                llm.note_saved();
+                (key, confirmed)
+            })
+        });
+        if let Some((key, confirmed)) = &precedent {
+            audit.push(AuditRecord::new(
+                service("analyze"),
+                "analyze.precedent",
+                id.as_str(),
+                serde_json::json!({
+                    "detection": key, "verdict": local.verdict.as_str(), "confirmations": confirmed,
+                    "provider_not_called": wf.analyzer,
+                }),
+            ));
+        }
+        let remote = self.providers.get(&wf.analyzer).filter(|_| precedent.is_none()).map(|llm| {
             let policy = self.provider_policy(&wf.analyzer).unwrap_or_else(|_| warden_privacy::ProviderPolicy::local());
             let p = self.protector.protect(protected.alert().clone(), &policy);
             let k = self.config.providers.get(&wf.analyzer).and_then(|c| c.few_shot).unwrap_or(0);
@@ -906,11 +936,39 @@ impl Engine {
     }
 }
 
+/// Analysts' verdicts per detection (see [`precedent_key`]): how often each.
+pub(crate) type Precedents = std::collections::HashMap<String, BTreeMap<warden_core::Verdict, u32>>;
+
+/// What makes two alerts the same detection for precedent: the rule or
+/// finding name when there is one, else the channel and event id.
+fn precedent_key(alert: &Alert) -> Option<String> {
+    if let Some(rule) = alert.canonical_text(warden_core::Canon::RuleName) {
+        return Some(format!("rule:{rule}"));
+    }
+    let channel = alert.canonical_text(warden_core::Canon::Channel)?;
+    let code = alert.canonical_text(warden_core::Canon::EventCode)?;
+    Some(format!("event:{channel}/{code}"))
+}
+
 /// An analyst-decided alert usable as a few-shot example: its features, the
 /// alert, and the answer its decision implies.
 pub(crate) type FewShot = (std::collections::BTreeSet<u32>, Alert, serde_json::Value);
 
 impl Engine {
+    /// Analysts' verdicts per detection, from the most recent 5,000 decisions.
+    fn precedents(&self) -> Precedents {
+        let mut out = Precedents::new();
+        for f in self.store.feedback(None).unwrap_or_default().into_iter().rev().take(5000) {
+            let Ok(d) = serde_json::from_value::<review::Decision>(f.decision) else { continue };
+            let Some(id) = AlertId::parse(&f.alert_id) else { continue };
+            let Ok(Some(rec)) = self.store.alert(&id) else { continue };
+            if let Some(key) = precedent_key(&rec.alert) {
+                *out.entry(key).or_default().entry(d.verdict).or_insert(0) += 1;
+            }
+        }
+        out
+    }
+
     /// Up to `k` decided alerts most like `alert` (Jaccard similarity of
     /// their tokens, at least 0.2), with the answers analysts gave.
     fn few_shot(

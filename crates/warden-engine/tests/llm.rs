@@ -515,3 +515,48 @@ fn every_model_call_has_a_ledger_entry_in_the_audit_trail_and_the_evidence_bundl
         bundle["audit"].as_array().unwrap().iter().filter_map(|p| p["entry"]["action"].as_str()).collect();
     assert!(actions.contains(&"llm.call"), "{actions:?}");
 }
+
+#[test]
+fn a_detection_analysts_keep_confirming_needs_no_model_call() {
+    use warden_engine::review::DecisionInput;
+    let llm = test_llm(vec![ok(good_answer())]);
+    let config = format!(
+        "[govern]\nanalyzer = \"testllm\"\nprecedent_confirmations = 3\nconfidence_threshold = 0.5\n[providers.testllm]\nresidency = \"external\"\nunclassified = \"raw\"\nbase_url = \"{}\"\nmodel = \"scripted-1\"\n[providers.testllm.classes]\nip_public = \"raw\"\n",
+        llm.url
+    );
+    let e = Engine::in_memory(Config::parse(&config, "t", Vec::new()).unwrap()).unwrap();
+    e.add_user(
+        warden_core::Actor::User("setup".into()),
+        "ann",
+        &[warden_core::Role::Analyst],
+        "a long enough password",
+    )
+    .unwrap();
+    let ann = e.check_password("ann", "a long enough password").unwrap();
+    let variant = |i: usize| ALERT.replace("a.exe", &format!("p{i}.exe"));
+    let decide = |r: &[TriageResult], verdict| {
+        for x in r {
+            let d =
+                DecisionInput { verdict, techniques: None, reason_code: None, comment: String::new(), rating: None };
+            e.decide(&ann, x.alert_id.as_str(), d).unwrap();
+        }
+    };
+    // Two confirmations are not yet a precedent: the model is asked.
+    let first: Vec<TriageResult> = (0..2).flat_map(|i| triage(&e, &variant(i))).collect();
+    decide(&first, Verdict::Malicious);
+    triage(&e, &variant(2));
+    assert_eq!(llm.requests.lock().unwrap().len(), 3);
+    // The third confirmation makes one: the next alert of the same detection is decided locally.
+    let r3: Vec<TriageResult> = triage(&e, &variant(3));
+    decide(&r3, Verdict::Malicious);
+    let saved = triage(&e, &variant(4));
+    assert_eq!(llm.requests.lock().unwrap().len(), 4, "no call for the fifth");
+    let entries = e.store().audit_for_object(saved[0].alert_id.as_str()).unwrap();
+    let p = entries.iter().find(|x| x.record.action == "analyze.precedent").expect("audited");
+    assert_eq!(p.record.payload["confirmations"], 3);
+    assert_eq!(e.provider_spend()["testllm"].0.saved, 1);
+    // One analyst decision against it and the precedent is gone.
+    decide(&saved, Verdict::Benign);
+    triage(&e, &variant(5));
+    assert_eq!(llm.requests.lock().unwrap().len(), 5, "asked again after a contrary decision");
+}

@@ -540,6 +540,10 @@ async fn prometheus(State(s): State<Arc<AppState>>) -> Result<Response, ApiError
             for (name, (s, _)) in &spend {
                 out.push_str(&format!("warden_provider_over_budget{{provider=\"{name}\"}} {}\n", s.over_budget));
             }
+            out.push_str("# HELP warden_provider_calls_saved Alerts an analyst-confirmed precedent decided without calling the model.\n# TYPE warden_provider_calls_saved counter\n");
+            for (name, (s, _)) in &spend {
+                out.push_str(&format!("warden_provider_calls_saved{{provider=\"{name}\"}} {}\n", s.saved));
+            }
             out.push_str("# HELP warden_provider_latency_seconds Time spent in model calls.\n# TYPE warden_provider_latency_seconds summary\n");
             for (name, (s, _)) in &spend {
                 out.push_str(&format!("warden_provider_latency_seconds_sum{{provider=\"{name}\"}} {}\n", s.latency_seconds));
