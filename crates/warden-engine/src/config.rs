@@ -299,6 +299,25 @@ pub struct GovernConfig {
     /// analyzer is confident (at or above the threshold), no model is
     /// called. 0 (default): always call the workflow's model.
     pub precedent_confirmations: u32,
+    /// `[govern.replay]`: the gate a candidate rule set must pass before it becomes active.
+    pub replay: ReplayGate,
+}
+
+/// The replay gate: a candidate may not lower any tactic's recall (on the
+/// alerts analysts decided) by more than `max_tactic_recall_drop`, nor leave
+/// a tactic the active set catches uncaught, counting tactics with at least
+/// `min_tactic_support` decided attacks.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReplayGate {
+    pub max_tactic_recall_drop: f64,
+    pub min_tactic_support: usize,
+}
+
+impl Default for ReplayGate {
+    fn default() -> Self {
+        ReplayGate { max_tactic_recall_drop: 0.05, min_tactic_support: 1 }
+    }
 }
 
 impl Default for GovernConfig {
@@ -315,6 +334,7 @@ impl Default for GovernConfig {
             analyzer: "local".into(),
             injection_allowed_actions: vec!["enrich".into(), "tag".into(), "add_note".into(), "open_ticket".into()],
             precedent_confirmations: 0,
+            replay: ReplayGate::default(),
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod audit;
 pub mod config;
 pub mod eval;
 pub mod privacy;
+pub mod replay;
 pub mod report;
 pub mod review;
 pub mod rules;
@@ -1023,7 +1024,7 @@ pub(crate) fn calibration_key(a: &warden_core::AnalyzerInfo) -> String {
     }
 }
 
-fn service(name: &str) -> Actor {
+pub(crate) fn service(name: &str) -> Actor {
     Actor::Service(name.to_owned())
 }
 

@@ -86,7 +86,7 @@ fn with_sigmahq_active_attacks_are_flagged_and_benign_samples_are_not() {
         return;
     }
     let engine = warden_engine::Engine::in_memory(warden_engine::Config::default()).unwrap();
-    engine.import_rules(warden_core::Actor::Service("test".into()), &dir).unwrap();
+    engine.import_rules(warden_core::Actor::Service("test".into()), &dir, None).unwrap();
     let mut results = Vec::new();
     let mut files: Vec<std::path::PathBuf> =
         std::fs::read_dir(root.join("samples")).unwrap().map(|f| f.unwrap().path()).collect();

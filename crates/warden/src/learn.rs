@@ -236,8 +236,9 @@ pub fn eval_captures(
 ) -> anyhow::Result<ExitCode> {
     let engine = Engine::in_memory(config)?;
     if let Some(dir) = rules {
-        let (version, r) = engine.import_rules(crate::operator(), dir)?;
-        eprintln!("rule set {version}: {} of {} rules usable", r.usable, r.total);
+        let imported = engine.import_rules(crate::operator(), dir, None)?;
+        let r = &imported.report;
+        eprintln!("rule set {}: {} of {} rules usable", imported.version, r.usable, r.total);
     }
     let started = std::time::Instant::now();
     let cpu0 = cpu_seconds();

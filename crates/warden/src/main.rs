@@ -102,6 +102,20 @@ enum Command {
     /// Sigma rule sets.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Re-run the alerts analysts decided through the active rule set and a
+    /// candidate, in shadow: recall and precision with intervals, per-tactic
+    /// recall, verdict flips, calibration, and whether the activation gate
+    /// passes (exit 0) or refuses (exit 1). Nothing is activated.
+    Replay {
+        /// A directory of Sigma rules to try.
+        #[arg(long, value_name = "DIR")]
+        candidate_rules: PathBuf,
+        /// Only alerts received since this time or date.
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        #[arg(long, value_enum, default_value_t = RulesOutput::Text)]
+        output: RulesOutput,
+    },
     /// Tools for trying and testing Warden.
     #[command(subcommand)]
     Dev(DevCommand),
@@ -164,8 +178,17 @@ enum RegisterFormat {
 
 #[derive(Subcommand, Debug)]
 enum RulesCommand {
-    /// Make the usable Sigma rules under DIR the active rule set (versioned, audited).
-    Import { dir: PathBuf },
+    /// Make the usable Sigma rules under DIR the active rule set (versioned,
+    /// audited), once a replay of them on the alerts analysts decided passed the gate.
+    Import {
+        dir: PathBuf,
+        /// Activate even though the replay gate refused (a manager's token and a written reason).
+        #[arg(long, value_name = "TEXT", requires = "token")]
+        override_reason: Option<String>,
+        /// A manager's bearer token, needed with --override-reason.
+        #[arg(long, env = "WARDEN_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+        token: Option<String>,
+    },
     /// Load every Sigma rule under DIR and report those that cannot be used, with why.
     Check {
         dir: PathBuf,
@@ -427,16 +450,39 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Dev(DevCommand::PiiCorpus(args)) => pii::corpus(args),
         Command::Dev(DevCommand::PiiScore(args)) => pii::score(args),
         Command::Dev(DevCommand::InjectionScore(args)) => injection::score(args),
-        Command::Rules(RulesCommand::Import { dir }) => {
+        Command::Rules(RulesCommand::Import { dir, override_reason, token }) => {
             let engine = open(&cli.data, cli.config.as_deref())?;
-            let (version, report) = engine.import_rules(operator(), &dir)?;
+            let manager = match (&override_reason, &token) {
+                (Some(_), Some(t)) => Some(engine.authenticate(t).context("the token is not valid")?),
+                _ => None,
+            };
+            let by = manager.as_ref().zip(override_reason.as_deref());
+            let imported = engine.import_rules(operator(), &dir, by)?;
+            let report = &imported.report;
+            if imported.replay.decided > 0 {
+                eprint!("{}", imported.replay.text());
+            }
+            if let Some(why) = &imported.overridden {
+                eprintln!("the replay gate refused; overridden by a manager: {why}");
+            }
             println!(
-                "rule set {version} active: {} of {} rules usable ({} unusable; `warden rules check` lists them)",
+                "rule set {} active: {} of {} rules usable ({} unusable; `warden rules check` lists them)",
+                imported.version,
                 report.usable,
                 report.total,
                 report.unusable.len()
             );
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Replay { candidate_rules, since, output } => {
+            let engine = open(&cli.data, cli.config.as_deref())?;
+            let since = since.as_deref().map(parse_time).transpose()?;
+            let report = engine.replay_rules(&candidate_rules, since)?;
+            match output {
+                RulesOutput::Json => print_json(&report)?,
+                RulesOutput::Text => print!("{}", report.text()),
+            }
+            Ok(if report.passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Command::Rules(RulesCommand::Check { dir, output }) => {
             let (report, _) =

@@ -904,3 +904,32 @@ fn a_call_budget_sends_the_next_alert_to_the_local_analyzer_and_the_spend_shows_
         std::panic::resume_unwind(p);
     }
 }
+
+#[test]
+fn replay_reports_on_a_candidate_rule_set_and_says_when_there_is_nothing_to_measure() {
+    let data = tempfile::tempdir().unwrap();
+    let rules = data.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(
+        rules.join("r.yml"),
+        "title: Test zzdump\nid: 6b1f6e4c-0000-4000-8000-000000000001\nstatus: test\nlogsource:\n  category: process_creation\n  product: windows\ndetection:\n  selection:\n    Image|endswith: '\\zzdump.exe'\n  condition: selection\nlevel: high\ntags: [attack.credential-access, attack.t1003]\n",
+    )
+    .unwrap();
+    let out = warden(data.path()).args(["replay", "--candidate-rules"]).arg(&rules).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("no decided alerts") && text.contains("gate: passed"), "{text}");
+    let out =
+        warden(data.path()).args(["replay", "--output", "json", "--candidate-rules"]).arg(&rules).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((v["decided"].as_u64(), v["passed"].as_bool()), (Some(0), Some(true)));
+    assert!(v["candidate"].as_str().unwrap().starts_with("sigma-"));
+    // --override-reason needs a manager's token.
+    let out = warden(data.path())
+        .args(["rules", "import", "--override-reason", "x"])
+        .arg(&rules)
+        .env_remove("WARDEN_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}

@@ -1,0 +1,256 @@
+//! Replay before activation: the alerts analysts decided, re-run in shadow
+//! through the active rule set and a candidate, compared with each other and
+//! with the analysts' verdicts, and a gate that a candidate must pass before
+//! it becomes active (no tactic's recall may drop by more than the configured
+//! limit, no tactic the active set catches may become a blind spot).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use serde::Serialize;
+use warden_analyze::{Analyzer, LocalAnalyzer, metrics};
+use warden_core::{AlertId, AuditRecord, Verdict};
+
+use crate::{Engine, EngineError};
+
+/// How one rule set did on the decided alerts.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Side {
+    /// The rule set's version (`built-in only` when none is active).
+    pub ruleset: String,
+    /// Of the alerts analysts called an attack, the share this set calls one.
+    pub recall: f64,
+    pub recall_ci95: (f64, f64),
+    /// Of the alerts this set calls an attack, the share analysts did.
+    pub precision: f64,
+    pub precision_ci95: (f64, f64),
+    /// Expected calibration error of its confidence against the analysts (15 bins).
+    pub ece: f64,
+}
+
+/// One tactic's recall under each set.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct TacticRecall {
+    pub tactic: String,
+    /// Attacks of this tactic analysts decided.
+    pub support: usize,
+    pub active: f64,
+    pub candidate: f64,
+}
+
+/// What `warden replay` reports, and what the activation gate reads.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ReplayReport {
+    pub candidate: String,
+    pub since: Option<String>,
+    /// Decided alerts replayed.
+    pub decided: usize,
+    pub active: Side,
+    pub proposed: Side,
+    /// Verdict changes from the active set to the candidate: "benign → malicious" → count.
+    pub flips: BTreeMap<String, usize>,
+    pub tactics: Vec<TacticRecall>,
+    /// Tactics the active set catches (some recall) that the candidate never does.
+    pub new_blind_spots: Vec<String>,
+    /// Model calls made (a rule-set replay runs locally: none, no cost).
+    pub calls: u64,
+    pub passed: bool,
+    /// Why the gate refuses, one line each (empty when it passes).
+    pub failures: Vec<String>,
+}
+
+impl ReplayReport {
+    /// A readable report.
+    pub fn text(&self) -> String {
+        let mut out = format!(
+            "replay of {} on {} decided alert(s){}\n",
+            self.candidate,
+            self.decided,
+            self.since.as_deref().map(|s| format!(" since {s}")).unwrap_or_default()
+        );
+        for (name, s) in [("active", &self.active), ("candidate", &self.proposed)] {
+            out.push_str(&format!(
+                "  {name:<9} {:<24} recall {:.3} [{:.3}, {:.3}]  precision {:.3} [{:.3}, {:.3}]  ECE {:.3}\n",
+                s.ruleset,
+                s.recall,
+                s.recall_ci95.0,
+                s.recall_ci95.1,
+                s.precision,
+                s.precision_ci95.0,
+                s.precision_ci95.1,
+                s.ece
+            ));
+        }
+        if !self.tactics.is_empty() {
+            out.push_str("  recall per tactic (support: active → candidate)\n");
+            for t in &self.tactics {
+                out.push_str(&format!("    {:<22} {:>4}: {:.3} → {:.3}\n", t.tactic, t.support, t.active, t.candidate));
+            }
+        }
+        if !self.flips.is_empty() {
+            out.push_str("  verdict flips\n");
+            for (k, n) in &self.flips {
+                out.push_str(&format!("    {k}: {n}\n"));
+            }
+        }
+        if self.decided == 0 {
+            out.push_str("  no decided alerts: nothing to measure, the gate has nothing to refuse\n");
+        }
+        out.push_str(&format!("  model calls: {} (cost 0)\n", self.calls));
+        if self.passed {
+            out.push_str("gate: passed\n");
+        } else {
+            out.push_str("gate: REFUSED\n");
+            for f in &self.failures {
+                out.push_str(&format!("  - {f}\n"));
+            }
+        }
+        out
+    }
+}
+
+fn side(ruleset: String, points: &[(Verdict, f64, bool)]) -> Side {
+    let attacks = points.iter().filter(|(_, _, truth)| *truth).count();
+    let caught = points.iter().filter(|(v, _, truth)| *truth && metrics::positive(*v)).count();
+    let called = points.iter().filter(|(v, _, _)| metrics::positive(*v)).count();
+    let ratio = |k: usize, n: usize| if n == 0 { 0.0 } else { k as f64 / n as f64 };
+    // Confidence as the probability of an attack, for calibration.
+    let cal: Vec<(f64, bool)> = points
+        .iter()
+        .filter(|(v, _, _)| *v != Verdict::Unknown)
+        .map(|(v, c, truth)| (if metrics::positive(*v) { *c } else { 1.0 - c }, *truth))
+        .collect();
+    Side {
+        ruleset,
+        recall: ratio(caught, attacks),
+        recall_ci95: metrics::wilson(caught, attacks),
+        precision: ratio(caught, called),
+        precision_ci95: metrics::wilson(caught, called),
+        ece: metrics::ece(&cal, 15).0,
+    }
+}
+
+impl Engine {
+    /// A local analyzer with these rules and no classifier, fresh (no memory of earlier events), so
+    /// the two sides differ only in their rules.
+    fn shadow(&self, rules: Option<(String, Arc<Vec<warden_analyze::sigma::Rule>>)>) -> LocalAnalyzer {
+        let a = LocalAnalyzer::new();
+        a.set_rules(rules);
+        a
+    }
+
+    /// Replays the decided alerts (received since `since`, if given) through
+    /// the active rule set and the candidate under `dir`; audits the result
+    /// against the candidate's version.
+    pub fn replay_rules(&self, dir: &Path, since: Option<Timestamp>) -> Result<ReplayReport, EngineError> {
+        let (version, candidate) = crate::rules::candidate(dir)?;
+        let active = self.store().active_ruleset()?.map(|(v, body)| (v, Arc::new(crate::rules::parse_body(&body))));
+        let active_name = active.as_ref().map_or_else(|| "built-in only".to_owned(), |(v, _)| v.clone());
+        let now = self.shadow(active);
+        let next = self.shadow(Some((version.clone(), Arc::new(candidate))));
+
+        // The last decision per alert, in the order the alerts arrived (the analyzers correlate per host).
+        let mut latest: BTreeMap<String, (Timestamp, Timestamp, crate::review::Decision)> = BTreeMap::new();
+        for f in self.store().feedback(None)? {
+            if since.is_some_and(|s| f.received_at < s) {
+                continue;
+            }
+            let Ok(d) = serde_json::from_value::<crate::review::Decision>(f.decision) else { continue };
+            let keep = latest.get(&f.alert_id).is_none_or(|(_, at, _)| *at <= f.decided_at);
+            if keep {
+                latest.insert(f.alert_id.clone(), (f.received_at, f.decided_at, d));
+            }
+        }
+        let mut decided: Vec<_> = latest.into_iter().collect();
+        decided.sort_by_key(|(id, (received, ..))| (*received, id.clone()));
+
+        let (mut a_points, mut c_points) = (Vec::new(), Vec::new());
+        let mut flips: BTreeMap<String, usize> = BTreeMap::new();
+        // Per tactic: (support, caught by active, caught by candidate).
+        let mut tactics: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+        for (id, (_, _, d)) in &decided {
+            let Some(aid) = AlertId::parse(id) else { continue };
+            let Some(rec) = self.store().alert(&aid)? else { continue };
+            let techniques: Vec<String> = if d.techniques.is_empty() {
+                rec.assessment
+                    .as_ref()
+                    .map(|a| a.techniques.iter().map(|t| t.to_string()).collect())
+                    .unwrap_or_default()
+            } else {
+                d.techniques.iter().map(|t| t.to_string()).collect()
+            };
+            let protected = self.protector.protect(rec.alert, &warden_privacy::ProviderPolicy::local());
+            let judge = |a: &LocalAnalyzer| a.analyze(&protected).map(|x| (x.verdict, x.confidence.get()));
+            let (av, ac) = judge(&now).unwrap_or((Verdict::Unknown, 0.0));
+            let (cv, cc) = judge(&next).unwrap_or((Verdict::Unknown, 0.0));
+            let truth = metrics::positive(d.verdict);
+            a_points.push((av, ac, truth));
+            c_points.push((cv, cc, truth));
+            if av != cv {
+                *flips.entry(format!("{} → {}", av.as_str(), cv.as_str())).or_insert(0) += 1;
+            }
+            if truth {
+                let of: BTreeSet<String> =
+                    techniques.iter().flat_map(|t| warden_analyze::attack::tactics_of(t)).collect();
+                for t in of {
+                    let e = tactics.entry(t).or_insert((0, 0, 0));
+                    e.0 += 1;
+                    e.1 += usize::from(metrics::positive(av));
+                    e.2 += usize::from(metrics::positive(cv));
+                }
+            }
+        }
+        let gate = &self.config().govern.replay;
+        let rate = |k: usize, n: usize| if n == 0 { 0.0 } else { k as f64 / n as f64 };
+        let tactics: Vec<TacticRecall> = tactics
+            .into_iter()
+            .map(|(tactic, (n, a, c))| TacticRecall { tactic, support: n, active: rate(a, n), candidate: rate(c, n) })
+            .collect();
+        let mut failures = Vec::new();
+        let mut blind = Vec::new();
+        for t in tactics.iter().filter(|t| t.support >= gate.min_tactic_support) {
+            if t.active > 0.0 && t.candidate == 0.0 {
+                blind.push(t.tactic.clone());
+                failures.push(format!(
+                    "{}: a new blind spot ({} attack(s) caught by the active set, none by the candidate)",
+                    t.tactic,
+                    (t.active * t.support as f64).round()
+                ));
+            } else if t.active - t.candidate > gate.max_tactic_recall_drop {
+                failures.push(format!(
+                    "{}: recall drops from {:.3} to {:.3} (more than {:.3})",
+                    t.tactic, t.active, t.candidate, gate.max_tactic_recall_drop
+                ));
+            }
+        }
+        let report = ReplayReport {
+            candidate: version.clone(),
+            since: since.map(|s| s.to_string()),
+            decided: a_points.len(),
+            active: side(active_name, &a_points),
+            proposed: side(version.clone(), &c_points),
+            flips,
+            tactics,
+            new_blind_spots: blind,
+            calls: 0,
+            passed: failures.is_empty(),
+            failures,
+        };
+        self.append_audit(vec![AuditRecord::new(
+            crate::service("replay"),
+            "replay.completed",
+            version.as_str(),
+            serde_json::json!({
+                "kind": "ruleset",
+                "decided": report.decided,
+                "passed": report.passed,
+                "failures": report.failures,
+                "recall": {"active": report.active.recall, "candidate": report.proposed.recall},
+                "precision": {"active": report.active.precision, "candidate": report.proposed.precision},
+            }),
+        )])?;
+        Ok(report)
+    }
+}
