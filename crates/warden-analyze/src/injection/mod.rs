@@ -54,6 +54,38 @@ const CONTROLLED_PATHS: &[&str] = &[
 /// Texts shorter than this hold no instruction worth screening (`close it` is 8).
 const MIN_TEXT: usize = 10;
 
+/// Whether a text outside the free-text fields can hold an instruction: it
+/// has words (whitespace, or word separators an attacker uses instead), text
+/// in a script written without spaces, or something encoded. One token such
+/// as a path, a GUID, a SID or a hash (most fields of an event) cannot.
+fn may_hold_words(s: &str) -> bool {
+    let b = s.as_bytes();
+    !s.is_ascii()
+        || b.iter().any(|c| c.is_ascii_whitespace() || matches!(c, b'%' | b'&' | b'+'))
+        || b.iter().filter(|c| **c == b'_').count() >= 2
+        || s.contains("\\x")
+        || s.contains("\\u")
+        || base64_run(b)
+}
+
+/// A run of 16 or more base64 characters with both cases (an encoded text, not a word or a hex hash).
+fn base64_run(b: &[u8]) -> bool {
+    let (mut run, mut upper, mut lower) = (0usize, false, false);
+    for c in b {
+        if c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'=' | b'-') {
+            run += 1;
+            upper |= c.is_ascii_uppercase();
+            lower |= c.is_ascii_lowercase();
+            if run >= 16 && upper && lower {
+                return true;
+            }
+        } else {
+            (run, upper, lower) = (0, false, false);
+        }
+    }
+    false
+}
+
 /// What the screen found in one text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
@@ -185,6 +217,7 @@ impl Screen {
         for (p, v) in alert.iter() {
             if let Some(s) = v.as_str()
                 && s.len() >= MIN_TEXT
+                && may_hold_words(s)
                 && !each.iter().any(|(q, _)| q == p)
             {
                 each.push((p.to_owned(), s.to_owned()));

@@ -58,7 +58,7 @@ pub const INTENTS: &[Intent] = &[
         name: "verdict dictated",
         patterns: &[
             // en
-            r"\b(?:classify|mark|label|treat|report|rate|consider|flag|tag|record|categori[sz]e|score|regard|deem|list|file|resolve|close)\s+(?:it|this|that|these|them|the (?:alert|event|activity|detection|incident|finding|traffic|process|request|login|connection|file|behaviou?r|command)s?)(?:\s+(?:alerts?|events?|activity|detections?|incidents?|findings?|traffic|one|entry|process|request|login|connection|file|behaviou?r|command))?\s+(?:as|to be)\s+(?:an?\s+)?(?:benign|safe|harmless|false[\s-]?positive|clean|legitimate|legit|non[\s-]?malicious|not malicious|low[\s-]?(?:risk|severity|priority)|informational|routine|authori[sz]ed|whitelisted|allow[\s-]?listed|trusted|noise|resolved)\b",
+            r"\b(?:classify|mark|label|treat|report|rate|consider|flag|tag|record|categori[sz]e|score|regard|deem|list|file|resolve|close)\s+(?:it|this|that|these|them|the (?:alert|event|activity|detection|incident|finding|traffic|process|request|login|connection|file|behaviou?r|command)s?)(?:\s+(?:alerts?|events?|activity|detections?|incidents?|findings?|traffic|one|entry|process|request|login|connection|file|behaviou?r|command))?\s+(?:(?:as|to be)\s+)?(?:an?\s+)?(?:benign|safe|harmless|false[\s-]?positive|clean|legitimate|legit|non[\s-]?malicious|not malicious|low[\s-]?(?:risk|severity|priority)|informational|routine|authori[sz]ed|whitelisted|allow[\s-]?listed|trusted|noise|resolved)\b",
             r"\b(?:this|the|these)\s+(?:alerts?|events?|activity|activities|detections?|incidents?|findings?|behaviou?r|traffic|logins?|connections?|processes|commands?|requests?)\s+(?:is|are|was|were)\s+(?:completely\s+|totally\s+|entirely\s+|perfectly\s+|100% |just\s+|only\s+|definitely\s+)?(?:benign|safe|harmless|an? false[\s-]?positive|false[\s-]?positives?|legitimate|not malicious|authori[sz]ed|sanctioned|pre-?approved|whitelisted|nothing to worry about)\b",
             r"\b(?:return|respond|output|answer|reply|set|give|use|emit)\b.{0,20}\bverdict\b.{0,12}\b(?:benign|safe|false[\s-]?positive|clean)\b",
             r#""?verdict"?\s*[:=]\s*"?(?:benign|safe|false_positive)\b"#,
@@ -134,6 +134,11 @@ pub const INTENTS: &[Intent] = &[
             r"(?:인시던트|티켓|케이스)(?:를|을)?\s?(?:만들지|생성하지|열지)\s?(?:마|말)",
             r"لا\s(?:تفتح|تنشئ|تسجل)\s(?:أي\s)?(?:حادثة|حادث|تذكرة|بلاغ)",
             r"\b(?:do not|don'?t|never|no need to|there is no need to|you (?:do not|don'?t) need to|you should not|must not|mustn'?t|stop)\s+(?:escalat\w*|alert\w*|flag\w*|notify\w*|investigat\w*|page|wake|review(?:ing)?\s+(?:this|it)|open(?:ing)?\s+(?:a\s+)?(?:ticket|case|incident)|report(?:ing)?\s+(?:this|it)|rais(?:e|ing)\s+(?:a\s+|an\s+)?(?:alert|incident|alarm))\b",
+            r"\b(?:whitelist|allow-?list|exclude|suppress)\s+(?:it\s+)?(?:and|&)\s+(?:close|resolve|dismiss)\b",
+            r"\b(?:don'?t|do not|no need to)\s+(?:bother|wake|page|disturb)\s+(?:the\s+)?(?:on-?call|soc|analysts?|team|responders?|anyone|ir team)\b",
+            r"\btreat\b.{0,40}\bas\s+(?:trusted|benign|safe|normal)\b.{0,20}\b(?:from now on|going forward|permanently|always)\b",
+            r#"\b(?:output|verdict|answer|classification)\s*[:=]\s*['"]?(?:clean|benign|safe|harmless|false positive|informational)\b"#,
+            r"\b(?:you should|you must|you need to|you have to|please)\s+(?:\w+\s+){0,2}(?:clear|close|resolve|dismiss|suppress)\s+(?:this|the|these)\s+(?:alerts?|incidents?|detections?|cases?)\b",
             r"\b(?:skip|bypass|waive)\s+(?:the\s+|any\s+)?(?:human\s+)?(?:review|triage|analysis|escalation|approval|investigation|confirmation)s?\b",
             r"\b(?:call|invoke|use|run|execute|trigger)\s+(?:the\s+)?(?:tool\s+)?[a-z]+_[a-z_]+\b.{0,60}\b(?:before|to|and|then|with)\b",
             r"\b(?:call|use|invoke)\s+(?:the\s+)?(?:send_email|delete_file|http_post|execute|run_command|shell)\b",
@@ -302,9 +307,11 @@ pub struct Signal {
 
 pub const SIGNALS: &[Signal] = &[
     Signal {
-        // A machine reader addressed by name.
+        // A machine reader addressed (not merely mentioned): spoken to
+        // ("dear AI", "note for the assistant", "if an LLM is reading"), or
+        // named as the one a line is for ("bot, …", "LLM: …").
         name: "machine addressed",
-        pattern: r"\b(?:assistant|ai|llm|bot|chatbot|model|machine|automated (?:analysis|triage|review|system)|triage|analy[sz]er|whoever reads|asistente|assistente|assistent|ia|ki)\b|ассистент|помощник|助手|人工智能|アシスタント|어시스턴트|المساعد",
+        pattern: r"\b(?:to|for|dear|hey|hi|hello|attention|heads-up|note to|note for|memo to|message to|if an?|any|whoever is|whichever)\s*,?\s+(?:the\s+|an?\s+|any\s+|our\s+|you\s+)?(?:\S+\s+){0,2}(?:assistants?|ai|llm|bot|chatbot|models?|language model|machine|agents?|automated (?:analysis|triage|review|reviewers?|system|analysts?|soc agent)|triage|analy[sz]er|gpt|copilot|reviewer model)\b|\b(?:assistants?|ai|llm|bot|chatbot|models?|language model|machine|agents?|automated (?:analysis|triage|review|reviewers?|system|analysts?|soc agent)|triage|analy[sz]er|gpt|copilot|reviewer model)\s*(?:,|:|reading this|triaging this|processing this|reviewing this)|\bwhoever reads\b|\b(?:pour|a|chere?|cher|para|querida|querido|caro|cara|per|an|liebe|lieber|fur)\s+(?:l'|la |a |o |die |den |el |il )?\s?(?:ia|ki|assistente?|asistente|assistenten|modele|modelo|modello)\b|\b(?:ia|ki|assistente?|asistente|assistent)\s*[:,]|(?:для|дорогой|дорогая|к)\s+(?:ии|ассистент\w*|помощник\w*)|(?:ии|ассистент\w*)\s*[:,]|(?:给|致|亲爱的|親愛的)\S{0,8}(?:ai|助手|人工智能)|(?:ai|助手)\s*[：:，,]|(?:ai|アシスタント)(?:さん)?へ|(?:ai|어시스턴트)에게|(?:アシスタント|어시스턴트|助手|ассистент|المساعد)\s?(?:메모|メモ|备注|備註|заметка)?\s*[,:、，：،]|\b(?:assistant|ai)\s+(?:note|memo)\s*:|\b(?:automated|any ai|ai)\s+\S+\s+(?:should|must|are instructed to|is instructed to|needs to)\b|\bany ai\b|(?:إلى|عزيزي|أيها|للمساعد)\s?(?:الذكاء الاصطناعي|المساعد)?",
     },
     Signal {
         name: "instructions",
@@ -316,14 +323,14 @@ pub const SIGNALS: &[Signal] = &[
     },
     Signal {
         name: "benign outcome",
-        pattern: r"\b(?:benign|harmless|false positive|legitimate|expected behaviou?r|nothing to see|no (?:compromise|threat|issue|risk)|not suspicious|leave it alone|move on|verdict|benin|attendu|rien n'est suspect|aucune menace|benigno|no hay amenaza|keine bedrohung|harmlos|nao ha ameaca|non c'e minaccia)\b|угрозы нет|нет угрозы|没有威胁|沒有威脅|无威胁|無威脅|脅威はない|脅威なし|위협이 없|لا يوجد تهديد",
+        pattern: r"\b(?:benign|harmless|false (?:positive|alarm)|legitimate|expected behaviou?r|nothing (?:to see|suspicious)|no (?:compromise|threat|issue|risk|malicious activity)|not suspicious|leave it alone|move on|verdict|trusted|as normal|normal (?:admin|activity|behaviou?r|work)|low priority|(?:as|to) informational|informational only|clean|whitelist(?:ed)?|allow-?list(?:ed)?|mark it done|just (?:me )?testing|faible priorite|prioridad baja|baja prioridad|niedrige prioritat|baixa prioridade|bassa priorita|benin|attendu|de confiance|rien n'est suspect|aucune (?:menace|activite malveillante)|normales?|benigno|de confianza|no hay amenaza|keine bedrohung|harmlos|vertrauenswurdig|nao ha ameaca|confiavel|non c'e minaccia|fidato)\b|угрозы нет|нет угрозы|доверенн|безопасно|безвредн|没有威胁|沒有威脅|无威胁|無威脅|可信|良性|脅威はない|脅威なし|信頼でき|위협이 없|신뢰할 수|양성|لا يوجد تهديد|موثوق|حميد",
     },
     Signal {
         name: "workflow closed",
-        pattern: r"\b(?:close|resolve|dismiss|archive|approve|suppress|without (?:review|checking|verification|analysis)|da por cerrado|sin revisar\w*|zu den akten|ohne prufung|encerre|sem analise|archivia|senza verifiche|classe|passe a la suite|sans verification)\b|закрой|без проверки|关闭|關閉|不用检查|不用檢查|クローズ|確認せず|종료해|검토 없이|أغلق|دون مراجعة",
+        pattern: r"\b(?:close|resolve|dismiss|archive|approve|suppress|without (?:review|checking|verification|analysis)|da por cerrado|sin revisar\w*|zu den akten|ohne prufung|encerre|sem analise|archivia|senza verifiche|classe|passe a la suite|sans verification|(?:disregard|ignore) (?:what|the|this)(?: the)? (?:detection|alert|rule|event)s?|(?:don't|do not|never) (?:bother|wake|page|alert|notify)\w*|ne pas lever|no levantes|keinen alarm|nao dispare|non far scattare|(?:do not|don't|never) (?:generate|raise|create|produce|emit|open) (?:any |an? )?(?:alerts?|warnings?|alarms?|incidents?)|no generes|ne genere[zr]? (?:aucune?|pas)|erzeuge keine|nao gere|non generare)\b|закрой|без проверки|не создавай|не поднимай|низк\w+ приоритет|关闭|關閉|不用检查|不用檢查|不要生成|不要触发|不要觸發|低优先级|低優先級|クローズ|確認せず|出さないで|上げないで|低優先度|종료해|검토 없이|생성하지 마|울리지 마|낮은 우선순위|أغلق|دون مراجعة|لا تنشئ|لا تطلق|أولوية منخفضة",
     },
     Signal {
         name: "reply dictated",
-        pattern: r"\b(?:answer|respond|reply|conclude|output|say) (?:that|only|with)\b|\b(?:kindly|please) (?:conclude|answer|respond|say|confirm)\b|\b(?:reponds|repondez|contesta|responde|antworte|melde|responda|rispondi)\b|ответь|回答|答えて|답해|أجب|اجب",
+        pattern: r"\b(?:answer|respond|reply|conclude|output|say) (?:that|only|with)\b|\b(?:kindly|please) (?:conclude|answer|respond|say|confirm)\b|\b(?:final answer|must read|call it|stop analy[sz]ing|reponse finale|arrete d'analyser|respuesta final|deja de analizar|endgultige antwort|hor auf zu analysieren|resposta final|pare de analisar|risposta finale|smetti di analizzare|reponds|repondez|contesta|responde|antworte|melde|responda|rispondi)\b|окончательный ответ|прекрати анализ|ответь|最终答案|最終答案|停止分析|最終回答|分析をやめ|回答|答えて|최종 답변|분석을 멈|답해|الإجابة النهائية|توقف عن التحليل|أجب|اجب",
     },
 ];
