@@ -13,7 +13,7 @@ pub mod corpus;
 pub mod normalise;
 mod phrases;
 
-use regex::RegexSet;
+use regex::bytes::{Regex, RegexSet};
 use warden_core::{Alert, Canon, Fields};
 
 pub use phrases::{INTENTS, SIGNALS};
@@ -28,7 +28,7 @@ const COMBINATIONS: &[(&[usize], &str)] = &[
     (&[1, 2, 3], "override of instructions"),
     (&[1, 2, 4], "override of instructions"),
     (&[1, 2, 5], "override of instructions"),
-    (&[3, 5], "verdict dictated"),
+    (&[5, 3], "verdict dictated"),
 ];
 
 /// Canonical fields an attacker controls.
@@ -110,7 +110,8 @@ impl Finding {
 
 pub struct Screen {
     intents: RegexSet,
-    signals: RegexSet,
+    /// One regex per signal, tried only as a combination needs it.
+    signals: Vec<Regex>,
 }
 
 impl Default for Screen {
@@ -130,27 +131,42 @@ impl Screen {
             })
             .collect();
         Screen {
-            intents: regex::RegexSetBuilder::new(joined)
+            intents: regex::bytes::RegexSetBuilder::new(joined)
+                .unicode(false)
                 .size_limit(64 << 20)
-                .dfa_size_limit(32 << 20)
+                .dfa_size_limit(8 << 20)
                 .build()
                 .expect("static patterns"),
-            signals: RegexSet::new(SIGNALS.iter().map(|s| s.pattern.replace(r"\b", r"(?-u:\b)")))
-                .expect("static patterns"),
+            signals: SIGNALS
+                .iter()
+                .map(|sig| {
+                    regex::bytes::RegexBuilder::new(&sig.pattern.replace(r"\b", r"(?-u:\b)"))
+                        .unicode(false)
+                        .build()
+                        .expect("static patterns")
+                })
+                .collect(),
         }
     }
 
     /// The intent and the reading under which one text reads as instructions to a model.
     pub fn text(&self, text: &str) -> Option<(&'static str, &'static str)> {
-        for form in normalise::forms(text) {
-            if let Some(i) = self.intents.matches(&form.text).iter().next() {
+        self.read(normalise::forms(text))
+    }
+
+    fn read(&self, forms: Vec<normalise::Form>) -> Option<(&'static str, &'static str)> {
+        for form in forms {
+            // Most texts match nothing: a plain search first, which intent only when one matched.
+            let bytes = form.text.as_bytes();
+            if self.intents.is_match(bytes)
+                && let Some(i) = self.intents.matches(bytes).iter().next()
+            {
                 return Some((INTENTS[i].name, form.how));
             }
-            let present = self.signals.matches(&form.text);
-            if present.matched_any()
-                && let Some((_, intent)) =
-                    COMBINATIONS.iter().find(|(need, _)| need.iter().all(|i| present.matched(*i)))
-            {
+            // Signals are looked for only as a combination needs them, each at most once.
+            let mut seen: [Option<bool>; 8] = [None; 8];
+            let mut has = |i: usize| *seen[i].get_or_insert_with(|| self.signals[i].is_match(bytes));
+            if let Some((_, intent)) = COMBINATIONS.iter().find(|(need, _)| need.iter().all(|i| has(*i))) {
                 return Some((intent, form.how));
             }
         }
@@ -160,14 +176,20 @@ impl Screen {
     /// Findings in (path, text) pairs, and in their texts joined when no one
     /// of them reads as instructions alone (an instruction split across fields).
     pub fn texts(&self, texts: &[(String, String)]) -> Vec<Finding> {
-        self.screen_texts(texts, texts)
+        self.screen_texts(texts, &[])
     }
 
-    fn screen_texts(&self, each: &[(String, String)], joinable: &[(String, String)]) -> Vec<Finding> {
-        let mut found: Vec<Finding> = each
+    /// `full` are read every way; `light` (fields that are not free text) through encodings and look-alikes only.
+    fn screen_texts(&self, full: &[(String, String)], light: &[(String, String)]) -> Vec<Finding> {
+        let finding = |path: &String, r: Option<(&'static str, &'static str)>| {
+            r.map(|(intent, how)| Finding { path: path.clone(), intent, how })
+        };
+        let mut found: Vec<Finding> = full
             .iter()
-            .filter_map(|(path, text)| self.text(text).map(|(intent, how)| Finding { path: path.clone(), intent, how }))
+            .filter_map(|(path, text)| finding(path, self.text(text)))
+            .chain(light.iter().filter_map(|(path, text)| finding(path, self.read(normalise::light_forms(text)))))
             .collect();
+        let joinable = full;
         if found.is_empty() && joinable.len() > 1 {
             // Fields come in path order, not the order they were written in: read both ways.
             let mut parts: Vec<&str> = joinable.iter().map(|(_, t)| t.as_str()).collect();
@@ -213,16 +235,16 @@ impl Screen {
     /// fields); texts shorter than any instruction are skipped.
     pub fn screen(&self, alert: &Alert) -> Vec<String> {
         let controlled = Self::controlled(alert);
-        let mut each = controlled.clone();
+        let mut light: Vec<(String, String)> = Vec::new();
         for (p, v) in alert.iter() {
             if let Some(s) = v.as_str()
                 && s.len() >= MIN_TEXT
                 && may_hold_words(s)
-                && !each.iter().any(|(q, _)| q == p)
+                && !controlled.iter().any(|(q, _)| q == p)
             {
-                each.push((p.to_owned(), s.to_owned()));
+                light.push((p.to_owned(), s.to_owned()));
             }
         }
-        self.screen_texts(&each, &controlled).iter().map(Finding::describe).collect()
+        self.screen_texts(&controlled, &light).iter().map(Finding::describe).collect()
     }
 }

@@ -34,6 +34,23 @@ pub struct Form {
 
 /// Every form of `text` the screen reads, the cleaned original first.
 pub fn forms(text: &str) -> Vec<Form> {
+    forms_as(text, true)
+}
+
+/// The forms of a field that is not free text: encodings peeled, cleaned,
+/// look-alikes folded; no leet, rot13, reversal or spacing (a path or a
+/// service name read backwards or rotated is noise, and costs time on every event).
+pub fn light_forms(text: &str) -> Vec<Form> {
+    forms_as(text, false)
+}
+
+/// Texts longer than this (script blocks, bodies) are read as written and
+/// decoded, not also as leet, rot13 or reversed: those readings are for the
+/// short fields an instruction hides in, and cost most on long texts.
+const MAX_CIPHER_TEXT: usize = 4096;
+
+fn forms_as(text: &str, full: bool) -> Vec<Form> {
+    let full = full && text.len() <= MAX_CIPHER_TEXT;
     let text = cut(text, MAX_TEXT);
     let mut out: Vec<Form> = Vec::new();
     fn push(out: &mut Vec<Form>, text: String, how: &'static str) {
@@ -43,6 +60,13 @@ pub fn forms(text: &str) -> Vec<Form> {
     }
     for (layer, how) in layers(text) {
         let clean = clean(&layer);
+        if !full {
+            if let Some(f) = fold_confusables(&clean) {
+                push(&mut out, f, if how == "as written" { "look-alike letters folded" } else { how });
+            }
+            push(&mut out, clean, how);
+            continue;
+        }
         for (variant, vhow) in latin_variants(&clean) {
             push(&mut out, variant, if how == "as written" { vhow } else { how });
         }

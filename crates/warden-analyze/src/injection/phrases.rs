@@ -4,7 +4,8 @@
 //!
 //! Patterns read the cleaned forms of `normalise`: lower case, single
 //! spaces, no accents on Latin letters (so `précédentes` is written
-//! `precedentes`). `\b` is an ASCII word boundary. Each intent asks for two
+//! `precedentes`). `\b` is an ASCII word boundary, and patterns match bytes
+//! (`.` is one byte, classes are ASCII), which keeps the automata small. Each intent asks for two
 //! things together (a verb aimed at the model's instructions, verdict or
 //! workflow and its object), so ordinary text that shares one word with an
 //! injection ("ignore case", "the previous email", "close the ticket once
@@ -45,7 +46,7 @@ pub const INTENTS: &[Intent] = &[
             r"новые\s+(?:инструкции|указания|правила)\s*[:=]",
             // zh
             r"(?:忽略|无视|無視|忽视|忽視|不要理会|不要理會|忘记|忘記|忘掉|抛开|拋開)(?:掉)?.{0,12}(?:指令|指示|说明|說明|规则|規則|提示|命令|设定|設定|约束|約束)",
-            r"新的?(?:指令|指示)[:：]",
+            r"新的?(?:指令|指示)(?::|：)",
             // ja
             r"(?:指示|命令|ルール|指令|プロンプト|設定|制約)(?:を|は)?.{0,8}(?:無視|忘れ|破棄)",
             // ko
@@ -92,8 +93,8 @@ pub const INTENTS: &[Intent] = &[
             r"\b(?:markier(?:e|en|t)?|klassifizier(?:e|en|t)?|stuf(?:e|en|t)?|betracht(?:e|en)?|behandl(?:e|en)?|bewert(?:e|en)?|kennzeichn(?:e|en)?|werte)\b.{0,50}\bals\s+(?:(?:einen?|ein)\s+)?(?:harmlos|gutartig|sicher|unbedenklich|fehlalarm|false[\s-]?positive|legitim|nicht bosartig|ungefahrlich)",
             r"\b(?:dieser|der|diese|die|dieses|das)\s+(?:alarm|alert|vorfall|aktivitat|ereignis|meldung|warnung|befund)\s+(?:ist|war)\s+(?:vollig\s+|ganz\s+|absolut\s+)?(?:harmlos|gutartig|sicher|unbedenklich|ein fehlalarm|legitim|autorisiert|genehmigt)\b",
             // ru
-            r"(?:пометь|отметь|классифицируй|считай|рассматривай|обозначь|квалифицируй|отнеси|оцени|расцени)(?:те)?\s.{0,40}(?:безопасн|безвредн|доброкачественн|ложн\w*\s+срабатывани|ложноположительн|легитимн|не\s?вредоносн)",
-            r"(?:это|этот|данн\w+)\s+(?:оповещение|алерт|событие|инцидент|предупреждение|срабатывание|активность)\s+(?:является\s+|-\s+)?(?:полностью\s+|абсолютно\s+)?(?:безопасн|безвредн|ложн\w*\s+срабатывани|легитимн)",
+            r"(?:пометь|отметь|классифицируй|считай|рассматривай|обозначь|квалифицируй|отнеси|оцени|расцени)(?:те)?\s.{0,40}(?:безопасн|безвредн|доброкачественн|ложн\S*\s+срабатывани|ложноположительн|легитимн|не\s?вредоносн)",
+            r"(?:это|этот|данн\S+)\s+(?:оповещение|алерт|событие|инцидент|предупреждение|срабатывание|активность)\s+(?:является\s+|-\s+)?(?:полностью\s+|абсолютно\s+)?(?:безопасн|безвредн|ложн\S*\s+срабатывани|легитимн)",
             // zh
             r"(?:标记|標記|归类|歸類|分类|分類|认定|認定|判定|定|视|視|当|當|报告|報告|处理|處理|看作)(?:为|為|成|作)\s?(?:一个|一個)?\s?(?:良性|安全|误报|誤報|无害|無害|合法|非恶意|非惡意|正常)",
             r"(?:这个|這個|此|该|該|本)(?:警报|警報|告警|警告|事件|活动|活動|检测|檢測)(?:是|为|為|属于|屬於)(?:完全)?(?:良性|安全的|误报|誤報|无害|無害|合法的)",
@@ -179,7 +180,7 @@ pub const INTENTS: &[Intent] = &[
             r"\b(?:eskaliere|melde)\s+(?:das|dies|diesen|es|ihn)\s+nicht\b",
             r"\bkeine\s+(?:eskalation|prufung|untersuchung|meldung)\s+(?:notig|erforderlich|notwendig)",
             // ru
-            r"(?:закрой|отклони|проигнорируй|игнорируй|удали|скрой)(?:те)?\s+(?:это|этот|эти|данн\w+)?\s?(?:оповещени|алерт|инцидент|событи|предупреждени|срабатывани)",
+            r"(?:закрой|отклони|проигнорируй|игнорируй|удали|скрой)(?:те)?\s+(?:это|этот|эти|данн\S+)?\s?(?:оповещени|алерт|инцидент|событи|предупреждени|срабатывани)",
             r"не\s+(?:нужно\s+|надо\s+|стоит\s+)?(?:эскалир|сообща|передава|расследова|уведомля|поднима)",
             // zh
             r"(?:关闭|關閉|忽略|忽视|忽視|取消|删除|刪除|归档|歸檔|驳回|駁回)(?:此|这个|這個|该|該|这些|這些|本)(?:警报|警報|告警|事件|警告|检测|檢測)",
@@ -260,7 +261,7 @@ pub const INTENTS: &[Intent] = &[
             r"теперь\s+ты\b|ты\s+теперь\b|с\s+этого\s+момента\s+ты|отныне\s+ты",
             r"(?:покажи|раскрой|повтори|выведи)(?:те)?\s+(?:мне\s+)?(?:свой|свои|твой|твои|системн)\w*\s*(?:промпт|инструкци)",
             // zh
-            r"你现在是|你現在是|从现在开始[,，]?你|從現在開始[,，]?你|现在起你|現在起你|假装你是|假裝你是",
+            r"你现在是|你現在是|从现在开始(?:,|，)?你|從現在開始(?:,|，)?你|现在起你|現在起你|假装你是|假裝你是",
             r"(?:显示|顯示|泄露|洩露|输出|輸出|重复|重複|告诉我|告訴我)(?:你的)?(?:系统|系統)?(?:提示词|提示詞|提示|指令)",
             // ja
             r"あなたは今|今からあなたは|これからあなたは|あなたはもう",
@@ -311,7 +312,7 @@ pub const SIGNALS: &[Signal] = &[
         // ("dear AI", "note for the assistant", "if an LLM is reading"), or
         // named as the one a line is for ("bot, …", "LLM: …").
         name: "machine addressed",
-        pattern: r"\b(?:to|for|dear|hey|hi|hello|attention|heads-up|note to|note for|memo to|message to|if an?|any|whoever is|whichever)\s*,?\s+(?:the\s+|an?\s+|any\s+|our\s+|you\s+)?(?:\S+\s+){0,2}(?:assistants?|ai|llm|bot|chatbot|models?|language model|machine|agents?|automated (?:analysis|triage|review|reviewers?|system|analysts?|soc agent)|triage|analy[sz]er|gpt|copilot|reviewer model)\b|\b(?:assistants?|ai|llm|bot|chatbot|models?|language model|machine|agents?|automated (?:analysis|triage|review|reviewers?|system|analysts?|soc agent)|triage|analy[sz]er|gpt|copilot|reviewer model)\s*(?:,|:|reading this|triaging this|processing this|reviewing this)|\bwhoever reads\b|\b(?:pour|a|chere?|cher|para|querida|querido|caro|cara|per|an|liebe|lieber|fur)\s+(?:l'|la |a |o |die |den |el |il )?\s?(?:ia|ki|assistente?|asistente|assistenten|modele|modelo|modello)\b|\b(?:ia|ki|assistente?|asistente|assistent)\s*[:,]|(?:для|дорогой|дорогая|к)\s+(?:ии|ассистент\w*|помощник\w*)|(?:ии|ассистент\w*)\s*[:,]|(?:给|致|亲爱的|親愛的)\S{0,8}(?:ai|助手|人工智能)|(?:ai|助手)\s*[：:，,]|(?:ai|アシスタント)(?:さん)?へ|(?:ai|어시스턴트)에게|(?:アシスタント|어시스턴트|助手|ассистент|المساعد)\s?(?:메모|メモ|备注|備註|заметка)?\s*[,:、，：،]|\b(?:assistant|ai)\s+(?:note|memo)\s*:|\b(?:automated|any ai|ai)\s+\S+\s+(?:should|must|are instructed to|is instructed to|needs to)\b|\bany ai\b|(?:إلى|عزيزي|أيها|للمساعد)\s?(?:الذكاء الاصطناعي|المساعد)?",
+        pattern: r"\b(?:to|for|dear|hey|hi|hello|attention|heads-up|note to|note for|memo to|message to|if an?|any|whoever is|whichever)\s*,?\s+(?:the\s+|an?\s+|any\s+|our\s+|you\s+)?(?:\S+\s+){0,2}(?:assistants?|ai|llm|bot|chatbot|models?|language model|machine|agents?|automated (?:analysis|triage|review|reviewers?|system|analysts?|soc agent)|triage|analy[sz]er|gpt|copilot|reviewer model)\b|\b(?:assistants?|ai|llm|bot|chatbot|models?|language model|machine|agents?|automated (?:analysis|triage|review|reviewers?|system|analysts?|soc agent)|triage|analy[sz]er|gpt|copilot|reviewer model)\s*(?:,|:|reading this|triaging this|processing this|reviewing this)|\bwhoever reads\b|\b(?:pour|a|chere?|cher|para|querida|querido|caro|cara|per|an|liebe|lieber|fur)\s+(?:l'|la |a |o |die |den |el |il )?\s?(?:ia|ki|assistente?|asistente|assistenten|modele|modelo|modello)\b|\b(?:ia|ki|assistente?|asistente|assistent)\s*[:,]|(?:для|дорогой|дорогая|к)\s+(?:ии|ассистент\S*|помощник\S*)|(?:ии|ассистент\S*)\s*[:,]|(?:给|致|亲爱的|親愛的)\S{0,8}(?:ai|助手|人工智能)|(?:ai|助手)\s*(?:：|:|，|,)|(?:ai|アシスタント)(?:さん)?へ|(?:ai|어시스턴트)에게|(?:アシスタント|어시스턴트|助手|ассистент|المساعد)\s?(?:메모|メモ|备注|備註|заметка)?\s*(?:,|:|、|，|：|،)|\b(?:assistant|ai)\s+(?:note|memo)\s*:|\b(?:automated|any ai|ai)\s+\S+\s+(?:should|must|are instructed to|is instructed to|needs to)\b|\bany ai\b|(?:إلى|عزيزي|أيها|للمساعد)\s?(?:الذكاء الاصطناعي|المساعد)?",
     },
     Signal {
         name: "instructions",
@@ -327,7 +328,7 @@ pub const SIGNALS: &[Signal] = &[
     },
     Signal {
         name: "workflow closed",
-        pattern: r"\b(?:close|resolve|dismiss|archive|approve|suppress|without (?:review|checking|verification|analysis)|da por cerrado|sin revisar\w*|zu den akten|ohne prufung|encerre|sem analise|archivia|senza verifiche|classe|passe a la suite|sans verification|(?:disregard|ignore) (?:what|the|this)(?: the)? (?:detection|alert|rule|event)s?|(?:don't|do not|never) (?:bother|wake|page|alert|notify)\w*|ne pas lever|no levantes|keinen alarm|nao dispare|non far scattare|(?:do not|don't|never) (?:generate|raise|create|produce|emit|open) (?:any |an? )?(?:alerts?|warnings?|alarms?|incidents?)|no generes|ne genere[zr]? (?:aucune?|pas)|erzeuge keine|nao gere|non generare)\b|закрой|без проверки|не создавай|не поднимай|низк\w+ приоритет|关闭|關閉|不用检查|不用檢查|不要生成|不要触发|不要觸發|低优先级|低優先級|クローズ|確認せず|出さないで|上げないで|低優先度|종료해|검토 없이|생성하지 마|울리지 마|낮은 우선순위|أغلق|دون مراجعة|لا تنشئ|لا تطلق|أولوية منخفضة",
+        pattern: r"\b(?:close|resolve|dismiss|archive|approve|suppress|without (?:review|checking|verification|analysis)|da por cerrado|sin revisar\w*|zu den akten|ohne prufung|encerre|sem analise|archivia|senza verifiche|classe|passe a la suite|sans verification|(?:disregard|ignore) (?:what|the|this)(?: the)? (?:detection|alert|rule|event)s?|(?:don't|do not|never) (?:bother|wake|page|alert|notify)\w*|ne pas lever|no levantes|keinen alarm|nao dispare|non far scattare|(?:do not|don't|never) (?:generate|raise|create|produce|emit|open) (?:any |an? )?(?:alerts?|warnings?|alarms?|incidents?)|no generes|ne genere[zr]? (?:aucune?|pas)|erzeuge keine|nao gere|non generare)\b|закрой|без проверки|не создавай|не поднимай|низк\S+ приоритет|关闭|關閉|不用检查|不用檢查|不要生成|不要触发|不要觸發|低优先级|低優先級|クローズ|確認せず|出さないで|上げないで|低優先度|종료해|검토 없이|생성하지 마|울리지 마|낮은 우선순위|أغلق|دون مراجعة|لا تنشئ|لا تطلق|أولوية منخفضة",
     },
     Signal {
         name: "reply dictated",
