@@ -17,6 +17,7 @@ pub mod injection;
 pub mod llm;
 mod local;
 pub mod metrics;
+pub mod retry;
 pub mod sigma;
 mod validate;
 

@@ -392,12 +392,21 @@ impl LlmAnalyzer {
         u
     }
 
+    /// The policy every call to this provider follows (shared with the webhook executor).
+    fn retry_policy(&self) -> crate::retry::RetryPolicy {
+        crate::retry::RetryPolicy {
+            retries: self.s.retries,
+            base: Duration::from_millis(100),
+            jitter: Duration::from_millis(100),
+            max_retry_after: Duration::from_secs(30),
+        }
+    }
+
     /// One call with retries: the answer (JSON and its text) or the last failure.
     fn call(&self, body: &str) -> Exchange {
-        let mut last = String::new();
+        use crate::retry::{Attempt, http_failure};
         let mut request_id = None;
-        for attempt in 0..=self.s.retries {
-            let done = |response, request_id| Exchange { response, attempts: attempt + 1, request_id };
+        let tried = self.retry_policy().run(|_| {
             let mut req = self.agent.post(&self.url()).header("content-type", "application/json");
             if let Some(k) = &self.s.api_key {
                 req = if self.s.auth_header.eq_ignore_ascii_case("api-key") {
@@ -406,50 +415,29 @@ impl LlmAnalyzer {
                     req.header("authorization", &format!("Bearer {k}"))
                 };
             }
-            let wait = match req.send(body) {
+            match req.send(body) {
                 Ok(mut resp) => {
                     let status = resp.status().as_u16();
+                    let header = |h: &str| resp.headers().get(h).and_then(|v| v.to_str().ok()).map(str::to_owned);
                     request_id = ["x-request-id", "apim-request-id", "request-id"]
                         .iter()
-                        .find_map(|h| resp.headers().get(*h).and_then(|v| v.to_str().ok()).map(str::to_owned))
-                        .or(request_id);
-                    if (200..300).contains(&status) {
-                        let text = match resp.body_mut().read_to_string() {
-                            Ok(t) => t,
-                            Err(e) => return done(Err(format!("reading the answer: {e}")), request_id),
-                        };
-                        let parsed = serde_json::from_str::<serde_json::Value>(&text)
-                            .map_err(|e| format!("the answer is not JSON: {e}"))
-                            .map(|v| (v, text));
-                        return done(parsed, request_id);
+                        .find_map(|h| header(h))
+                        .or(request_id.take());
+                    if !(200..300).contains(&status) {
+                        return http_failure(status, header("retry-after").as_deref());
                     }
-                    last = format!("HTTP {status}");
-                    if status != 429 && status < 500 {
-                        return done(Err(last), request_id);
+                    match resp.body_mut().read_to_string() {
+                        Err(e) => Attempt::Fail(format!("reading the answer: {e}")),
+                        Ok(text) => match serde_json::from_str::<serde_json::Value>(&text) {
+                            Ok(v) => Attempt::Done((v, text)),
+                            Err(e) => Attempt::Fail(format!("the answer is not JSON: {e}")),
+                        },
                     }
-                    resp.headers()
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(|s| Duration::from_secs(s.min(30)))
                 }
-                Err(e) => {
-                    last = e.to_string();
-                    None
-                }
-            };
-            if attempt < self.s.retries {
-                let mut j = [0u8; 2];
-                let _ = getrandom::fill(&mut j);
-                let backoff = Duration::from_millis((100u64 << attempt.min(6)) + u16::from_le_bytes(j) as u64 % 100);
-                std::thread::sleep(wait.unwrap_or(backoff));
+                Err(e) => Attempt::Retry { why: e.to_string(), after: None },
             }
-        }
-        Exchange {
-            response: Err(format!("gave up after {} attempts: {last}", self.s.retries + 1)),
-            attempts: self.s.retries + 1,
-            request_id,
-        }
+        });
+        Exchange { response: tried.result, attempts: tried.attempts, request_id }
     }
 
     fn acquire(&self) {

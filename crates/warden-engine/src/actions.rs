@@ -108,47 +108,35 @@ impl Executor for WebhookExecutor {
             .http_status_as_error(false)
             .build()
             .new_agent();
-        let mut last = String::new();
-        for attempt in 1..=self.retries + 1 {
+        use warden_analyze::retry::{Attempt, RetryPolicy, http_failure};
+        let policy = RetryPolicy {
+            retries: self.retries,
+            base: Duration::from_millis(200),
+            jitter: Duration::from_millis(200),
+            max_retry_after: Duration::from_secs(60),
+        };
+        let tried = policy.run(|_| {
             let result = agent
                 .post(&self.url)
                 .header("Content-Type", "application/json")
                 .header("Idempotency-Key", a.request_id())
                 .header("X-Warden-Signature", &sig)
                 .send(&body[..]);
-            let retry_after = match result {
+            match result {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     if (200..300).contains(&status) {
-                        return Outcome { ok: true, detail: format!("HTTP {status}"), attempts: attempt };
+                        return Attempt::Done(format!("HTTP {status}"));
                     }
-                    last = format!("HTTP {status}");
-                    if status != 429 && status < 500 {
-                        return Outcome { ok: false, detail: last, attempts: attempt };
-                    }
-                    resp.headers()
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(|s| Duration::from_secs(s.min(60)))
+                    let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok());
+                    http_failure(status, retry_after)
                 }
-                Err(e) => {
-                    last = e.to_string();
-                    None
-                }
-            };
-            if attempt <= self.retries {
-                let base = Duration::from_millis(200u64 << (attempt - 1).min(6));
-                let mut j = [0u8; 2];
-                let _ = getrandom::fill(&mut j);
-                let jitter = Duration::from_millis(u16::from_le_bytes(j) as u64 % 200);
-                std::thread::sleep(retry_after.unwrap_or(base + jitter));
+                Err(e) => Attempt::Retry { why: e.to_string(), after: None },
             }
-        }
-        Outcome {
-            ok: false,
-            detail: format!("gave up after {} attempts: {last}", self.retries + 1),
-            attempts: self.retries + 1,
+        });
+        match tried.result {
+            Ok(detail) => Outcome { ok: true, detail, attempts: tried.attempts },
+            Err(detail) => Outcome { ok: false, detail, attempts: tried.attempts },
         }
     }
 }
