@@ -133,6 +133,37 @@ fn side(ruleset: String, points: &[(Verdict, f64, bool)]) -> Side {
 }
 
 impl Engine {
+    /// The active rule set and how it became active: the replay that gated
+    /// it (decided alerts, pass or refusal, recall and precision both ways)
+    /// and the manager's override, if any. None while only the built-in
+    /// detections are active. One rule set serves every workflow.
+    pub fn ruleset_status(&self) -> Result<Option<serde_json::Value>, EngineError> {
+        let Some((version, body)) = self.store().active_ruleset()? else { return Ok(None) };
+        let entries = self.store().audit_for_object(&version)?;
+        let last = |action: &str| entries.iter().rev().find(|e| e.record.action == action);
+        let replay = last("replay.completed").map(|e| {
+            let mut p = e.record.payload.clone();
+            p["at"] = serde_json::json!(e.at.to_string());
+            p
+        });
+        let overridden = last("replay.gate_overridden").map(|e| {
+            let by = match &e.record.actor {
+                warden_core::Actor::User(n) | warden_core::Actor::Service(n) | warden_core::Actor::Analyzer(n) => {
+                    n.clone()
+                }
+            };
+            serde_json::json!({"by": by, "reason": e.record.payload["reason"], "at": e.at.to_string()})
+        });
+        let imported = last("rules.imported").map(|e| e.at.to_string());
+        Ok(Some(serde_json::json!({
+            "version": version,
+            "rules": body.as_array().map_or(0, Vec::len),
+            "imported_at": imported,
+            "replay": replay,
+            "overridden": overridden,
+        })))
+    }
+
     /// A local analyzer with these rules and no classifier, fresh (no memory of earlier events), so
     /// the two sides differ only in their rules.
     fn shadow(&self, rules: Option<(String, Arc<Vec<warden_analyze::sigma::Rule>>)>) -> LocalAnalyzer {

@@ -105,6 +105,10 @@ fn a_candidate_that_drops_a_tactic_is_refused_and_a_better_one_passes() {
         .import_rules(Actor::User("ops".into()), &worse, Some((&mia, "dumper rule misfires; replaced next week")))
         .unwrap();
     assert_eq!(forced.overridden.as_deref(), Some("dumper rule misfires; replaced next week"));
+    let status = e.ruleset_status().unwrap().expect("a rule set is active");
+    assert_eq!(status["version"], forced.version.as_str());
+    assert_eq!(status["replay"]["passed"], false);
+    assert_eq!(status["overridden"]["reason"], "dumper rule misfires; replaced next week");
     let audit = e.store().audit_for_object(&forced.version).unwrap();
     let over = audit.iter().find(|a| a.record.action == "replay.gate_overridden").expect("audited");
     assert_eq!(over.record.actor, Actor::User("mia".into()));

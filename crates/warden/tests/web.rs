@@ -295,7 +295,15 @@ fn the_demo_gives_every_page_content() {
     let audit = c.get("/audit");
     assert!(audit.body.contains("✓ Verified"), "{}", audit.body);
     let settings = c.get("/settings");
-    for s in ["Routing policy", "Risk matrix", "Analyzer providers", "Data-processing register", "on_prem"] {
+    for s in [
+        "Routing policy",
+        "Risk matrix",
+        "Analyzer providers",
+        "Data-processing register",
+        "on_prem",
+        "Detection rules",
+        "Only the built-in detections",
+    ] {
         assert!(settings.body.contains(s), "{s}");
     }
 }

@@ -517,6 +517,7 @@ async fn settings(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(n): 
             "register": register,
             "switches": switches,
             "stopped": e.stopped()?,
+            "ruleset": e.ruleset_status()?,
         });
         Ok(render(StatusCode::OK, "settings.html", ctx, BTreeMap::new()))
     })
