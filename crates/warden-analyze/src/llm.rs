@@ -160,7 +160,8 @@ pub struct Spend {
 }
 
 impl Spend {
-    fn roll(&mut self, now_secs: u64) {
+    /// Starts a new hour or day window when the clock has passed into one.
+    pub fn roll(&mut self, now_secs: u64) {
         let (hour, day) = (now_secs / 3600, now_secs / 86_400);
         if hour != self.hour {
             self.hour = hour;
@@ -173,7 +174,7 @@ impl Spend {
     }
 
     /// Why a call may not be made now, if it may not.
-    fn refuses(&self, b: &Budget) -> Option<String> {
+    pub fn refuses(&self, b: &Budget) -> Option<String> {
         let over = |used: f64, limit: f64| limit > 0.0 && used >= limit;
         let checks = [
             (
@@ -192,13 +193,15 @@ impl Spend {
         checks.into_iter().find(|(o, _)| *o).map(|(_, what)| format!("the budget of {what} is used up"))
     }
 
-    fn uncount_call(&mut self) {
+    /// Takes back a call counted before it was made, when it was not made.
+    pub fn uncount_call(&mut self) {
         for u in [&mut self.this_hour, &mut self.today, &mut self.total] {
             u.calls = u.calls.saturating_sub(1);
         }
     }
 
-    fn add(&mut self, calls: u64, prompt: u64, completion: u64, cost: f64) {
+    /// Counts calls, tokens and cost into every window.
+    pub fn add(&mut self, calls: u64, prompt: u64, completion: u64, cost: f64) {
         for u in [&mut self.this_hour, &mut self.today, &mut self.total] {
             u.calls += calls;
             u.tokens += prompt + completion;
@@ -209,7 +212,8 @@ impl Spend {
     }
 }
 
-fn now_secs() -> u64 {
+/// Seconds since the epoch (the budget windows' clock).
+pub fn now_secs() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 

@@ -301,6 +301,9 @@ pub struct GovernConfig {
     pub precedent_confirmations: u32,
     /// `[govern.replay]`: the gate a candidate rule set must pass before it becomes active.
     pub replay: ReplayGate,
+    /// `[govern.budget]`: what the default workflow (and any workflow
+    /// without its own) may spend on its model per hour and day; none by default.
+    pub budget: BudgetConfig,
 }
 
 /// The replay gate: a candidate may not lower any tactic's recall (on the
@@ -335,6 +338,7 @@ impl Default for GovernConfig {
             injection_allowed_actions: vec!["enrich".into(), "tag".into(), "add_note".into(), "open_ticket".into()],
             precedent_confirmations: 0,
             replay: ReplayGate::default(),
+            budget: BudgetConfig::default(),
         }
     }
 }
@@ -382,6 +386,9 @@ pub struct WorkflowConfig {
     pub blind_first_look: Option<bool>,
     /// The analyzer: `local` (default) or a `[providers.<name>]` with a `base_url`.
     pub analyzer: Option<String>,
+    /// Calls, tokens and cost this workflow may spend on its model per hour
+    /// and day (default `govern.budget`); past one the local analyzer stands in.
+    pub budget: Option<BudgetConfig>,
 }
 
 /// `[pipeline]`: how work is grouped.

@@ -162,6 +162,8 @@ pub struct Engine {
     policy_version: String,
     /// When each alert's current burst of duplicates began (see [`Engine::first_of_burst`]).
     bursts: Mutex<std::collections::HashMap<AlertId, std::time::Instant>>,
+    /// What each workflow spent on its model, against its budget.
+    workflow_spend: Mutex<BTreeMap<String, warden_analyze::llm::Spend>>,
 }
 
 /// Repeats of an alert within this long of the first recorded one are
@@ -249,6 +251,7 @@ impl Engine {
             audit,
             policy_version,
             bursts: Mutex::new(std::collections::HashMap::new()),
+            workflow_spend: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -701,6 +704,14 @@ impl Engine {
             .collect()
     }
 
+    /// Model calls, tokens and cost per workflow, against each workflow's budget.
+    pub fn workflow_spend(&self) -> BTreeMap<String, warden_analyze::llm::Spend> {
+        let mut spend = self.workflow_spend.lock().unwrap_or_else(|x| x.into_inner());
+        let now = warden_analyze::llm::now_secs();
+        spend.values_mut().for_each(|s| s.roll(now));
+        spend.clone()
+    }
+
     /// A configured generative analyzer.
     pub fn llm(&self, provider: &str) -> Option<&warden_analyze::llm::LlmAnalyzer> {
         self.providers.get(provider).map(|a| a.as_ref())
@@ -787,7 +798,38 @@ impl Engine {
                     .map(|(alert, answer)| (self.protector.protect(alert, &policy), answer))
                     .collect()
             };
-            let (result, call) = llm.analyze_recorded(&p, &examples);
+            // The workflow's own budget first: a call it may not pay for is not made.
+            let refused = {
+                let mut spend = self.workflow_spend.lock().unwrap_or_else(|x| x.into_inner());
+                let w = spend.entry(wf.name.clone()).or_default();
+                w.roll(warden_analyze::llm::now_secs());
+                let why = w.refuses(&wf.budget);
+                match &why {
+                    Some(_) => w.over_budget += 1,
+                    None => w.add(1, 0, 0, 0.0),
+                }
+                why
+            };
+            let (result, call) = match refused {
+                Some(why) => {
+                    (Err(warden_analyze::AnalyzeError::OverBudget(format!("workflow {}: {why}", wf.name))), None)
+                }
+                None => {
+                    let (result, call) = llm.analyze_recorded(&p, &examples);
+                    if call.is_none() {
+                        // The provider stopped it before any request: the workflow paid nothing.
+                        let mut spend = self.workflow_spend.lock().unwrap_or_else(|x| x.into_inner());
+                        spend.entry(wf.name.clone()).or_default().uncount_call();
+                    }
+                    (result, call)
+                }
+            };
+            if let Some(c) = &call {
+                let (prompt, completion) = (c.prompt_tokens.unwrap_or(0), c.completion_tokens.unwrap_or(0));
+                let prompt = if c.prompt_tokens.is_none() { c.total_tokens.unwrap_or(0) } else { prompt };
+                let mut spend = self.workflow_spend.lock().unwrap_or_else(|x| x.into_inner());
+                spend.entry(wf.name.clone()).or_default().add(0, prompt, completion, c.cost.unwrap_or(0.0));
+            }
             if let Err(e) = self.record_protection(&[&p], &policy) {
                 tracing::error!(error = %e, "the data-processing register could not be updated");
             }

@@ -175,14 +175,7 @@ pub(crate) fn llm_providers(
             breaker_cooldown: std::time::Duration::from_secs(p.breaker_cooldown_secs.unwrap_or(60)),
             token_budget: p.token_budget.unwrap_or(0),
             response_format: p.response_format.clone().unwrap_or_else(|| "json_schema".into()),
-            budget: warden_analyze::llm::Budget {
-                calls_per_hour: p.budget.calls_per_hour,
-                calls_per_day: p.budget.calls_per_day,
-                tokens_per_hour: p.budget.tokens_per_hour,
-                tokens_per_day: p.budget.tokens_per_day,
-                cost_per_hour: p.budget.cost_per_hour,
-                cost_per_day: p.budget.cost_per_day,
-            },
+            budget: crate::workflow::budget(&p.budget),
             prices: warden_analyze::llm::Prices {
                 prompt_per_1k: p.price.prompt_per_1k,
                 completion_per_1k: p.price.completion_per_1k,

@@ -26,6 +26,20 @@ pub struct Workflow {
     pub blind_first_look: bool,
     /// `local` or a provider name.
     pub analyzer: String,
+    /// What this workflow may spend on its model per hour and day.
+    pub budget: warden_analyze::llm::Budget,
+}
+
+/// A budget as the analyzers count it.
+pub(crate) fn budget(b: &crate::config::BudgetConfig) -> warden_analyze::llm::Budget {
+    warden_analyze::llm::Budget {
+        calls_per_hour: b.calls_per_hour,
+        calls_per_day: b.calls_per_day,
+        tokens_per_hour: b.tokens_per_hour,
+        tokens_per_day: b.tokens_per_day,
+        cost_per_hour: b.cost_per_hour,
+        cost_per_day: b.cost_per_day,
+    }
 }
 
 impl Workflow {
@@ -46,6 +60,7 @@ impl Workflow {
             exit: w.exit.clone().unwrap_or_else(|| g.exit.clone()),
             blind_first_look: w.blind_first_look.unwrap_or(g.blind_first_look),
             analyzer: w.analyzer.clone().unwrap_or_else(|| g.analyzer.clone()),
+            budget: budget(w.budget.as_ref().unwrap_or(&g.budget)),
         }
     }
 

@@ -560,3 +560,23 @@ fn a_detection_analysts_keep_confirming_needs_no_model_call() {
     triage(&e, &variant(5));
     assert_eq!(llm.requests.lock().unwrap().len(), 5, "asked again after a contrary decision");
 }
+
+#[test]
+fn a_workflow_budget_stops_its_calls_whatever_the_provider_allows() {
+    let llm = test_llm(vec![ok(good_answer())]);
+    let config = format!(
+        "[govern]\nanalyzer = \"testllm\"\n[govern.budget]\ncalls_per_day = 2\n[providers.testllm]\nresidency = \"external\"\nunclassified = \"raw\"\nbase_url = \"{}\"\nmodel = \"scripted-1\"\n[providers.testllm.price]\nprompt_per_1k = 1.0\n[providers.testllm.classes]\nip_public = \"raw\"\n",
+        llm.url
+    );
+    let e = Engine::in_memory(Config::parse(&config, "t", Vec::new()).unwrap()).unwrap();
+    let r = triage(&e, &four_alerts());
+    assert_eq!(llm.requests.lock().unwrap().len(), 2, "the default workflow may make two calls a day");
+    let fell_back = r.iter().filter(|t| t.reasons.iter().any(|x| x.starts_with("analyzer_fallback"))).count();
+    assert_eq!(fell_back, 2);
+    let spend = &e.workflow_spend()["default"];
+    assert_eq!((spend.today.calls, spend.over_budget, spend.prompt_tokens), (2, 2, 600));
+    assert!((spend.today.cost - 0.6).abs() < 1e-9, "{}", spend.today.cost);
+    // The provider's own count agrees: two calls, none refused by its budget.
+    let (p, _) = e.provider_spend().remove("testllm").unwrap();
+    assert_eq!((p.total.calls, p.over_budget), (2, 0));
+}

@@ -550,6 +550,25 @@ async fn prometheus(State(s): State<Arc<AppState>>) -> Result<Response, ApiError
                 out.push_str(&format!("warden_provider_latency_seconds_count{{provider=\"{name}\"}} {}\n", s.total.calls));
             }
         }
+        let per_workflow = st.engine.workflow_spend();
+        if !per_workflow.is_empty() {
+            out.push_str("# HELP warden_workflow_calls Model calls per workflow, this clock hour, today (UTC) and since start.\n# TYPE warden_workflow_calls gauge\n");
+            for (name, s) in &per_workflow {
+                for (window, u) in [("hour", &s.this_hour), ("day", &s.today), ("total", &s.total)] {
+                    out.push_str(&format!("warden_workflow_calls{{workflow=\"{name}\",window=\"{window}\"}} {}\n", u.calls));
+                }
+            }
+            out.push_str("# HELP warden_workflow_cost Model spend per workflow from the price table.\n# TYPE warden_workflow_cost gauge\n");
+            for (name, s) in &per_workflow {
+                for (window, u) in [("hour", &s.this_hour), ("day", &s.today), ("total", &s.total)] {
+                    out.push_str(&format!("warden_workflow_cost{{workflow=\"{name}\",window=\"{window}\"}} {}\n", u.cost));
+                }
+            }
+            out.push_str("# HELP warden_workflow_over_budget Alerts whose workflow budget was used up (the local analyzer stood in).\n# TYPE warden_workflow_over_budget counter\n");
+            for (name, s) in &per_workflow {
+                out.push_str(&format!("warden_workflow_over_budget{{workflow=\"{name}\"}} {}\n", s.over_budget));
+            }
+        }
         st.latency.render(&mut out);
         Ok(out)
     })
