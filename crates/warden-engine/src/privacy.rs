@@ -140,6 +140,26 @@ pub(crate) fn protector(config: &Config, key: [u8; 32]) -> Result<Protector, Eng
     Protector::new(options, key).map_err(|e| EngineError::Invalid(e.to_string()))
 }
 
+/// The policy for a provider of `config` by name (`local` is built in).
+pub(crate) fn provider_policy_in(config: &Config, name: &str) -> Result<ProviderPolicy, EngineError> {
+    if name == "local" {
+        return Ok(ProviderPolicy::local());
+    }
+    let p = config.providers.get(name).ok_or_else(|| {
+        let known: Vec<&str> = std::iter::once("local").chain(config.providers.keys().map(String::as_str)).collect();
+        EngineError::NotFound(format!("no provider {name:?} (configured: {})", known.join(", ")))
+    })?;
+    let residency = Residency::parse(&p.residency)
+        .ok_or_else(|| EngineError::Invalid(format!("provider {name}: bad residency")))?;
+    let on_prem = residency == Residency::OnPrem;
+    Ok(ProviderPolicy {
+        name: name.to_owned(),
+        classes: p.classes.iter().filter_map(|(k, v)| Some((k.parse::<DataClass>().ok()?, *v))).collect(),
+        unclassified: p.unclassified.unwrap_or(if on_prem { Handling::Raw } else { Handling::Never }),
+        residency,
+    })
+}
+
 /// The generative analyzers configured (`[providers.*]` with a `base_url`),
 /// each with the egress check bound to its own policy.
 pub(crate) fn llm_providers(
@@ -150,14 +170,7 @@ pub(crate) fn llm_providers(
     let mut out = BTreeMap::new();
     for (name, p) in &config.providers {
         let (Some(base_url), Some(model)) = (&p.base_url, &p.model) else { continue };
-        let Some(residency) = Residency::parse(&p.residency) else { continue };
-        let on_prem = residency == Residency::OnPrem;
-        let policy = ProviderPolicy {
-            name: name.clone(),
-            classes: p.classes.iter().filter_map(|(k, v)| Some((k.parse::<DataClass>().ok()?, *v))).collect(),
-            unclassified: p.unclassified.unwrap_or(if on_prem { Handling::Raw } else { Handling::Never }),
-            residency,
-        };
+        let Ok(policy) = provider_policy_in(config, name) else { continue };
         let api_key = p.api_key_env.as_ref().and_then(|v| std::env::var(v).ok()).or_else(|| {
             p.api_key_file.as_ref().and_then(|f| std::fs::read_to_string(f).ok()).map(|k| k.trim().to_owned())
         });
@@ -211,23 +224,7 @@ impl Engine {
 
     /// The policy for a provider by name (`local` is built in).
     pub fn provider_policy(&self, name: &str) -> Result<ProviderPolicy, EngineError> {
-        if name == "local" {
-            return Ok(ProviderPolicy::local());
-        }
-        let p = self.config().providers.get(name).ok_or_else(|| {
-            let known: Vec<&str> =
-                std::iter::once("local").chain(self.config().providers.keys().map(String::as_str)).collect();
-            EngineError::NotFound(format!("no provider {name:?} (configured: {})", known.join(", ")))
-        })?;
-        let residency = Residency::parse(&p.residency)
-            .ok_or_else(|| EngineError::Invalid(format!("provider {name}: bad residency")))?;
-        let on_prem = residency == Residency::OnPrem;
-        Ok(ProviderPolicy {
-            name: name.to_owned(),
-            classes: p.classes.iter().filter_map(|(k, v)| Some((k.parse::<DataClass>().ok()?, *v))).collect(),
-            unclassified: p.unclassified.unwrap_or(if on_prem { Handling::Raw } else { Handling::Never }),
-            residency,
-        })
+        provider_policy_in(self.config(), name)
     }
 
     /// How a person sees an alert: by the view policy for their roles

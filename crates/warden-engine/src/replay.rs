@@ -12,6 +12,9 @@ use jiff::Timestamp;
 use serde::Serialize;
 use warden_analyze::{Analyzer, LocalAnalyzer, metrics};
 use warden_core::{AlertId, AuditRecord, Verdict};
+use warden_store::AlertRecord;
+
+use crate::review::Decision;
 
 use crate::{Engine, EngineError};
 
@@ -56,6 +59,8 @@ pub struct ReplayReport {
     pub new_blind_spots: Vec<String>,
     /// Model calls made (a rule-set replay runs locally: none, no cost).
     pub calls: u64,
+    /// What they cost, from the candidate's price table.
+    pub cost: f64,
     pub passed: bool,
     /// Why the gate refuses, one line each (empty when it passes).
     pub failures: Vec<String>,
@@ -98,7 +103,7 @@ impl ReplayReport {
         if self.decided == 0 {
             out.push_str("  no decided alerts: nothing to measure, the gate has nothing to refuse\n");
         }
-        out.push_str(&format!("  model calls: {} (cost 0)\n", self.calls));
+        out.push_str(&format!("  model calls: {} (cost {:.4})\n", self.calls, self.cost));
         if self.passed {
             out.push_str("gate: passed\n");
         } else {
@@ -172,38 +177,49 @@ impl Engine {
         a
     }
 
-    /// Replays the decided alerts (received since `since`, if given) through
-    /// the active rule set and the candidate under `dir`; audits the result
-    /// against the candidate's version.
-    pub fn replay_rules(&self, dir: &Path, since: Option<Timestamp>) -> Result<ReplayReport, EngineError> {
-        let (version, candidate) = crate::rules::candidate(dir)?;
-        let active = self.store().active_ruleset()?.map(|(v, body)| (v, Arc::new(crate::rules::parse_body(&body))));
-        let active_name = active.as_ref().map_or_else(|| "built-in only".to_owned(), |(v, _)| v.clone());
-        let now = self.shadow(active);
-        let next = self.shadow(Some((version.clone(), Arc::new(candidate))));
-
-        // The last decision per alert, in the order the alerts arrived (the analyzers correlate per host).
-        let mut latest: BTreeMap<String, (Timestamp, Timestamp, crate::review::Decision)> = BTreeMap::new();
+    /// The decided alerts received since `since` (all when None), each with
+    /// its latest decision, in the order they arrived (the local analyzer
+    /// correlates per host, so order matters).
+    fn decided(&self, since: Option<Timestamp>) -> Result<Vec<(AlertRecord, Decision)>, EngineError> {
+        let mut latest: BTreeMap<String, (Timestamp, Timestamp, Decision)> = BTreeMap::new();
         for f in self.store().feedback(None)? {
             if since.is_some_and(|s| f.received_at < s) {
                 continue;
             }
-            let Ok(d) = serde_json::from_value::<crate::review::Decision>(f.decision) else { continue };
-            let keep = latest.get(&f.alert_id).is_none_or(|(_, at, _)| *at <= f.decided_at);
-            if keep {
+            let Ok(d) = serde_json::from_value::<Decision>(f.decision) else { continue };
+            if latest.get(&f.alert_id).is_none_or(|(_, at, _)| *at <= f.decided_at) {
                 latest.insert(f.alert_id.clone(), (f.received_at, f.decided_at, d));
             }
         }
-        let mut decided: Vec<_> = latest.into_iter().collect();
-        decided.sort_by_key(|(id, (received, ..))| (*received, id.clone()));
+        let mut ordered: Vec<_> = latest.into_iter().collect();
+        ordered.sort_by_key(|(id, (received, ..))| (*received, id.clone()));
+        let mut out = Vec::with_capacity(ordered.len());
+        for (id, (_, _, d)) in ordered {
+            let Some(aid) = AlertId::parse(&id) else { continue };
+            if let Some(rec) = self.store().alert(&aid)? {
+                out.push((rec, d));
+            }
+        }
+        Ok(out)
+    }
 
+    /// Both sides' verdicts on every decided alert, compared with the
+    /// analysts and with each other, the gate applied, the result audited
+    /// against `candidate`.
+    fn compare(
+        &self,
+        kind: &str,
+        candidate: String,
+        active_name: String,
+        since: Option<Timestamp>,
+        mut judge: impl FnMut(&AlertRecord) -> ((Verdict, f64), (Verdict, f64)),
+        spent: impl FnOnce() -> (u64, f64),
+    ) -> Result<ReplayReport, EngineError> {
         let (mut a_points, mut c_points) = (Vec::new(), Vec::new());
         let mut flips: BTreeMap<String, usize> = BTreeMap::new();
         // Per tactic: (support, caught by active, caught by candidate).
         let mut tactics: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
-        for (id, (_, _, d)) in &decided {
-            let Some(aid) = AlertId::parse(id) else { continue };
-            let Some(rec) = self.store().alert(&aid)? else { continue };
+        for (rec, d) in self.decided(since)? {
             let techniques: Vec<String> = if d.techniques.is_empty() {
                 rec.assessment
                     .as_ref()
@@ -212,10 +228,7 @@ impl Engine {
             } else {
                 d.techniques.iter().map(|t| t.to_string()).collect()
             };
-            let protected = self.protector.protect(rec.alert, &warden_privacy::ProviderPolicy::local());
-            let judge = |a: &LocalAnalyzer| a.analyze(&protected).map(|x| (x.verdict, x.confidence.get()));
-            let (av, ac) = judge(&now).unwrap_or((Verdict::Unknown, 0.0));
-            let (cv, cc) = judge(&next).unwrap_or((Verdict::Unknown, 0.0));
+            let ((av, ac), (cv, cc)) = judge(&rec);
             let truth = metrics::positive(d.verdict);
             a_points.push((av, ac, truth));
             c_points.push((cv, cc, truth));
@@ -245,7 +258,7 @@ impl Engine {
             if t.active > 0.0 && t.candidate == 0.0 {
                 blind.push(t.tactic.clone());
                 failures.push(format!(
-                    "{}: a new blind spot ({} attack(s) caught by the active set, none by the candidate)",
+                    "{}: a new blind spot ({} attack(s) caught by the active side, none by the candidate)",
                     t.tactic,
                     (t.active * t.support as f64).round()
                 ));
@@ -256,32 +269,109 @@ impl Engine {
                 ));
             }
         }
+        let (calls, cost) = spent();
         let report = ReplayReport {
-            candidate: version.clone(),
+            candidate: candidate.clone(),
             since: since.map(|s| s.to_string()),
             decided: a_points.len(),
             active: side(active_name, &a_points),
-            proposed: side(version.clone(), &c_points),
+            proposed: side(candidate.clone(), &c_points),
             flips,
             tactics,
             new_blind_spots: blind,
-            calls: 0,
+            calls,
+            cost,
             passed: failures.is_empty(),
             failures,
         };
         self.append_audit(vec![AuditRecord::new(
             crate::service("replay"),
             "replay.completed",
-            version.as_str(),
+            candidate.as_str(),
             serde_json::json!({
-                "kind": "ruleset",
+                "kind": kind,
                 "decided": report.decided,
                 "passed": report.passed,
                 "failures": report.failures,
+                "calls": report.calls,
+                "cost": report.cost,
                 "recall": {"active": report.active.recall, "candidate": report.proposed.recall},
                 "precision": {"active": report.active.precision, "candidate": report.proposed.precision},
             }),
         )])?;
         Ok(report)
+    }
+
+    /// Replays the decided alerts (received since `since`, if given) through
+    /// the active rule set and the candidate under `dir`; audits the result
+    /// against the candidate's version.
+    pub fn replay_rules(&self, dir: &Path, since: Option<Timestamp>) -> Result<ReplayReport, EngineError> {
+        let (version, candidate) = crate::rules::candidate(dir)?;
+        let active = self.store().active_ruleset()?.map(|(v, body)| (v, Arc::new(crate::rules::parse_body(&body))));
+        let active_name = active.as_ref().map_or_else(|| "built-in only".to_owned(), |(v, _)| v.clone());
+        let now = self.shadow(active);
+        let next = self.shadow(Some((version.clone(), Arc::new(candidate))));
+        self.compare(
+            "ruleset",
+            version,
+            active_name,
+            since,
+            |rec| {
+                let protected = self.protector.protect(rec.alert.clone(), &warden_privacy::ProviderPolicy::local());
+                let judge = |a: &LocalAnalyzer| {
+                    a.analyze(&protected).map_or((Verdict::Unknown, 0.0), |x| (x.verdict, x.confidence.get()))
+                };
+                (judge(&now), judge(&next))
+            },
+            || (0, 0.0),
+        )
+    }
+
+    /// Replays the decided alerts through a candidate generative analyzer:
+    /// `provider` of the `candidate` configuration (its model, prompt,
+    /// endpoint, classes and price table), protected by that provider's
+    /// policy, against what the active analyzer said at the time (the stored
+    /// assessments). Every call is a real call and costs what the price table
+    /// says; the report gives calls and cost.
+    pub fn replay_analyzer(
+        &self,
+        candidate: &crate::Config,
+        provider: &str,
+        since: Option<Timestamp>,
+    ) -> Result<ReplayReport, EngineError> {
+        let providers = crate::privacy::llm_providers(candidate, &self.protector);
+        let llm = providers.get(provider).ok_or_else(|| {
+            EngineError::NotFound(format!(
+                "the candidate configuration has no provider {provider:?} with a base_url and model"
+            ))
+        })?;
+        let policy = crate::privacy::provider_policy_in(candidate, provider)?;
+        let name = format!(
+            "{}@{}+{}",
+            provider,
+            llm.info().model.unwrap_or_default(),
+            &warden_analyze::llm::prompt_hash()[..12]
+        );
+        let cost = std::cell::Cell::new(0.0);
+        let calls = std::cell::Cell::new(0u64);
+        self.compare(
+            "analyzer",
+            name,
+            "stored assessments".into(),
+            since,
+            |rec| {
+                let stored =
+                    rec.assessment.as_ref().map_or((Verdict::Unknown, 0.0), |a| (a.verdict, a.confidence.get()));
+                let p = self.protector.protect(rec.alert.clone(), &policy);
+                let (result, record) = llm.analyze_recorded(&p, &[]);
+                if let Some(r) = record {
+                    calls.set(calls.get() + 1);
+                    cost.set(cost.get() + r.cost.unwrap_or(0.0));
+                }
+                let theirs = result.map_or((Verdict::Unknown, 0.0), |a| (a.verdict, a.confidence.get()));
+                (stored, theirs)
+            },
+            || (calls.get(), cost.get()),
+        )
     }
 }

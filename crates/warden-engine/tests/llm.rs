@@ -580,3 +580,55 @@ fn a_workflow_budget_stops_its_calls_whatever_the_provider_allows() {
     let (p, _) = e.provider_spend().remove("testllm").unwrap();
     assert_eq!((p.total.calls, p.over_budget), (2, 0));
 }
+
+#[test]
+fn replaying_a_worse_model_names_the_tactic_it_loses_and_a_better_one_passes() {
+    use warden_engine::review::DecisionInput;
+    // Active: the local analyzer. Analysts confirm its certutil downloads as T1105 (command and control).
+    let e = Engine::in_memory(Config::default()).unwrap();
+    e.add_user(
+        warden_core::Actor::User("setup".into()),
+        "ann",
+        &[warden_core::Role::Analyst],
+        "a long enough password",
+    )
+    .unwrap();
+    let ann = e.check_password("ann", "a long enough password").unwrap();
+    let r = triage(&e, &four_alerts());
+    for x in &r {
+        let techniques = Some(vec![warden_core::TechniqueId::parse("T1105").unwrap()]);
+        let d = DecisionInput {
+            verdict: Verdict::Malicious,
+            techniques,
+            reason_code: None,
+            comment: String::new(),
+            rating: None,
+        };
+        e.decide(&ann, x.alert_id.as_str(), d).unwrap();
+    }
+    let candidate = |url: &str| {
+        let text = format!(
+            "[govern]\nanalyzer = \"next\"\n[providers.next]\nresidency = \"external\"\nunclassified = \"raw\"\nbase_url = \"{url}\"\nmodel = \"candidate-2\"\n[providers.next.price]\nprompt_per_1k = 1.0\n[providers.next.classes]\nip_public = \"raw\"\n"
+        );
+        Config::parse(&text, "candidate", Vec::new()).unwrap()
+    };
+    let benign = serde_json::json!({
+        "verdict": "benign", "severity": "info", "confidence": 0.9, "techniques": [],
+        "summary": "Routine.", "evidence": [], "recommended_actions": []
+    });
+    let worse = test_llm(vec![ok(benign)]);
+    let report = e.replay_analyzer(&candidate(&worse.url), "next", None).unwrap();
+    assert_eq!((report.decided, report.calls), (4, 4));
+    assert!(!report.passed, "{}", report.text());
+    assert!(
+        report.failures.iter().any(|f| f.contains("command-and-control") || f.to_lowercase().contains("command")),
+        "{:?}",
+        report.failures
+    );
+    assert!((report.cost - 4.0 * 0.3).abs() < 1e-9, "{}", report.cost);
+    let better = test_llm(vec![ok(good_answer())]);
+    let report = e.replay_analyzer(&candidate(&better.url), "next", None).unwrap();
+    assert!(report.passed, "{}", report.text());
+    assert_eq!(report.proposed.recall, 1.0);
+    assert!(e.replay_analyzer(&candidate(&better.url), "nobody", None).is_err());
+}

@@ -108,8 +108,21 @@ enum Command {
     /// passes (exit 0) or refuses (exit 1). Nothing is activated.
     Replay {
         /// A directory of Sigma rules to try.
-        #[arg(long, value_name = "DIR")]
-        candidate_rules: PathBuf,
+        #[arg(
+            long,
+            value_name = "DIR",
+            required_unless_present = "candidate_config",
+            conflicts_with = "candidate_config"
+        )]
+        candidate_rules: Option<PathBuf>,
+        /// Or a configuration file whose provider (model, prompt, endpoint,
+        /// classes, price table) to try against the stored assessments; its
+        /// calls are real calls and their cost is reported.
+        #[arg(long, value_name = "FILE")]
+        candidate_config: Option<PathBuf>,
+        /// The candidate configuration's provider (default: its `govern.analyzer`).
+        #[arg(long, value_name = "NAME", requires = "candidate_config")]
+        provider: Option<String>,
         /// Only alerts received since this time or date.
         #[arg(long, value_name = "DATE")]
         since: Option<String>,
@@ -474,10 +487,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Replay { candidate_rules, since, output } => {
+        Command::Replay { candidate_rules, candidate_config, provider, since, output } => {
             let engine = open(&cli.data, cli.config.as_deref())?;
             let since = since.as_deref().map(parse_time).transpose()?;
-            let report = engine.replay_rules(&candidate_rules, since)?;
+            let report = match (candidate_rules, candidate_config) {
+                (Some(dir), _) => engine.replay_rules(&dir, since)?,
+                (None, Some(file)) => {
+                    let candidate = Config::load(Some(&file), std::env::vars())
+                        .with_context(|| format!("invalid candidate configuration {}", file.display()))?;
+                    let name = provider.unwrap_or_else(|| candidate.govern.analyzer.clone());
+                    engine.replay_analyzer(&candidate, &name, since)?
+                }
+                (None, None) => anyhow::bail!("say what to try: --candidate-rules DIR or --candidate-config FILE"),
+            };
             match output {
                 RulesOutput::Json => print_json(&report)?,
                 RulesOutput::Text => print!("{}", report.text()),
