@@ -199,6 +199,8 @@ impl Engine {
                 serde_json::json!({"key": engine.audit.verifier().label()}),
             ));
         }
+        // A workflow's new model or prompt is activated only after a passed (or overridden) replay.
+        records.extend(engine.activate_analyzers()?);
         // A configuration in force for the first time is a policy change worth recording.
         let len = engine.store().audit_len()?;
         let previous = match engine.store().audit_entries(len.max(1), 1)?.pop() {

@@ -116,6 +116,12 @@ impl ReplayReport {
     }
 }
 
+/// The name a generative analyzer is replayed and activated under: its
+/// provider, model and prompt template (a change to any is a new analyzer).
+pub(crate) fn analyzer_name(provider: &str, model: &str) -> String {
+    format!("{provider}@{model}+prompt-{}", &warden_analyze::llm::prompt_hash()[..12])
+}
+
 fn side(ruleset: String, points: &[(Verdict, f64, bool)]) -> Side {
     let attacks = points.iter().filter(|(_, _, truth)| *truth).count();
     let caught = points.iter().filter(|(v, _, truth)| *truth && metrics::positive(*v)).count();
@@ -167,6 +173,83 @@ impl Engine {
             "replay": replay,
             "overridden": overridden,
         })))
+    }
+
+    /// Each workflow's generative analyzer as configured, against the one
+    /// last activated for it: a new one (another provider, model or prompt
+    /// template) becomes active only if a replay of it passed the gate or a
+    /// manager overrode it, once analysts have decided anything (before that
+    /// there is nothing to measure). The audit records to write, or why not.
+    pub(crate) fn activate_analyzers(&self) -> Result<Vec<AuditRecord>, EngineError> {
+        let mut out = Vec::new();
+        let mut decided: Option<bool> = None;
+        for wf in self.workflows() {
+            let Some(llm) = self.llm(&wf.analyzer) else { continue };
+            let name = analyzer_name(&wf.analyzer, &llm.info().model.unwrap_or_default());
+            let object = format!("workflow:{}", wf.name);
+            let history = self.store().audit_for_object(&object)?;
+            let last = history.iter().rev().find(|e| e.record.action == "analyzer.activated");
+            if last.is_some_and(|e| e.record.payload["analyzer"] == name.as_str()) {
+                continue;
+            }
+            let any_decided = match decided {
+                Some(d) => d,
+                None => *decided.insert(!self.store().feedback(None)?.is_empty()),
+            };
+            let about = self.store().audit_for_object(&name)?;
+            let passed =
+                about.iter().any(|e| e.record.action == "replay.completed" && e.record.payload["passed"] == true);
+            let overridden = about.iter().any(|e| e.record.action == "replay.gate_overridden");
+            if any_decided && !passed && !overridden {
+                return Err(EngineError::Invalid(format!(
+                    "workflow {}: {name} has not passed a replay, so it is not activated; with the current \
+                     configuration run `warden replay --candidate-config NEW.toml`, and a manager may override a \
+                     refusal with --token and --override-reason",
+                    wf.name
+                )));
+            }
+            out.push(AuditRecord::new(
+                crate::service("engine"),
+                "analyzer.activated",
+                object,
+                serde_json::json!({
+                    "analyzer": name,
+                    "previous": last.map(|e| e.record.payload["analyzer"].clone()),
+                    "replay": if passed { "passed" } else if overridden { "overridden" } else { "nothing decided yet" },
+                }),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// A manager activates a candidate analyzer over a refused replay, with
+    /// a written reason; audited. Only a name that was replayed can be overridden.
+    pub fn override_analyzer_gate(
+        &self,
+        who: &warden_govern::Identity,
+        name: &str,
+        reason: &str,
+    ) -> Result<(), EngineError> {
+        if !who.roles.contains(&warden_core::Role::Manager) {
+            return Err(EngineError::Invalid(format!(
+                "{} may not override the replay gate: only a manager may",
+                who.user
+            )));
+        }
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(EngineError::Invalid("an override needs a written reason".into()));
+        }
+        if !self.store().audit_for_object(name)?.iter().any(|e| e.record.action == "replay.completed") {
+            return Err(EngineError::Invalid(format!("{name} has not been replayed: replay it first")));
+        }
+        self.append_audit(vec![AuditRecord::new(
+            warden_core::Actor::User(who.user.clone()),
+            "replay.gate_overridden",
+            name,
+            serde_json::json!({"reason": reason, "kind": "analyzer"}),
+        )])?;
+        Ok(())
     }
 
     /// A local analyzer with these rules and no classifier, fresh (no memory of earlier events), so
@@ -346,12 +429,7 @@ impl Engine {
             ))
         })?;
         let policy = crate::privacy::provider_policy_in(candidate, provider)?;
-        let name = format!(
-            "{}@{}+{}",
-            provider,
-            llm.info().model.unwrap_or_default(),
-            &warden_analyze::llm::prompt_hash()[..12]
-        );
+        let name = analyzer_name(provider, &llm.info().model.unwrap_or_default());
         let cost = std::cell::Cell::new(0.0);
         let calls = std::cell::Cell::new(0u64);
         self.compare(

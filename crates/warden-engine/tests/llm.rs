@@ -632,3 +632,67 @@ fn replaying_a_worse_model_names_the_tactic_it_loses_and_a_better_one_passes() {
     assert_eq!(report.proposed.recall, 1.0);
     assert!(e.replay_analyzer(&candidate(&better.url), "nobody", None).is_err());
 }
+
+#[test]
+fn a_new_model_is_activated_only_after_its_replay_passed_or_a_manager_overrode_it() {
+    use warden_engine::review::DecisionInput;
+    let dir = tempfile::tempdir().unwrap();
+    let with = |url: &str, model: &str| {
+        let text = format!(
+            "[govern]\nanalyzer = \"next\"\n[providers.next]\nresidency = \"external\"\nunclassified = \"raw\"\nbase_url = \"{url}\"\nmodel = \"{model}\"\n[providers.next.classes]\nip_public = \"raw\"\n"
+        );
+        Config::parse(&text, "candidate", Vec::new()).unwrap()
+    };
+    // A live installation on the local analyzer, with decisions.
+    {
+        let e = Engine::open(dir.path(), Config::default()).unwrap();
+        for (n, r) in [("ann", warden_core::Role::Analyst), ("mia", warden_core::Role::Manager)] {
+            e.add_user(warden_core::Actor::User("setup".into()), n, &[r], "a long enough password").unwrap();
+        }
+        let ann = e.check_password("ann", "a long enough password").unwrap();
+        for x in triage(&e, &four_alerts()) {
+            let techniques = Some(vec![warden_core::TechniqueId::parse("T1105").unwrap()]);
+            let d = DecisionInput {
+                verdict: Verdict::Malicious,
+                techniques,
+                reason_code: None,
+                comment: String::new(),
+                rating: None,
+            };
+            e.decide(&ann, x.alert_id.as_str(), d).unwrap();
+        }
+    }
+    let benign = serde_json::json!({
+        "verdict": "benign", "severity": "info", "confidence": 0.9, "techniques": [],
+        "summary": "Routine.", "evidence": [], "recommended_actions": []
+    });
+    let worse = test_llm(vec![ok(benign)]);
+    let better = test_llm(vec![ok(good_answer())]);
+    // Switching to a model nobody replayed is refused.
+    let refused = Engine::open(dir.path(), with(&worse.url, "worse-1")).err().expect("refused").to_string();
+    assert!(refused.contains("has not passed a replay"), "{refused}");
+    // Replayed from the current configuration: the worse one fails, the better one passes.
+    {
+        let e = Engine::open(dir.path(), Config::default()).unwrap();
+        assert!(!e.replay_analyzer(&with(&worse.url, "worse-1"), "next", None).unwrap().passed);
+        assert!(e.replay_analyzer(&with(&better.url, "better-1"), "next", None).unwrap().passed);
+    }
+    assert!(Engine::open(dir.path(), with(&worse.url, "worse-1")).is_err(), "a failed replay does not activate it");
+    let e = Engine::open(dir.path(), with(&better.url, "better-1")).expect("a passed replay activates it");
+    drop(e);
+    // A manager may override the refusal, with a reason; an analyst may not.
+    {
+        let e = Engine::open(dir.path(), Config::default()).unwrap();
+        let ann = e.check_password("ann", "a long enough password").unwrap();
+        let mia = e.check_password("mia", "a long enough password").unwrap();
+        let name = e.replay_analyzer(&with(&worse.url, "worse-1"), "next", None).unwrap().candidate;
+        assert!(e.override_analyzer_gate(&ann, &name, "please").is_err());
+        assert!(e.override_analyzer_gate(&mia, &name, " ").is_err());
+        e.override_analyzer_gate(&mia, &name, "vendor deprecates better-1 tomorrow").unwrap();
+    }
+    let e = Engine::open(dir.path(), with(&worse.url, "worse-1")).expect("overridden");
+    let activated = e.store().audit_for_object("workflow:default").unwrap();
+    let last = activated.iter().rev().find(|a| a.record.action == "analyzer.activated").unwrap();
+    assert_eq!(last.record.payload["replay"], "overridden");
+    assert!(last.record.payload["previous"].as_str().unwrap().contains("better-1"));
+}

@@ -123,6 +123,13 @@ enum Command {
         /// The candidate configuration's provider (default: its `govern.analyzer`).
         #[arg(long, value_name = "NAME", requires = "candidate_config")]
         provider: Option<String>,
+        /// When the gate refuses the candidate analyzer, let it be activated
+        /// anyway: a manager's token (--token) and a written reason.
+        #[arg(long, value_name = "TEXT", requires_all = ["candidate_config", "token"])]
+        override_reason: Option<String>,
+        /// A manager's bearer token, needed with --override-reason.
+        #[arg(long, env = "WARDEN_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+        token: Option<String>,
         /// Only alerts received since this time or date.
         #[arg(long, value_name = "DATE")]
         since: Option<String>,
@@ -487,7 +494,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Replay { candidate_rules, candidate_config, provider, since, output } => {
+        Command::Replay { candidate_rules, candidate_config, provider, since, output, override_reason, token } => {
             let engine = open(&cli.data, cli.config.as_deref())?;
             let since = since.as_deref().map(parse_time).transpose()?;
             let report = match (candidate_rules, candidate_config) {
@@ -500,6 +507,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 (None, None) => anyhow::bail!("say what to try: --candidate-rules DIR or --candidate-config FILE"),
             };
+            if let (false, Some(reason), Some(token)) = (report.passed, &override_reason, &token) {
+                let who = engine.authenticate(token).context("the token is not valid")?;
+                engine.override_analyzer_gate(&who, &report.candidate, reason)?;
+                eprintln!("the gate refused {}; overridden by {}: it may be activated", report.candidate, who.user);
+            }
             match output {
                 RulesOutput::Json => print_json(&report)?,
                 RulesOutput::Text => print!("{}", report.text()),
