@@ -288,6 +288,7 @@ fn the_demo_gives_every_page_content() {
     assert!(d.body.matches("<circle").count() > 0, "the reliability diagram has points from the demo decisions");
     assert!(d.body.contains("cell detected"), "the heat map shows what the analyzer detects");
     assert!(d.body.contains("Blind spots") && d.body.contains("Acceptance per analyzer version"));
+    assert!(d.body.contains("Model spend") && d.body.contains("No generative provider is configured"));
     assert!(d.body.contains("<td>local"), "the demo's decisions are counted per analyzer version");
     let a = c.get("/approvals");
     assert!(a.body.contains(&s.waiting_action) && a.body.contains("reset credentials"));

@@ -433,8 +433,18 @@ async fn dashboards(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Respo
         svg.insert("coverage", charts::heat_map(&columns));
         let blind_spots = e.blind_spots(None)?;
         let per_analyzer = e.acceptance_by_analyzer()?;
+        let spend: Vec<Json> = e
+            .provider_spend()
+            .into_iter()
+            .map(|(name, (s, currency))| {
+                let latency = if s.total.calls == 0 { 0.0 } else { s.latency_seconds / s.total.calls as f64 };
+                json!({"name": name, "currency": currency, "hour": s.this_hour, "today": s.today, "total": s.total,
+                       "over_budget": s.over_budget, "saved": s.saved, "latency": latency})
+            })
+            .collect();
         let ctx = json!({
             "me": me(who, sess),
+            "spend": spend,
             "blind_spots": blind_spots,
             "per_analyzer": per_analyzer,
             "q": {"n": q.n, "precision": q.precision, "recall": q.recall, "f1": q.f1, "ece": q.ece, "brier": q.brier,
