@@ -710,3 +710,51 @@ impl LlmAnalyzer {
         })
     }
 }
+
+/// What the engine needs of a generative analyzer, whatever API it speaks:
+/// the OpenAI-compatible client implements it, and another kind of
+/// provider is one more implementation beside it.
+pub trait Provider: Analyzer {
+    /// Assesses an alert (with few-shot examples), and the ledger entry of
+    /// the call when a request was built.
+    fn analyze_recorded(
+        &self,
+        alert: &ProtectedAlert,
+        examples: &[(ProtectedAlert, serde_json::Value)],
+    ) -> (Result<Assessment, AnalyzeError>, Option<CallRecord>);
+    /// The exact request for `alert`, with what must stay secret (the canary) masked, for `warden preview`.
+    fn preview_body(&self, alert: &ProtectedAlert) -> String;
+    /// Calls, tokens and cost this hour, today and since start.
+    fn spend(&self) -> Spend;
+    /// Rejected outputs and failures by reason code.
+    fn counters(&self) -> BTreeMap<String, u64>;
+    /// Counts an alert a precedent decided without calling this provider.
+    fn note_saved(&self);
+    /// Tokens used so far.
+    fn tokens_used(&self) -> u64;
+}
+
+impl Provider for LlmAnalyzer {
+    fn analyze_recorded(
+        &self,
+        alert: &ProtectedAlert,
+        examples: &[(ProtectedAlert, serde_json::Value)],
+    ) -> (Result<Assessment, AnalyzeError>, Option<CallRecord>) {
+        LlmAnalyzer::analyze_recorded(self, alert, examples)
+    }
+    fn preview_body(&self, alert: &ProtectedAlert) -> String {
+        self.redact(&self.request_body(alert))
+    }
+    fn spend(&self) -> Spend {
+        LlmAnalyzer::spend(self)
+    }
+    fn counters(&self) -> BTreeMap<String, u64> {
+        LlmAnalyzer::counters(self)
+    }
+    fn note_saved(&self) {
+        LlmAnalyzer::note_saved(self)
+    }
+    fn tokens_used(&self) -> u64 {
+        LlmAnalyzer::tokens_used(self)
+    }
+}

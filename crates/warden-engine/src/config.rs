@@ -86,6 +86,9 @@ impl Default for PrivacyConfig {
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct ProviderConfig {
+    /// The API it speaks: `openai` (default; any OpenAI-compatible
+    /// chat-completions endpoint: OpenAI, Azure OpenAI, vLLM, Ollama, …).
+    pub kind: ProviderKind,
     /// `on_prem`, `region:<name>` or `external`.
     pub residency: String,
     /// Per data class: `raw`, `tokenise` or `never`. Unlisted classes:
@@ -127,6 +130,14 @@ pub struct ProviderConfig {
     pub budget: BudgetConfig,
     /// `[providers.<name>.price]`: what 1,000 tokens cost, for the ledger and the cost budget.
     pub price: PriceConfig,
+}
+
+/// The kinds of generative provider Warden can call.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, Default)]
+pub enum ProviderKind {
+    #[default]
+    #[serde(rename = "openai")]
+    OpenAiCompatible,
 }
 
 /// Limits per clock hour and per UTC day; 0 or absent is no limit.

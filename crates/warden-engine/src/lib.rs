@@ -149,7 +149,7 @@ pub struct Engine {
     /// What people are shown, per role and data class.
     view: warden_privacy::ViewPolicy,
     /// Generative analyzers by provider name.
-    providers: BTreeMap<String, std::sync::Arc<warden_analyze::llm::LlmAnalyzer>>,
+    providers: BTreeMap<String, std::sync::Arc<dyn warden_analyze::llm::Provider>>,
     screen: warden_analyze::injection::Screen,
     analyzer: Box<dyn Analyzer>,
     workflows: Vec<workflow::Workflow>,
@@ -715,7 +715,7 @@ impl Engine {
     }
 
     /// A configured generative analyzer.
-    pub fn llm(&self, provider: &str) -> Option<&warden_analyze::llm::LlmAnalyzer> {
+    pub fn llm(&self, provider: &str) -> Option<&dyn warden_analyze::llm::Provider> {
         self.providers.get(provider).map(|a| a.as_ref())
     }
 

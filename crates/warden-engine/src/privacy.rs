@@ -165,7 +165,7 @@ pub(crate) fn provider_policy_in(config: &Config, name: &str) -> Result<Provider
 pub(crate) fn llm_providers(
     config: &Config,
     protector: &std::sync::Arc<Protector>,
-) -> BTreeMap<String, std::sync::Arc<warden_analyze::llm::LlmAnalyzer>> {
+) -> BTreeMap<String, std::sync::Arc<dyn warden_analyze::llm::Provider>> {
     use warden_analyze::llm::{LlmAnalyzer, ProviderSettings};
     let mut out = BTreeMap::new();
     for (name, p) in &config.providers {
@@ -199,7 +199,10 @@ pub(crate) fn llm_providers(
         let guard: warden_analyze::llm::EgressGuard = std::sync::Arc::new(move |body: &str, alert: &ProtectedAlert| {
             guard_protector.egress_check(body, alert, &policy)
         });
-        out.insert(name.clone(), std::sync::Arc::new(LlmAnalyzer::new(settings, guard)));
+        let provider: std::sync::Arc<dyn warden_analyze::llm::Provider> = match p.kind {
+            crate::config::ProviderKind::OpenAiCompatible => std::sync::Arc::new(LlmAnalyzer::new(settings, guard)),
+        };
+        out.insert(name.clone(), provider);
     }
     out
 }
@@ -323,7 +326,7 @@ impl Engine {
             let p = self.protector().protect(*alert, &policy);
             // For a generative provider, the exact chat-completions request; otherwise the protected alert.
             let body = match self.llm(provider) {
-                Some(llm) => serde_json::from_str(&llm.redact(&llm.request_body(&p))).unwrap_or_default(),
+                Some(llm) => serde_json::from_str(&llm.preview_body(&p)).unwrap_or_default(),
                 None => serde_json::json!({
                     "alert_id": p.alert().id,
                     "format": p.alert().format,
