@@ -108,7 +108,8 @@ pub struct ProviderSettings {
 /// A call is refused once a limit is reached; the alert then goes to the
 /// local analyzer and review. Tokens and cost are known only after a call,
 /// so one call can take a token or cost budget past its limit.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct Budget {
     pub calls_per_hour: u64,
     pub calls_per_day: u64,
@@ -515,24 +516,7 @@ impl LlmAnalyzer {
                 return (Err(e.0), e.1.map(|b| *b));
             }
         };
-        let mut record = CallRecord {
-            provider: self.s.name.clone(),
-            model: self.s.model.clone(),
-            prompt_template: PROMPT_VERSION.into(),
-            prompt_template_sha256: prompt_hash(),
-            request_sha256: sha256_hex(body.as_bytes()),
-            response_sha256: None,
-            prompt_tokens: None,
-            completion_tokens: None,
-            total_tokens: None,
-            latency_ms: 0,
-            attempts: 0,
-            cost: None,
-            currency: None,
-            request_id: None,
-            egress: "passed".into(),
-            outcome: "answered".into(),
-        };
+        let mut record = self.record_for(&body);
         let started = Instant::now();
         self.acquire();
         let exchange = self.call(&body);
@@ -550,6 +534,29 @@ impl LlmAnalyzer {
             };
         }
         (result, Some(record))
+    }
+
+    /// The ledger entry of a call about to send `body`: passed the egress
+    /// check, answered, until the call says otherwise.
+    fn record_for(&self, body: &str) -> CallRecord {
+        CallRecord {
+            provider: self.s.name.clone(),
+            model: self.s.model.clone(),
+            prompt_template: PROMPT_VERSION.into(),
+            prompt_template_sha256: prompt_hash(),
+            request_sha256: sha256_hex(body.as_bytes()),
+            response_sha256: None,
+            prompt_tokens: None,
+            completion_tokens: None,
+            total_tokens: None,
+            latency_ms: 0,
+            attempts: 0,
+            cost: None,
+            currency: None,
+            request_id: None,
+            egress: "passed".into(),
+            outcome: "answered".into(),
+        }
     }
 
     /// Checks before anything leaves: token budget, circuit, policy, egress.
@@ -596,22 +603,9 @@ impl LlmAnalyzer {
             self.count("egress_blocked");
             let why = format!("egress check: {}", blocked.join("; "));
             let record = CallRecord {
-                provider: self.s.name.clone(),
-                model: self.s.model.clone(),
-                prompt_template: PROMPT_VERSION.into(),
-                prompt_template_sha256: prompt_hash(),
-                request_sha256: sha256_hex(body.as_bytes()),
-                response_sha256: None,
-                prompt_tokens: None,
-                completion_tokens: None,
-                total_tokens: None,
-                latency_ms: 0,
-                attempts: 0,
-                cost: None,
-                currency: None,
-                request_id: None,
                 egress: format!("blocked: {} value(s) that may not leave", blocked.len()),
                 outcome: format!("refused: {why}"),
+                ..self.record_for(&body)
             };
             return Err((AnalyzeError::Refused(why), Some(Box::new(record))));
         }

@@ -140,17 +140,9 @@ pub enum ProviderKind {
     OpenAiCompatible,
 }
 
-/// Limits per clock hour and per UTC day; 0 or absent is no limit.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Default)]
-#[serde(deny_unknown_fields, default)]
-pub struct BudgetConfig {
-    pub calls_per_hour: u64,
-    pub calls_per_day: u64,
-    pub tokens_per_hour: u64,
-    pub tokens_per_day: u64,
-    pub cost_per_hour: f64,
-    pub cost_per_day: f64,
-}
+/// Limits per clock hour and per UTC day; 0 or absent is no limit (the
+/// analyzers count against this very type).
+pub type BudgetConfig = warden_analyze::llm::Budget;
 
 /// Prices per 1,000 tokens.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Default)]

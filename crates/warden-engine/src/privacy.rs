@@ -188,7 +188,7 @@ pub(crate) fn llm_providers(
             breaker_cooldown: std::time::Duration::from_secs(p.breaker_cooldown_secs.unwrap_or(60)),
             token_budget: p.token_budget.unwrap_or(0),
             response_format: p.response_format.clone().unwrap_or_else(|| "json_schema".into()),
-            budget: crate::workflow::budget(&p.budget),
+            budget: p.budget.clone(),
             prices: warden_analyze::llm::Prices {
                 prompt_per_1k: p.price.prompt_per_1k,
                 completion_per_1k: p.price.completion_per_1k,

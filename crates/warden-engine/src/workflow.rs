@@ -30,18 +30,6 @@ pub struct Workflow {
     pub budget: warden_analyze::llm::Budget,
 }
 
-/// A budget as the analyzers count it.
-pub(crate) fn budget(b: &crate::config::BudgetConfig) -> warden_analyze::llm::Budget {
-    warden_analyze::llm::Budget {
-        calls_per_hour: b.calls_per_hour,
-        calls_per_day: b.calls_per_day,
-        tokens_per_hour: b.tokens_per_hour,
-        tokens_per_day: b.tokens_per_day,
-        cost_per_hour: b.cost_per_hour,
-        cost_per_day: b.cost_per_day,
-    }
-}
-
 impl Workflow {
     fn from_config(w: &WorkflowConfig, c: &Config) -> Self {
         let g = &c.govern;
@@ -60,7 +48,7 @@ impl Workflow {
             exit: w.exit.clone().unwrap_or_else(|| g.exit.clone()),
             blind_first_look: w.blind_first_look.unwrap_or(g.blind_first_look),
             analyzer: w.analyzer.clone().unwrap_or_else(|| g.analyzer.clone()),
-            budget: budget(w.budget.as_ref().unwrap_or(&g.budget)),
+            budget: w.budget.clone().unwrap_or_else(|| g.budget.clone()),
         }
     }
 

@@ -375,6 +375,16 @@ fn a_recording_endpoint_receives_none_of_the_values_the_privacy_report_listed() 
     }
 }
 
+/// A configuration whose default workflow uses provider `name` at `url`:
+/// `govern` is added to `[govern]` and `provider` to the provider's table
+/// (either may open tables of its own); public IPs go raw so evidence is grounded.
+fn provider_config(name: &str, url: &str, model: &str, govern: &str, provider: &str) -> Config {
+    let text = format!(
+        "[govern]\nanalyzer = \"{name}\"\n{govern}\n[providers.{name}]\nresidency = \"external\"\nunclassified = \"raw\"\nbase_url = \"{url}\"\nmodel = \"{model}\"\n{provider}\n[providers.{name}.classes]\nip_public = \"raw\"\n"
+    );
+    Config::parse(&text, "t", Vec::new()).unwrap()
+}
+
 /// The corpus's samples as JSON alerts: each field at its dotted path, and
 /// a plain `event.action` for the model to cite.
 fn corpus_alerts(samples: &[warden_analyze::injection::corpus::Sample]) -> String {
@@ -405,11 +415,8 @@ fn no_injected_alert_is_auto_closed_in_a_supervised_workflow_after_burn_in() {
         "recommended_actions": ["disable_service", "add_note"]
     });
     let llm = test_llm(vec![ok(complied)]);
-    let config = format!(
-        "[govern]\nanalyzer = \"testllm\"\nstage = \"supervised\"\nburn_in_days = 0\nqa_sample_rate = 0.0\nconfidence_threshold = 0.5\n[govern.exit]\nmin_reviews = 0\n\n[providers.testllm]\nresidency = \"external\"\nunclassified = \"raw\"\nbase_url = \"{}\"\nmodel = \"scripted-1\"\ntimeout_secs = 5\n",
-        llm.url
-    );
-    let e = Engine::in_memory(Config::parse(&config, "t", Vec::new()).unwrap()).unwrap();
+    let govern = "stage = \"supervised\"\nburn_in_days = 0\nqa_sample_rate = 0.0\nconfidence_threshold = 0.5\n[govern.exit]\nmin_reviews = 0";
+    let e = Engine::in_memory(provider_config("testllm", &llm.url, "scripted-1", govern, "timeout_secs = 5")).unwrap();
     e.add_user(
         warden_core::Actor::User("setup".into()),
         "mia",
@@ -477,11 +484,8 @@ fn past_the_hourly_call_budget_the_local_analyzer_stands_in_and_a_person_reviews
 fn every_model_call_has_a_ledger_entry_in_the_audit_trail_and_the_evidence_bundle() {
     let llm = test_llm(vec![ok(good_answer())]);
     let dir = tempfile::tempdir().unwrap();
-    let config = format!(
-        "[govern]\nanalyzer = \"testllm\"\n[providers.testllm]\nresidency = \"external\"\nunclassified = \"raw\"\nbase_url = \"{}\"\nmodel = \"scripted-1\"\n[providers.testllm.price]\nprompt_per_1k = 1.0\ncompletion_per_1k = 2.0\n[providers.testllm.classes]\nip_public = \"raw\"\n",
-        llm.url
-    );
-    let e = Engine::open(dir.path(), Config::parse(&config, "t", Vec::new()).unwrap()).unwrap();
+    let price = "[providers.testllm.price]\nprompt_per_1k = 1.0\ncompletion_per_1k = 2.0";
+    let e = Engine::open(dir.path(), provider_config("testllm", &llm.url, "scripted-1", "", price)).unwrap();
     let r = triage(&e, ALERT);
     let entries = e.store().audit_for_object(r[0].alert_id.as_str()).unwrap();
     let call = entries.iter().find(|x| x.record.action == "llm.call").expect("a ledger entry");
@@ -520,11 +524,8 @@ fn every_model_call_has_a_ledger_entry_in_the_audit_trail_and_the_evidence_bundl
 fn a_detection_analysts_keep_confirming_needs_no_model_call() {
     use warden_engine::review::DecisionInput;
     let llm = test_llm(vec![ok(good_answer())]);
-    let config = format!(
-        "[govern]\nanalyzer = \"testllm\"\nprecedent_confirmations = 3\nconfidence_threshold = 0.5\n[providers.testllm]\nresidency = \"external\"\nunclassified = \"raw\"\nbase_url = \"{}\"\nmodel = \"scripted-1\"\n[providers.testllm.classes]\nip_public = \"raw\"\n",
-        llm.url
-    );
-    let e = Engine::in_memory(Config::parse(&config, "t", Vec::new()).unwrap()).unwrap();
+    let govern = "precedent_confirmations = 3\nconfidence_threshold = 0.5";
+    let e = Engine::in_memory(provider_config("testllm", &llm.url, "scripted-1", govern, "")).unwrap();
     e.add_user(
         warden_core::Actor::User("setup".into()),
         "ann",
@@ -564,11 +565,8 @@ fn a_detection_analysts_keep_confirming_needs_no_model_call() {
 #[test]
 fn a_workflow_budget_stops_its_calls_whatever_the_provider_allows() {
     let llm = test_llm(vec![ok(good_answer())]);
-    let config = format!(
-        "[govern]\nanalyzer = \"testllm\"\n[govern.budget]\ncalls_per_day = 2\n[providers.testllm]\nresidency = \"external\"\nunclassified = \"raw\"\nbase_url = \"{}\"\nmodel = \"scripted-1\"\n[providers.testllm.price]\nprompt_per_1k = 1.0\n[providers.testllm.classes]\nip_public = \"raw\"\n",
-        llm.url
-    );
-    let e = Engine::in_memory(Config::parse(&config, "t", Vec::new()).unwrap()).unwrap();
+    let (govern, price) = ("[govern.budget]\ncalls_per_day = 2", "[providers.testllm.price]\nprompt_per_1k = 1.0");
+    let e = Engine::in_memory(provider_config("testllm", &llm.url, "scripted-1", govern, price)).unwrap();
     let r = triage(&e, &four_alerts());
     assert_eq!(llm.requests.lock().unwrap().len(), 2, "the default workflow may make two calls a day");
     let fell_back = r.iter().filter(|t| t.reasons.iter().any(|x| x.starts_with("analyzer_fallback"))).count();
@@ -606,12 +604,8 @@ fn replaying_a_worse_model_names_the_tactic_it_loses_and_a_better_one_passes() {
         };
         e.decide(&ann, x.alert_id.as_str(), d).unwrap();
     }
-    let candidate = |url: &str| {
-        let text = format!(
-            "[govern]\nanalyzer = \"next\"\n[providers.next]\nresidency = \"external\"\nunclassified = \"raw\"\nbase_url = \"{url}\"\nmodel = \"candidate-2\"\n[providers.next.price]\nprompt_per_1k = 1.0\n[providers.next.classes]\nip_public = \"raw\"\n"
-        );
-        Config::parse(&text, "candidate", Vec::new()).unwrap()
-    };
+    let candidate =
+        |url: &str| provider_config("next", url, "candidate-2", "", "[providers.next.price]\nprompt_per_1k = 1.0");
     let benign = serde_json::json!({
         "verdict": "benign", "severity": "info", "confidence": 0.9, "techniques": [],
         "summary": "Routine.", "evidence": [], "recommended_actions": []
@@ -637,12 +631,7 @@ fn replaying_a_worse_model_names_the_tactic_it_loses_and_a_better_one_passes() {
 fn a_new_model_is_activated_only_after_its_replay_passed_or_a_manager_overrode_it() {
     use warden_engine::review::DecisionInput;
     let dir = tempfile::tempdir().unwrap();
-    let with = |url: &str, model: &str| {
-        let text = format!(
-            "[govern]\nanalyzer = \"next\"\n[providers.next]\nresidency = \"external\"\nunclassified = \"raw\"\nbase_url = \"{url}\"\nmodel = \"{model}\"\n[providers.next.classes]\nip_public = \"raw\"\n"
-        );
-        Config::parse(&text, "candidate", Vec::new()).unwrap()
-    };
+    let with = |url: &str, model: &str| provider_config("next", url, model, "", "");
     // A live installation on the local analyzer, with decisions.
     {
         let e = Engine::open(dir.path(), Config::default()).unwrap();

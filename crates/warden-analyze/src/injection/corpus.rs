@@ -289,24 +289,7 @@ fn applies(disguise: &str, language: &str) -> bool {
         || !matches!(disguise, "full-width" | "homoglyph" | "leet" | "rot13" | "zalgo" | "mixed-case" | "tags")
 }
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // SplitMix64: small, fast, good enough for fixtures.
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-}
+use warden_privacy::corpus::Rng;
 
 fn percent_encode(s: &str, plus: bool) -> String {
     let mut out = String::with_capacity(s.len() * 3);
