@@ -119,15 +119,28 @@ pub struct Budget {
     pub cost_per_day: f64,
 }
 
-/// Prices per 1,000 prompt and completion tokens, in `currency`.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// Prices per 1,000 prompt and completion tokens, in `currency` (`USD`
+/// unless said); all 0 means no price table, and no cost is recorded.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct Prices {
     pub prompt_per_1k: f64,
     pub completion_per_1k: f64,
     pub currency: String,
 }
 
+impl Default for Prices {
+    fn default() -> Self {
+        Prices { prompt_per_1k: 0.0, completion_per_1k: 0.0, currency: "USD".into() }
+    }
+}
+
 impl Prices {
+    /// Whether a price table was given.
+    pub fn priced(&self) -> bool {
+        self.prompt_per_1k > 0.0 || self.completion_per_1k > 0.0
+    }
+
     pub fn cost(&self, prompt: u64, completion: u64) -> f64 {
         (prompt as f64 * self.prompt_per_1k + completion as f64 * self.completion_per_1k) / 1000.0
     }
@@ -248,6 +261,18 @@ fn sha256_hex(b: &[u8]) -> String {
     Sha256::digest(b).iter().map(|x| format!("{x:02x}")).collect()
 }
 
+impl CallRecord {
+    /// The (prompt, completion) tokens the call is charged for: a total
+    /// without the split counts as prompt tokens (the larger part of a
+    /// triage call).
+    pub fn billed_tokens(&self) -> (u64, u64) {
+        match (self.prompt_tokens, self.completion_tokens) {
+            (Some(p), Some(c)) => (p, c),
+            _ => (self.total_tokens.unwrap_or(0), 0),
+        }
+    }
+}
+
 /// What one HTTP exchange gave: the answer, attempts made, the provider's request id.
 struct Exchange {
     response: Result<(serde_json::Value, String), String>,
@@ -286,7 +311,7 @@ fn random_hex(n: usize) -> String {
 
 /// SHA-256 of the system prompt template (without the per-process canary).
 pub fn prompt_hash() -> String {
-    Sha256::digest(SYSTEM_PROMPT.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    sha256_hex(SYSTEM_PROMPT.as_bytes())
 }
 
 impl LlmAnalyzer {
@@ -640,18 +665,14 @@ impl LlmAnalyzer {
         if let Some(t) = total {
             self.tokens.fetch_add(t, Ordering::Relaxed);
         }
-        // A total without the split is priced as prompt tokens (the larger part of a triage call).
-        let (p, c) = match (prompt, completion) {
-            (Some(p), Some(c)) => (p, c),
-            _ => (total.unwrap_or(0), 0),
-        };
-        let cost = self.s.prices.cost(p, c);
-        self.spend.lock().unwrap_or_else(|x| x.into_inner()).add(0, p, c, cost);
         record.prompt_tokens = prompt;
         record.completion_tokens = completion;
         record.total_tokens = total;
+        let (p, c) = record.billed_tokens();
+        let cost = self.s.prices.cost(p, c);
+        self.spend.lock().unwrap_or_else(|x| x.into_inner()).add(0, p, c, cost);
         record.request_id = record.request_id.take().or_else(|| response["id"].as_str().map(str::to_owned));
-        if self.s.prices != Prices::default() {
+        if self.s.prices.priced() {
             record.cost = Some(cost);
             record.currency = Some(self.s.prices.currency.clone());
         }
@@ -750,5 +771,57 @@ impl Provider for LlmAnalyzer {
     }
     fn tokens_used(&self) -> u64 {
         LlmAnalyzer::tokens_used(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(prompt: Option<u64>, completion: Option<u64>, total: Option<u64>) -> CallRecord {
+        CallRecord {
+            provider: "p".into(),
+            model: "m".into(),
+            prompt_template: PROMPT_VERSION.into(),
+            prompt_template_sha256: prompt_hash(),
+            request_sha256: String::new(),
+            response_sha256: None,
+            prompt_tokens: prompt,
+            completion_tokens: completion,
+            total_tokens: total,
+            latency_ms: 0,
+            attempts: 1,
+            cost: None,
+            currency: None,
+            request_id: None,
+            egress: "passed".into(),
+            outcome: "answered".into(),
+        }
+    }
+
+    #[test]
+    fn a_call_is_billed_its_split_or_else_its_total_as_prompt_tokens() {
+        assert_eq!(record(Some(300), Some(21), Some(321)).billed_tokens(), (300, 21));
+        assert_eq!(record(None, None, Some(321)).billed_tokens(), (321, 0));
+        assert_eq!(record(None, None, None).billed_tokens(), (0, 0));
+        let prices = Prices { prompt_per_1k: 1.0, completion_per_1k: 2.0, ..Prices::default() };
+        assert!((prices.cost(300, 21) - 0.342).abs() < 1e-12);
+        assert!(prices.priced() && !Prices::default().priced());
+        assert_eq!(Prices::default().currency, "USD");
+    }
+
+    #[test]
+    fn budgets_refuse_at_their_limit_and_windows_roll_over() {
+        let b = Budget { calls_per_hour: 2, cost_per_day: 1.0, ..Budget::default() };
+        let mut s = Spend::default();
+        s.roll(3600 * 10);
+        s.add(2, 10, 0, 0.5);
+        assert!(s.refuses(&b).unwrap().contains("2 calls per hour"));
+        s.roll(3600 * 11);
+        assert_eq!(s.refuses(&b), None, "a new hour");
+        s.add(1, 0, 0, 0.6);
+        assert!(s.refuses(&b).unwrap().contains("per day"), "cost adds up over the day");
+        s.roll(86_400 * 2);
+        assert_eq!((s.refuses(&b), s.total.calls), (None, 3), "a new day; the total stays");
     }
 }

@@ -56,44 +56,24 @@ fn public_bastioncorpus_is_scored() {
     assert!(s.false_positive_rate() <= 0.05, "benign flagged {:.3}", s.false_positive_rate());
 }
 
+/// The earlier held-out rounds, each used to generalise the screen after its
+/// first run, stay caught: a change that loses one of them is a regression.
 #[test]
-fn first_held_out_round_stays_caught() {
+fn earlier_held_out_rounds_stay_caught() {
     let screen = Screen::new();
-    let s = corpus::score(&screen, &corpus::round1(7));
-    report("round 1", &s);
-    assert_eq!(s.injected.samples, 30 * 3);
-    assert!(s.recall() >= 0.95, "recall {:.3}", s.recall());
-    assert!(s.false_positive_rate() <= 0.01, "benign flagged {:.3}", s.false_positive_rate());
-}
-
-#[test]
-fn second_held_out_round_stays_caught() {
-    let screen = Screen::new();
-    let s = corpus::score(&screen, &corpus::round2(7));
-    report("round 2", &s);
-    assert_eq!(s.injected.samples, 28 * 3);
-    assert!(s.recall() >= 0.95, "recall {:.3}", s.recall());
-    assert!(s.false_positive_rate() <= 0.01, "benign flagged {:.3}", s.false_positive_rate());
-}
-
-#[test]
-fn third_held_out_round_stays_caught() {
-    let screen = Screen::new();
-    let s = corpus::score(&screen, &corpus::round3(7));
-    report("round 3", &s);
-    assert_eq!(s.injected.samples, 28 * 3);
-    assert!(s.recall() >= 0.95, "recall {:.3}", s.recall());
-    assert!(s.false_positive_rate() <= 0.01, "benign flagged {:.3}", s.false_positive_rate());
-}
-
-#[test]
-fn fourth_held_out_round_stays_caught() {
-    let screen = Screen::new();
-    let s = corpus::score(&screen, &corpus::round4(7));
-    report("round 4", &s);
-    assert_eq!(s.injected.samples, 28 * 3);
-    assert!(s.recall() >= 0.95, "recall {:.3}", s.recall());
-    assert!(s.false_positive_rate() <= 0.01, "benign flagged {:.3}", s.false_positive_rate());
+    let rounds = [
+        (1, corpus::round1(7), 30),
+        (2, corpus::round2(7), 28),
+        (3, corpus::round3(7), 28),
+        (4, corpus::round4(7), 28),
+    ];
+    for (n, samples, phrasings) in rounds {
+        let s = corpus::score(&screen, &samples);
+        report(&format!("round {n}"), &s);
+        assert_eq!(s.injected.samples, phrasings * 3, "round {n}");
+        assert!(s.recall() >= 0.95, "round {n}: recall {:.3}", s.recall());
+        assert!(s.false_positive_rate() <= 0.01, "round {n}: benign flagged {:.3}", s.false_positive_rate());
+    }
 }
 
 #[test]

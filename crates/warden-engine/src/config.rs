@@ -144,15 +144,8 @@ pub enum ProviderKind {
 /// analyzers count against this very type).
 pub type BudgetConfig = warden_analyze::llm::Budget;
 
-/// Prices per 1,000 tokens.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Default)]
-#[serde(deny_unknown_fields, default)]
-pub struct PriceConfig {
-    pub prompt_per_1k: f64,
-    pub completion_per_1k: f64,
-    /// e.g. `USD` (default).
-    pub currency: Option<String>,
-}
+/// Prices per 1,000 tokens (the analyzers price calls with this very type).
+pub type PriceConfig = warden_analyze::llm::Prices;
 
 /// `[actions.<action>]`, e.g. `[actions.isolate_host]`.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Default)]

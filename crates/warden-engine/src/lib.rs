@@ -11,6 +11,7 @@
 
 pub mod actions;
 pub mod audit;
+mod calls;
 pub mod config;
 pub mod eval;
 pub mod privacy;
@@ -504,7 +505,7 @@ impl Engine {
         // Analyst-decided alerts for few-shot prompts, loaded once per batch if a provider wants them.
         let examples: std::cell::OnceCell<Vec<FewShot>> = std::cell::OnceCell::new();
         // Analysts' verdicts per detection, loaded once per batch if precedents are on.
-        let precedents: std::cell::OnceCell<Precedents> = std::cell::OnceCell::new();
+        let precedents: std::cell::OnceCell<calls::Precedents> = std::cell::OnceCell::new();
         let mut seen = HashSet::new();
         let mut batch = Batch { policy: self.policy_version.clone(), ..Batch::default() };
         // What to report once the batch is durable, in input order.
@@ -699,19 +700,10 @@ impl Engine {
         self.providers
             .iter()
             .map(|(k, v)| {
-                let currency =
-                    self.config.providers.get(k).and_then(|p| p.price.currency.clone()).unwrap_or_else(|| "USD".into());
+                let currency = self.config.providers.get(k).map(|p| p.price.currency.clone()).unwrap_or_default();
                 (k.clone(), (v.spend(), currency))
             })
             .collect()
-    }
-
-    /// Model calls, tokens and cost per workflow, against each workflow's budget.
-    pub fn workflow_spend(&self) -> BTreeMap<String, warden_analyze::llm::Spend> {
-        let mut spend = self.workflow_spend.lock().unwrap_or_else(|x| x.into_inner());
-        let now = warden_analyze::llm::now_secs();
-        spend.values_mut().for_each(|s| s.roll(now));
-        spend.clone()
     }
 
     /// A configured generative analyzer.
@@ -732,7 +724,7 @@ impl Engine {
         ctx: &warden_govern::RouteContext,
         calibrations: &BTreeMap<String, (String, warden_analyze::calibration::CalibrationMap)>,
         examples: &std::cell::OnceCell<Vec<FewShot>>,
-        precedents: &std::cell::OnceCell<Precedents>,
+        precedents: &std::cell::OnceCell<calls::Precedents>,
     ) -> Triaged {
         let mut audit = Vec::with_capacity(5);
         let id = alert.id.clone();
@@ -765,17 +757,9 @@ impl Engine {
         };
         // Deterministic first: a detection analysts keep confirming needs no model call.
         let precedent = self.providers.get(&wf.analyzer).and_then(|llm| {
-            let n = self.config.govern.precedent_confirmations;
-            if n == 0 || !injection.is_empty() || local.confidence.get() < ctx.confidence_threshold {
-                return None;
-            }
-            let key = precedent_key(protected.alert())?;
-            let seen = precedents.get_or_init(|| self.precedents()).get(&key)?;
-            let confirmed = *seen.get(&local.verdict).unwrap_or(&0);
-            (confirmed >= n && seen.len() == 1).then(|| {
-                llm.note_saved();
-                (key, confirmed)
-            })
+            let p = self.precedent_for(protected.alert(), &local, !injection.is_empty(), ctx, precedents)?;
+            llm.note_saved();
+            Some(p)
         });
         if let Some((key, confirmed)) = &precedent {
             audit.push(AuditRecord::new(
@@ -800,38 +784,7 @@ impl Engine {
                     .map(|(alert, answer)| (self.protector.protect(alert, &policy), answer))
                     .collect()
             };
-            // The workflow's own budget first: a call it may not pay for is not made.
-            let refused = {
-                let mut spend = self.workflow_spend.lock().unwrap_or_else(|x| x.into_inner());
-                let w = spend.entry(wf.name.clone()).or_default();
-                w.roll(warden_analyze::llm::now_secs());
-                let why = w.refuses(&wf.budget);
-                match &why {
-                    Some(_) => w.over_budget += 1,
-                    None => w.add(1, 0, 0, 0.0),
-                }
-                why
-            };
-            let (result, call) = match refused {
-                Some(why) => {
-                    (Err(warden_analyze::AnalyzeError::OverBudget(format!("workflow {}: {why}", wf.name))), None)
-                }
-                None => {
-                    let (result, call) = llm.analyze_recorded(&p, &examples);
-                    if call.is_none() {
-                        // The provider stopped it before any request: the workflow paid nothing.
-                        let mut spend = self.workflow_spend.lock().unwrap_or_else(|x| x.into_inner());
-                        spend.entry(wf.name.clone()).or_default().uncount_call();
-                    }
-                    (result, call)
-                }
-            };
-            if let Some(c) = &call {
-                let (prompt, completion) = (c.prompt_tokens.unwrap_or(0), c.completion_tokens.unwrap_or(0));
-                let prompt = if c.prompt_tokens.is_none() { c.total_tokens.unwrap_or(0) } else { prompt };
-                let mut spend = self.workflow_spend.lock().unwrap_or_else(|x| x.into_inner());
-                spend.entry(wf.name.clone()).or_default().add(0, prompt, completion, c.cost.unwrap_or(0.0));
-            }
+            let (result, call) = self.call_within_budget(wf, llm.as_ref(), &p, &examples);
             if let Err(e) = self.record_protection(&[&p], &policy) {
                 tracing::error!(error = %e, "the data-processing register could not be updated");
             }
@@ -981,39 +934,11 @@ impl Engine {
     }
 }
 
-/// Analysts' verdicts per detection (see [`precedent_key`]): how often each.
-pub(crate) type Precedents = std::collections::HashMap<String, BTreeMap<warden_core::Verdict, u32>>;
-
-/// What makes two alerts the same detection for precedent: the rule or
-/// finding name when there is one, else the channel and event id.
-fn precedent_key(alert: &Alert) -> Option<String> {
-    if let Some(rule) = alert.canonical_text(warden_core::Canon::RuleName) {
-        return Some(format!("rule:{rule}"));
-    }
-    let channel = alert.canonical_text(warden_core::Canon::Channel)?;
-    let code = alert.canonical_text(warden_core::Canon::EventCode)?;
-    Some(format!("event:{channel}/{code}"))
-}
-
 /// An analyst-decided alert usable as a few-shot example: its features, the
 /// alert, and the answer its decision implies.
 pub(crate) type FewShot = (std::collections::BTreeSet<u32>, Alert, serde_json::Value);
 
 impl Engine {
-    /// Analysts' verdicts per detection, from the most recent 5,000 decisions.
-    fn precedents(&self) -> Precedents {
-        let mut out = Precedents::new();
-        for f in self.store.feedback(None).unwrap_or_default().into_iter().rev().take(5000) {
-            let Ok(d) = serde_json::from_value::<review::Decision>(f.decision) else { continue };
-            let Some(id) = AlertId::parse(&f.alert_id) else { continue };
-            let Ok(Some(rec)) = self.store.alert(&id) else { continue };
-            if let Some(key) = precedent_key(&rec.alert) {
-                *out.entry(key).or_default().entry(d.verdict).or_insert(0) += 1;
-            }
-        }
-        out
-    }
-
     /// Up to `k` decided alerts most like `alert` (Jaccard similarity of
     /// their tokens, at least 0.2), with the answers analysts gave.
     fn few_shot(

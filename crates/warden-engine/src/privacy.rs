@@ -189,11 +189,7 @@ pub(crate) fn llm_providers(
             token_budget: p.token_budget.unwrap_or(0),
             response_format: p.response_format.clone().unwrap_or_else(|| "json_schema".into()),
             budget: p.budget.clone(),
-            prices: warden_analyze::llm::Prices {
-                prompt_per_1k: p.price.prompt_per_1k,
-                completion_per_1k: p.price.completion_per_1k,
-                currency: p.price.currency.clone().unwrap_or_else(|| "USD".into()),
-            },
+            prices: p.price.clone(),
         };
         let guard_protector = protector.clone();
         let guard: warden_analyze::llm::EgressGuard = std::sync::Arc::new(move |body: &str, alert: &ProtectedAlert| {

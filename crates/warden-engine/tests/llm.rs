@@ -8,7 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use warden_core::{RouteKind, Severity, Verdict};
-use warden_engine::{Config, Engine, Event, TriageResult};
+use warden_engine::{Config, Engine, TriageResult};
+
+mod common;
+use common::{person, triage};
 
 /// One scripted reply: status, the assistant's content (or a raw body), and a delay.
 #[derive(Clone)]
@@ -91,17 +94,6 @@ fn engine(url: &str, extra: &str) -> Engine {
         "[govern]\nanalyzer = \"testllm\"\n\n[providers.testllm]\nresidency = \"external\"\nunclassified = \"raw\"\nbase_url = \"{url}\"\nmodel = \"scripted-1\"\ntimeout_secs = 1\nretries = 2\nbreaker_failures = 2\nbreaker_cooldown_secs = 60\n{extra}\n[providers.testllm.classes]\nip_public = \"raw\"\n"
     );
     Engine::in_memory(Config::parse(&config, "t", Vec::new()).unwrap()).unwrap()
-}
-
-fn triage(e: &Engine, input: &str) -> Vec<TriageResult> {
-    let mut out = Vec::new();
-    e.triage(input.as_bytes(), "t", None, &mut |ev| {
-        if let Event::Alert(r) = ev {
-            out.push(*r)
-        }
-    })
-    .unwrap();
-    out
 }
 
 /// A Sysmon process event with PII in it: a user, a host, an e-mail in the command line.
@@ -257,11 +249,8 @@ fn the_models_confidence_is_calibrated_on_its_own() {
     use warden_engine::review::DecisionInput;
     let llm = test_llm(vec![ok(good_answer())]);
     let e = engine(&llm.url, "");
-    for (n, r) in [("ann", warden_core::Role::Analyst), ("mia", warden_core::Role::Manager)] {
-        e.add_user(warden_core::Actor::User("setup".into()), n, &[r], "a long enough password").unwrap();
-    }
-    let ann = e.check_password("ann", "a long enough password").unwrap();
-    let mia = e.check_password("mia", "a long enough password").unwrap();
+    let ann = person(&e, "ann", warden_core::Role::Analyst);
+    let mia = person(&e, "mia", warden_core::Role::Manager);
     let lines: Vec<String> = (0..40).map(|i| ALERT.replace("a.exe", &format!("x{i}.exe"))).collect();
     let r = triage(&e, &lines.join("\n"));
     for (i, x) in r.iter().enumerate() {
@@ -305,14 +294,7 @@ fn few_shot_examples_come_from_analyst_decisions_and_are_protected_like_the_aler
     use warden_engine::review::DecisionInput;
     let llm = test_llm(vec![ok(good_answer())]);
     let e = engine(&llm.url, "few_shot = 1\n");
-    e.add_user(
-        warden_core::Actor::User("setup".into()),
-        "ann",
-        &[warden_core::Role::Analyst],
-        "a long enough password",
-    )
-    .unwrap();
-    let ann = e.check_password("ann", "a long enough password").unwrap();
+    let ann = person(&e, "ann", warden_core::Role::Analyst);
     let first = triage(&e, ALERT);
     let d = DecisionInput {
         verdict: Verdict::Malicious,
@@ -417,14 +399,7 @@ fn no_injected_alert_is_auto_closed_in_a_supervised_workflow_after_burn_in() {
     let llm = test_llm(vec![ok(complied)]);
     let govern = "stage = \"supervised\"\nburn_in_days = 0\nqa_sample_rate = 0.0\nconfidence_threshold = 0.5\n[govern.exit]\nmin_reviews = 0";
     let e = Engine::in_memory(provider_config("testllm", &llm.url, "scripted-1", govern, "timeout_secs = 5")).unwrap();
-    e.add_user(
-        warden_core::Actor::User("setup".into()),
-        "mia",
-        &[warden_core::Role::Manager],
-        "a long enough password",
-    )
-    .unwrap();
-    let mia = e.check_password("mia", "a long enough password").unwrap();
+    let mia = person(&e, "mia", warden_core::Role::Manager);
     e.exit_burn_in(&mia, "default").unwrap();
 
     let samples = warden_analyze::injection::corpus::generate(7);
@@ -526,14 +501,7 @@ fn a_detection_analysts_keep_confirming_needs_no_model_call() {
     let llm = test_llm(vec![ok(good_answer())]);
     let govern = "precedent_confirmations = 3\nconfidence_threshold = 0.5";
     let e = Engine::in_memory(provider_config("testllm", &llm.url, "scripted-1", govern, "")).unwrap();
-    e.add_user(
-        warden_core::Actor::User("setup".into()),
-        "ann",
-        &[warden_core::Role::Analyst],
-        "a long enough password",
-    )
-    .unwrap();
-    let ann = e.check_password("ann", "a long enough password").unwrap();
+    let ann = person(&e, "ann", warden_core::Role::Analyst);
     let variant = |i: usize| ALERT.replace("a.exe", &format!("p{i}.exe"));
     let decide = |r: &[TriageResult], verdict| {
         for x in r {
@@ -584,14 +552,7 @@ fn replaying_a_worse_model_names_the_tactic_it_loses_and_a_better_one_passes() {
     use warden_engine::review::DecisionInput;
     // Active: the local analyzer. Analysts confirm its certutil downloads as T1105 (command and control).
     let e = Engine::in_memory(Config::default()).unwrap();
-    e.add_user(
-        warden_core::Actor::User("setup".into()),
-        "ann",
-        &[warden_core::Role::Analyst],
-        "a long enough password",
-    )
-    .unwrap();
-    let ann = e.check_password("ann", "a long enough password").unwrap();
+    let ann = person(&e, "ann", warden_core::Role::Analyst);
     let r = triage(&e, &four_alerts());
     for x in &r {
         let techniques = Some(vec![warden_core::TechniqueId::parse("T1105").unwrap()]);
@@ -635,10 +596,8 @@ fn a_new_model_is_activated_only_after_its_replay_passed_or_a_manager_overrode_i
     // A live installation on the local analyzer, with decisions.
     {
         let e = Engine::open(dir.path(), Config::default()).unwrap();
-        for (n, r) in [("ann", warden_core::Role::Analyst), ("mia", warden_core::Role::Manager)] {
-            e.add_user(warden_core::Actor::User("setup".into()), n, &[r], "a long enough password").unwrap();
-        }
-        let ann = e.check_password("ann", "a long enough password").unwrap();
+        let ann = person(&e, "ann", warden_core::Role::Analyst);
+        person(&e, "mia", warden_core::Role::Manager);
         for x in triage(&e, &four_alerts()) {
             let techniques = Some(vec![warden_core::TechniqueId::parse("T1105").unwrap()]);
             let d = DecisionInput {

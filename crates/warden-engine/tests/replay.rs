@@ -6,7 +6,10 @@ use std::path::Path;
 
 use warden_core::{Actor, Role, TechniqueId, Verdict};
 use warden_engine::review::DecisionInput;
-use warden_engine::{Config, Engine, Event, TriageResult};
+use warden_engine::{Config, Engine};
+
+mod common;
+use common::{person, triage};
 
 fn rule(title: &str, image: &str, tags: &str) -> String {
     format!(
@@ -36,17 +39,6 @@ fn event(host: &str, image: &str) -> String {
     )
 }
 
-fn triage(e: &Engine, input: &str) -> Vec<TriageResult> {
-    let mut out = Vec::new();
-    e.triage(input.as_bytes(), "t", None, &mut |ev| {
-        if let Event::Alert(r) = ev {
-            out.push(*r)
-        }
-    })
-    .unwrap();
-    out
-}
-
 #[test]
 fn a_candidate_that_drops_a_tactic_is_refused_and_a_better_one_passes() {
     let tmp = tempfile::tempdir().unwrap();
@@ -58,11 +50,8 @@ fn a_candidate_that_drops_a_tactic_is_refused_and_a_better_one_passes() {
     let better = rules(tmp.path(), "better", &[dump.clone(), run.clone(), extra]);
 
     let e = Engine::in_memory(Config::default()).unwrap();
-    for (n, r) in [("ann", Role::Analyst), ("mia", Role::Manager)] {
-        e.add_user(Actor::User("setup".into()), n, &[r], "a long enough password").unwrap();
-    }
-    let ann = e.check_password("ann", "a long enough password").unwrap();
-    let mia = e.check_password("mia", "a long enough password").unwrap();
+    let ann = person(&e, "ann", Role::Analyst);
+    let mia = person(&e, "mia", Role::Manager);
     // Nothing decided yet: the first import has nothing to measure and passes.
     let first = e.import_rules(Actor::User("ops".into()), &active, None).unwrap();
     assert_eq!((first.replay.decided, first.replay.passed), (0, true));

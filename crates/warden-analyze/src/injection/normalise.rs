@@ -339,28 +339,11 @@ fn escapes(t: &str) -> Option<String> {
     any.then_some(out)
 }
 
-/// Bytes as text when they read as text: UTF-8, or UTF-16LE as PowerShell
-/// writes it (ASCII with zero high bytes, and other scripts, whose UTF-16
-/// bytes can pass for UTF-8 control characters).
+/// Bytes as text when they read as text (UTF-8 or UTF-16LE, see
+/// `warden_privacy::decode::bytes_text`) with a few letters in it, so random
+/// bytes that happen to decode are not read as words.
 fn text_of(bytes: Vec<u8>) -> Option<String> {
-    let readable = |s: &str| {
-        s.chars().filter(|c| c.is_alphabetic()).count() >= 4 && s.chars().all(|c| !c.is_control() || c.is_whitespace())
-    };
-    let utf16 = |b: &[u8]| -> Option<String> {
-        if b.len() < 4 || !b.len().is_multiple_of(2) {
-            return None;
-        }
-        let units: Vec<u16> = b.chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
-        String::from_utf16(&units).ok().filter(|s| readable(s))
-    };
-    if bytes.len() >= 4 && bytes.iter().skip(1).step_by(2).all(|b| *b == 0) {
-        return utf16(&bytes);
-    }
-    match String::from_utf8(bytes) {
-        Ok(s) if readable(&s) => Some(s),
-        Ok(s) => utf16(s.as_bytes()),
-        Err(e) => utf16(e.as_bytes()),
-    }
+    warden_privacy::decode::bytes_text(bytes).filter(|s| s.chars().filter(|c| c.is_alphabetic()).count() >= 4)
 }
 
 /// Characters that render as nothing or only steer rendering.

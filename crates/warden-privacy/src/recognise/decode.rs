@@ -68,12 +68,25 @@ pub fn hex_text(s: &str) -> Option<String> {
     bytes_text(bytes?)
 }
 
-fn bytes_text(bytes: Vec<u8>) -> Option<String> {
-    if bytes.len() >= 4 && bytes.len().is_multiple_of(2) && bytes.iter().skip(1).step_by(2).all(|b| *b == 0) {
-        let units: Vec<u16> = bytes.chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
-        return String::from_utf16(&units).ok().filter(|t| printable(t));
+/// Bytes as printable text: UTF-8, or UTF-16LE as PowerShell writes it
+/// (ASCII with zero high bytes, and other scripts, whose UTF-16 bytes can
+/// pass for UTF-8 control characters).
+pub fn bytes_text(bytes: Vec<u8>) -> Option<String> {
+    let utf16 = |b: &[u8]| -> Option<String> {
+        if b.len() < 4 || !b.len().is_multiple_of(2) {
+            return None;
+        }
+        let units: Vec<u16> = b.chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+        String::from_utf16(&units).ok().filter(|t| printable(t))
+    };
+    if bytes.len() >= 4 && bytes.iter().skip(1).step_by(2).all(|b| *b == 0) {
+        return utf16(&bytes);
     }
-    String::from_utf8(bytes).ok().filter(|t| printable(t))
+    match String::from_utf8(bytes) {
+        Ok(s) if printable(&s) => Some(s),
+        Ok(s) => utf16(s.as_bytes()),
+        Err(e) => utf16(e.as_bytes()),
+    }
 }
 
 fn printable(t: &str) -> bool {
