@@ -11,12 +11,17 @@ pub enum RouteKind {
     Review,
     /// Straight to the people who respond to incidents.
     Escalated,
+    /// Raw telemetry that no detection, rule or model found interesting:
+    /// kept (and audited) as context for correlation and search, not shown
+    /// to anyone as a decision.
+    Context,
 }
 
 named_enum!(RouteKind, "route", {
     AutoClosed => "auto_closed",
     Review => "review",
     Escalated => "escalated",
+    Context => "context",
 });
 
 /// One reason for a route, with a stable machine code and a human sentence.

@@ -27,6 +27,42 @@ pub struct Config {
     pub privacy: PrivacyConfig,
     /// `[providers.<name>]`: analyzer providers and what each may see.
     pub providers: BTreeMap<String, ProviderConfig>,
+    pub incidents: IncidentsConfig,
+}
+
+/// `[incidents]`: how alerts are grouped into incidents, and how long each
+/// severity may wait.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct IncidentsConfig {
+    /// An alert joins an open incident that shares an entity (host, user,
+    /// source address, file hash, process) when it happened within this
+    /// many minutes of the incident's alerts.
+    pub window_minutes: u64,
+    /// A later step of the kill chain (discovery, then credential access,
+    /// then lateral movement) on the same entities joins within this many
+    /// hours.
+    pub progression_window_hours: u64,
+    /// No incident spans more than this many hours of event time; the next
+    /// alert opens a new one.
+    pub max_span_hours: u64,
+    /// Minutes an open incident of each severity may wait before its SLA is
+    /// breached (`critical`, `high`, `medium`, `low`, `info`).
+    pub sla_minutes: BTreeMap<String, u64>,
+}
+
+impl Default for IncidentsConfig {
+    fn default() -> Self {
+        IncidentsConfig {
+            window_minutes: 60,
+            progression_window_hours: 24,
+            max_span_hours: 72,
+            sla_minutes: [("critical", 15), ("high", 60), ("medium", 240), ("low", 1440), ("info", 4320)]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+        }
+    }
 }
 
 /// `[privacy]`.
@@ -548,12 +584,19 @@ impl Config {
             ("ingest.max_depth", self.ingest.max_depth),
             ("ingest.max_fields", self.ingest.max_fields),
             ("pipeline.batch_size", self.pipeline.batch_size),
+            ("incidents.window_minutes", self.incidents.window_minutes as usize),
+            ("incidents.max_span_hours", self.incidents.max_span_hours as usize),
             ("server.max_body_bytes", self.server.max_body_bytes),
             ("server.request_timeout_secs", self.server.request_timeout_secs as usize),
             ("server.header_timeout_secs", self.server.header_timeout_secs as usize),
         ] {
             if v == 0 {
                 e.push(format!("{name} must be greater than 0"));
+            }
+        }
+        for k in self.incidents.sla_minutes.keys() {
+            if k.parse::<warden_core::Severity>().is_err() {
+                e.push(format!("incidents.sla_minutes.{k}: not a severity (critical, high, medium, low, info)"));
             }
         }
         if self.audit.origin.trim().is_empty() || self.audit.origin.contains('\n') {

@@ -14,6 +14,7 @@ pub mod audit;
 mod calls;
 pub mod config;
 pub mod eval;
+pub mod incidents;
 pub mod privacy;
 pub mod replay;
 pub mod report;
@@ -572,6 +573,7 @@ impl Engine {
                         burn_in,
                         stopped,
                         qa_sampled: warden_govern::qa_draw(alert.id.as_str(), wf.qa_sample_rate),
+                        telemetry: warden_ingest::is_telemetry(alert.format, &alert.fields),
                     };
                     // A failure inside one alert's processing (a bug, not bad input) costs only
                     // that alert: it is kept in the dead-letter store with its origin and fields,
@@ -607,6 +609,7 @@ impl Engine {
                 *seen.entry(*c).or_insert(0) += *n as u64;
             }
         }
+        self.correlate(&mut batch)?;
         let receipt = self.store.commit(batch)?;
         if !seen.is_empty() {
             let now = None;
@@ -669,6 +672,7 @@ impl Engine {
                 route: r,
                 workflow,
                 audit: vec![],
+                entities: vec![],
             };
             let mut result = result_of(&t.alert, &t, true);
             result.origin = origin;
@@ -922,8 +926,10 @@ impl Engine {
                 "confidence_threshold": ctx.confidence_threshold,
             }),
         ));
+        let alert = protected.into_alert();
         Triaged {
-            alert: protected.into_alert(),
+            entities: incidents::entities(&alert),
+            alert,
             classes,
             assessment,
             validation,

@@ -35,6 +35,10 @@ pub struct RouteContext {
     pub stopped: bool,
     /// This alert was drawn for the QA sample of auto-closed alerts.
     pub qa_sampled: bool,
+    /// The record is raw telemetry (an event log record, a flow), not
+    /// another product's alert: when nothing finds it interesting it is
+    /// context, not a decision.
+    pub telemetry: bool,
 }
 
 impl Default for RouteContext {
@@ -46,6 +50,7 @@ impl Default for RouteContext {
             burn_in: true,
             stopped: false,
             qa_sampled: false,
+            telemetry: false,
         }
     }
 }
@@ -74,6 +79,15 @@ pub fn qa_draw(alert_id: &str, rate: f64) -> bool {
 /// Routes one assessment. Every reason that forces review is listed, not
 /// only the first, so the queue shows the whole picture.
 pub fn route(ctx: &RouteContext, a: &Assessment, v: &Validation) -> Route {
+    if ctx.telemetry && uninteresting(a, v) {
+        return Route {
+            kind: RouteKind::Context,
+            reasons: vec![Reason::new(
+                "telemetry_no_detection",
+                "raw telemetry that no detection, rule or model found interesting: kept as context",
+            )],
+        };
+    }
     let mut review = Vec::new();
     if ctx.stopped {
         review.push(Reason::new("stop_switch", "the stop switch is on: every alert goes to a human"));
@@ -160,6 +174,22 @@ pub fn route(ctx: &RouteContext, a: &Assessment, v: &Validation) -> Route {
     }
 }
 
+/// Nothing found anything: no verdict beyond benign or unknown, no
+/// severity, no technique, and nothing about the assessment that itself
+/// needs a person (a suspected injection, a broken or ungrounded answer, a
+/// fallback, a disagreement).
+fn uninteresting(a: &Assessment, v: &Validation) -> bool {
+    matches!(a.verdict, Verdict::Benign | Verdict::Unknown)
+        && a.severity == Severity::Info
+        && a.techniques.is_empty()
+        && a.recommended_actions.is_empty()
+        && v.schema_ok
+        && !v.injection_suspected
+        && v.disagreement.is_none()
+        && v.fallback.is_none()
+        && (v.grounding == warden_core::Grounding::Full || v.cited == 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,6 +252,27 @@ mod tests {
         assert_eq!(route(&p, &a(Verdict::Malicious, 0.9, Severity::High), &clean()).kind, RouteKind::Escalated);
         assert_eq!(route(&p, &a(Verdict::Benign, 0.9, Severity::Info), &clean()).kind, RouteKind::AutoClosed);
         assert_eq!(route(&p, &a(Verdict::Suspicious, 0.95, Severity::Low), &clean()).kind, RouteKind::Review);
+    }
+
+    #[test]
+    fn telemetry_nothing_found_is_context_in_burn_in_too_and_anything_found_is_not() {
+        let fresh = RouteContext { telemetry: true, ..RouteContext::default() };
+        let quiet = a(Verdict::Benign, 0.6, Severity::Info);
+        let r = route(&fresh, &quiet, &clean());
+        assert_eq!((r.kind, codes(&r)), (RouteKind::Context, vec!["telemetry_no_detection"]));
+        assert_eq!(route(&fresh, &a(Verdict::Unknown, 0.2, Severity::Info), &clean()).kind, RouteKind::Context);
+        // The same record from another product is an alert: burn-in reviews it.
+        assert_eq!(route(&RouteContext::default(), &quiet, &clean()).kind, RouteKind::Review);
+        // Anything found, or anything wrong with the assessment, goes to a person.
+        assert_eq!(route(&fresh, &a(Verdict::Suspicious, 0.5, Severity::Info), &clean()).kind, RouteKind::Review);
+        assert_eq!(route(&fresh, &a(Verdict::Benign, 0.6, Severity::Low), &clean()).kind, RouteKind::Review);
+        let mut with_technique = quiet.clone();
+        with_technique.techniques.push(warden_core::TechniqueId::parse("T1059").unwrap());
+        assert_eq!(route(&fresh, &with_technique, &clean()).kind, RouteKind::Review);
+        let injected = Validation { injection_suspected: true, ..clean() };
+        assert_eq!(route(&fresh, &quiet, &injected).kind, RouteKind::Review);
+        let ungrounded = Validation { grounding: Grounding::Partial, grounded: 0, cited: 1, ..clean() };
+        assert_eq!(route(&fresh, &quiet, &ungrounded).kind, RouteKind::Review);
     }
 
     #[test]

@@ -22,7 +22,7 @@ use evtx_file::EvtxStream;
 use jiff::Timestamp;
 use warden_core::{Alert, AlertId, Canon, FieldMap, Fingerprint, Format, Origin};
 
-pub use detect::detect_format;
+pub use detect::{detect_format, is_telemetry};
 
 /// Size and shape limits that keep hostile input from exhausting memory.
 #[derive(Clone, Debug, PartialEq)]

@@ -37,6 +37,9 @@ pub struct Triaged {
     pub workflow: String,
     /// The stages' audit records for this alert, written only if it is stored.
     pub audit: Vec<AuditRecord>,
+    /// The entities it names (`host:ws01`, `user:ana`, …), indexed for
+    /// correlation, search and the host and user pages.
+    pub entities: Vec<String>,
 }
 
 /// Raw input that could not become an alert.
@@ -68,6 +71,92 @@ pub struct Batch {
     pub audit: Vec<AuditRecord>,
     /// Version of the configuration in force, stamped on every audit entry.
     pub policy: String,
+    /// Incidents created or changed by this batch's alerts (whole rows).
+    pub incidents: Vec<IncidentRow>,
+    /// Which incident each of this batch's queued alerts joined.
+    pub links: Vec<IncidentLink>,
+}
+
+/// Alerts that tell one story: grouped by the entities they share within a
+/// time window. The engine owns what goes in; the store keeps it and answers
+/// queries with true totals.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct IncidentRow {
+    pub id: String,
+    /// `open`, `decided` or `merged` (into the incident named in the body).
+    pub state: String,
+    pub title: String,
+    pub severity: String,
+    pub verdict: String,
+    pub alert_count: u64,
+    /// Event time of its first and last alert.
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub assignee: Option<String>,
+    /// The entity keys alerts may join it by.
+    pub keys: Vec<String>,
+    /// Entities, techniques, tactics, history: the engine's, opaque here.
+    pub body: serde_json::Value,
+}
+
+/// One alert's place in an incident, with what the incident pages list.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct IncidentLink {
+    pub alert_id: String,
+    pub incident_id: String,
+    pub title: String,
+    pub severity: String,
+    pub verdict: String,
+    pub observed_at: Timestamp,
+    /// Equal for repeats of one detection on the same entities (they fold into one row).
+    pub signature: String,
+}
+
+/// A page of incidents and how many match in all.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct IncidentPage {
+    pub total: u64,
+    pub items: Vec<IncidentRow>,
+}
+
+/// How to list incidents. Values are checked by the caller (the engine).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct IncidentQuery {
+    pub state: Option<String>,
+    /// At least this severity.
+    pub min_severity: Option<String>,
+    pub assignee: Option<String>,
+    /// Words that must all appear in the title or the entity keys.
+    pub text: Option<String>,
+    /// Only incidents naming this entity key.
+    pub entity: Option<String>,
+    pub sort: IncidentSort,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+/// Orders of the incident list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IncidentSort {
+    /// Most severe first, then most recently active.
+    #[default]
+    Priority,
+    /// Oldest first by when the first alert happened (event time).
+    EventAge,
+    /// Oldest first by when it was opened here (ingestion).
+    Age,
+    /// Most recently active first.
+    Recent,
+}
+
+/// An alert or context event naming an entity.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Naming {
+    pub alert_id: String,
+    pub observed_at: Timestamp,
+    pub route: String,
 }
 
 /// What a commit did.
@@ -455,6 +544,40 @@ pub trait Store: Send + Sync {
     fn active_ruleset(&self) -> Result<Option<(String, serde_json::Value)>, StoreError>;
 
     fn counts(&self) -> Result<Counts, StoreError>;
+
+    /// Open incidents joinable by any of these entity keys whose last alert
+    /// happened at or after `since`.
+    fn open_incidents(&self, keys: &[String], since: Timestamp) -> Result<Vec<IncidentRow>, StoreError>;
+
+    /// A page of incidents with the total that match.
+    fn incidents(&self, q: &IncidentQuery) -> Result<IncidentPage, StoreError>;
+
+    fn incident(&self, id: &str) -> Result<Option<IncidentRow>, StoreError>;
+
+    /// An incident's alerts, in event-time order.
+    fn incident_links(&self, id: &str) -> Result<Vec<IncidentLink>, StoreError>;
+
+    /// The incident an alert is in.
+    fn incident_of(&self, alert_id: &str) -> Result<Option<String>, StoreError>;
+
+    /// Writes incident rows and (re)links alerts to them, with the audit
+    /// records of the change, atomically (merge, split, decisions).
+    fn save_incidents(
+        &self,
+        rows: &[IncidentRow],
+        links: &[IncidentLink],
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Alerts and context events naming an entity key, newest first, within
+    /// an event-time range when given, at most `limit`, with the total.
+    fn naming(
+        &self,
+        key: &str,
+        range: Option<(Timestamp, Timestamp)>,
+        limit: usize,
+    ) -> Result<(u64, Vec<Naming>), StoreError>;
 }
 
 /// One position of the log as the Merkle tree needs it: (seq, prev_hash, hash, leaf hash).

@@ -10,8 +10,8 @@ use warden_audit::LogItem;
 use warden_core::{Alert, AlertId, AuditEntry, AuditRecord, Fingerprint};
 
 use crate::{
-    AlertRecord, Batch, Counts, DeadLetter, Feedback, ProcessingRow, Receipt, ReviewItem, SessionRow, Store,
-    StoreError, Switch, TokenRow, UserRecord, VaultRow,
+    AlertRecord, Batch, Counts, DeadLetter, Feedback, IncidentLink, IncidentPage, IncidentQuery, IncidentRow, Naming,
+    ProcessingRow, Receipt, ReviewItem, SessionRow, Store, StoreError, Switch, TokenRow, UserRecord, VaultRow,
 };
 
 /// Schema changes, applied in order; `PRAGMA user_version` records how many ran.
@@ -222,7 +222,54 @@ CREATE TABLE login_failures (
 -- no bytes and are verified by rebuilding their format 1 canonical form.
 ALTER TABLE audit_log ADD COLUMN canonical BLOB;
 "#,
+    r#"
+-- Incidents: alerts grouped by shared entities in a time window. Times are
+-- milliseconds since the epoch so ranges and orders are exact.
+CREATE TABLE incidents (
+    id          TEXT PRIMARY KEY,
+    state       TEXT NOT NULL,
+    title       TEXT NOT NULL,
+    severity    TEXT NOT NULL,
+    sev_rank    INTEGER NOT NULL,
+    verdict     TEXT NOT NULL,
+    alert_count INTEGER NOT NULL,
+    first_seen  INTEGER NOT NULL,
+    last_seen   INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    assignee    TEXT,
+    keys        TEXT NOT NULL,
+    body        TEXT NOT NULL
+);
+CREATE INDEX incidents_queue ON incidents(state, sev_rank DESC, last_seen DESC);
+CREATE TABLE incident_keys (
+    key         TEXT NOT NULL,
+    incident_id TEXT NOT NULL REFERENCES incidents(id),
+    PRIMARY KEY (key, incident_id)
+);
+CREATE TABLE incident_alerts (
+    alert_id    TEXT PRIMARY KEY REFERENCES alerts(id),
+    incident_id TEXT NOT NULL REFERENCES incidents(id),
+    title       TEXT NOT NULL,
+    severity    TEXT NOT NULL,
+    verdict     TEXT NOT NULL,
+    observed_at INTEGER NOT NULL,
+    signature   TEXT NOT NULL
+);
+CREATE INDEX incident_alerts_incident ON incident_alerts(incident_id, observed_at);
+-- Every stored alert and context event by the entities it names.
+CREATE TABLE alert_entities (
+    key         TEXT NOT NULL,
+    alert_id    TEXT NOT NULL REFERENCES alerts(id),
+    observed_at INTEGER NOT NULL,
+    route       TEXT NOT NULL,
+    PRIMARY KEY (key, alert_id)
+);
+CREATE INDEX alert_entities_time ON alert_entities(key, observed_at);
+"#,
 ];
+
+mod incidents;
 
 /// A store in one SQLite file. Writers are serialised by a mutex; SQLite's
 /// WAL lets readers in other processes proceed meanwhile.
@@ -478,6 +525,10 @@ impl Store for SqliteStore {
                 "INSERT INTO review_items (alert_id, workflow, state, severity, created_at, updated_at)
                  VALUES (?1, ?2, 'new', ?3, ?4, ?4)",
             )?;
+            let mut insert_entity = tx.prepare_cached(
+                "INSERT INTO alert_entities (key, alert_id, observed_at, route) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT DO NOTHING",
+            )?;
             let mut bump = tx.prepare_cached("UPDATE alerts SET duplicates = duplicates + 1 WHERE id = ?1")?;
             let mut existing = tx.prepare_cached("SELECT id FROM alerts WHERE fingerprint = ?1")?;
             let now = Timestamp::now().to_string();
@@ -526,8 +577,12 @@ impl Store for SqliteStore {
                     now,
                     t.workflow
                 ])?;
-                if t.route.kind != warden_core::RouteKind::AutoClosed {
+                if matches!(t.route.kind, warden_core::RouteKind::Review | warden_core::RouteKind::Escalated) {
                     insert_review.execute(params![a.id.as_str(), t.workflow, t.assessment.severity.as_str(), now])?;
+                }
+                let at = a.observed_at.unwrap_or(a.received_at).as_millisecond();
+                for key in &t.entities {
+                    insert_entity.execute(params![key, a.id.as_str(), at, t.route.kind.as_str()])?;
                 }
                 audit.extend(t.audit);
                 receipt.stored.push(t.alert.id);
@@ -544,6 +599,11 @@ impl Store for SqliteStore {
                 insert_dead.execute(params![d.id, d.received_at.to_string(), to_json(&d.origin), d.reason, d.raw])?;
             }
         }
+        // Links only for alerts this commit stored (a raced duplicate's row is another's).
+        let stored: std::collections::HashSet<&str> = receipt.stored.iter().map(|id| id.as_str()).collect();
+        let links: Vec<&crate::IncidentLink> =
+            batch.links.iter().filter(|l| stored.contains(l.alert_id.as_str())).collect();
+        incidents::write(&tx, &batch.incidents, &links)?;
         audit.extend(batch.audit);
         receipt.last_audit_seq = append(&tx, audit, &batch.policy)?;
         tx.commit()?;
@@ -1331,5 +1391,47 @@ impl Store for SqliteStore {
             counts.routes.insert(route, n);
         }
         Ok(counts)
+    }
+
+    fn open_incidents(&self, keys: &[String], since: Timestamp) -> Result<Vec<IncidentRow>, StoreError> {
+        incidents::open(&self.lock(), keys, since)
+    }
+
+    fn incidents(&self, q: &IncidentQuery) -> Result<IncidentPage, StoreError> {
+        incidents::page(&self.lock(), q)
+    }
+
+    fn incident(&self, id: &str) -> Result<Option<IncidentRow>, StoreError> {
+        incidents::one(&self.lock(), id)
+    }
+
+    fn incident_links(&self, id: &str) -> Result<Vec<IncidentLink>, StoreError> {
+        incidents::links(&self.lock(), id)
+    }
+
+    fn incident_of(&self, alert_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .lock()
+            .query_row("SELECT incident_id FROM incident_alerts WHERE alert_id = ?1", [alert_id], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn save_incidents(
+        &self,
+        rows: &[IncidentRow],
+        links: &[IncidentLink],
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<(), StoreError> {
+        self.audited(audit, policy, |tx| incidents::write(tx, rows, &links.iter().collect::<Vec<_>>()))
+    }
+
+    fn naming(
+        &self,
+        key: &str,
+        range: Option<(Timestamp, Timestamp)>,
+        limit: usize,
+    ) -> Result<(u64, Vec<Naming>), StoreError> {
+        incidents::naming(&self.lock(), key, range, limit)
     }
 }

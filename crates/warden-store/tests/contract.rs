@@ -59,6 +59,7 @@ fn triaged(n: u32) -> Triaged {
         route: Route { kind: RouteKind::AutoClosed, reasons: vec![Reason::new("benign_confident", "ok")] },
         workflow: "default".into(),
         audit: vec![AuditRecord::new(Actor::Service("t".into()), "ingest.accepted", id, serde_json::json!({}))],
+        entities: vec![format!("host:h{}", n % 2), "user:ana".into()],
     }
 }
 

@@ -165,7 +165,7 @@ fn route_style(r: RouteKind) -> anstyle::Style {
     match r {
         RouteKind::Escalated => style::ESCALATED,
         RouteKind::Review => style::REVIEW,
-        RouteKind::AutoClosed => style::CLOSED,
+        RouteKind::AutoClosed | RouteKind::Context => style::CLOSED,
     }
 }
 
@@ -207,7 +207,7 @@ fn write_row(out: &mut impl Write, r: &TriageResult) -> std::io::Result<()> {
 fn print_summary(s: &Summary, inputs: usize, to_stdout: bool) {
     let n = |k: &str| s.routes.get(k).copied().unwrap_or(0);
     let line = format!(
-        "{}{} new alert(s) from {} input(s):{} {}{} escalated{}, {}{} to review{}, {}{} auto-closed{}; {} duplicate(s); {} rejected{}",
+        "{}{} new alert(s) from {} input(s):{} {}{} escalated{}, {}{} to review{}, {}{} auto-closed{}, {} kept as context; {} duplicate(s); {} rejected{}",
         style::BOLD.render(),
         s.stored,
         inputs,
@@ -221,6 +221,7 @@ fn print_summary(s: &Summary, inputs: usize, to_stdout: bool) {
         style::CLOSED.render(),
         n("auto_closed"),
         style::CLOSED.render_reset(),
+        n("context"),
         s.duplicates,
         s.rejected,
         if s.rejected > 0 { " (kept in the dead-letter store)" } else { "" },

@@ -1,0 +1,758 @@
+//! Incidents: queued alerts grouped into one story by the entities they
+//! share (host, user, source address, file hash, process) within a time
+//! window, and by ATT&CK progression (a later kill-chain step on the same
+//! entities joins within a longer window). Correlation runs inside the
+//! batch's commit, so an alert and its incident land together.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::sha2_free::sha256_hex;
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use warden_core::{Alert, AuditRecord, Canon, Fields, RouteKind, Severity, Verdict};
+use warden_govern::{Identity, Permission};
+use warden_store::{IncidentLink, IncidentQuery, IncidentRow, IncidentSort, Triaged};
+
+use crate::config::IncidentsConfig;
+use crate::{Engine, EngineError, service};
+
+/// Entity kinds an alert may join an incident by. Destination addresses
+/// are listed but never join: servers (a DNS resolver, a domain
+/// controller) are shared by everyone.
+const JOINING: &[&str] = &["host", "user", "src", "hash", "process"];
+
+/// Accounts every Windows host has: naming one says nothing about a story.
+const GENERIC_USERS: &[&str] = &[
+    "system",
+    "local service",
+    "network service",
+    "anonymous logon",
+    "nt authority\\system",
+    "-",
+    "n/a",
+    "null",
+    "unknown",
+];
+
+/// The entities an alert names, as `kind:value` keys (values lower-cased).
+pub(crate) fn entities(alert: &Alert) -> Vec<String> {
+    let mut out = BTreeSet::new();
+    let text = |c: Canon| alert.canonical_text(c).map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty());
+    if let Some(h) = text(Canon::Host).filter(|h| !matches!(h.as_str(), "-" | "localhost")) {
+        out.insert(format!("host:{h}"));
+    }
+    for c in [Canon::User, Canon::TargetUser] {
+        if let Some(u) = text(c) {
+            // `CORP\ana` and `ana@corp` are the account `ana`.
+            let bare = u.rsplit('\\').next().unwrap_or(&u).split('@').next().unwrap_or(&u).to_owned();
+            let generic = GENERIC_USERS.contains(&u.as_str())
+                || GENERIC_USERS.contains(&bare.as_str())
+                || bare.ends_with('$')
+                || bare.starts_with("dwm-")
+                || bare.starts_with("umfd-");
+            if !generic && !bare.is_empty() {
+                out.insert(format!("user:{bare}"));
+            }
+        }
+    }
+    let unroutable = |ip: &str| matches!(ip, "-" | "::1" | "127.0.0.1" | "0.0.0.0" | "::" | "localhost");
+    if let Some(ip) = text(Canon::SourceIp).filter(|ip| !unroutable(ip)) {
+        out.insert(format!("src:{ip}"));
+    }
+    if let Some(ip) = text(Canon::DestinationIp).filter(|ip| !unroutable(ip)) {
+        out.insert(format!("dst:{ip}"));
+    }
+    for (path, value) in alert.iter() {
+        let leaf = path.rsplit('.').next().unwrap_or(path).to_lowercase();
+        let leaf = leaf.split('[').next().unwrap_or(&leaf);
+        let v = value.to_string();
+        match leaf {
+            "processguid" | "parentprocessguid" | "entity_id" if v.len() >= 8 => {
+                out.insert(format!("process:{}", v.trim_matches(|c| c == '{' || c == '}').to_lowercase()));
+            }
+            "sha256" | "sha1" | "md5" if v.len() >= 32 && v.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                out.insert(format!("hash:{}", v.to_lowercase()));
+            }
+            // Sysmon writes `SHA256=…,MD5=…`.
+            "hashes" => {
+                for part in v.split(',') {
+                    if let Some((_, h)) = part.split_once('=')
+                        && h.len() >= 32
+                        && h.bytes().all(|b| b.is_ascii_hexdigit())
+                    {
+                        out.insert(format!("hash:{}", h.to_lowercase()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out.into_iter().collect()
+}
+
+fn joins(key: &str) -> bool {
+    key.split_once(':').is_some_and(|(k, _)| JOINING.contains(&k))
+}
+
+/// What the incident pages say of one alert: the first line of its assessment.
+fn alert_title(summary: &str) -> String {
+    let line = summary.lines().next().unwrap_or("");
+    let line = line.split(" [detections:").next().unwrap_or(line).trim().trim_end_matches('.');
+    if line.chars().count() <= 140 {
+        line.to_owned()
+    } else {
+        format!("{}…", line.chars().take(139).collect::<String>())
+    }
+}
+
+/// The engine's part of an incident row: what it is about.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct IncidentBody {
+    /// Entity kind → values, most alerts first (at most 20 a kind).
+    pub entities: BTreeMap<String, Vec<String>>,
+    pub techniques: Vec<String>,
+    /// In kill-chain order.
+    pub tactics: Vec<String>,
+    /// The most severe alert, first of its severity: what the title leads with.
+    pub lead: Option<String>,
+    pub lead_title: String,
+    /// Severity raised because its alerts form a chain of at least three tactics.
+    pub progression: bool,
+    #[serde(default)]
+    pub merged_into: Option<String>,
+    #[serde(default)]
+    pub decision: Option<serde_json::Value>,
+    /// Entity key → alerts naming it (for the top-20 lists).
+    #[serde(default)]
+    entity_counts: BTreeMap<String, u64>,
+}
+
+fn tactic_rank(t: &str) -> usize {
+    warden_analyze::attack::TACTICS.iter().position(|x| *x == t).unwrap_or(usize::MAX)
+}
+
+fn rank(s: Severity) -> u8 {
+    match s {
+        Severity::Info => 0,
+        Severity::Low => 1,
+        Severity::Medium => 2,
+        Severity::High => 3,
+        Severity::Critical => 4,
+    }
+}
+
+/// Incidents being built from one batch.
+pub(crate) struct Correlator<'a> {
+    cfg: &'a IncidentsConfig,
+    open: Vec<(IncidentRow, IncidentBody, bool)>,
+    links: Vec<IncidentLink>,
+    added: BTreeMap<String, Vec<String>>,
+    now: Timestamp,
+}
+
+impl<'a> Correlator<'a> {
+    pub(crate) fn new(cfg: &'a IncidentsConfig, open: Vec<IncidentRow>, now: Timestamp) -> Self {
+        let open = open
+            .into_iter()
+            .map(|r| {
+                let body = serde_json::from_value(r.body.clone()).unwrap_or_default();
+                (r, body, false)
+            })
+            .collect();
+        Correlator { cfg, open, links: Vec::new(), added: BTreeMap::new(), now }
+    }
+
+    /// How far back an open incident can still be joined from `t`.
+    pub(crate) fn horizon(cfg: &IncidentsConfig, t: Timestamp) -> Timestamp {
+        let back = (cfg.window_minutes * 60).max(cfg.progression_window_hours * 3600);
+        t.checked_sub(SignedDuration::from_secs(back as i64)).unwrap_or(Timestamp::MIN)
+    }
+
+    /// Puts one queued alert into an incident, opening one when none fits.
+    pub(crate) fn add(&mut self, t: &Triaged) {
+        let at = t.alert.observed_at.unwrap_or(t.alert.received_at);
+        let keys: Vec<&String> = t.entities.iter().filter(|k| joins(k)).collect();
+        let tactics: Vec<String> =
+            t.assessment.techniques.iter().flat_map(|x| warden_analyze::attack::tactics_of(x.as_str())).collect();
+        let latest_tactic = tactics.iter().map(|x| tactic_rank(x)).filter(|r| *r != usize::MAX).max();
+        let window = SignedDuration::from_secs((self.cfg.window_minutes * 60) as i64);
+        let progression = SignedDuration::from_secs((self.cfg.progression_window_hours * 3600) as i64);
+        let span = SignedDuration::from_secs((self.cfg.max_span_hours * 3600) as i64);
+        let fits = |r: &IncidentRow, b: &IncidentBody| {
+            if r.state != "open" || !keys.iter().any(|k| r.keys.contains(k)) {
+                return false;
+            }
+            let (first, last) = (r.first_seen.min(at), r.last_seen.max(at));
+            if last.duration_since(first) > span {
+                return false;
+            }
+            let near = at >= r.first_seen - window && at <= r.last_seen + window;
+            let incident_latest = b.tactics.iter().map(|x| tactic_rank(x)).filter(|r| *r != usize::MAX).max();
+            let next_step = latest_tactic.is_some_and(|l| incident_latest.is_none_or(|i| l > i))
+                && at >= r.last_seen
+                && at <= r.last_seen + progression;
+            near || next_step
+        };
+        let best = self
+            .open
+            .iter()
+            .enumerate()
+            .filter(|(_, (r, b, _))| fits(r, b))
+            .max_by(|(_, a), (_, b)| a.0.last_seen.cmp(&b.0.last_seen).then(b.0.id.cmp(&a.0.id)))
+            .map(|(i, _)| i);
+        let title = alert_title(&t.assessment.summary);
+        let i = match best {
+            Some(i) => i,
+            None => {
+                let id = format!("inc-{}", &sha256_hex(&[t.alert.id.as_str().as_bytes()])[..16]);
+                let row = IncidentRow {
+                    id,
+                    state: "open".into(),
+                    title: title.clone(),
+                    severity: t.assessment.severity.as_str().into(),
+                    verdict: t.assessment.verdict.as_str().into(),
+                    alert_count: 0,
+                    first_seen: at,
+                    last_seen: at,
+                    created_at: self.now,
+                    updated_at: self.now,
+                    assignee: None,
+                    keys: Vec::new(),
+                    body: serde_json::Value::Null,
+                };
+                self.open.push((row, IncidentBody::default(), true));
+                self.open.len() - 1
+            }
+        };
+        let (row, body, _) = &mut self.open[i];
+        row.alert_count += 1;
+        row.first_seen = row.first_seen.min(at);
+        row.last_seen = row.last_seen.max(at);
+        row.updated_at = self.now;
+        for k in keys {
+            if !row.keys.contains(k) {
+                row.keys.push(k.clone());
+            }
+        }
+        for e in &t.entities {
+            *body.entity_counts.entry(e.clone()).or_insert(0) += 1;
+        }
+        for x in &t.assessment.techniques {
+            if !body.techniques.iter().any(|y| y == x.as_str()) {
+                body.techniques.push(x.as_str().to_owned());
+            }
+        }
+        body.techniques.sort();
+        for x in tactics {
+            if !body.tactics.contains(&x) {
+                body.tactics.push(x);
+            }
+        }
+        body.tactics.sort_by_key(|x| tactic_rank(x));
+        let severity: Severity = row.severity.parse().unwrap_or(Severity::Info);
+        let lead_severity = body.lead.as_ref().map(|_| severity).unwrap_or(Severity::Info);
+        if body.lead.is_none() || rank(t.assessment.severity) > rank(lead_severity) {
+            body.lead = Some(t.alert.id.to_string());
+            body.lead_title = title.clone();
+        }
+        let verdict_rank = |v: &str| match v {
+            "malicious" => 3,
+            "suspicious" => 2,
+            "unknown" => 1,
+            _ => 0,
+        };
+        if verdict_rank(t.assessment.verdict.as_str()) > verdict_rank(&row.verdict) {
+            row.verdict = t.assessment.verdict.as_str().into();
+        }
+        let max = if rank(t.assessment.severity) > rank(severity) { t.assessment.severity } else { severity };
+        row.severity = max.as_str().into();
+        self.links.push(IncidentLink {
+            alert_id: t.alert.id.to_string(),
+            incident_id: row.id.clone(),
+            title: title.clone(),
+            severity: t.assessment.severity.as_str().into(),
+            verdict: t.assessment.verdict.as_str().into(),
+            observed_at: at,
+            signature: sha256_hex(&[title.as_bytes()])[..16].to_owned(),
+        });
+        self.added.entry(row.id.clone()).or_default().push(t.alert.id.to_string());
+    }
+
+    /// The rows to write, the links and one audit record per touched incident.
+    pub(crate) fn finish(self) -> (Vec<IncidentRow>, Vec<IncidentLink>, Vec<AuditRecord>) {
+        let mut rows = Vec::new();
+        let mut audit = Vec::new();
+        for (mut row, mut body, created) in self.open {
+            let Some(added) = self.added.get(&row.id) else { continue };
+            finish_body(&mut row, &mut body);
+            row.body = serde_json::to_value(&body).unwrap_or_default();
+            audit.push(AuditRecord::new(
+                service("correlate"),
+                if created { "incident.created" } else { "incident.grouped" },
+                row.id.as_str(),
+                serde_json::json!({
+                    "alerts": added,
+                    "alert_count": row.alert_count,
+                    "severity": row.severity,
+                    "verdict": row.verdict,
+                    "keys": row.keys.len(),
+                }),
+            ));
+            rows.push(row);
+        }
+        (rows, self.links, audit)
+    }
+}
+
+/// Title, severity from progression, and the entity lists, from the counts.
+fn finish_body(row: &mut IncidentRow, body: &mut IncidentBody) {
+    let mut per_kind: BTreeMap<String, Vec<(u64, String)>> = BTreeMap::new();
+    for (k, n) in &body.entity_counts {
+        if let Some((kind, value)) = k.split_once(':') {
+            per_kind.entry(kind.to_owned()).or_default().push((*n, value.to_owned()));
+        }
+    }
+    body.entities = per_kind
+        .into_iter()
+        .map(|(kind, mut v)| {
+            v.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            (kind, v.into_iter().take(20).map(|(_, s)| s).collect())
+        })
+        .collect();
+    // Keep the counts bounded: the top entities of each kind, and every joining key.
+    let keep: BTreeSet<String> =
+        body.entities.iter().flat_map(|(k, vs)| vs.iter().map(move |v| format!("{k}:{v}"))).collect();
+    body.entity_counts.retain(|k, _| keep.contains(k) || row.keys.contains(k));
+    let severity: Severity = row.severity.parse().unwrap_or(Severity::Info);
+    let chain = body.tactics.iter().filter(|t| tactic_rank(t) != usize::MAX).count();
+    if chain >= 3 && rank(severity) < rank(Severity::High) {
+        body.progression = true;
+        row.severity = if rank(severity) < rank(Severity::Medium) { "medium" } else { "high" }.into();
+    }
+    let host = body.entities.get("host").and_then(|h| h.first()).cloned();
+    row.title = match (chain, host) {
+        (2.., Some(h)) => {
+            let steps: Vec<&str> = body.tactics.iter().map(String::as_str).collect();
+            let steps = if steps.len() > 4 {
+                format!("{} → … → {} ({} tactics)", steps[0], steps[steps.len() - 1], steps.len())
+            } else {
+                steps.join(" → ")
+            };
+            format!("{steps} on {h}")
+        }
+        _ => body.lead_title.clone(),
+    };
+    if row.alert_count > 1 {
+        row.title.push_str(&format!(" · {} alerts", row.alert_count));
+    }
+}
+
+impl Engine {
+    /// Groups a batch's queued alerts into incidents (before the batch commits).
+    pub(crate) fn correlate(&self, batch: &mut warden_store::Batch) -> Result<(), EngineError> {
+        let queued: Vec<&Triaged> =
+            batch.triaged.iter().filter(|t| matches!(t.route.kind, RouteKind::Review | RouteKind::Escalated)).collect();
+        if queued.is_empty() {
+            return Ok(());
+        }
+        let cfg = &self.config.incidents;
+        let keys: BTreeSet<String> =
+            queued.iter().flat_map(|t| t.entities.iter()).filter(|k| joins(k)).cloned().collect();
+        let earliest = queued.iter().map(|t| t.alert.observed_at.unwrap_or(t.alert.received_at)).min();
+        let since = Correlator::horizon(cfg, earliest.unwrap_or(Timestamp::MIN));
+        let open = self.store.open_incidents(&keys.into_iter().collect::<Vec<_>>(), since)?;
+        let mut c = Correlator::new(cfg, open, Timestamp::now());
+        let mut order: Vec<&&Triaged> = queued.iter().collect();
+        order.sort_by_key(|t| t.alert.observed_at.unwrap_or(t.alert.received_at));
+        for t in order {
+            c.add(t);
+        }
+        let (rows, links, audit) = c.finish();
+        batch.incidents = rows;
+        batch.links = links;
+        batch.audit.extend(audit);
+        Ok(())
+    }
+}
+
+/// One incident as listed: the row, its SLA, and its kill-chain strip.
+#[derive(Clone, Debug, Serialize)]
+pub struct IncidentSummary {
+    pub incident_id: String,
+    pub title: String,
+    pub state: String,
+    pub severity: String,
+    pub verdict: String,
+    pub alert_count: u64,
+    pub assignee: Option<String>,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    pub opened_at: Timestamp,
+    pub techniques: Vec<String>,
+    pub tactics: Vec<String>,
+    pub entities: BTreeMap<String, Vec<String>>,
+    /// When an open incident's SLA runs out (from when it was opened here).
+    pub sla_due: Option<Timestamp>,
+    pub sla_breached: bool,
+}
+
+/// A page of incidents with the true total.
+#[derive(Clone, Debug, Serialize)]
+pub struct IncidentList {
+    pub total: u64,
+    pub offset: usize,
+    pub limit: usize,
+    pub items: Vec<IncidentSummary>,
+}
+
+/// Filters as people type them; every value is checked.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentFilter {
+    pub state: Option<String>,
+    pub severity: Option<String>,
+    pub assignee: Option<String>,
+    pub q: Option<String>,
+    pub entity: Option<String>,
+    pub sort: Option<String>,
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+}
+
+impl IncidentFilter {
+    fn query(&self) -> Result<IncidentQuery, EngineError> {
+        let refuse = |what: &str, v: &str, allowed: &str| {
+            EngineError::Invalid(format!("unknown {what} {v:?}: use one of {allowed}"))
+        };
+        if let Some(s) = &self.state
+            && !["open", "decided", "merged"].contains(&s.as_str())
+        {
+            return Err(refuse("state", s, "open, decided, merged"));
+        }
+        if let Some(s) = &self.severity
+            && s.parse::<Severity>().is_err()
+        {
+            return Err(refuse("severity", s, "critical, high, medium, low, info"));
+        }
+        let sort = match self.sort.as_deref() {
+            None | Some("priority") => IncidentSort::Priority,
+            Some("event_age") => IncidentSort::EventAge,
+            Some("age") => IncidentSort::Age,
+            Some("recent") => IncidentSort::Recent,
+            Some(s) => return Err(refuse("sort", s, "priority, event_age, age, recent")),
+        };
+        if let Some(e) = &self.entity
+            && !e.split_once(':').is_some_and(|(k, v)| !v.is_empty() && (JOINING.contains(&k) || k == "dst"))
+        {
+            return Err(refuse("entity", e, "host:NAME, user:NAME, src:IP, dst:IP, hash:HEX, process:GUID"));
+        }
+        let limit = self.limit.unwrap_or(100);
+        if !(1..=1000).contains(&limit) {
+            return Err(EngineError::Invalid("limit is 1 to 1000; page with offset".into()));
+        }
+        Ok(IncidentQuery {
+            state: self.state.clone(),
+            min_severity: self.severity.clone(),
+            assignee: self.assignee.clone(),
+            text: self.q.clone().filter(|q| !q.trim().is_empty()),
+            entity: self.entity.as_ref().map(|e| e.to_lowercase()),
+            sort,
+            limit,
+            offset: self.offset.unwrap_or(0),
+        })
+    }
+}
+
+/// One row of an incident's alert list: repeats of a detection on the same
+/// entities folded, with a count and first and last seen.
+#[derive(Clone, Debug, Serialize)]
+pub struct FoldedRow {
+    pub title: String,
+    pub severity: String,
+    pub verdict: String,
+    pub count: usize,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    pub alert_ids: Vec<String>,
+}
+
+/// One line of the timeline: an alert of the incident or a context event around it.
+#[derive(Clone, Debug, Serialize)]
+pub struct TimelineEntry {
+    pub at: Timestamp,
+    pub alert_id: String,
+    /// `alert` or `context`.
+    pub kind: &'static str,
+    pub title: String,
+}
+
+/// A sentence of the narrative and what it cites.
+#[derive(Clone, Debug, Serialize)]
+pub struct Citation {
+    pub alert_id: String,
+    pub path: Option<String>,
+    /// The cited alert is in the incident and holds the field with that value.
+    pub grounded: bool,
+}
+
+/// Everything about one incident.
+#[derive(Clone, Debug, Serialize)]
+pub struct IncidentView {
+    #[serde(flatten)]
+    pub summary: IncidentSummary,
+    pub alert_ids: Vec<String>,
+    pub rows: Vec<FoldedRow>,
+    pub timeline: Vec<TimelineEntry>,
+    pub narrative: String,
+    pub citations: Vec<Citation>,
+    /// Every citation is grounded.
+    pub grounded: bool,
+    pub merged_into: Option<String>,
+}
+
+impl Engine {
+    fn summary_of(&self, r: IncidentRow) -> IncidentSummary {
+        let body: IncidentBody = serde_json::from_value(r.body.clone()).unwrap_or_default();
+        let sla = self.config.incidents.sla_minutes.get(&r.severity).copied();
+        let sla_due = sla
+            .filter(|_| r.state == "open")
+            .and_then(|m| r.created_at.checked_add(SignedDuration::from_secs((m * 60) as i64)).ok());
+        IncidentSummary {
+            incident_id: r.id,
+            title: r.title,
+            state: r.state,
+            severity: r.severity,
+            verdict: r.verdict,
+            alert_count: r.alert_count,
+            assignee: r.assignee,
+            first_seen: r.first_seen,
+            last_seen: r.last_seen,
+            opened_at: r.created_at,
+            techniques: body.techniques,
+            tactics: body.tactics,
+            entities: body.entities,
+            sla_breached: sla_due.is_some_and(|d| d < Timestamp::now()),
+            sla_due,
+        }
+    }
+
+    /// A page of incidents, with the true total of those that match.
+    pub fn incidents(&self, who: &Identity, filter: &IncidentFilter) -> Result<IncidentList, EngineError> {
+        who.authorize(Permission::Review, "see incidents")?;
+        let q = filter.query()?;
+        let page = self.store.incidents(&q)?;
+        let items = page.items.into_iter().map(|r| self.summary_of(r)).collect();
+        Ok(IncidentList { total: page.total, offset: q.offset, limit: q.limit, items })
+    }
+
+    /// One incident: its alerts folded, the timeline with context events
+    /// around them, and a narrative whose every citation is checked.
+    pub fn incident(&self, who: &Identity, id: &str) -> Result<IncidentView, EngineError> {
+        who.authorize(Permission::Review, "see incidents")?;
+        let row = self.store.incident(id)?.ok_or_else(|| EngineError::NotFound(format!("no incident {id}")))?;
+        let body: IncidentBody = serde_json::from_value(row.body.clone()).unwrap_or_default();
+        let links = self.store.incident_links(id)?;
+        let mut rows: Vec<FoldedRow> = Vec::new();
+        let mut by_signature: BTreeMap<&str, usize> = BTreeMap::new();
+        for l in &links {
+            match by_signature.get(l.signature.as_str()) {
+                Some(&i) => {
+                    let r = &mut rows[i];
+                    r.count += 1;
+                    r.last_seen = r.last_seen.max(l.observed_at);
+                    r.first_seen = r.first_seen.min(l.observed_at);
+                    if r.alert_ids.len() < 50 {
+                        r.alert_ids.push(l.alert_id.clone());
+                    }
+                }
+                None => {
+                    by_signature.insert(&l.signature, rows.len());
+                    rows.push(FoldedRow {
+                        title: l.title.clone(),
+                        severity: l.severity.clone(),
+                        verdict: l.verdict.clone(),
+                        count: 1,
+                        first_seen: l.observed_at,
+                        last_seen: l.observed_at,
+                        alert_ids: vec![l.alert_id.clone()],
+                    });
+                }
+            }
+        }
+        // The timeline: each folded row once (at its first alert), and the
+        // context events on the incident's hosts around it.
+        let mut timeline: Vec<TimelineEntry> = rows
+            .iter()
+            .map(|r| TimelineEntry {
+                at: r.first_seen,
+                alert_id: r.alert_ids[0].clone(),
+                kind: "alert",
+                title: if r.count > 1 { format!("{} (×{})", r.title, r.count) } else { r.title.clone() },
+            })
+            .collect();
+        let pad = SignedDuration::from_mins(5);
+        let range = (row.first_seen - pad, row.last_seen + pad);
+        for host in body.entities.get("host").into_iter().flatten().take(3) {
+            let (_, near) = self.store.naming(&format!("host:{host}"), Some(range), 50)?;
+            for n in near.into_iter().filter(|n| n.route == RouteKind::Context.as_str()) {
+                timeline.push(TimelineEntry {
+                    at: n.observed_at,
+                    alert_id: n.alert_id,
+                    kind: "context",
+                    title: String::new(),
+                });
+            }
+        }
+        timeline.sort_by(|a, b| a.at.cmp(&b.at).then(a.alert_id.cmp(&b.alert_id)));
+        timeline.dedup_by(|a, b| a.alert_id == b.alert_id);
+        // Context events get a line from their stored record.
+        for t in timeline.iter_mut().filter(|t| t.kind == "context") {
+            if let Some(aid) = warden_core::AlertId::parse(&t.alert_id)
+                && let Some(rec) = self.store.alert(&aid)?
+            {
+                let a = &rec.alert;
+                let code = a.canonical_text(Canon::EventCode).unwrap_or_default();
+                let what =
+                    a.canonical_text(Canon::Image).or_else(|| a.canonical_text(Canon::Channel)).unwrap_or_default();
+                t.title = format!("event {code} {what}").trim().to_owned();
+            }
+        }
+        let (narrative, citations) = self.narrate(&row, &body, &rows)?;
+        let grounded = citations.iter().all(|c| c.grounded);
+        let merged_into = body.merged_into.clone();
+        let alert_ids = links.iter().map(|l| l.alert_id.clone()).collect();
+        // Shown as this person may see it: a view from the lead alert.
+        let mut summary = self.summary_of(row);
+        let mut narrative = narrative;
+        if let Some(lead) = body.lead.as_deref().and_then(warden_core::AlertId::parse)
+            && let Some(rec) = self.store.alert(&lead)?
+            && !self.sees_raw(who)
+        {
+            let view = self.view_unsaved(who, &rec.alert);
+            summary.title = view.text(&summary.title);
+            narrative = view.text(&narrative);
+            for r in &mut rows {
+                r.title = view.text(&r.title);
+            }
+            for t in &mut timeline {
+                t.title = view.text(&t.title);
+            }
+            for vs in summary.entities.values_mut() {
+                for v in vs.iter_mut() {
+                    *v = view.text(v);
+                }
+            }
+            self.keep_views(std::iter::once(&view))?;
+        }
+        Ok(IncidentView { summary, alert_ids, rows, timeline, narrative, citations, grounded, merged_into })
+    }
+
+    /// The local analyzer's account of an incident: what happened, in
+    /// kill-chain order, citing alerts and the fields that show it. Every
+    /// citation is checked against the stored alerts.
+    fn narrate(
+        &self,
+        row: &IncidentRow,
+        body: &IncidentBody,
+        rows: &[FoldedRow],
+    ) -> Result<(String, Vec<Citation>), EngineError> {
+        let mut text = format!(
+            "Between {} and {}, {} alert(s)",
+            row.first_seen.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            row.last_seen.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            row.alert_count
+        );
+        if let Some(hosts) = body.entities.get("host") {
+            text.push_str(&format!(" on {}", hosts.iter().take(3).cloned().collect::<Vec<_>>().join(", ")));
+        }
+        if let Some(users) = body.entities.get("user") {
+            text.push_str(&format!(" involving {}", users.iter().take(3).cloned().collect::<Vec<_>>().join(", ")));
+        }
+        text.push('.');
+        if body.tactics.len() >= 2 {
+            text.push_str(&format!(" The activity moves through {}.", body.tactics.join(" → ")));
+        }
+        if body.progression {
+            text.push_str(" Several steps of one chain: the incident is rated above its alerts.");
+        }
+        let mut citations = Vec::new();
+        let members: BTreeSet<&str> = rows.iter().flat_map(|r| r.alert_ids.iter().map(String::as_str)).collect();
+        // The most severe rows first, at most five, each citing its first alert and its first evidence.
+        let mut lead: Vec<&FoldedRow> = rows.iter().collect();
+        lead.sort_by_key(|r| (std::cmp::Reverse(r.severity.parse::<Severity>().map(rank).unwrap_or(0)), r.first_seen));
+        for r in lead.into_iter().take(5) {
+            let id = &r.alert_ids[0];
+            let rec = warden_core::AlertId::parse(id).map(|a| self.store.alert(&a)).transpose()?.flatten();
+            let evidence = rec.as_ref().and_then(|rec| rec.assessment.as_ref()?.evidence.first().cloned());
+            let grounded_alert = members.contains(id.as_str()) && rec.is_some();
+            match (&evidence, &rec) {
+                (Some(e), Some(rec)) => {
+                    let holds = warden_analyze::evidence_holds(&rec.alert, e);
+                    text.push_str(&format!(
+                        "\n- {} ({}{}) [{id}]: `{}` = \"{}\".",
+                        r.title,
+                        r.severity,
+                        if r.count > 1 { format!(", {} times", r.count) } else { String::new() },
+                        e.path,
+                        clip(&e.value.to_string())
+                    ));
+                    citations.push(Citation {
+                        alert_id: id.clone(),
+                        path: Some(e.path.clone()),
+                        grounded: grounded_alert && holds,
+                    });
+                }
+                _ => {
+                    text.push_str(&format!("\n- {} ({}) [{id}].", r.title, r.severity));
+                    citations.push(Citation { alert_id: id.clone(), path: None, grounded: grounded_alert });
+                }
+            }
+        }
+        if rows.len() > 5 {
+            text.push_str(&format!("\n- and {} more kind(s) of alert.", rows.len() - 5));
+        }
+        let _ = row.verdict.parse::<Verdict>();
+        Ok((text, citations))
+    }
+}
+
+fn clip(s: &str) -> String {
+    if s.chars().count() <= 80 { s.to_owned() } else { format!("{}…", s.chars().take(79).collect::<String>()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generic_accounts_and_loopback_name_no_entity() {
+        let mut f = warden_core::FieldMap::default();
+        f.insert("Event.System.Computer", "WS01.corp.local".into());
+        f.insert("Event.EventData.SubjectUserName", "WS01$".into());
+        f.insert("Event.EventData.TargetUserName", "CORP\\Ana".into());
+        f.insert("Event.EventData.IpAddress", "127.0.0.1".into());
+        f.insert("Event.EventData.Hashes", "MD5=0123456789abcdef0123456789abcdef,SHA256=zz".into());
+        let alert = warden_ingest::read(
+            serde_json::to_string(&f).unwrap().as_bytes(),
+            "t",
+            &warden_ingest::Options::new(Timestamp::UNIX_EPOCH),
+        )
+        .find_map(|p| match p {
+            warden_ingest::Parsed::Alert(a) => Some(*a),
+            _ => None,
+        })
+        .unwrap();
+        let e = entities(&alert);
+        assert!(e.contains(&"host:ws01.corp.local".to_owned()), "{e:?}");
+        assert!(e.contains(&"hash:0123456789abcdef0123456789abcdef".to_owned()), "{e:?}");
+        assert!(!e.iter().any(|k| k.starts_with("src:") || k.contains('$')), "{e:?}");
+    }
+
+    #[test]
+    fn titles_are_the_first_line_without_the_detection_list() {
+        assert_eq!(
+            alert_title("Mimikatz on ws01 (user ana). [detections: x, y]\n- more"),
+            "Mimikatz on ws01 (user ana)"
+        );
+    }
+}
