@@ -32,39 +32,24 @@ pub fn detect_format(f: &FieldMap) -> Format {
 }
 
 /// Whether a record is raw telemetry (what a sensor recorded) rather than
-/// another product's alert (what a detection concluded). Windows event
-/// records are telemetry; an ECS document is an alert when `event.kind` says
-/// `alert` or `signal` (or it carries a Kibana alert or a rule); an OCSF
-/// record is an alert in the Findings category (class 2xxx); an EVE record
-/// is an alert when its `event_type` is `alert`. Anything else, and any
-/// record whose format cannot say, is treated as an alert, so nothing that
-/// could be a finding is ever filed away unseen.
+/// another product's alert (what a detection concluded). Today: Windows
+/// event records (EVTX, their JSON renderings, and Winlogbeat documents whose
+/// `event.kind` is not `alert`/`signal` and that carry no rule). Every other
+/// record is treated as an alert, so nothing that could be a finding is
+/// filed away unseen; EVE flows and OCSF activity records are the next to
+/// classify.
 pub fn is_telemetry(format: Format, f: &FieldMap) -> bool {
-    let text = |p: &str| f.get(p).map(|v| v.to_string());
     let any_prefix = |prefix: &str| f.iter().any(|(p, _)| p.starts_with(prefix));
     match format {
         Format::Evtx => true,
         Format::Ecs => {
-            if any_prefix("kibana.alert.") || any_prefix("signal.") || any_prefix("rule.") {
-                return false;
-            }
-            match text("event.kind").as_deref() {
-                Some("alert" | "signal") => false,
-                Some(_) => true,
-                // Winlogbeat without event.kind is a forwarded event record.
-                None => any_prefix("winlog."),
-            }
+            any_prefix("winlog.")
+                && !any_prefix("kibana.alert.")
+                && !any_prefix("signal.")
+                && !any_prefix("rule.")
+                && !f.get("event.kind").is_some_and(|v| matches!(v.to_string().as_str(), "alert" | "signal"))
         }
-        Format::Ocsf => {
-            let number = |p: &str| f.get(p).and_then(|v| v.to_string().parse::<u64>().ok());
-            let finding = number("category_uid") == Some(2)
-                || number("class_uid").is_some_and(|c| (2000..3000).contains(&c))
-                || any_prefix("finding_info.")
-                || any_prefix("finding.");
-            !finding && number("class_uid").is_some()
-        }
-        Format::Eve => text("event_type").is_some_and(|t| t != "alert"),
-        Format::Json => false,
+        Format::Ocsf | Format::Eve | Format::Json => false,
     }
 }
 
@@ -300,14 +285,10 @@ mod tests {
         };
         let t = |f: Format, pairs: &[(&str, Value)]| is_telemetry(f, &map(pairs));
         assert!(t(Format::Evtx, &[("Event.System.EventID", Value::Int(4688))]));
-        assert!(t(Format::Ecs, &[("event.kind", "event".into())]));
-        assert!(!t(Format::Ecs, &[("event.kind", "alert".into())]));
-        assert!(!t(Format::Ecs, &[("event.kind", "event".into()), ("kibana.alert.rule.name", "x".into())]));
-        assert!(t(Format::Ecs, &[("winlog.event_id", Value::Int(1))]));
+        assert!(t(Format::Ecs, &[("winlog.event_id", Value::Int(1)), ("event.kind", "event".into())]));
+        assert!(!t(Format::Ecs, &[("winlog.event_id", Value::Int(1)), ("event.kind", "alert".into())]));
+        assert!(!t(Format::Ecs, &[("winlog.event_id", Value::Int(1)), ("kibana.alert.rule.name", "x".into())]));
         assert!(!t(Format::Ecs, &[("host.name", "a".into())]), "an ECS document that cannot say is an alert");
-        assert!(t(Format::Ocsf, &[("class_uid", Value::Int(1007)), ("category_uid", Value::Int(1))]));
-        assert!(!t(Format::Ocsf, &[("class_uid", Value::Int(2004)), ("category_uid", Value::Int(2))]));
-        assert!(t(Format::Eve, &[("event_type", "dns".into())]));
         assert!(!t(Format::Eve, &[("event_type", "alert".into())]));
         assert!(!t(Format::Json, &[("event_type", "dns".into())]));
     }

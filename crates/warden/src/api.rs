@@ -73,6 +73,8 @@ pub fn routes() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(alert))
         .routes(routes!(decide))
         .routes(routes!(queue))
+        .routes(routes!(incidents))
+        .routes(routes!(incident))
         .routes(routes!(request_action))
         .routes(routes!(action))
         .routes(routes!(approve))
@@ -224,6 +226,62 @@ impl DecisionBody {
             .transpose()?;
         Ok(DecisionInput { verdict, techniques, reason_code, comment: self.comment, rating: self.rating })
     }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct IncidentsQuery {
+    /// `open`, `decided` or `merged`; open and decided when absent.
+    state: Option<String>,
+    /// At least this severity.
+    severity: Option<String>,
+    assignee: Option<String>,
+    /// Words that must all appear in the title or the entities.
+    q: Option<String>,
+    /// Only incidents naming this entity, e.g. `host:ws01`.
+    entity: Option<String>,
+    /// `priority` (default), `event_age`, `age` or `recent`.
+    sort: Option<String>,
+    /// 1 to 1000, default 100.
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
+/// Incidents with the true total of those that match; page with `offset`.
+#[utoipa::path(get, path = "/api/v1/incidents", tag = "review", security(("bearer" = [])), params(IncidentsQuery),
+    responses((status = 200, description = "`total`, `offset`, `limit` and `items`", body = Object),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn incidents(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<IncidentsQuery>,
+) -> Result<Response, ApiError> {
+    let filter = warden_engine::incidents::IncidentFilter {
+        state: q.state,
+        severity: q.severity,
+        assignee: q.assignee,
+        q: q.q,
+        entity: q.entity,
+        sort: q.sort,
+        limit: q.limit,
+        offset: q.offset,
+    };
+    let page = as_user(&s, &headers, move |e, who| e.incidents(who, &filter)).await?;
+    Ok(Json(page).into_response())
+}
+
+/// One incident: its alerts folded, entities, timeline with context events, and a narrative whose citations are checked.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "review", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Incident id, `inc-…`")),
+    responses((status = 200, description = "The incident", body = Object),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn incident(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let v = as_user(&s, &headers, move |e, who| e.incident(who, &id)).await?;
+    Ok(Json(v).into_response())
 }
 
 #[derive(Deserialize, IntoParams)]

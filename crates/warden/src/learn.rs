@@ -67,6 +67,101 @@ pub enum WorkflowsCommand {
     },
 }
 
+#[derive(Subcommand, Debug)]
+pub enum IncidentsCommand {
+    /// Incidents, most severe and most recently active first, with the true total.
+    List {
+        /// open, decided or merged (default: open and decided).
+        #[arg(long)]
+        state: Option<String>,
+        /// At least this severity.
+        #[arg(long)]
+        severity: Option<String>,
+        /// Words that must appear in the title or the entities.
+        #[arg(long, value_name = "WORDS")]
+        search: Option<String>,
+        /// Only incidents naming this entity (`host:ws01`, `user:ana`, `src:10.0.0.5`).
+        #[arg(long)]
+        entity: Option<String>,
+        /// priority, event_age, age or recent.
+        #[arg(long)]
+        sort: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+        #[arg(long, value_enum, default_value_t = ListOutput::Table)]
+        output: ListOutput,
+        #[command(flatten)]
+        auth: Auth,
+    },
+    /// One incident: alerts folded, timeline, narrative with its grounding (JSON).
+    Show {
+        id: String,
+        #[command(flatten)]
+        auth: Auth,
+    },
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum ListOutput {
+    Table,
+    Jsonl,
+}
+
+pub fn incidents(engine: &Engine, cmd: IncidentsCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        IncidentsCommand::List { state, severity, search, entity, sort, limit, offset, output, auth } => {
+            let filter = warden_engine::incidents::IncidentFilter {
+                state,
+                severity,
+                assignee: None,
+                q: search,
+                entity,
+                sort,
+                limit: Some(limit),
+                offset: Some(offset),
+            };
+            let page = engine.incidents(&auth.identity(engine)?, &filter)?;
+            match output {
+                ListOutput::Jsonl => {
+                    for i in &page.items {
+                        println!("{}", serde_json::to_string(i)?);
+                    }
+                }
+                ListOutput::Table => {
+                    println!(
+                        "{:<20} {:<8} {:<10} {:>6} {:<20} TITLE",
+                        "INCIDENT", "SEVERITY", "VERDICT", "ALERTS", "LAST SEEN"
+                    );
+                    for i in &page.items {
+                        println!(
+                            "{:<20} {:<8} {:<10} {:>6} {:<20} {}{}",
+                            i.incident_id,
+                            i.severity,
+                            i.verdict,
+                            i.alert_count,
+                            i.last_seen.strftime("%Y-%m-%d %H:%M:%S"),
+                            i.title,
+                            if i.sla_breached { "  [SLA breached]" } else { "" }
+                        );
+                    }
+                    let end = (page.offset + page.items.len()) as u64;
+                    eprintln!(
+                        "{}–{} of {} incident(s){}",
+                        if page.items.is_empty() { 0 } else { page.offset + 1 },
+                        end,
+                        page.total,
+                        if end < page.total { format!("; next page: --offset {end}") } else { String::new() }
+                    );
+                }
+            }
+        }
+        IncidentsCommand::Show { id, auth } => print_json(&engine.incident(&auth.identity(engine)?, &id)?)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn review(engine: &Engine, cmd: ReviewCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         ReviewCommand::List { state, auth } => {

@@ -64,6 +64,9 @@ enum Command {
     /// The review queue.
     #[command(subcommand)]
     Review(learn::ReviewCommand),
+    /// Incidents: queued alerts grouped by shared entities and kill-chain progression.
+    #[command(subcommand)]
+    Incidents(learn::IncidentsCommand),
     /// Workflows and their burn-in.
     #[command(subcommand)]
     Workflows(learn::WorkflowsCommand),
@@ -378,6 +381,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Actions(cmd) => people::actions(&open(&cli.data, cli.config.as_deref())?, cmd),
         Command::Stop(cmd) => people::stop(&open(&cli.data, cli.config.as_deref())?, cmd),
         Command::Review(cmd) => learn::review(&open(&cli.data, cli.config.as_deref())?, cmd),
+        Command::Incidents(cmd) => learn::incidents(&open(&cli.data, cli.config.as_deref())?, cmd),
         Command::Workflows(cmd) => learn::workflows(&open(&cli.data, cli.config.as_deref())?, cmd),
         Command::Metrics { workflow, json } => learn::metrics(&open(&cli.data, cli.config.as_deref())?, workflow, json),
         Command::Retrain { iterations, auth } => {
