@@ -164,18 +164,29 @@ fn dead_letters_keep_the_raw_bytes_and_the_reason() {
 
 #[test]
 fn the_confidence_threshold_comes_from_configuration() {
-    let engine = live("confidence_threshold = 0.5\n");
+    // Another product's alert that no local detection corroborates: benign at 0.6.
+    let doc = r#"{"@timestamp":"2024-05-01T10:00:00Z","event":{"kind":"alert","code":"4688"},"host":{"name":"ws01"},"process":{"executable":"C:\\Windows\\System32\\notepad.exe"}}"#;
+    let route = |engine: &Engine| {
+        let mut out = Vec::new();
+        engine
+            .triage(doc.as_bytes(), "t", None, &mut |ev| {
+                if let Event::Alert(r) = ev {
+                    out.push(*r)
+                }
+            })
+            .unwrap();
+        let r = out.pop().unwrap();
+        assert_eq!((r.verdict, r.confidence), (Verdict::Benign, 0.6), "{r:?}");
+        r.route
+    };
+    assert_eq!(route(&live("")), RouteKind::Review, "0.6 is below the default 0.85");
+    assert_eq!(route(&live("confidence_threshold = 0.5\n")), RouteKind::AutoClosed, "0.6 clears a 0.5 threshold");
+    // Telemetry nothing found anything in is context whatever the threshold.
     let file = samples().into_iter().find(|p| p.ends_with("sysmon-evtx.json")).unwrap();
-    let results = run(&engine, &file).0;
-    let notepad = find(&results, "sysmon-evtx.json", 210);
-    // Telemetry nothing found anything in is context whatever the threshold; the
-    // threshold itself is applied to the alerts (routing unit tests).
-    assert_eq!(notepad.route, RouteKind::Context);
+    let results = run(&live("confidence_threshold = 0.5\n"), &file).0;
+    assert_eq!(find(&results, "sysmon-evtx.json", 210).route, RouteKind::Context);
 }
 
-/// Requests served in parallel each write a checkpoint when one is due,
-/// often of the same tree size; they must not trip over each other's files
-/// (a load test found they did).
 #[test]
 fn concurrent_checkpoint_writers_do_not_collide() {
     let dir = tempfile::tempdir().unwrap();
