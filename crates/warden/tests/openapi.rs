@@ -15,6 +15,9 @@ const CONTRACT: &[(&str, &str)] = &[
     ("GET", "/api/v1/alerts/{id}"),
     ("POST", "/api/v1/alerts/{id}/decision"),
     ("GET", "/api/v1/queue"),
+    // Issue 14's contract.
+    ("GET", "/api/v1/incidents"),
+    ("GET", "/api/v1/incidents/{id}"),
     ("POST", "/api/v1/actions"),
     ("GET", "/api/v1/actions/{id}"),
     ("POST", "/api/v1/actions/{id}/approve"),
