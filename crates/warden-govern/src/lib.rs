@@ -176,14 +176,15 @@ pub fn route(ctx: &RouteContext, a: &Assessment, v: &Validation) -> Route {
 
 /// Nothing found anything: no verdict beyond benign or unknown, no
 /// severity, no technique, and nothing about the assessment that itself
-/// needs a person (a suspected injection, a broken or ungrounded answer, a
-/// fallback, a disagreement).
+/// needs a person (a suspected injection, a broken or ungrounded answer, an
+/// analyzer that failed or was refused, a fallback, a disagreement).
 fn uninteresting(a: &Assessment, v: &Validation) -> bool {
     matches!(a.verdict, Verdict::Benign | Verdict::Unknown)
         && a.severity == Severity::Info
         && a.techniques.is_empty()
         && a.recommended_actions.is_empty()
         && v.schema_ok
+        && v.problems.is_empty()
         && !v.injection_suspected
         && v.disagreement.is_none()
         && v.fallback.is_none()
@@ -271,6 +272,9 @@ mod tests {
         assert_eq!(route(&fresh, &with_technique, &clean()).kind, RouteKind::Review);
         let injected = Validation { injection_suspected: true, ..clean() };
         assert_eq!(route(&fresh, &quiet, &injected).kind, RouteKind::Review);
+        // An analyzer that failed says unknown with a problem: that is for a person.
+        let failed = Validation { problems: vec!["llm:x: unavailable".into()], ..clean() };
+        assert_eq!(route(&fresh, &a(Verdict::Unknown, 0.2, Severity::Info), &failed).kind, RouteKind::Review);
         let ungrounded = Validation { grounding: Grounding::Partial, grounded: 0, cited: 1, ..clean() };
         assert_eq!(route(&fresh, &quiet, &ungrounded).kind, RouteKind::Review);
     }
