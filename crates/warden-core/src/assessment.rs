@@ -21,6 +21,19 @@ named_enum!(Verdict, "verdict", {
     Unknown => "unknown",
 });
 
+impl Verdict {
+    /// How strongly the verdict says "attack": malicious, then suspicious,
+    /// then unknown, then benign. What combines several verdicts into one.
+    pub fn strength(self) -> u8 {
+        match self {
+            Verdict::Malicious => 3,
+            Verdict::Suspicious => 2,
+            Verdict::Unknown => 1,
+            Verdict::Benign => 0,
+        }
+    }
+}
+
 /// How bad it is if the verdict is right. Ordered from least to most severe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Severity {

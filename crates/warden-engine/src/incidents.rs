@@ -16,10 +16,16 @@ use warden_store::{IncidentLink, IncidentQuery, IncidentRow, IncidentSort, Triag
 use crate::config::IncidentsConfig;
 use crate::{Engine, EngineError, service};
 
-/// Entity kinds an alert may join an incident by. Destination addresses
-/// are listed but never join: servers (a DNS resolver, a domain
-/// controller) are shared by everyone.
-const JOINING: &[&str] = &["host", "user", "src", "hash", "process"];
+/// Entity kinds an alert may join an incident by. The others are listed on
+/// the incident but never join: destination addresses because servers (a
+/// DNS resolver, a domain controller) are shared by everyone; file hashes
+/// because the same system binary has the same hash on every host of a
+/// release; process GUIDs because they are unique to a host, which joins
+/// already.
+const JOINING: &[&str] = &["host", "user", "src"];
+
+/// Entity kinds a filter may name.
+const KINDS: &[&str] = &["host", "user", "src", "dst", "hash", "process"];
 
 /// Accounts every Windows host has: naming one says nothing about a story.
 const GENERIC_USERS: &[&str] = &[
@@ -63,10 +69,16 @@ pub(crate) fn entities(alert: &Alert) -> Vec<String> {
         out.insert(format!("dst:{ip}"));
     }
     for (path, value) in alert.iter() {
-        let leaf = path.rsplit('.').next().unwrap_or(path).to_lowercase();
-        let leaf = leaf.split('[').next().unwrap_or(&leaf);
+        let leaf = path.rsplit('.').next().unwrap_or(path);
+        let leaf = leaf.split('[').next().unwrap_or(leaf).to_ascii_lowercase();
+        if !matches!(
+            leaf.as_str(),
+            "processguid" | "parentprocessguid" | "entity_id" | "sha256" | "sha1" | "md5" | "hashes"
+        ) {
+            continue;
+        }
         let v = value.to_string();
-        match leaf {
+        match leaf.as_str() {
             "processguid" | "parentprocessguid" | "entity_id" if v.len() >= 8 => {
                 out.insert(format!("process:{}", v.trim_matches(|c| c == '{' || c == '}').to_lowercase()));
             }
@@ -116,6 +128,9 @@ pub struct IncidentBody {
     /// The most severe alert, first of its severity: what the title leads with.
     pub lead: Option<String>,
     pub lead_title: String,
+    /// The highest severity of its alerts (the incident's may be higher: see `progression`).
+    #[serde(default)]
+    pub alert_severity: Option<Severity>,
     /// Severity raised because its alerts form a chain of at least three tactics.
     pub progression: bool,
     #[serde(default)]
@@ -129,16 +144,6 @@ pub struct IncidentBody {
 
 fn tactic_rank(t: &str) -> usize {
     warden_analyze::attack::TACTICS.iter().position(|x| *x == t).unwrap_or(usize::MAX)
-}
-
-fn rank(s: Severity) -> u8 {
-    match s {
-        Severity::Info => 0,
-        Severity::Low => 1,
-        Severity::Medium => 2,
-        Severity::High => 3,
-        Severity::Critical => 4,
-    }
 }
 
 /// Incidents being built from one batch.
@@ -249,23 +254,16 @@ impl<'a> Correlator<'a> {
             }
         }
         body.tactics.sort_by_key(|x| tactic_rank(x));
-        let severity: Severity = row.severity.parse().unwrap_or(Severity::Info);
-        let lead_severity = body.lead.as_ref().map(|_| severity).unwrap_or(Severity::Info);
-        if body.lead.is_none() || rank(t.assessment.severity) > rank(lead_severity) {
+        // The lead is the first alert of the highest severity seen.
+        if body.alert_severity.is_none_or(|s| t.assessment.severity > s) {
+            body.alert_severity = Some(t.assessment.severity);
             body.lead = Some(t.alert.id.to_string());
             body.lead_title = title.clone();
         }
-        let verdict_rank = |v: &str| match v {
-            "malicious" => 3,
-            "suspicious" => 2,
-            "unknown" => 1,
-            _ => 0,
-        };
-        if verdict_rank(t.assessment.verdict.as_str()) > verdict_rank(&row.verdict) {
+        let verdict = row.verdict.parse::<Verdict>().unwrap_or(Verdict::Benign);
+        if t.assessment.verdict.strength() > verdict.strength() {
             row.verdict = t.assessment.verdict.as_str().into();
         }
-        let max = if rank(t.assessment.severity) > rank(severity) { t.assessment.severity } else { severity };
-        row.severity = max.as_str().into();
         self.links.push(IncidentLink {
             alert_id: t.alert.id.to_string(),
             incident_id: row.id.clone(),
@@ -323,12 +321,18 @@ fn finish_body(row: &mut IncidentRow, body: &mut IncidentBody) {
     let keep: BTreeSet<String> =
         body.entities.iter().flat_map(|(k, vs)| vs.iter().map(move |v| format!("{k}:{v}"))).collect();
     body.entity_counts.retain(|k, _| keep.contains(k) || row.keys.contains(k));
-    let severity: Severity = row.severity.parse().unwrap_or(Severity::Info);
+    // The alerts' highest severity, one step up (to medium at least, high at
+    // most) when they chain three or more tactics.
+    let severity = body.alert_severity.unwrap_or(Severity::Info);
     let chain = body.tactics.iter().filter(|t| tactic_rank(t) != usize::MAX).count();
-    if chain >= 3 && rank(severity) < rank(Severity::High) {
-        body.progression = true;
-        row.severity = if rank(severity) < rank(Severity::Medium) { "medium" } else { "high" }.into();
+    body.progression = chain >= 3 && severity < Severity::High;
+    row.severity = match severity {
+        _ if !body.progression => severity,
+        Severity::Info | Severity::Low => Severity::Medium,
+        _ => Severity::High,
     }
+    .as_str()
+    .into();
     let host = body.entities.get("host").and_then(|h| h.first()).cloned();
     row.title = match (chain, host) {
         (2.., Some(h)) => {
@@ -442,7 +446,7 @@ impl IncidentFilter {
             Some(s) => return Err(refuse("sort", s, "priority, event_age, age, recent")),
         };
         if let Some(e) = &self.entity
-            && !e.split_once(':').is_some_and(|(k, v)| !v.is_empty() && (JOINING.contains(&k) || k == "dst"))
+            && !e.split_once(':').is_some_and(|(k, v)| !v.is_empty() && KINDS.contains(&k))
         {
             return Err(refuse("entity", e, "host:NAME, user:NAME, src:IP, dst:IP, hash:HEX, process:GUID"));
         }
@@ -679,7 +683,9 @@ impl Engine {
         let members: BTreeSet<&str> = rows.iter().flat_map(|r| r.alert_ids.iter().map(String::as_str)).collect();
         // The most severe rows first, at most five, each citing its first alert and its first evidence.
         let mut lead: Vec<&FoldedRow> = rows.iter().collect();
-        lead.sort_by_key(|r| (std::cmp::Reverse(r.severity.parse::<Severity>().map(rank).unwrap_or(0)), r.first_seen));
+        lead.sort_by_key(|r| {
+            (std::cmp::Reverse(r.severity.parse::<Severity>().unwrap_or(Severity::Info)), r.first_seen)
+        });
         for r in lead.into_iter().take(5) {
             let id = &r.alert_ids[0];
             let rec = warden_core::AlertId::parse(id).map(|a| self.store.alert(&a)).transpose()?.flatten();
@@ -711,7 +717,6 @@ impl Engine {
         if rows.len() > 5 {
             text.push_str(&format!("\n- and {} more kind(s) of alert.", rows.len() - 5));
         }
-        let _ = row.verdict.parse::<Verdict>();
         Ok((text, citations))
     }
 }
@@ -745,7 +750,148 @@ mod tests {
         let e = entities(&alert);
         assert!(e.contains(&"host:ws01.corp.local".to_owned()), "{e:?}");
         assert!(e.contains(&"hash:0123456789abcdef0123456789abcdef".to_owned()), "{e:?}");
+        assert!(e.contains(&"user:ana".to_owned()), "the domain is not part of the account: {e:?}");
         assert!(!e.iter().any(|k| k.starts_with("src:") || k.contains('$')), "{e:?}");
+    }
+
+    /// A queued alert on `host` (and `user`), `minutes` after a fixed start,
+    /// with these techniques.
+    fn queued(n: u32, host: &str, user: &str, minutes: i64, severity: Severity, techniques: &[&str]) -> Triaged {
+        let at = Timestamp::UNIX_EPOCH + SignedDuration::from_hours(24 * 365 * 50) + SignedDuration::from_mins(minutes);
+        let doc = serde_json::json!({
+            "EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational", "Hostname": host, "User": user,
+            "UtcTime": at.to_string(), "CommandLine": format!("step {n}"),
+        });
+        let alert = match warden_ingest::read(doc.to_string().as_bytes(), "t", &warden_ingest::Options::new(at)).next()
+        {
+            Some(warden_ingest::Parsed::Alert(a)) => *a,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(alert.observed_at, Some(at));
+        let techniques: Vec<warden_core::TechniqueId> =
+            techniques.iter().map(|t| warden_core::TechniqueId::parse(t).unwrap()).collect();
+        Triaged {
+            entities: entities(&alert),
+            alert,
+            classes: BTreeMap::new(),
+            assessment: warden_core::Assessment {
+                verdict: Verdict::Suspicious,
+                severity,
+                confidence: warden_core::Confidence::new(0.7).unwrap(),
+                techniques,
+                summary: format!("Step {n} on {host}. [detections: d{n}]"),
+                evidence: vec![],
+                recommended_actions: vec![],
+                analyzer: warden_core::AnalyzerInfo {
+                    name: "t".into(),
+                    version: "0".into(),
+                    model: None,
+                    provider: None,
+                    ruleset: None,
+                },
+            },
+            validation: warden_core::Validation {
+                schema_ok: true,
+                grounding: warden_core::Grounding::None,
+                grounded: 0,
+                cited: 0,
+                problems: vec![],
+                calibrated_confidence: None,
+                calibration: None,
+                injection_suspected: false,
+                disagreement: None,
+                fallback: None,
+            },
+            route: warden_core::Route { kind: RouteKind::Review, reasons: vec![] },
+            workflow: "default".into(),
+            audit: vec![],
+        }
+    }
+
+    /// Runs alerts through one correlator; returns (incident of each alert, rows, audit actions).
+    fn correlate(open: Vec<IncidentRow>, alerts: &[Triaged]) -> (Vec<String>, Vec<IncidentRow>, Vec<String>) {
+        let cfg = IncidentsConfig::default();
+        let mut c = Correlator::new(&cfg, open, Timestamp::UNIX_EPOCH);
+        for a in alerts {
+            c.add(a);
+        }
+        let (rows, links, audit) = c.finish();
+        let of = alerts
+            .iter()
+            .map(|a| links.iter().find(|l| l.alert_id == a.alert.id.as_str()).unwrap().incident_id.clone())
+            .collect();
+        (of, rows, audit.into_iter().map(|r| r.action).collect())
+    }
+
+    #[test]
+    fn alerts_group_by_shared_host_within_the_window_and_split_beyond_it() {
+        let alerts = [
+            queued(1, "ws01", "ana", 0, Severity::Low, &[]),
+            queued(2, "ws01", "SYSTEM", 50, Severity::Low, &[]),
+            queued(3, "ws02", "SYSTEM", 55, Severity::Low, &[]),
+            // 60 minutes after the last alert on ws01: still the same story.
+            queued(4, "ws01", "SYSTEM", 110, Severity::Medium, &[]),
+            // Over an hour after it, with no later kill-chain step: a new incident.
+            queued(5, "ws01", "SYSTEM", 200, Severity::Low, &[]),
+        ];
+        let (of, rows, audit) = correlate(vec![], &alerts);
+        assert_eq!(of[0], of[1]);
+        assert_ne!(of[0], of[2], "SYSTEM is on every host: it joins nothing");
+        assert_eq!(of[0], of[3]);
+        assert_ne!(of[0], of[4]);
+        assert_eq!(rows.len(), 3);
+        assert_eq!(audit, ["incident.created"; 3]);
+        let first = rows.iter().find(|r| r.id == of[0]).unwrap();
+        assert_eq!((first.alert_count, first.severity.as_str()), (3, "medium"));
+        assert_eq!(first.title, "Step 4 on ws01 · 3 alerts", "led by its most severe alert");
+    }
+
+    #[test]
+    fn a_named_account_links_hosts_and_a_later_kill_chain_step_joins_beyond_the_window() {
+        let alerts = [
+            queued(1, "ws01", "ana", 0, Severity::Low, &["T1033"]),
+            // The same account on another host: lateral movement is one story.
+            queued(2, "srv02", "CORP\\ana", 20, Severity::Medium, &["T1003.001"]),
+            // Five hours later, a later step on the same entities still joins.
+            queued(3, "srv02", "ana", 320, Severity::Medium, &["T1021.002"]),
+            // Five hours later again, an earlier step does not.
+            queued(4, "srv02", "ana", 620, Severity::Low, &["T1033"]),
+        ];
+        let (of, rows, _) = correlate(vec![], &alerts);
+        assert_eq!((of[0] == of[1], of[1] == of[2], of[2] == of[3]), (true, true, false));
+        let story = rows.iter().find(|r| r.id == of[0]).unwrap();
+        let body: IncidentBody = serde_json::from_value(story.body.clone()).unwrap();
+        assert_eq!(body.tactics, ["Credential Access", "Discovery", "Lateral Movement"]);
+        // Medium alerts in a chain of three tactics make a high incident.
+        assert!(body.progression);
+        assert_eq!(story.severity, "high");
+        assert!(story.title.starts_with("Credential Access → Discovery → Lateral Movement on "), "{}", story.title);
+    }
+
+    #[test]
+    fn the_next_batch_grows_an_open_incident_and_says_so() {
+        let (_, rows, _) = correlate(vec![], &[queued(1, "ws01", "ana", 0, Severity::Low, &[])]);
+        let (of, again, audit) = correlate(rows.clone(), &[queued(2, "ws01", "bob", 30, Severity::High, &[])]);
+        assert_eq!(of[0], rows[0].id);
+        assert_eq!(audit, ["incident.grouped"]);
+        assert_eq!((again[0].alert_count, again[0].severity.as_str()), (2, "high"));
+        // Decided incidents take no new alerts.
+        let mut decided = rows.clone();
+        decided[0].state = "decided".into();
+        let (of, _, audit) = correlate(decided, &[queued(3, "ws01", "ana", 40, Severity::Low, &[])]);
+        assert_ne!(of[0], rows[0].id);
+        assert_eq!(audit, ["incident.created"]);
+    }
+
+    #[test]
+    fn no_incident_spans_more_than_the_maximum() {
+        // One alert every 50 minutes on one host for four days: each joins the last, until 72 hours.
+        let alerts: Vec<Triaged> =
+            (0..115).map(|i| queued(i, "ws01", "ana", i as i64 * 50, Severity::Low, &[])).collect();
+        let (of, rows, _) = correlate(vec![], &alerts);
+        assert_eq!(rows.len(), 2);
+        let first = rows.iter().find(|r| r.id == of[0]).unwrap();
+        assert!(first.last_seen.duration_since(first.first_seen) <= SignedDuration::from_hours(72));
     }
 
     #[test]

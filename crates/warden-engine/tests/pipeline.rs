@@ -70,14 +70,17 @@ fn samples_flow_through_every_stage_and_the_audit_chain_holds() {
     let formats: BTreeSet<Format> = all.iter().map(|r| r.format).collect();
     assert_eq!(formats.len(), Format::ALL.len(), "every format appears in the samples: {formats:?}");
     let routes: BTreeSet<RouteKind> = all.iter().map(|r| r.route).collect();
-    assert_eq!(routes.len(), 3, "samples exercise every route: {routes:?}");
+    assert_eq!(routes.len(), RouteKind::ALL.len(), "samples exercise every route: {routes:?}");
     assert!(rejected >= 5, "the mixed sample's broken lines are rejected");
 
     let counts = engine.store().counts().unwrap();
     assert_eq!(counts.alerts as usize, all.len());
     assert_eq!(counts.dead_letters as usize, rejected);
-    // Five stage records per alert, one per rejected record.
-    assert_eq!((counts.audit_entries - before) as usize, 5 * all.len() + rejected);
+    // Five stage records per alert, one per rejected record, one per incident a batch opened or grew.
+    let written = engine.store().audit_entries(before + 1, usize::MAX).unwrap();
+    let incidents = written.iter().filter(|e| e.record.action.starts_with("incident.")).count();
+    assert!(incidents > 0, "the queued samples are grouped into incidents");
+    assert_eq!((counts.audit_entries - before) as usize, 5 * all.len() + rejected + incidents);
     assert_eq!(engine.verify_audit_log(None).unwrap().unwrap().entries, counts.audit_entries);
 
     // Everything stored reads back with its route, matching what was reported.

@@ -198,12 +198,7 @@ impl LocalAnalyzer {
     }
 
     fn combine(&self, alert: &Alert, mut hits: Vec<Hit>) -> Assessment {
-        let rank = |v: Verdict| match v {
-            Verdict::Malicious => 3,
-            Verdict::Suspicious => 2,
-            Verdict::Unknown => 1,
-            Verdict::Benign => 0,
-        };
+        let rank = Verdict::strength;
         hits.sort_by(|a, b| {
             (rank(b.d.verdict), b.d.severity)
                 .cmp(&(rank(a.d.verdict), a.d.severity))

@@ -5,16 +5,10 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_i
 
 use crate::{IncidentLink, IncidentPage, IncidentQuery, IncidentRow, IncidentSort, Naming, StoreError};
 
-/// Severity names in rank order; the rank is stored beside the name so the
-/// queue sorts and filters by it with an index.
+/// A severity's place in order (info 0 … critical 4), stored beside its
+/// name so the queue sorts and filters by it with an index.
 pub(crate) fn severity_rank(s: &str) -> i64 {
-    match s {
-        "critical" => 4,
-        "high" => 3,
-        "medium" => 2,
-        "low" => 1,
-        _ => 0,
-    }
+    s.parse::<warden_core::Severity>().map_or(0, |s| s as i64)
 }
 
 fn ms(t: Timestamp) -> i64 {
