@@ -4,7 +4,10 @@
 use std::collections::BTreeMap;
 
 use warden_core::*;
-use warden_store::{Batch, DeadLetter, Duplicate, SessionRow, SqliteStore, Store, Triaged};
+use warden_store::{
+    Batch, DeadLetter, Duplicate, IncidentLink, IncidentQuery, IncidentRow, IncidentSort, SessionRow, SqliteStore,
+    Store, Triaged,
+};
 
 fn alert(n: u32) -> Alert {
     let mut fields = FieldMap::new();
@@ -151,6 +154,99 @@ fn contract(make: impl Fn() -> Box<dyn Store>) {
     audit_chain_is_ordered_and_verifiable(make().as_ref());
     purging_keeps_the_log_verifiable(make().as_ref());
     sessions_and_sign_in_failures_are_kept(make().as_ref());
+    incidents_are_written_with_their_batch_and_listed_with_true_totals(make().as_ref());
+}
+
+fn incident(id: &str, severity: &str, title: &str, keys: &[&str], minute: i64) -> IncidentRow {
+    let at = jiff::Timestamp::UNIX_EPOCH + jiff::SignedDuration::from_mins(minute);
+    IncidentRow {
+        id: id.into(),
+        state: "open".into(),
+        title: title.into(),
+        severity: severity.into(),
+        verdict: "suspicious".into(),
+        alert_count: 0,
+        first_seen: at,
+        last_seen: at,
+        created_at: at,
+        updated_at: at,
+        assignee: None,
+        keys: keys.iter().map(|k| (*k).to_owned()).collect(),
+        body: serde_json::json!({"any": "engine data"}),
+    }
+}
+
+fn link(alert: u32, incident: &str, minute: i64) -> IncidentLink {
+    IncidentLink {
+        alert_id: self::alert(alert).id.to_string(),
+        incident_id: incident.into(),
+        title: format!("t{alert}"),
+        severity: "low".into(),
+        verdict: "suspicious".into(),
+        observed_at: jiff::Timestamp::UNIX_EPOCH + jiff::SignedDuration::from_mins(minute),
+        signature: "same".into(),
+    }
+}
+
+fn incidents_are_written_with_their_batch_and_listed_with_true_totals(s: &dyn Store) {
+    let a = incident("inc-a", "low", "Discovery on h0", &["host:h0", "user:ana"], 10);
+    let b = incident("inc-b", "high", "Credential dumping on h1 100%", &["host:h1"], 20);
+    s.commit(Batch {
+        triaged: vec![triaged(1), triaged(2), triaged(3)],
+        incidents: vec![a.clone(), b.clone()],
+        links: vec![link(2, "inc-a", 10), link(1, "inc-b", 20), link(3, "inc-b", 15)],
+        ..Batch::default()
+    })
+    .unwrap();
+    let b_read = s.incident("inc-b").unwrap().unwrap();
+    assert_eq!(b_read.alert_count, 2, "the count is the links'");
+    assert_eq!((b_read.body, b_read.keys), (b.body.clone(), b.keys.clone()));
+    assert_eq!(s.incident_of(alert(2).id.as_str()).unwrap().as_deref(), Some("inc-a"));
+    let order: Vec<String> = s.incident_links("inc-b").unwrap().into_iter().map(|l| l.alert_id).collect();
+    assert_eq!(order, [alert(3).id.to_string(), alert(1).id.to_string()], "event-time order");
+
+    // Joinable: open, sharing a key, active since.
+    let since = jiff::Timestamp::UNIX_EPOCH + jiff::SignedDuration::from_mins(15);
+    let open = s.open_incidents(&["user:ana".into(), "host:h1".into()], since).unwrap();
+    assert_eq!(open.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["inc-b"], "inc-a was last active before");
+
+    let q = |f: &dyn Fn(&mut IncidentQuery)| {
+        let mut q = IncidentQuery { limit: 10, ..IncidentQuery::default() };
+        f(&mut q);
+        let p = s.incidents(&q).unwrap();
+        (p.total, p.items.into_iter().map(|r| r.id).collect::<Vec<_>>())
+    };
+    assert_eq!(q(&|_| {}), (2, vec!["inc-b".into(), "inc-a".into()]), "most severe first");
+    assert_eq!(q(&|q| q.sort = IncidentSort::EventAge), (2, vec!["inc-a".into(), "inc-b".into()]));
+    assert_eq!(q(&|q| q.limit = 1), (2, vec!["inc-b".into()]), "the total counts past the page");
+    assert_eq!(q(&|q| (q.limit, q.offset) = (1, 1)), (2, vec!["inc-a".into()]));
+    assert_eq!(q(&|q| q.min_severity = Some("medium".into())), (1, vec!["inc-b".into()]));
+    assert_eq!(q(&|q| q.text = Some("dumping H1".into())), (1, vec!["inc-b".into()]), "words, any case");
+    assert_eq!(q(&|q| q.text = Some("ana".into())), (1, vec!["inc-a".into()]), "entities are searched");
+    assert_eq!(q(&|q| q.text = Some("%".into())), (1, vec!["inc-b".into()]), "a wildcard is a character");
+    assert_eq!(q(&|q| q.text = Some("_".into())), (0, vec![]));
+    assert_eq!(q(&|q| q.entity = Some("host:h0".into())), (1, vec!["inc-a".into()]));
+
+    // A person moves an alert (a split): both counts follow, with the audit record, in one write.
+    let mut c = incident("inc-c", "low", "split", &["host:h1"], 20);
+    c.state = "open".into();
+    let audit = vec![AuditRecord::new(Actor::User("ana".into()), "incident.split", "inc-b", serde_json::json!({}))];
+    s.save_incidents(&[c], &[link(3, "inc-c", 15)], audit, "p").unwrap();
+    assert_eq!(s.incident("inc-b").unwrap().unwrap().alert_count, 1);
+    assert_eq!(s.incident("inc-c").unwrap().unwrap().alert_count, 1);
+    assert_eq!(s.audit_for_object("inc-b").unwrap()[0].record.action, "incident.split");
+    let mut merged = s.incident("inc-c").unwrap().unwrap();
+    merged.state = "merged".into();
+    s.save_incidents(&[merged], &[], vec![], "p").unwrap();
+    assert_eq!(q(&|_| {}).0, 2, "merged incidents are not listed by default");
+    assert_eq!(q(&|q| q.state = Some("merged".into())), (1, vec!["inc-c".into()]));
+
+    // The entity index: every stored alert names its entities, in event time.
+    let (total, named) = s.naming("user:ana", None, 2).unwrap();
+    assert_eq!((total, named.len()), (3, 2));
+    let hour = |h| jiff::Timestamp::UNIX_EPOCH + jiff::SignedDuration::from_hours(h);
+    let (total, _) = s.naming("host:h0", Some((hour(1), hour(2))), 10).unwrap();
+    assert_eq!(total, 0, "outside the range");
 }
 
 fn sessions_and_sign_in_failures_are_kept(s: &dyn Store) {
