@@ -383,6 +383,8 @@ impl Engine {
 #[derive(Clone, Debug, Serialize)]
 pub struct IncidentSummary {
     pub incident_id: String,
+    /// Every alert in it, in event-time order.
+    pub alert_ids: Vec<String>,
     pub title: String,
     pub state: String,
     pub severity: String,
@@ -504,7 +506,6 @@ pub struct Citation {
 pub struct IncidentView {
     #[serde(flatten)]
     pub summary: IncidentSummary,
-    pub alert_ids: Vec<String>,
     pub rows: Vec<FoldedRow>,
     pub timeline: Vec<TimelineEntry>,
     pub narrative: String,
@@ -515,13 +516,14 @@ pub struct IncidentView {
 }
 
 impl Engine {
-    fn summary_of(&self, r: IncidentRow) -> IncidentSummary {
+    fn summary_of(&self, r: IncidentRow, links: &[IncidentLink]) -> IncidentSummary {
         let body: IncidentBody = serde_json::from_value(r.body.clone()).unwrap_or_default();
         let sla = self.config.incidents.sla_minutes.get(&r.severity).copied();
         let sla_due = sla
             .filter(|_| r.state == "open")
             .and_then(|m| r.created_at.checked_add(SignedDuration::from_secs((m * 60) as i64)).ok());
         IncidentSummary {
+            alert_ids: links.iter().map(|l| l.alert_id.clone()).collect(),
             incident_id: r.id,
             title: r.title,
             state: r.state,
@@ -545,7 +547,14 @@ impl Engine {
         who.authorize(Permission::Review, "see incidents")?;
         let q = filter.query()?;
         let page = self.store.incidents(&q)?;
-        let items = page.items.into_iter().map(|r| self.summary_of(r)).collect();
+        let items = page
+            .items
+            .into_iter()
+            .map(|r| {
+                let links = self.store.incident_links(&r.id)?;
+                Ok(self.summary_of(r, &links))
+            })
+            .collect::<Result<_, EngineError>>()?;
         Ok(IncidentList { total: page.total, offset: q.offset, limit: q.limit, items })
     }
 
@@ -624,9 +633,8 @@ impl Engine {
         let (narrative, citations) = self.narrate(&row, &body, &rows)?;
         let grounded = citations.iter().all(|c| c.grounded);
         let merged_into = body.merged_into.clone();
-        let alert_ids = links.iter().map(|l| l.alert_id.clone()).collect();
         // Shown as this person may see it: a view from the lead alert.
-        let mut summary = self.summary_of(row);
+        let mut summary = self.summary_of(row, &links);
         let mut narrative = narrative;
         if let Some(lead) = body.lead.as_deref().and_then(warden_core::AlertId::parse)
             && let Some(rec) = self.store.alert(&lead)?
@@ -648,7 +656,7 @@ impl Engine {
             }
             self.keep_views(std::iter::once(&view))?;
         }
-        Ok(IncidentView { summary, alert_ids, rows, timeline, narrative, citations, grounded, merged_into })
+        Ok(IncidentView { summary, rows, timeline, narrative, citations, grounded, merged_into })
     }
 
     /// The local analyzer's account of an incident: what happened, in

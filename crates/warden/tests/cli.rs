@@ -933,3 +933,59 @@ fn replay_reports_on_a_candidate_rule_set_and_says_when_there_is_nothing_to_meas
         .unwrap();
     assert!(!out.status.success());
 }
+
+#[test]
+fn incidents_list_gives_one_object_per_incident_with_the_contract_fields_and_refuses_unknown_filters() {
+    let data = tempfile::tempdir().unwrap();
+    let tok = user_with_token(data.path(), "ann", "analyst");
+    let out = warden(data.path()).arg("triage").arg(repo().join("samples/sysmon-evtx.json")).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let list = warden(data.path())
+        .args(["incidents", "list", "--output", "jsonl"])
+        .env("WARDEN_TOKEN", &tok)
+        .output()
+        .unwrap();
+    assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));
+    let incidents = jsonl(&list.stdout);
+    assert!(!incidents.is_empty());
+    for i in &incidents {
+        for key in [
+            "incident_id",
+            "title",
+            "severity",
+            "verdict",
+            "alert_ids",
+            "entities",
+            "techniques",
+            "first_seen",
+            "last_seen",
+        ] {
+            assert!(i.get(key).is_some(), "{key} missing from {i}");
+        }
+        assert!(!i["alert_ids"].as_array().unwrap().is_empty());
+    }
+    let id = incidents[0]["incident_id"].as_str().unwrap();
+    let show = warden(data.path()).args(["incidents", "show", id]).env("WARDEN_TOKEN", &tok).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(v["incident_id"], id);
+    assert!(v["narrative"].as_str().is_some_and(|n| !n.is_empty()));
+    let table =
+        warden(data.path()).args(["incidents", "list", "--limit", "1"]).env("WARDEN_TOKEN", &tok).output().unwrap();
+    let total = incidents.len();
+    assert!(
+        String::from_utf8_lossy(&table.stderr).contains(&format!("1–1 of {total} incident(s)")),
+        "{}",
+        String::from_utf8_lossy(&table.stderr)
+    );
+    let bad = warden(data.path())
+        .args(["incidents", "list", "--severity", "urgent"])
+        .env("WARDEN_TOKEN", &tok)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("unknown severity \"urgent\""),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}
