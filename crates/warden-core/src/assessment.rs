@@ -212,6 +212,24 @@ pub struct Validation {
 }
 
 impl Validation {
+    /// What validation says of an assessment with nothing wrong in it:
+    /// schema fits, all `cited` citations grounded (no citations is
+    /// grounding `none`, as the validator reports it), no problems.
+    pub fn clean(cited: usize) -> Self {
+        Validation {
+            schema_ok: true,
+            grounding: if cited > 0 { Grounding::Full } else { Grounding::None },
+            grounded: cited,
+            cited,
+            problems: Vec::new(),
+            calibrated_confidence: None,
+            calibration: None,
+            injection_suspected: false,
+            disagreement: None,
+            fallback: None,
+        }
+    }
+
     /// Clean: schema fits and every citation is grounded.
     pub fn passed(&self) -> bool {
         self.schema_ok && self.grounding == Grounding::Full

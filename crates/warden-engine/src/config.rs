@@ -36,7 +36,7 @@ pub struct Config {
 #[serde(deny_unknown_fields, default)]
 pub struct IncidentsConfig {
     /// An alert joins an open incident that shares an entity (host, user,
-    /// source address, file hash, process) when it happened within this
+    /// source address) when it happened within this
     /// many minutes of the incident's alerts.
     pub window_minutes: u64,
     /// A later step of the kill chain (discovery, then credential access,

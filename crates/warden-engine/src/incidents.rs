@@ -1,5 +1,5 @@
 //! Incidents: queued alerts grouped into one story by the entities they
-//! share (host, user, source address, file hash, process) within a time
+//! share (host, user, source address) within a time
 //! window, and by ATT&CK progression (a later kill-chain step on the same
 //! entities joins within a longer window). Correlation runs inside the
 //! batch's commit, so an alert and its incident land together.
@@ -798,18 +798,7 @@ mod tests {
                     ruleset: None,
                 },
             },
-            validation: warden_core::Validation {
-                schema_ok: true,
-                grounding: warden_core::Grounding::None,
-                grounded: 0,
-                cited: 0,
-                problems: vec![],
-                calibrated_confidence: None,
-                calibration: None,
-                injection_suspected: false,
-                disagreement: None,
-                fallback: None,
-            },
+            validation: warden_core::Validation::clean(0),
             route: warden_core::Route { kind: RouteKind::Review, reasons: vec![] },
             workflow: "default".into(),
             audit: vec![],

@@ -216,18 +216,7 @@ mod tests {
     }
 
     pub(crate) fn clean() -> Validation {
-        Validation {
-            schema_ok: true,
-            grounding: Grounding::Full,
-            grounded: 1,
-            cited: 1,
-            problems: vec![],
-            calibrated_confidence: None,
-            calibration: None,
-            injection_suspected: false,
-            disagreement: None,
-            fallback: None,
-        }
+        Validation::clean(1)
     }
 
     fn codes(r: &Route) -> Vec<&str> {
