@@ -672,9 +672,20 @@ fn the_api_checks_the_permission_matrix_on_every_route() {
         let action = format!(r#"{{"alert_id":"{id}","action":"tag","params":{{"tag":"grid"}},"reason":"grid"}}"#);
         let decision = format!("/api/v1/alerts/{id}/decision");
         let alert = format!("/api/v1/alerts/{id}");
+        let (st, list) = http_json(addr, "GET", "/api/v1/incidents?limit=10", Some(&t("ann")), "");
+        assert_eq!(st, 200, "{list}");
+        let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+        // The IDS alert and the HEC record, each queued, each its own incident (no entity in common).
+        assert_eq!(list["total"], 2, "{list}");
+        let mine = list["items"].as_array().unwrap().iter().find(|i| i["alert_ids"][0] == id.as_str()).unwrap();
+        let incident = format!("/api/v1/incidents/{}", mine["incident_id"].as_str().unwrap());
+        let (st, b) = http_json(addr, "GET", "/api/v1/incidents?severity=urgent", Some(&t("ann")), "");
+        assert!(st == 400 && b.contains("unknown severity"), "an unknown filter value is refused: {st} {b}");
         // The stop switch comes last: while it is on, actions are refused.
         let grid: &[(&str, &str, &str, &[&str])] = &[
             ("GET", "/api/v1/queue", "", REVIEW),
+            ("GET", "/api/v1/incidents", "", REVIEW),
+            ("GET", &incident, "", REVIEW),
             ("GET", &alert, "", REVIEW),
             ("GET", "/api/v1/metrics/quality", "", REVIEW),
             ("POST", &decision, r#"{"verdict":"malicious"}"#, REVIEW),
