@@ -245,7 +245,10 @@ fn impact_compares_shadow_with_ai_assistance_and_the_weekly_report_says_so() {
     let e = engine("[[workflows]]\nname = \"legacy\"\nformats = [\"evtx\"]\nstage = \"shadow\"\n");
     let ann = who(&e, "ann");
     let net = triage(&e, format!("{}\n{}\n", dns(1), dns(2)).as_bytes());
-    let win = triage(&e, br#"{"EventID":4624,"Channel":"Security","Hostname":"dc1","LogonType":2}"#);
+    // A detection (an account created), not background: raw telemetry
+    // that nothing finds interesting is context and never reaches a person.
+    let win = triage(&e, br#"{"EventID":4720,"Channel":"Security","Hostname":"dc1","TargetUserName":"svc9"}"#);
+    assert_eq!(win[0].route, RouteKind::Review, "{:?}", win[0].reasons);
     let decide = |id: &str, v, rating| {
         e.decide(
             &ann,
