@@ -50,6 +50,10 @@ pub struct DecisionInput {
     /// How useful the AI's output was, 1 to 5.
     #[serde(default)]
     pub rating: Option<u8>,
+    /// This decision replaces the person's own earlier, different verdict
+    /// on the alert; without it a contradictory second verdict is refused.
+    #[serde(default)]
+    pub supersedes: bool,
 }
 
 /// A stored decision, with what the AI had said beside it.
@@ -70,6 +74,9 @@ pub struct Decision {
     /// The analyst decided before the AI's view was shown (blind first look).
     #[serde(default)]
     pub blind: bool,
+    /// It replaces the same person's earlier, different verdict.
+    #[serde(default)]
+    pub supersedes: bool,
 }
 
 /// How often people kept one analyzer version's verdicts.
@@ -404,8 +411,27 @@ impl Engine {
         if input.comment.len() > 10_000 {
             return Err(EngineError::Invalid("comment is over 10000 bytes".into()));
         }
+        if let Some(unknown) =
+            input.techniques.iter().flatten().find(|t| warden_analyze::attack::technique(t.as_str()).is_none())
+        {
+            return Err(EngineError::Invalid(format!(
+                "technique {unknown} is not in the ATT&CK catalogue (Enterprise v18.1); check the id"
+            )));
+        }
         let (aid, rec) = self.record(id)?;
         let a = rec.assessment.ok_or_else(|| EngineError::NotFound(format!("alert {id} has no assessment")))?;
+        let earlier = self.store().decisions(aid.as_str())?;
+        let mine = earlier.iter().rev().find(|d| d["analyst"] == who.user.as_str());
+        if let Some(prev) = mine
+            && prev["verdict"] != input.verdict.as_str()
+            && !input.supersedes
+        {
+            return Err(EngineError::Refused(format!(
+                "you already decided alert {id} as {}; to change it to {}, say that this decision supersedes it",
+                prev["verdict"].as_str().unwrap_or("?"),
+                input.verdict.as_str()
+            )));
+        }
         let techniques = input.techniques.unwrap_or_else(|| a.techniques.clone());
         let d = Decision {
             alert_id: aid.to_string(),
@@ -419,8 +445,8 @@ impl Engine {
             decided_at: Timestamp::now(),
             ai_verdict: a.verdict,
             ai_confidence: a.confidence.get(),
-            blind: self.blind(self.store().alert_workflow(aid.as_str())?.as_deref())
-                && !self.store().decisions(aid.as_str())?.iter().any(|d| d["analyst"] == who.user.as_str()),
+            blind: self.blind(self.store().alert_workflow(aid.as_str())?.as_deref()) && mine.is_none(),
+            supersedes: mine.is_some_and(|p| p["verdict"] != input.verdict.as_str()),
         };
         let body = serde_json::to_value(&d).map_err(|e| EngineError::Invalid(e.to_string()))?;
         let audit = vec![AuditRecord::new(
@@ -434,6 +460,7 @@ impl Engine {
                 "reason_code": d.reason_code,
                 "techniques": d.techniques,
                 "rating": d.rating,
+                "supersedes": d.supersedes,
             }),
         )];
         self.store().add_decision(aid.as_str(), &who.user, &body, audit, self.policy_version())?;

@@ -255,7 +255,14 @@ fn the_models_confidence_is_calibrated_on_its_own() {
     let r = triage(&e, &lines.join("\n"));
     for (i, x) in r.iter().enumerate() {
         let verdict = if i % 10 < 7 { Verdict::Malicious } else { Verdict::Benign };
-        let d = DecisionInput { verdict, techniques: None, reason_code: None, comment: String::new(), rating: None };
+        let d = DecisionInput {
+            verdict,
+            techniques: None,
+            reason_code: None,
+            comment: String::new(),
+            rating: None,
+            supersedes: false,
+        };
         e.decide(&ann, x.alert_id.as_str(), d).unwrap();
     }
     let fits = e.calibrate(&mia).unwrap();
@@ -302,6 +309,7 @@ fn few_shot_examples_come_from_analyst_decisions_and_are_protected_like_the_aler
         reason_code: None,
         comment: String::new(),
         rating: None,
+        supersedes: false,
     };
     e.decide(&ann, first[0].alert_id.as_str(), d).unwrap();
     triage(&e, &ALERT.replace("a.exe", "b.exe").replace("jdoe", "mrossi"));
@@ -505,8 +513,14 @@ fn a_detection_analysts_keep_confirming_needs_no_model_call() {
     let variant = |i: usize| ALERT.replace("a.exe", &format!("p{i}.exe"));
     let decide = |r: &[TriageResult], verdict| {
         for x in r {
-            let d =
-                DecisionInput { verdict, techniques: None, reason_code: None, comment: String::new(), rating: None };
+            let d = DecisionInput {
+                verdict,
+                techniques: None,
+                reason_code: None,
+                comment: String::new(),
+                rating: None,
+                supersedes: false,
+            };
             e.decide(&ann, x.alert_id.as_str(), d).unwrap();
         }
     };
@@ -562,6 +576,7 @@ fn replaying_a_worse_model_names_the_tactic_it_loses_and_a_better_one_passes() {
             reason_code: None,
             comment: String::new(),
             rating: None,
+            supersedes: false,
         };
         e.decide(&ann, x.alert_id.as_str(), d).unwrap();
     }
@@ -606,6 +621,7 @@ fn a_new_model_is_activated_only_after_its_replay_passed_or_a_manager_overrode_i
                 reason_code: None,
                 comment: String::new(),
                 rating: None,
+                supersedes: false,
             };
             e.decide(&ann, x.alert_id.as_str(), d).unwrap();
         }

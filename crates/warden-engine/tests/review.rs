@@ -87,8 +87,14 @@ fn burn_in_exit_is_refused_until_the_figures_are_met_and_the_refusal_is_audited(
     // Three reviewed alerts, one a malicious one the AI called benign: recall 0 on malicious.
     let r = triage(&e, format!("{}\n{}\n{}\n", dns(1), dns(2), dns(3)).as_bytes());
     let ann = who(&e, "ann");
-    let ok =
-        |v| DecisionInput { verdict: v, techniques: None, reason_code: None, comment: String::new(), rating: Some(4) };
+    let ok = |v| DecisionInput {
+        verdict: v,
+        techniques: None,
+        reason_code: None,
+        comment: String::new(),
+        rating: Some(4),
+        supersedes: false,
+    };
     e.decide(&ann, r[0].alert_id.as_str(), ok(Verdict::Benign)).unwrap();
     e.decide(&ann, r[1].alert_id.as_str(), ok(Verdict::Benign)).unwrap();
     let missed = DecisionInput {
@@ -97,6 +103,7 @@ fn burn_in_exit_is_refused_until_the_figures_are_met_and_the_refusal_is_audited(
         reason_code: Some(ReasonCode::MissedAttack),
         comment: "DNS tunnelling".into(),
         rating: Some(1),
+        supersedes: false,
     };
     let d = e.decide(&ann, r[2].alert_id.as_str(), missed).unwrap();
     assert!(!d.accepted);
@@ -173,7 +180,14 @@ fn a_fitted_calibration_map_changes_what_routing_sees() {
         e.decide(
             &ann,
             x.alert_id.as_str(),
-            DecisionInput { verdict, techniques: None, reason_code: None, comment: String::new(), rating: None },
+            DecisionInput {
+                verdict,
+                techniques: None,
+                reason_code: None,
+                comment: String::new(),
+                rating: None,
+                supersedes: false,
+            },
         )
         .unwrap();
     }
@@ -208,6 +222,7 @@ fn a_blind_first_look_hides_the_ai_until_the_analyst_has_decided() {
                 reason_code: None,
                 comment: String::new(),
                 rating: None,
+                supersedes: false,
             },
         )
         .unwrap();
@@ -231,6 +246,7 @@ fn analysts_who_accept_everything_at_speed_are_surfaced() {
                 reason_code: None,
                 comment: String::new(),
                 rating: None,
+                supersedes: false,
             },
         )
         .unwrap();
@@ -253,7 +269,14 @@ fn impact_compares_shadow_with_ai_assistance_and_the_weekly_report_says_so() {
         e.decide(
             &ann,
             id,
-            DecisionInput { verdict: v, techniques: None, reason_code: None, comment: String::new(), rating },
+            DecisionInput {
+                verdict: v,
+                techniques: None,
+                reason_code: None,
+                comment: String::new(),
+                rating,
+                supersedes: false,
+            },
         )
         .unwrap()
     };
@@ -288,7 +311,14 @@ fn a_retrained_model_is_activated_only_when_no_worse_and_every_refusal_is_audite
         e.decide(
             &ann,
             x.alert_id.as_str(),
-            DecisionInput { verdict, techniques: None, reason_code: None, comment: String::new(), rating: None },
+            DecisionInput {
+                verdict,
+                techniques: None,
+                reason_code: None,
+                comment: String::new(),
+                rating: None,
+                supersedes: false,
+            },
         )
         .unwrap();
     }
@@ -312,4 +342,49 @@ fn a_retrained_model_is_activated_only_when_no_worse_and_every_refusal_is_audite
     let again = triage(&e, line(1002).as_bytes());
     let rec = e.store().alert(&again[0].alert_id).unwrap().unwrap();
     assert_eq!(rec.assessment.unwrap().analyzer.model.as_deref(), Some(good.version.as_str()));
+}
+
+fn decision(verdict: Verdict, techniques: Option<&[&str]>, supersedes: bool) -> DecisionInput {
+    DecisionInput {
+        verdict,
+        techniques: techniques.map(|ts| ts.iter().map(|t| warden_core::TechniqueId::parse(t).unwrap()).collect()),
+        reason_code: None,
+        comment: String::new(),
+        rating: None,
+        supersedes,
+    }
+}
+
+#[test]
+fn a_technique_not_in_the_attack_catalogue_is_refused() {
+    let e = engine("");
+    let ann = who(&e, "ann");
+    let id = triage(&e, dns(1).as_bytes())[0].alert_id.to_string();
+    let err = e.decide(&ann, &id, decision(Verdict::Malicious, Some(&["T9999"]), false)).unwrap_err();
+    assert!(matches!(&err, EngineError::Invalid(m) if m.contains("T9999")), "{err}");
+    assert!(e.store().decisions(&id).unwrap().is_empty(), "nothing stored");
+    let d = e.decide(&ann, &id, decision(Verdict::Malicious, Some(&["T1071.004"]), false)).unwrap();
+    assert_eq!(d.techniques[0].as_str(), "T1071.004");
+}
+
+#[test]
+fn one_analyst_cannot_record_two_contradictory_verdicts_unless_the_second_supersedes() {
+    let e = engine("");
+    let (ann, mia) = (who(&e, "ann"), who(&e, "mia"));
+    let id = triage(&e, dns(1).as_bytes())[0].alert_id.to_string();
+    e.decide(&ann, &id, decision(Verdict::Benign, None, false)).unwrap();
+    // The same verdict again is fine, a different one is refused and not stored.
+    e.decide(&ann, &id, decision(Verdict::Benign, None, false)).unwrap();
+    let err = e.decide(&ann, &id, decision(Verdict::Malicious, None, false)).unwrap_err();
+    assert!(matches!(&err, EngineError::Refused(m) if m.contains("supersedes")), "{err}");
+    assert_eq!(e.store().decisions(&id).unwrap().len(), 2);
+    // Another person may disagree; the first may change their mind by saying so.
+    e.decide(&mia, &id, decision(Verdict::Malicious, None, false)).unwrap();
+    let d = e.decide(&ann, &id, decision(Verdict::Malicious, None, true)).unwrap();
+    assert!(d.supersedes);
+    let audit = e.store().audit_for_object(&id).unwrap();
+    assert!(
+        audit.iter().any(|x| x.record.action == "review.decided" && x.record.payload["supersedes"] == true),
+        "the change of mind is audited"
+    );
 }

@@ -210,6 +210,9 @@ struct DecisionBody {
     /// How useful the AI's output was, 1 to 5.
     #[serde(default)]
     rating: Option<u8>,
+    /// Replaces your own earlier, different verdict on the alert (refused without it).
+    #[serde(default)]
+    supersedes: bool,
 }
 
 impl DecisionBody {
@@ -224,7 +227,14 @@ impl DecisionBody {
             .reason_code
             .map(|c| serde_json::from_value::<ReasonCode>(serde_json::json!(c)).map_err(|e| invalid(e.to_string())))
             .transpose()?;
-        Ok(DecisionInput { verdict, techniques, reason_code, comment: self.comment, rating: self.rating })
+        Ok(DecisionInput {
+            verdict,
+            techniques,
+            reason_code,
+            comment: self.comment,
+            rating: self.rating,
+            supersedes: self.supersedes,
+        })
     }
 }
 

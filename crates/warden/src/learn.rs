@@ -50,6 +50,9 @@ pub enum ReviewCommand {
         /// How useful the AI's output was, 1 to 5.
         #[arg(long)]
         rating: Option<u8>,
+        /// Replace your own earlier, different verdict on this alert.
+        #[arg(long)]
+        supersedes: bool,
         #[command(flatten)]
         auth: Auth,
     },
@@ -189,7 +192,7 @@ pub fn review(engine: &Engine, cmd: ReviewCommand) -> anyhow::Result<ExitCode> {
             engine.claim(&auth.identity(engine)?, &id)?;
             println!("{id} is in review");
         }
-        ReviewCommand::Decide { id, verdict, techniques, reason_code, comment, rating, auth } => {
+        ReviewCommand::Decide { id, verdict, techniques, reason_code, comment, rating, supersedes, auth } => {
             let techniques = if techniques.is_empty() {
                 None
             } else {
@@ -204,7 +207,7 @@ pub fn review(engine: &Engine, cmd: ReviewCommand) -> anyhow::Result<ExitCode> {
             let d = engine.decide(
                 &auth.identity(engine)?,
                 &id,
-                DecisionInput { verdict, techniques, reason_code, comment, rating },
+                DecisionInput { verdict, techniques, reason_code, comment, rating, supersedes },
             )?;
             print_json(&d)?;
         }

@@ -290,6 +290,7 @@ fn demo_decisions(engine: &Engine, analyst: &warden_govern::Identity) -> anyhow:
             reason_code,
             comment: "demo decision".into(),
             rating: Some(if reason_code.is_some() { 2 } else { 4 }),
+            supersedes: false,
         };
         engine.decide(analyst, &item.item.alert_id, input)?;
         n += 1;

@@ -223,6 +223,9 @@ struct DecisionForm {
     comment: String,
     #[serde(default)]
     rating: String,
+    /// A checkbox: present (`on`) when this decision replaces the person's earlier one.
+    #[serde(default)]
+    supersedes: Option<String>,
 }
 
 async fn decide(
@@ -258,7 +261,18 @@ async fn decide(
             "" => None,
             r => Some(r.parse::<u8>().map_err(|_| UiError::Bad("Rate from 1 to 5.".into()))?),
         };
-        e.decide(who, &id, DecisionInput { verdict, techniques, reason_code, comment: f.comment, rating })?;
+        e.decide(
+            who,
+            &id,
+            DecisionInput {
+                verdict,
+                techniques,
+                reason_code,
+                comment: f.comment,
+                rating,
+                supersedes: f.supersedes.is_some(),
+            },
+        )?;
         Ok(see_other(&format!("/alerts/{id}?done=decision")))
     })
     .await
