@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::sha2_free::sha256_hex;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
-use warden_core::{Alert, AuditRecord, Canon, Fields, RouteKind, Severity, Verdict};
+use warden_core::{Alert, Assessment, AuditRecord, Canon, Fields, RouteKind, Severity, Verdict};
 use warden_govern::{Identity, Permission};
 use warden_store::{IncidentLink, IncidentQuery, IncidentRow, IncidentSort, Triaged};
 
@@ -205,7 +205,6 @@ impl<'a> Correlator<'a> {
             .filter(|(_, (r, b, _))| fits(r, b))
             .max_by(|(_, a), (_, b)| a.0.last_seen.cmp(&b.0.last_seen).then(b.0.id.cmp(&a.0.id)))
             .map(|(i, _)| i);
-        let title = alert_title(&t.assessment.summary);
         let i = match best {
             Some(i) => i,
             None => {
@@ -213,7 +212,7 @@ impl<'a> Correlator<'a> {
                 let row = IncidentRow {
                     id,
                     state: "open".into(),
-                    title: title.clone(),
+                    title: String::new(),
                     severity: t.assessment.severity.as_str().into(),
                     verdict: t.assessment.verdict.as_str().into(),
                     alert_count: 0,
@@ -229,6 +228,16 @@ impl<'a> Correlator<'a> {
                 self.open.len() - 1
             }
         };
+        self.absorb(i, t.alert.id.as_str(), at, &t.entities, &t.assessment);
+    }
+
+    /// Adds one alert to the `i`th incident: counts, times, keys, entities,
+    /// techniques, tactics, lead and verdict, and its link.
+    fn absorb(&mut self, i: usize, alert_id: &str, at: Timestamp, entities: &[String], a: &Assessment) {
+        let keys: Vec<&String> = entities.iter().filter(|k| joins(k)).collect();
+        let tactics: Vec<String> =
+            a.techniques.iter().flat_map(|x| warden_analyze::attack::tactics_of(x.as_str())).collect();
+        let title = alert_title(&a.summary);
         let (row, body, _) = &mut self.open[i];
         row.alert_count += 1;
         row.first_seen = row.first_seen.min(at);
@@ -239,10 +248,10 @@ impl<'a> Correlator<'a> {
                 row.keys.push(k.clone());
             }
         }
-        for e in &t.entities {
+        for e in entities {
             *body.entity_counts.entry(e.clone()).or_insert(0) += 1;
         }
-        for x in &t.assessment.techniques {
+        for x in &a.techniques {
             if !body.techniques.iter().any(|y| y == x.as_str()) {
                 body.techniques.push(x.as_str().to_owned());
             }
@@ -255,25 +264,25 @@ impl<'a> Correlator<'a> {
         }
         body.tactics.sort_by_key(|x| tactic_rank(x));
         // The lead is the first alert of the highest severity seen.
-        if body.alert_severity.is_none_or(|s| t.assessment.severity > s) {
-            body.alert_severity = Some(t.assessment.severity);
-            body.lead = Some(t.alert.id.to_string());
+        if body.alert_severity.is_none_or(|s| a.severity > s) {
+            body.alert_severity = Some(a.severity);
+            body.lead = Some(alert_id.to_owned());
             body.lead_title = title.clone();
         }
         let verdict = row.verdict.parse::<Verdict>().unwrap_or(Verdict::Benign);
-        if t.assessment.verdict.strength() > verdict.strength() {
-            row.verdict = t.assessment.verdict.as_str().into();
+        if a.verdict.strength() > verdict.strength() {
+            row.verdict = a.verdict.as_str().into();
         }
         self.links.push(IncidentLink {
-            alert_id: t.alert.id.to_string(),
+            alert_id: alert_id.to_owned(),
             incident_id: row.id.clone(),
             title: title.clone(),
-            severity: t.assessment.severity.as_str().into(),
-            verdict: t.assessment.verdict.as_str().into(),
+            severity: a.severity.as_str().into(),
+            verdict: a.verdict.as_str().into(),
             observed_at: at,
             signature: sha256_hex(&[title.as_bytes()])[..16].to_owned(),
         });
-        self.added.entry(row.id.clone()).or_default().push(t.alert.id.to_string());
+        self.added.entry(row.id.clone()).or_default().push(alert_id.to_owned());
     }
 
     /// The rows to write, the links and one audit record per touched incident.
@@ -352,6 +361,61 @@ fn finish_body(row: &mut IncidentRow, body: &mut IncidentBody) {
 }
 
 impl Engine {
+    /// One incident rebuilt from exactly these alerts (after a merge or a
+    /// split): it keeps its id, state, opening time, assignee, decision and
+    /// where it was merged; everything derived from its alerts is computed
+    /// again. With the links that put the alerts in it.
+    pub(crate) fn rebuild(
+        &self,
+        base: &IncidentRow,
+        alert_ids: &[String],
+    ) -> Result<(IncidentRow, Vec<IncidentLink>), EngineError> {
+        let old: IncidentBody = serde_json::from_value(base.body.clone()).unwrap_or_default();
+        let now = Timestamp::now();
+        let row = IncidentRow {
+            title: String::new(),
+            severity: Severity::Info.as_str().into(),
+            verdict: Verdict::Benign.as_str().into(),
+            alert_count: 0,
+            first_seen: Timestamp::MAX,
+            last_seen: Timestamp::MIN,
+            updated_at: now,
+            keys: Vec::new(),
+            body: serde_json::Value::Null,
+            ..base.clone()
+        };
+        let body = IncidentBody { merged_into: old.merged_into, decision: old.decision, ..IncidentBody::default() };
+        let mut members = Vec::with_capacity(alert_ids.len());
+        for id in alert_ids {
+            let rec = warden_core::AlertId::parse(id)
+                .map(|a| self.store.alert(&a))
+                .transpose()?
+                .flatten()
+                .ok_or_else(|| EngineError::NotFound(format!("no alert {id}")))?;
+            let Some(a) = rec.assessment else { continue };
+            let at = rec.alert.observed_at.unwrap_or(rec.alert.received_at);
+            members.push((at, id.clone(), entities(&rec.alert), a));
+        }
+        members.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+        let mut c = Correlator {
+            cfg: &self.config.incidents,
+            open: vec![(row, body, false)],
+            links: Vec::new(),
+            added: BTreeMap::new(),
+            now,
+        };
+        for (at, id, ents, a) in &members {
+            c.absorb(0, id, *at, ents, a);
+        }
+        let (mut row, mut body, _) = c.open.pop().expect("one incident");
+        if members.is_empty() {
+            (row.first_seen, row.last_seen) = (base.first_seen, base.last_seen);
+        }
+        finish_body(&mut row, &mut body);
+        row.body = serde_json::to_value(&body).unwrap_or_default();
+        Ok((row, c.links))
+    }
+
     /// Groups a batch's queued alerts into incidents (before the batch commits).
     pub(crate) fn correlate(&self, batch: &mut warden_store::Batch) -> Result<(), EngineError> {
         let queued: Vec<&Triaged> =
@@ -516,7 +580,7 @@ pub struct IncidentView {
 }
 
 impl Engine {
-    fn summary_of(&self, r: IncidentRow, links: &[IncidentLink]) -> IncidentSummary {
+    pub(crate) fn summary_of(&self, r: IncidentRow, links: &[IncidentLink]) -> IncidentSummary {
         let body: IncidentBody = serde_json::from_value(r.body.clone()).unwrap_or_default();
         let sla = self.config.incidents.sla_minutes.get(&r.severity).copied();
         let sla_due = sla

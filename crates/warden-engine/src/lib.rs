@@ -12,6 +12,7 @@
 pub mod actions;
 pub mod audit;
 mod calls;
+pub mod casework;
 pub mod config;
 pub mod eval;
 pub mod incidents;

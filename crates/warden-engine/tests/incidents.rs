@@ -6,6 +6,7 @@ mod common;
 use common::{person, triage};
 use warden_core::{Role, RouteKind};
 use warden_engine::incidents::IncidentFilter;
+use warden_engine::review::DecisionInput;
 use warden_engine::{Config, Engine, EngineError};
 
 /// A Sysmon process start on `host` by `user`, `minute` minutes in.
@@ -117,4 +118,94 @@ fn listing_pages_with_a_true_total_and_refuses_what_it_does_not_know() {
     // Incidents are for people who review.
     let auditor = person(&e, "aud", Role::Auditor);
     assert!(matches!(e.incidents(&auditor, &IncidentFilter::default()), Err(EngineError::Denied(_))));
+}
+
+fn decision(verdict: warden_core::Verdict, supersedes: bool) -> DecisionInput {
+    DecisionInput {
+        verdict,
+        techniques: None,
+        reason_code: None,
+        comment: "worked as one story".into(),
+        rating: None,
+        supersedes,
+    }
+}
+
+#[test]
+fn people_merge_split_assign_and_decide_incidents_and_each_change_is_audited() {
+    use warden_core::Verdict;
+    let e = engine();
+    let lines = [
+        event(1, "ws01", "CORP\\ana", 2, "whoami /all"),
+        event(3, "ws01", "CORP\\ana", 5, "mimikatz.exe \"sekurlsa::logonpasswords\" exit"),
+        event(4, "ws01", "CORP\\ana", 9, "PsExec.exe \\\\srv02 -s cmd.exe"),
+        event(5, "ws09", "CORP\\bob", 30, "whoami /all"),
+    ];
+    triage(&e, &(lines.join("\n") + "\n"));
+    let ann = person(&e, "ann", Role::Analyst);
+    let aud = person(&e, "aud", Role::Auditor);
+    let all = e.incidents(&ann, &IncidentFilter::default()).unwrap();
+    assert_eq!(all.total, 2);
+    let host = |i: &warden_engine::incidents::IncidentSummary| i.entities["host"][0].clone();
+    let story = all.items.iter().find(|i| host(i) == "ws01").unwrap().incident_id.clone();
+    let other = all.items.iter().find(|i| host(i) == "ws09").unwrap().clone();
+
+    // Merge: a reason is needed, the alerts move, the other is left pointing at it.
+    assert!(matches!(
+        e.merge_incidents(&ann, &story, std::slice::from_ref(&other.incident_id), " "),
+        Err(EngineError::Invalid(_))
+    ));
+    let merged = e.merge_incidents(&ann, &story, std::slice::from_ref(&other.incident_id), "same intruder").unwrap();
+    assert_eq!(merged.alert_count, 4);
+    assert_eq!(merged.entities["host"].len(), 2, "{:?}", merged.entities);
+    assert_eq!(e.incidents(&ann, &IncidentFilter::default()).unwrap().total, 1, "merged incidents leave the list");
+    let gone = e.incident(&ann, &other.incident_id).unwrap();
+    assert_eq!((gone.summary.state.as_str(), gone.merged_into.as_deref()), ("merged", Some(story.as_str())));
+    assert_eq!(gone.summary.alert_count, 0);
+    assert!(matches!(
+        e.merge_incidents(&ann, &other.incident_id, std::slice::from_ref(&story), "back"),
+        Err(EngineError::Refused(_))
+    ));
+
+    // Split: only its own alerts, never all of them.
+    let wrong = vec!["a-not-here".to_owned()];
+    assert!(matches!(e.split_incident(&ann, &story, &wrong, "no"), Err(EngineError::Invalid(_))));
+    assert!(matches!(e.split_incident(&ann, &story, &merged.alert_ids, "all"), Err(EngineError::Invalid(_))));
+    let (left, new) = e.split_incident(&ann, &story, &other.alert_ids, "bob's is unrelated after all").unwrap();
+    assert_eq!((left.alert_count, new.alert_count), (3, 1));
+    assert_eq!(new.entities["host"], vec!["ws09".to_owned()]);
+    assert_eq!(left.entities["host"], vec!["ws01".to_owned()]);
+    assert_eq!(e.incidents(&ann, &IncidentFilter::default()).unwrap().total, 2);
+
+    // Assignment: to a person who works the queue.
+    assert_eq!(e.assign_incident(&ann, &story, Some("ann")).unwrap().assignee.as_deref(), Some("ann"));
+    assert!(matches!(e.assign_incident(&ann, &story, Some("nobody")), Err(EngineError::Invalid(_))));
+    assert!(matches!(e.assign_incident(&ann, &story, Some("aud")), Err(EngineError::Invalid(_))));
+    assert!(matches!(e.assign_incident(&aud, &story, None), Err(EngineError::Denied(_))));
+
+    // A decision lands on every alert; a contradiction needs `supersedes`.
+    let d = e.decide_incident(&ann, &story, decision(Verdict::Malicious, false)).unwrap();
+    assert_eq!(d.decided.len(), 3);
+    for id in &left.alert_ids {
+        let ds = e.store().decisions(id).unwrap();
+        assert_eq!(ds.len(), 1, "{id}");
+        assert_eq!(ds[0]["verdict"], "malicious");
+    }
+    let view = e.incident(&ann, &story).unwrap();
+    assert_eq!((view.summary.state.as_str(), view.summary.verdict.as_str()), ("decided", "malicious"));
+    assert!(matches!(e.decide_incident(&ann, &story, decision(Verdict::Benign, false)), Err(EngineError::Refused(_))));
+    assert_eq!(e.store().decisions(&left.alert_ids[0]).unwrap().len(), 1, "a refusal writes nothing");
+    let again = e.decide_incident(&ann, &story, decision(Verdict::Benign, true)).unwrap();
+    assert_eq!(again.decided.len(), 3);
+
+    let actions = |id: &str| -> Vec<String> {
+        e.store().audit_for_object(id).unwrap().into_iter().map(|a| a.record.action).collect()
+    };
+    let story_trail = actions(&story);
+    for a in ["incident.created", "incident.merged", "incident.split", "incident.assigned", "incident.decided"] {
+        assert!(story_trail.iter().any(|x| x == a), "{a} missing from {story_trail:?}");
+    }
+    assert!(actions(&other.incident_id).iter().any(|x| x == "incident.merged_into"));
+    assert!(actions(&new.incident_id).iter().any(|x| x == "incident.created"));
+    e.verify_audit_log(None).unwrap().unwrap();
 }
