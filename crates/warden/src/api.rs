@@ -75,6 +75,10 @@ pub fn routes() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(queue))
         .routes(routes!(incidents))
         .routes(routes!(incident))
+        .routes(routes!(decide_incident))
+        .routes(routes!(assign_incident))
+        .routes(routes!(merge_incidents))
+        .routes(routes!(split_incident))
         .routes(routes!(request_action))
         .routes(routes!(action))
         .routes(routes!(approve))
@@ -292,6 +296,99 @@ async fn incident(
 ) -> Result<Response, ApiError> {
     let v = as_user(&s, &headers, move |e, who| e.incident(who, &id)).await?;
     Ok(Json(v).into_response())
+}
+
+/// Decides an incident: the decision is recorded on each of its alerts (each audited) and the incident is marked decided.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/decision", tag = "review", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Incident id")), request_body = DecisionBody,
+    responses((status = 200, description = "The alerts decided and those already decided so", body = Object),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, description = "Contradicts your earlier verdict", body = ErrorBody)))]
+async fn decide_incident(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(input): Json<DecisionBody>,
+) -> Result<Response, ApiError> {
+    let input = input.into_input()?;
+    let d = as_user(&s, &headers, move |e, who| e.decide_incident(who, &id, input)).await?;
+    Ok(Json(d).into_response())
+}
+
+/// Who works an incident.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct AssignBody {
+    /// A user who may work the queue; null releases the incident.
+    #[schema(example = "ann")]
+    assignee: Option<String>,
+}
+
+/// Takes, hands over or releases an incident.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/assign", tag = "review", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Incident id")), request_body = AssignBody,
+    responses((status = 200, description = "The incident", body = Object),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+async fn assign_incident(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(b): Json<AssignBody>,
+) -> Result<Response, ApiError> {
+    let v = as_user(&s, &headers, move |e, who| e.assign_incident(who, &id, b.assignee.as_deref())).await?;
+    Ok(Json(v).into_response())
+}
+
+/// Incidents to fold into this one.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct MergeBody {
+    #[schema(example = json!(["inc-0123456789abcdef"]))]
+    from: Vec<String>,
+    /// Kept in the audit trail.
+    reason: String,
+}
+
+/// Merges incidents into this one: their alerts move here and each is left as `merged`, pointing here.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/merge", tag = "review", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The incident that stays")), request_body = MergeBody,
+    responses((status = 200, description = "The merged incident", body = Object),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn merge_incidents(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(b): Json<MergeBody>,
+) -> Result<Response, ApiError> {
+    let v = as_user(&s, &headers, move |e, who| e.merge_incidents(who, &id, &b.from, &b.reason)).await?;
+    Ok(Json(v).into_response())
+}
+
+/// Alerts to move out of an incident into a new one.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct SplitBody {
+    alert_ids: Vec<String>,
+    /// Kept in the audit trail.
+    reason: String,
+}
+
+/// Splits alerts off an incident into a new incident.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/split", tag = "review", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Incident id")), request_body = SplitBody,
+    responses((status = 200, description = "`left` (this incident) and `new`", body = Object),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn split_incident(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(b): Json<SplitBody>,
+) -> Result<Response, ApiError> {
+    let (left, new) = as_user(&s, &headers, move |e, who| e.split_incident(who, &id, &b.alert_ids, &b.reason)).await?;
+    Ok(Json(serde_json::json!({"left": left, "new": new})).into_response())
 }
 
 #[derive(Deserialize, IntoParams)]

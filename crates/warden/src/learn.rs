@@ -37,25 +37,57 @@ pub enum ReviewCommand {
     /// Decide: confirm or correct the verdict and techniques, or flag the AI output.
     Decide {
         id: String,
-        #[arg(long)]
-        verdict: Verdict,
-        /// Corrected techniques (repeat); omitted keeps the AI's.
-        #[arg(long = "technique", value_name = "ID")]
-        techniques: Vec<String>,
-        /// hallucinated_evidence, wrong_technique, missed_attack, false_alarm or other.
-        #[arg(long, value_name = "CODE")]
-        reason_code: Option<String>,
-        #[arg(long, default_value = "")]
-        comment: String,
-        /// How useful the AI's output was, 1 to 5.
-        #[arg(long)]
-        rating: Option<u8>,
-        /// Replace your own earlier, different verdict on this alert.
-        #[arg(long)]
-        supersedes: bool,
+        #[command(flatten)]
+        decision: DecisionArgs,
         #[command(flatten)]
         auth: Auth,
     },
+}
+
+/// What a person decides, on an alert or on a whole incident.
+#[derive(clap::Args, Debug)]
+pub struct DecisionArgs {
+    #[arg(long)]
+    verdict: Verdict,
+    /// Corrected techniques (repeat); omitted keeps the AI's.
+    #[arg(long = "technique", value_name = "ID")]
+    techniques: Vec<String>,
+    /// hallucinated_evidence, wrong_technique, missed_attack, false_alarm or other.
+    #[arg(long, value_name = "CODE")]
+    reason_code: Option<String>,
+    #[arg(long, default_value = "")]
+    comment: String,
+    /// How useful the AI's output was, 1 to 5.
+    #[arg(long)]
+    rating: Option<u8>,
+    /// Replace your own earlier, different verdict.
+    #[arg(long)]
+    supersedes: bool,
+}
+
+impl DecisionArgs {
+    fn input(self) -> anyhow::Result<DecisionInput> {
+        let techniques = if self.techniques.is_empty() {
+            None
+        } else {
+            Some(self.techniques.iter().map(|t| TechniqueId::parse(t)).collect::<Result<Vec<_>, _>>()?)
+        };
+        let reason_code = self
+            .reason_code
+            .map(|c| serde_json::from_value::<ReasonCode>(serde_json::Value::String(c.clone())))
+            .transpose()
+            .context(
+                "unknown reason code (hallucinated_evidence, wrong_technique, missed_attack, false_alarm, other)",
+            )?;
+        Ok(DecisionInput {
+            verdict: self.verdict,
+            techniques,
+            reason_code,
+            comment: self.comment,
+            rating: self.rating,
+            supersedes: self.supersedes,
+        })
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -101,6 +133,47 @@ pub enum IncidentsCommand {
     /// One incident: alerts folded, timeline, narrative with its grounding (JSON).
     Show {
         id: String,
+        #[command(flatten)]
+        auth: Auth,
+    },
+    /// Decide an incident: the decision is recorded on each of its alerts.
+    Decide {
+        id: String,
+        #[command(flatten)]
+        decision: DecisionArgs,
+        #[command(flatten)]
+        auth: Auth,
+    },
+    /// Take an incident, hand it to someone, or release it (no --to).
+    Assign {
+        id: String,
+        /// Who works it; omitted releases it.
+        #[arg(long, value_name = "USER")]
+        to: Option<String>,
+        #[command(flatten)]
+        auth: Auth,
+    },
+    /// Merge incidents into ID: their alerts move to it.
+    Merge {
+        id: String,
+        /// An incident to fold in (repeat).
+        #[arg(long = "from", value_name = "INCIDENT", required = true)]
+        from: Vec<String>,
+        /// Why (kept in the audit trail).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        auth: Auth,
+    },
+    /// Split alerts off ID into a new incident.
+    Split {
+        id: String,
+        /// An alert to move out (repeat).
+        #[arg(long = "alert", value_name = "ALERT", required = true)]
+        alerts: Vec<String>,
+        /// Why (kept in the audit trail).
+        #[arg(long)]
+        reason: String,
         #[command(flatten)]
         auth: Auth,
     },
@@ -161,6 +234,19 @@ pub fn incidents(engine: &Engine, cmd: IncidentsCommand) -> anyhow::Result<ExitC
             }
         }
         IncidentsCommand::Show { id, auth } => print_json(&engine.incident(&auth.identity(engine)?, &id)?)?,
+        IncidentsCommand::Decide { id, decision, auth } => {
+            print_json(&engine.decide_incident(&auth.identity(engine)?, &id, decision.input()?)?)?
+        }
+        IncidentsCommand::Assign { id, to, auth } => {
+            print_json(&engine.assign_incident(&auth.identity(engine)?, &id, to.as_deref())?)?
+        }
+        IncidentsCommand::Merge { id, from, reason, auth } => {
+            print_json(&engine.merge_incidents(&auth.identity(engine)?, &id, &from, &reason)?)?
+        }
+        IncidentsCommand::Split { id, alerts, reason, auth } => {
+            let (left, new) = engine.split_incident(&auth.identity(engine)?, &id, &alerts, &reason)?;
+            print_json(&serde_json::json!({"left": left, "new": new}))?
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -192,23 +278,8 @@ pub fn review(engine: &Engine, cmd: ReviewCommand) -> anyhow::Result<ExitCode> {
             engine.claim(&auth.identity(engine)?, &id)?;
             println!("{id} is in review");
         }
-        ReviewCommand::Decide { id, verdict, techniques, reason_code, comment, rating, supersedes, auth } => {
-            let techniques = if techniques.is_empty() {
-                None
-            } else {
-                Some(techniques.iter().map(|t| TechniqueId::parse(t)).collect::<Result<Vec<_>, _>>()?)
-            };
-            let reason_code = reason_code
-                .map(|c| serde_json::from_value::<ReasonCode>(serde_json::Value::String(c.clone())))
-                .transpose()
-                .context(
-                    "unknown reason code (hallucinated_evidence, wrong_technique, missed_attack, false_alarm, other)",
-                )?;
-            let d = engine.decide(
-                &auth.identity(engine)?,
-                &id,
-                DecisionInput { verdict, techniques, reason_code, comment, rating, supersedes },
-            )?;
+        ReviewCommand::Decide { id, decision, auth } => {
+            let d = engine.decide(&auth.identity(engine)?, &id, decision.input()?)?;
             print_json(&d)?;
         }
     }

@@ -686,9 +686,12 @@ fn the_api_checks_the_permission_matrix_on_every_route() {
             ("GET", "/api/v1/queue", "", REVIEW),
             ("GET", "/api/v1/incidents", "", REVIEW),
             ("GET", &incident, "", REVIEW),
+            ("POST", &format!("{incident}/assign"), r#"{"assignee":null}"#, REVIEW),
             ("GET", &alert, "", REVIEW),
             ("GET", "/api/v1/metrics/quality", "", REVIEW),
             ("POST", &decision, r#"{"verdict":"malicious"}"#, REVIEW),
+            // After the alert's own decision: the same verdict on its incident leaves it as it is.
+            ("POST", &format!("{incident}/decision"), r#"{"verdict":"malicious"}"#, REVIEW),
             ("POST", "/api/v1/actions", &action, REVIEW),
             ("GET", "/api/v1/audit/checkpoint", "", AUDIT),
             ("GET", "/api/v1/audit/verify", "", AUDIT),
@@ -709,6 +712,26 @@ fn the_api_checks_the_permission_matrix_on_every_route() {
         }
         let (st, b) = http_json(addr, "POST", "/api/v1/actions", Some(&t("ann")), &action);
         assert_eq!(st, 201, "the stop switch was released: {b}");
+        // Merge and split: people who review, with a reason; the split gives the alert its own incident again.
+        let other = list["items"].as_array().unwrap().iter().find(|i| i["alert_ids"][0] != id.as_str()).unwrap();
+        let (other_id, other_alert) = (other["incident_id"].as_str().unwrap(), other["alert_ids"][0].as_str().unwrap());
+        let merge = format!(r#"{{"from":["{other_id}"],"reason":"one story"}}"#);
+        for who in ["aud", "adm"] {
+            assert_eq!(http_json(addr, "POST", &format!("{incident}/merge"), Some(&t(who)), &merge).0, 403);
+        }
+        let (st, b) = http_json(addr, "POST", &format!("{incident}/merge"), Some(&t("sam")), &merge);
+        assert_eq!(st, 200, "{b}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&b).unwrap()["alert_count"], 2, "{b}");
+        let (st, b) = http_json(addr, "POST", &format!("{incident}/merge"), Some(&t("sam")), &merge);
+        assert_eq!(st, 409, "a merged incident cannot be merged again: {b}");
+        let split = format!(r#"{{"alert_ids":["{other_alert}"],"reason":"not one story"}}"#);
+        let (st, b) = http_json(addr, "POST", &format!("{incident}/split"), Some(&t("sam")), &split);
+        assert_eq!(st, 200, "{b}");
+        let b: serde_json::Value = serde_json::from_str(&b).unwrap();
+        assert_eq!((b["left"]["alert_count"].as_u64(), b["new"]["alert_count"].as_u64()), (Some(1), Some(1)), "{b}");
+        let (st, b) =
+            http_json(addr, "POST", &format!("{incident}/split"), Some(&t("sam")), r#"{"alert_ids":[],"reason":"x"}"#);
+        assert_eq!(st, 400, "{b}");
         assert_eq!(http_json(addr, "GET", "/api/v1/alerts/al-nope", Some(&t("ann")), "").0, 404);
         let (_, v) = http_json(addr, "GET", "/api/v1/audit/verify", Some(&t("aud")), "");
         assert!(v.contains("\"intact\":true"), "{v}");
@@ -998,5 +1021,27 @@ fn incidents_list_gives_one_object_per_incident_with_the_contract_fields_and_ref
         String::from_utf8_lossy(&bad.stderr).contains("unknown severity \"urgent\""),
         "{}",
         String::from_utf8_lossy(&bad.stderr)
+    );
+    // Working it: take it, decide it (on every alert), and a contradiction needs --supersedes.
+    let run = |args: &[&str]| warden(data.path()).args(args).env("WARDEN_TOKEN", &tok).output().unwrap();
+    let took = run(&["incidents", "assign", id, "--to", "ann"]);
+    assert!(took.status.success(), "{}", String::from_utf8_lossy(&took.stderr));
+    let decided = run(&["incidents", "decide", id, "--verdict", "malicious", "--comment", "one story"]);
+    assert!(decided.status.success(), "{}", String::from_utf8_lossy(&decided.stderr));
+    let d: serde_json::Value = serde_json::from_slice(&decided.stdout).unwrap();
+    assert_eq!(d["decided"].as_array().unwrap().len(), incidents[0]["alert_ids"].as_array().unwrap().len(), "{d}");
+    let changed = run(&["incidents", "decide", id, "--verdict", "benign"]);
+    assert!(!changed.status.success());
+    assert!(
+        String::from_utf8_lossy(&changed.stderr).contains("supersedes"),
+        "{}",
+        String::from_utf8_lossy(&changed.stderr)
+    );
+    assert!(run(&["incidents", "decide", id, "--verdict", "benign", "--supersedes"]).status.success());
+    let after = run(&["incidents", "show", id]);
+    let v: serde_json::Value = serde_json::from_slice(&after.stdout).unwrap();
+    assert_eq!(
+        (v["state"].as_str(), v["verdict"].as_str(), v["assignee"].as_str()),
+        (Some("decided"), Some("benign"), Some("ann"))
     );
 }

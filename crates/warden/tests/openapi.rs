@@ -18,6 +18,10 @@ const CONTRACT: &[(&str, &str)] = &[
     // Issue 14's contract.
     ("GET", "/api/v1/incidents"),
     ("GET", "/api/v1/incidents/{id}"),
+    ("POST", "/api/v1/incidents/{id}/decision"),
+    ("POST", "/api/v1/incidents/{id}/assign"),
+    ("POST", "/api/v1/incidents/{id}/merge"),
+    ("POST", "/api/v1/incidents/{id}/split"),
     ("POST", "/api/v1/actions"),
     ("GET", "/api/v1/actions/{id}"),
     ("POST", "/api/v1/actions/{id}/approve"),
