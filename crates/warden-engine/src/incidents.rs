@@ -24,6 +24,9 @@ use crate::{Engine, EngineError, service};
 /// already.
 const JOINING: &[&str] = &["host", "user", "src"];
 
+/// The ATT&CK tactics in kill-chain order, for the incident page's strip.
+pub const KILL_CHAIN: &[&str] = warden_analyze::attack::TACTICS;
+
 /// Entity kinds a filter may name.
 const KINDS: &[&str] = &["host", "user", "src", "dst", "hash", "process"];
 
@@ -537,6 +540,8 @@ impl IncidentFilter {
 /// entities folded, with a count and first and last seen.
 #[derive(Clone, Debug, Serialize)]
 pub struct FoldedRow {
+    /// What the repeats share (a hash of the detection's title): names the row.
+    pub signature: String,
     pub title: String,
     pub severity: String,
     pub verdict: String,
@@ -606,20 +611,71 @@ impl Engine {
         }
     }
 
-    /// A page of incidents, with the true total of those that match.
+    /// A page of incidents, with the true total of those that match. Titles
+    /// and entities are shown as this person may see them.
     pub fn incidents(&self, who: &Identity, filter: &IncidentFilter) -> Result<IncidentList, EngineError> {
         who.authorize(Permission::Review, "see incidents")?;
-        let q = filter.query()?;
+        let mut q = filter.query()?;
+        if let Some(e) = &q.entity {
+            q.entity = Some(self.entity_key(e)?);
+        }
         let page = self.store.incidents(&q)?;
+        let mut views = Vec::new();
         let items = page
             .items
             .into_iter()
             .map(|r| {
                 let links = self.store.incident_links(&r.id)?;
-                Ok(self.summary_of(r, &links))
+                let lead = serde_json::from_value::<IncidentBody>(r.body.clone()).unwrap_or_default().lead;
+                let mut summary = self.summary_of(r, &links);
+                if let Some(view) = self.lead_view(who, lead.as_deref())? {
+                    shown(&view, &mut summary);
+                    views.push(view);
+                }
+                Ok(summary)
             })
             .collect::<Result<_, EngineError>>()?;
+        self.keep_views(views.iter())?;
         Ok(IncidentList { total: page.total, offset: q.offset, limit: q.limit, items })
+    }
+
+    /// The view of an incident's lead alert for a person who does not see
+    /// data as it is (`None` for one who does).
+    fn lead_view(&self, who: &Identity, lead: Option<&str>) -> Result<Option<crate::privacy::View>, EngineError> {
+        if self.sees_raw(who) {
+            return Ok(None);
+        }
+        let Some(rec) = lead.and_then(warden_core::AlertId::parse).map(|a| self.store.alert(&a)).transpose()?.flatten()
+        else {
+            return Ok(None);
+        };
+        Ok(Some(self.view_unsaved(who, &rec.alert)))
+    }
+
+    /// An entity key as people type or click it (`host:WS01`, or a token a
+    /// view showed in place of the value), as the index holds it.
+    fn entity_key(&self, key: &str) -> Result<String, EngineError> {
+        let Some((kind, value)) = key.split_once(':').filter(|(k, v)| !v.is_empty() && KINDS.contains(k)) else {
+            return Err(EngineError::Invalid(format!(
+                "unknown entity {key:?}: use one of host:NAME, user:NAME, src:IP, dst:IP, hash:HEX, process:GUID"
+            )));
+        };
+        let mut v = serde_json::Value::String(value.to_owned());
+        self.resolve_tokens(&mut v)?;
+        Ok(format!("{kind}:{}", v.as_str().unwrap_or(value).to_lowercase()))
+    }
+
+    /// The alerts and context events naming an entity, newest first (at most
+    /// `limit`), with how many there are in all.
+    pub fn naming(
+        &self,
+        who: &Identity,
+        key: &str,
+        limit: usize,
+    ) -> Result<(u64, Vec<warden_store::Naming>), EngineError> {
+        who.authorize(Permission::Review, "see what names a host or user")?;
+        let key = self.entity_key(key)?;
+        Ok(self.store.naming(&key, None, limit.clamp(1, 10_000))?)
     }
 
     /// One incident: its alerts folded, the timeline with context events
@@ -645,6 +701,7 @@ impl Engine {
                 None => {
                     by_signature.insert(&l.signature, rows.len());
                     rows.push(FoldedRow {
+                        signature: l.signature.clone(),
                         title: l.title.clone(),
                         severity: l.severity.clone(),
                         verdict: l.verdict.clone(),
@@ -700,23 +757,14 @@ impl Engine {
         // Shown as this person may see it: a view from the lead alert.
         let mut summary = self.summary_of(row, &links);
         let mut narrative = narrative;
-        if let Some(lead) = body.lead.as_deref().and_then(warden_core::AlertId::parse)
-            && let Some(rec) = self.store.alert(&lead)?
-            && !self.sees_raw(who)
-        {
-            let view = self.view_unsaved(who, &rec.alert);
-            summary.title = view.text(&summary.title);
+        if let Some(view) = self.lead_view(who, body.lead.as_deref())? {
+            shown(&view, &mut summary);
             narrative = view.text(&narrative);
             for r in &mut rows {
                 r.title = view.text(&r.title);
             }
             for t in &mut timeline {
                 t.title = view.text(&t.title);
-            }
-            for vs in summary.entities.values_mut() {
-                for v in vs.iter_mut() {
-                    *v = view.text(v);
-                }
             }
             self.keep_views(std::iter::once(&view))?;
         }
@@ -790,6 +838,16 @@ impl Engine {
             text.push_str(&format!("\n- and {} more kind(s) of alert.", rows.len() - 5));
         }
         Ok((text, citations))
+    }
+}
+
+/// An incident's title and entities through a person's view.
+fn shown(view: &crate::privacy::View, summary: &mut IncidentSummary) {
+    summary.title = view.text(&summary.title);
+    for vs in summary.entities.values_mut() {
+        for v in vs.iter_mut() {
+            *v = view.text(v);
+        }
     }
 }
 

@@ -6,7 +6,7 @@ mod common;
 
 use common::DemoServer;
 
-const PAGES_FOR_REVIEWERS: &[&str] = &["/queue", "/approvals", "/dashboards"];
+const PAGES_FOR_REVIEWERS: &[&str] = &["/incidents", "/queue", "/approvals", "/dashboards"];
 const ROLES: &[(&str, bool, bool)] = &[
     // user, may review, may read the audit trail
     ("demo-analyst", true, false),
@@ -22,6 +22,75 @@ fn first_alert(c: &mut common::Client) -> String {
     let at = q.body.find("href=\"/alerts/").expect("the demo queue has alerts");
     let rest = &q.body[at + 14..];
     rest[..rest.find('"').unwrap()].to_owned()
+}
+
+/// The first incident the list shows with these filters (a query string).
+fn first_incident(c: &mut common::Client, filters: &str) -> String {
+    let q = c.get(&format!("/incidents?{filters}"));
+    assert_eq!(q.status, 200, "{}", q.body);
+    let at = q.body.find("href=\"/incidents/inc-").expect("an incident is listed");
+    let rest = &q.body[at + 17..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+#[test]
+fn an_incident_is_worked_from_its_pages_split_merged_taken_and_decided() {
+    let s = DemoServer::start();
+    let alert = |sig: &str| {
+        format!(
+            r#"{{"event_type":"alert","src_ip":"10.77.0.5","dest_ip":"203.0.113.9","alert":{{"signature":"{sig}","severity":1}}}}"#
+        )
+    };
+    let body = [alert("ET MALWARE beacon one"), alert("ET POLICY odd user agent")].join("\n");
+    let mut api = s.client();
+    let auth = format!("Bearer {}", s.api_token);
+    assert_eq!(api.request("POST", "/api/v1/alerts", &[("Authorization", &auth)], body.as_bytes()).status, 200);
+
+    let mut c = s.signed_in("demo-analyst");
+    let id = first_incident(&mut c, "entity=src:10.77.0.5");
+    let page = c.get(&format!("/incidents/{id}"));
+    assert_eq!(page.status, 200);
+    for part in ["Kill chain", "What happened", "Timeline", "beacon one", "odd user agent", "src%3A10.77.0.5"] {
+        assert!(page.body.contains(part), "{part} missing from the incident page");
+    }
+    let src = c.get("/entities/src:10.77.0.5");
+    assert!(src.status == 200 && src.body.contains(&id), "the address's page lists the incident");
+    let t = c.csrf();
+    let to_me = c.post_form(&format!("/incidents/{id}/assign"), &[("csrf", &t), ("to", "demo-analyst")]);
+    assert_eq!(to_me.status, 303);
+    assert!(c.get(&format!("/incidents/{id}")).body.contains("demo-analyst</div>"), "assigned");
+
+    // Split one row off, then merge it back.
+    let rows: Vec<String> = page
+        .body
+        .match_indices("name=\"row\" value=\"")
+        .map(|(at, m)| page.body[at + m.len()..].split('"').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(rows.len(), 2, "two kinds of alert, two rows");
+    let no_reason = c.post_form(&format!("/incidents/{id}/split"), &[("csrf", &t), ("row", &rows[0]), ("reason", "")]);
+    assert_eq!(no_reason.status, 400, "a split needs a reason");
+    let r = c.post_form(&format!("/incidents/{id}/split"), &[("csrf", &t), ("row", &rows[0]), ("reason", "unrelated")]);
+    assert_eq!(r.status, 303);
+    let new = r.header("location").unwrap().trim_start_matches("/incidents/").split('?').next().unwrap().to_owned();
+    assert_ne!(new, id);
+    assert!(c.get(&format!("/incidents/{new}")).body.contains("1 alert(s)"));
+    let r = c.post_form(&format!("/incidents/{id}/merge"), &[("csrf", &t), ("from", &new), ("reason", "one story")]);
+    assert_eq!(r.status, 303);
+    assert!(c.get(&format!("/incidents/{new}")).body.contains("Merged into"));
+
+    // Decide it: every alert gets the decision.
+    let r =
+        c.post_form(&format!("/incidents/{id}/decision"), &[("csrf", &t), ("verdict", "malicious"), ("comment", "C2")]);
+    assert_eq!(r.status, 303);
+    let done = c.get(&format!("/incidents/{id}?done=incident_decided"));
+    assert!(done.body.contains("Decision recorded on every alert") && done.body.contains("decided"));
+    let r = c.post_form(&format!("/incidents/{id}/decision"), &[("csrf", &t), ("verdict", "benign")]);
+    assert_eq!(r.status, 409, "a contradiction needs the supersedes box");
+
+    // Without a session token, refused; for the auditor, not allowed.
+    assert_eq!(c.post_form(&format!("/incidents/{id}/assign"), &[("csrf", "0000")]).status, 403);
+    let mut auditor = s.signed_in("demo-auditor");
+    assert_eq!(auditor.get("/incidents").status, 403);
 }
 
 #[test]
@@ -126,7 +195,11 @@ fn forms_without_the_session_token_or_from_another_site_are_refused() {
     let before = c.get(&format!("/alerts/{id}"));
     assert!(!before.body.contains("demo decision by the test"));
     assert!(before.body.contains("<option value=\"false_alarm\">false alarm</option>"), "reason codes offered");
-    let r = c.post_form(&path, &[("csrf", &token), ("verdict", "benign"), ("comment", "demo decision by the test")]);
+    // The demo's own decisions may have named another verdict: this one says it replaces them.
+    let r = c.post_form(
+        &path,
+        &[("csrf", &token), ("verdict", "benign"), ("comment", "demo decision by the test"), ("supersedes", "on")],
+    );
     assert_eq!(r.status, 303, "{}", r.body);
     let page = c.get(&format!("/alerts/{id}?done=decision"));
     assert!(page.body.contains("Decision recorded.") && page.body.contains("demo decision by the test"));
@@ -183,7 +256,10 @@ fn pages_and_forms_follow_the_permission_matrix_for_every_role() {
         assert_eq!(c.get("/settings").status, 200, "{user} /settings");
         let token = c.csrf();
         // Forms: decision (review), action request (request_action), stop switch.
-        let r = c.post_form(&format!("/alerts/{alert}/decision"), &[("csrf", &token), ("verdict", "suspicious")]);
+        let r = c.post_form(
+            &format!("/alerts/{alert}/decision"),
+            &[("csrf", &token), ("verdict", "suspicious"), ("supersedes", "on")],
+        );
         assert_eq!(r.status, if review { 303 } else { 403 }, "{user} decides: {}", r.body);
         let r = c.post_form(
             "/actions",
@@ -410,7 +486,18 @@ fn every_page_is_locked_down_and_every_field_is_labelled() {
     let alert = first_alert(&mut c);
     let mut anon = s.client();
     let mut pages = vec![("login".to_owned(), anon.get("/login"))];
-    for p in ["/queue", "/approvals", "/dashboards", "/audit", "/settings", &format!("/alerts/{alert}")] {
+    let incident = first_incident(&mut c, "");
+    for p in [
+        "/queue",
+        "/incidents",
+        &format!("/incidents/{incident}"),
+        "/entities/host:ws01",
+        "/approvals",
+        "/dashboards",
+        "/audit",
+        "/settings",
+        &format!("/alerts/{alert}"),
+    ] {
         pages.push((p.to_owned(), c.get(p)));
     }
     for (p, r) in &pages {

@@ -9,6 +9,7 @@
 //! at all, styles only from `/static/app.css`.
 
 pub mod charts;
+mod incidents;
 mod login;
 mod pages;
 pub mod session;
@@ -39,6 +40,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/", get(|| async { Redirect::to("/queue") }))
         .merge(login::routes())
         .merge(pages::routes())
+        .merge(incidents::routes())
         .route("/static/app.css", get(css))
         .layer(axum::middleware::from_fn(security_headers))
 }
@@ -77,6 +79,9 @@ fn templates() -> &'static minijinja::Environment<'static> {
             ("login.html", include_str!("../../templates/login.html")),
             ("queue.html", include_str!("../../templates/queue.html")),
             ("alert.html", include_str!("../../templates/alert.html")),
+            ("incidents.html", include_str!("../../templates/incidents.html")),
+            ("incident.html", include_str!("../../templates/incident.html")),
+            ("entity.html", include_str!("../../templates/entity.html")),
             ("approvals.html", include_str!("../../templates/approvals.html")),
             ("dashboards.html", include_str!("../../templates/dashboards.html")),
             ("audit.html", include_str!("../../templates/audit.html")),

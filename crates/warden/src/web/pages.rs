@@ -39,7 +39,7 @@ struct QueueFilter {
 /// Queue rows per page.
 const QUEUE_PAGE: usize = 100;
 
-fn blank(v: &Option<String>) -> Option<&str> {
+pub(super) fn blank(v: &Option<String>) -> Option<&str> {
     v.as_deref().filter(|s| !s.is_empty())
 }
 
@@ -105,17 +105,17 @@ async fn queue(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Que
     .await
 }
 
-fn truncate(s: &str, n: usize) -> String {
+pub(super) fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n { s.to_owned() } else { format!("{}…", s.chars().take(n).collect::<String>()) }
 }
 
 #[derive(Deserialize, Default)]
-struct Notice {
+pub(super) struct Notice {
     #[serde(default)]
-    done: Option<String>,
+    pub(super) done: Option<String>,
 }
 
-fn notice(done: Option<&str>) -> Option<&'static str> {
+pub(super) fn notice(done: Option<&str>) -> Option<&'static str> {
     match done? {
         "decision" => Some("Decision recorded."),
         "claimed" => Some("The alert is yours to review."),
@@ -123,6 +123,10 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
         "approved" => Some("Approval recorded."),
         "rejected" => Some("Request rejected."),
         "stop" => Some("Stop switch changed."),
+        "incident_decided" => Some("Decision recorded on every alert of the incident."),
+        "assigned" => Some("Assignment changed."),
+        "merged" => Some("Incidents merged."),
+        "split" => Some("Alerts split off into a new incident."),
         _ => None,
     }
 }
@@ -210,9 +214,9 @@ async fn claim(
 }
 
 #[derive(Deserialize)]
-struct DecisionForm {
+pub(super) struct DecisionForm {
     #[serde(default)]
-    csrf: String,
+    pub(super) csrf: String,
     #[serde(default)]
     verdict: String,
     #[serde(default)]
@@ -228,6 +232,46 @@ struct DecisionForm {
     supersedes: Option<String>,
 }
 
+impl DecisionForm {
+    /// The decision as the engine takes it, or what to fix in the form.
+    pub(super) fn input(self) -> Result<DecisionInput, UiError> {
+        let verdict: Verdict = self
+            .verdict
+            .parse()
+            .map_err(|_| UiError::Bad("Choose a verdict: malicious, suspicious, benign or unknown.".into()))?;
+        let techniques = if self.techniques.trim().is_empty() {
+            None
+        } else {
+            Some(
+                self.techniques
+                    .split([',', ' ', ';'])
+                    .filter(|t| !t.is_empty())
+                    .map(|t| TechniqueId::parse(t.trim()).map_err(|e| UiError::Bad(e.to_string())))
+                    .collect::<Result<Vec<_>, _>>()?,
+            )
+        };
+        let reason_code = match self.reason_code.as_str() {
+            "" => None,
+            c => Some(
+                serde_json::from_value::<ReasonCode>(json!(c))
+                    .map_err(|_| UiError::Bad(format!("unknown reason code {c:?}")))?,
+            ),
+        };
+        let rating = match self.rating.as_str() {
+            "" => None,
+            r => Some(r.parse::<u8>().map_err(|_| UiError::Bad("Rate from 1 to 5.".into()))?),
+        };
+        Ok(DecisionInput {
+            verdict,
+            techniques,
+            reason_code,
+            comment: self.comment,
+            rating,
+            supersedes: self.supersedes.is_some(),
+        })
+    }
+}
+
 async fn decide(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -235,44 +279,7 @@ async fn decide(
     Form(f): Form<DecisionForm>,
 ) -> Response {
     form(s, headers, f.csrf.clone(), move |e, who, _| {
-        let verdict: Verdict = f
-            .verdict
-            .parse()
-            .map_err(|_| UiError::Bad("Choose a verdict: malicious, suspicious, benign or unknown.".into()))?;
-        let techniques = if f.techniques.trim().is_empty() {
-            None
-        } else {
-            Some(
-                f.techniques
-                    .split([',', ' ', ';'])
-                    .filter(|t| !t.is_empty())
-                    .map(|t| TechniqueId::parse(t.trim()).map_err(|e| UiError::Bad(e.to_string())))
-                    .collect::<Result<Vec<_>, _>>()?,
-            )
-        };
-        let reason_code = match f.reason_code.as_str() {
-            "" => None,
-            c => Some(
-                serde_json::from_value::<ReasonCode>(json!(c))
-                    .map_err(|_| UiError::Bad(format!("unknown reason code {c:?}")))?,
-            ),
-        };
-        let rating = match f.rating.as_str() {
-            "" => None,
-            r => Some(r.parse::<u8>().map_err(|_| UiError::Bad("Rate from 1 to 5.".into()))?),
-        };
-        e.decide(
-            who,
-            &id,
-            DecisionInput {
-                verdict,
-                techniques,
-                reason_code,
-                comment: f.comment,
-                rating,
-                supersedes: f.supersedes.is_some(),
-            },
-        )?;
+        e.decide(who, &id, f.input()?)?;
         Ok(see_other(&format!("/alerts/{id}?done=decision")))
     })
     .await
