@@ -37,6 +37,10 @@ const GENERIC_USERS: &[&str] = &[
     "network service",
     "anonymous logon",
     "nt authority\\system",
+    // The well-known SIDs of SYSTEM, LOCAL SERVICE and NETWORK SERVICE, as Sysmon and 4688 write them.
+    "s-1-5-18",
+    "s-1-5-19",
+    "s-1-5-20",
     "-",
     "n/a",
     "null",
@@ -882,6 +886,9 @@ mod tests {
         assert!(e.contains(&"hash:0123456789abcdef0123456789abcdef".to_owned()), "{e:?}");
         assert!(e.contains(&"user:ana".to_owned()), "the domain is not part of the account: {e:?}");
         assert!(!e.iter().any(|k| k.starts_with("src:") || k.contains('$')), "{e:?}");
+        // Sysmon names SYSTEM by its SID on some builds; a named account still counts.
+        assert_eq!(queued(1, "ws01", "S-1-5-18", 0, Severity::Low, &[]).entities, vec!["host:ws01".to_owned()]);
+        assert!(queued(1, "ws01", "CORP\\bob", 0, Severity::Low, &[]).entities.contains(&"user:bob".to_owned()));
     }
 
     /// A queued alert on `host` (and `user`), `minutes` after a fixed start,

@@ -208,21 +208,30 @@ fn analyst_decides_and_requests_senior_approves_auditor_verifies() {
     let server = DemoServer::start();
     let mut b = Browser::start(&driver);
 
-    // The analyst: queue → alert → decision → medium action.
+    // The analyst works one incident: list → incident (narrative, timeline) → decision → an action from it.
     b.sign_in(&server, "demo-analyst");
     assert!(b.text("h1").starts_with("Review queue"));
     b.shot("analyst-queue");
+    b.go(&format!("http://{}/incidents", server.addr));
+    assert!(b.text("h1").starts_with("Incidents"));
+    b.shot("analyst-incidents");
     b.click("table.queue tbody tr a");
-    b.wait("the alert page", || b.url().contains("/alerts/al-").then_some(()));
-    let alert_url = b.url();
-    assert!(b.source().contains("AI-generated"), "the summary is labelled as AI output");
-    assert!(b.find_all("input[name=verdict]:checked").is_empty(), "no verdict is pre-selected");
-    b.shot("analyst-alert");
-    b.click("input[name=verdict][value=suspicious]");
-    b.type_into("#comment", "checked the parent process by hand");
-    b.submit("form[aria-label=Decision] button[type=submit]", "Decision recorded.");
-    assert!(b.source().contains("checked the parent process by hand"));
-    b.shot("analyst-decided");
+    b.wait("the incident page", || b.url().contains("/incidents/inc-").then_some(()));
+    let incident_url = b.url();
+    assert!(b.text("#narrative").starts_with("What happened"));
+    assert!(b.source().contains("every cited alert and field is in this incident"), "the narrative is grounded");
+    assert!(!b.find_all("table.timeline tr").is_empty(), "a timeline");
+    assert!(!b.find_all("ol.strip li.hit").is_empty(), "the kill-chain strip marks its tactics");
+    b.shot("analyst-incident");
+    b.click("form[aria-label=Decision] input[name=verdict][value=malicious]");
+    b.type_into("#comment", "one intrusion, worked as a whole");
+    // The demo's own decisions may have said otherwise on some of its alerts.
+    b.click("form[aria-label=Decision] input[name=supersedes]");
+    b.submit("form[aria-label=Decision] button[type=submit]", "Decision recorded on every alert of the incident.");
+    assert!(b.text(".verdict").contains("decided"));
+    b.shot("analyst-incident-decided");
+    b.click("a[href$='#actions']");
+    b.wait("the incident's first alert", || b.url().contains("/alerts/al-").then_some(()));
     b.click("#action-kind option[value=isolate_host]");
     b.type_into("#action-reason", "host beacons to a known C2 address");
     b.type_into("#action-params", "{\"host\": \"ws-042\"}");
@@ -234,6 +243,21 @@ fn analyst_decides_and_requests_senior_approves_auditor_verifies() {
     b.shot("analyst-requested");
     b.go(&format!("http://{}/approvals", server.addr));
     assert!(b.text(&format!("[id='{id}']")).contains("You asked for this action"));
+
+    // And one alert on its own: queue → alert → decision.
+    b.go(&format!("http://{}/queue", server.addr));
+    b.click("table.queue tbody tr a");
+    b.wait("the alert page", || b.url().contains("/alerts/al-").then_some(()));
+    let alert_url = b.url();
+    assert!(b.source().contains("AI-generated"), "the summary is labelled as AI output");
+    assert!(b.find_all("input[name=verdict]:checked").is_empty(), "no verdict is pre-selected");
+    b.shot("analyst-alert");
+    b.click("input[name=verdict][value=suspicious]");
+    b.type_into("#comment", "checked the parent process by hand");
+    b.click("input[name=supersedes]");
+    b.submit("form[aria-label=Decision] button[type=submit]", "Decision recorded.");
+    assert!(b.source().contains("checked the parent process by hand"));
+    b.shot("analyst-decided");
     b.sign_out();
 
     // The senior analyst approves it from the inbox.
@@ -246,6 +270,8 @@ fn analyst_decides_and_requests_senior_approves_auditor_verifies() {
     b.submit(&format!("{card} form[action$='/approve'] button"), "Approval recorded.");
     assert!(b.find_all(&card).is_empty(), "no longer waiting");
     b.shot("senior-approved");
+    b.go(&incident_url);
+    assert!(b.text(".verdict").contains("malicious"), "the senior sees the incident as decided");
     b.go(&format!("http://{}/dashboards", server.addr));
     assert_eq!(b.find_all("svg.chart").len(), 5, "five charts drawn on the server");
     b.shot("senior-dashboards");
