@@ -543,7 +543,17 @@ impl Engine {
         }
         let done = result?;
         self.save(&req, "action.approved", user_actor(who), serde_json::json!({"note": note, "complete": done}))?;
-        if done { self.run(req, None) } else { Ok(req) }
+        if !done {
+            return Ok(req);
+        }
+        // The approval stands whatever happens next; when the gate will not
+        // run it now (the stop switch), the answer is the approved request,
+        // not a refusal, and `action.blocked` says why it waits. A person
+        // runs it later with `execute_action`.
+        match self.run(req.clone(), None) {
+            Err(EngineError::Gate(gate::GateError::Stopped)) => Ok(req),
+            other => other,
+        }
     }
 
     /// Ends a request with a reason.
@@ -554,10 +564,23 @@ impl Engine {
         Ok(req)
     }
 
-    /// A person runs an approved action that waited (for example behind the rate cap).
+    /// A person runs an approved action that waited (behind the stop switch
+    /// or the hourly cap), or retries one whose executor failed. The answer
+    /// carries the executor's own result (`execution.detail`; the `log`
+    /// executor says it was a dry run).
     pub fn execute_action(&self, who: &Identity, id: &str) -> Result<ActionRequest, EngineError> {
-        who.authorize(Permission::to_approve(self.load(id)?.tier), "execute an approved action")?;
-        let req = self.load(id)?;
+        let mut req = self.load(id)?;
+        who.authorize(Permission::to_approve(req.tier), "execute an approved action")?;
+        match req.status {
+            RequestStatus::Approved => {}
+            RequestStatus::Failed => req.status = RequestStatus::Approved,
+            other => {
+                return Err(EngineError::Refused(format!(
+                    "the request is {}; only an approved or failed action can be run",
+                    other.as_str()
+                )));
+            }
+        }
         self.run(req, Some(who))
     }
 

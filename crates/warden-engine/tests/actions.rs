@@ -214,9 +214,8 @@ fn with_the_stop_switch_on_nothing_executes_and_every_alert_goes_to_review() {
     e.set_stop(&who(&e, "mia"), None, true, "major incident: humans only").unwrap();
     let r = e.request_action(&who(&e, "ann"), input(ActionKind::OpenTicket)).unwrap();
     assert_eq!(r.status, RequestStatus::Pending, "no automatic execution");
-    let err = e.approve_action(&who(&e, "sam"), &pending.id, "ok", None).unwrap_err();
-    assert_eq!(err.to_string(), "the stop switch is on: nothing executes");
-    assert_eq!(e.action(&who(&e, "ann"), &pending.id).unwrap().status, RequestStatus::Approved, "approved, waiting");
+    let approved = e.approve_action(&who(&e, "sam"), &pending.id, "ok", None).unwrap();
+    assert_eq!(approved.status, RequestStatus::Approved, "approved, not run");
     let dns = br#"{"event_type":"dns","src_ip":"10.0.0.1","dns":{"rrname":"a.example"}}"#;
     let mut routes = Vec::new();
     e.triage(dns, "t", None, &mut |ev| {
@@ -232,6 +231,30 @@ fn with_the_stop_switch_on_nothing_executes_and_every_alert_goes_to_review() {
     let actions: Vec<String> =
         e.store().audit_for_object("global").unwrap().into_iter().map(|a| a.record.action).collect();
     assert_eq!(actions, ["stop.engaged", "stop.released"]);
+}
+
+#[test]
+fn approving_while_the_stop_switch_is_on_stores_the_approval_says_it_did_not_run_and_it_runs_after_release() {
+    let (_d, e) = engine(SUPERVISED);
+    let pending = e.request_action(&who(&e, "ann"), input(ActionKind::IsolateHost)).unwrap();
+    e.set_stop(&who(&e, "mia"), None, true, "drill").unwrap();
+    // The answer and the stored state agree: approved, no execution.
+    let answer = e.approve_action(&who(&e, "sam"), &pending.id, "confirmed", None).unwrap();
+    let stored = e.action(&who(&e, "ann"), &pending.id).unwrap();
+    assert_eq!((answer.status, stored.status), (RequestStatus::Approved, RequestStatus::Approved));
+    assert!(answer.execution.is_none() && stored.execution.is_none());
+    let trail: Vec<String> =
+        e.store().audit_for_object(&pending.id).unwrap().into_iter().map(|a| a.record.action).collect();
+    assert!(trail.ends_with(&["action.approved".to_owned(), "action.blocked".to_owned()]), "{trail:?}");
+    // A person's run is gated too while the switch is on.
+    assert!(matches!(e.execute_action(&who(&e, "sam"), &pending.id), Err(EngineError::Gate(_))));
+    e.set_stop(&who(&e, "mia"), None, false, "drill over").unwrap();
+    assert!(matches!(e.execute_action(&who(&e, "ann"), &pending.id), Err(EngineError::Denied(_))), "by tier");
+    let ran = e.execute_action(&who(&e, "sam"), &pending.id).unwrap();
+    assert_eq!(ran.status, RequestStatus::Executed);
+    let detail = &ran.execution.as_ref().unwrap().detail;
+    assert!(detail.starts_with("dry run"), "the log executor says it was a dry run: {detail}");
+    assert!(matches!(e.execute_action(&who(&e, "sam"), &pending.id), Err(EngineError::Refused(_))), "runs once");
 }
 
 #[test]

@@ -83,6 +83,7 @@ pub fn routes() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(action))
         .routes(routes!(approve))
         .routes(routes!(reject))
+        .routes(routes!(execute))
         .routes(routes!(stop_on, stop_off))
         .routes(routes!(quality))
         .routes(routes!(checkpoint))
@@ -115,14 +116,30 @@ pub struct ErrorDetail {
     message: String,
 }
 
-/// A request's id, tier and status.
+/// A request's id, tier and status, and what its executor answered when it ran.
 #[derive(Serialize, ToSchema)]
 pub struct ActionState {
     id: String,
     #[schema(example = "medium")]
     tier: String,
+    /// `approved` after a complete approval means it has not run (the stop switch, the hourly cap).
     #[schema(example = "pending")]
     status: String,
+    /// The executor's own answer (`dry run: …` for the log executor); absent until it runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "dry run: isolate_host recorded, not sent")]
+    result: Option<String>,
+}
+
+impl From<&warden_govern::ActionRequest> for ActionState {
+    fn from(r: &warden_govern::ActionRequest) -> Self {
+        ActionState {
+            id: r.id.clone(),
+            tier: r.tier.as_str().into(),
+            status: r.status.as_str().into(),
+            result: r.execution.as_ref().map(|x| x.detail.clone()),
+        }
+    }
 }
 
 impl From<EngineError> for ApiError {
@@ -437,11 +454,7 @@ async fn request_action(
     let input =
         ActionInput { alert_id: b.alert_id, kind: b.action, params: b.params, reason: b.reason, draft: b.draft };
     let r = as_user(&s, &headers, move |e, who| e.request_action(who, input)).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(serde_json::json!({"id": r.id, "tier": r.tier.as_str(), "status": r.status.as_str()})),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, Json(ActionState::from(&r))).into_response())
 }
 
 /// One action request with its approvals, draft and execution.
@@ -482,7 +495,21 @@ async fn approve(
     Json(b): Json<ReasonBody>,
 ) -> Result<Response, ApiError> {
     let r = as_user(&s, &headers, move |e, who| e.approve_action(who, &id, &b.reason, b.text)).await?;
-    Ok(Json(serde_json::json!({"id": r.id, "tier": r.tier.as_str(), "status": r.status.as_str()})).into_response())
+    Ok(Json(ActionState::from(&r)).into_response())
+}
+
+/// Runs an approved action that waited (the stop switch, the hourly cap) or retries a failed one; answers with the executor's result.
+#[utoipa::path(post, path = "/api/v1/actions/{id}/execute", tag = "actions", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Request id")),
+    responses((status = 200, body = ActionState), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, description = "Not approved, already run, or the stop switch is on", body = ErrorBody)))]
+async fn execute(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let r = as_user(&s, &headers, move |e, who| e.execute_action(who, &id)).await?;
+    Ok(Json(ActionState::from(&r)).into_response())
 }
 
 /// Rejects a request, with a reason.
@@ -497,7 +524,7 @@ async fn reject(
     Json(b): Json<ReasonBody>,
 ) -> Result<Response, ApiError> {
     let r = as_user(&s, &headers, move |e, who| e.reject_action(who, &id, &b.reason)).await?;
-    Ok(Json(serde_json::json!({"id": r.id, "tier": r.tier.as_str(), "status": r.status.as_str()})).into_response())
+    Ok(Json(ActionState::from(&r)).into_response())
 }
 
 /// Engages the stop switch (globally, or for one workflow).

@@ -26,6 +26,7 @@ const CONTRACT: &[(&str, &str)] = &[
     ("GET", "/api/v1/actions/{id}"),
     ("POST", "/api/v1/actions/{id}/approve"),
     ("POST", "/api/v1/actions/{id}/reject"),
+    ("POST", "/api/v1/actions/{id}/execute"),
     ("POST", "/api/v1/stop"),
     ("DELETE", "/api/v1/stop"),
     ("GET", "/api/v1/metrics/quality"),

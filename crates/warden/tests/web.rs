@@ -326,6 +326,72 @@ fn a_requester_cannot_approve_their_own_request() {
 }
 
 #[test]
+fn approving_while_the_stop_switch_is_on_says_it_did_not_run_and_the_approvals_page_runs_it_after_release() {
+    let s = DemoServer::start();
+    let mut manager = s.signed_in("demo-manager");
+    let mt = manager.csrf();
+    let mut analyst = s.signed_in("demo-analyst");
+    let alert = first_alert(&mut analyst);
+    let at = analyst.csrf();
+    let r = analyst.post_form(
+        "/actions",
+        &[
+            ("csrf", &at),
+            ("alert_id", &alert),
+            ("action", "isolate_host"),
+            ("reason", "stop drill test"),
+            ("params", "{\"host\": \"ws-7\"}"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let on = manager.post_form("/settings/stop", &[("csrf", &mt), ("on", "true"), ("reason", "drill")]);
+    assert_eq!(on.status, 303);
+    // A banner on every page while it is on.
+    for p in ["/queue", "/incidents", "/approvals", "/dashboards", "/settings"] {
+        assert!(analyst.get(p).body.contains("The stop switch is on"), "{p} has no stop banner");
+    }
+    let mut senior = s.signed_in("demo-senior");
+    let st = senior.csrf();
+    let page = senior.get("/approvals");
+    let at_card = page.body.find("stop drill test").expect("the request is in the inbox");
+    let id = page.body[..at_card]
+        .rsplit("<article class=\"card\" id=\"")
+        .next()
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(id.starts_with("ar-"), "{id}");
+    let r = senior.post_form(&format!("/actions/{id}/approve"), &[("csrf", &st), ("reason", "confirmed")]);
+    assert_eq!(r.status, 303, "the approval is recorded, not refused: {}", r.body);
+    assert_eq!(r.header("location"), Some("/approvals?done=approved_not_run"));
+    let waiting = senior.get("/approvals?done=approved_not_run");
+    assert!(waiting.body.contains("The action has not run: the stop switch is on"));
+    assert!(waiting.body.contains(&format!("id=\"run-{id}\"")), "listed as approved, waiting to run");
+    assert!(!waiting.body.contains(&format!("/actions/{id}/execute")), "no run button while the switch is on");
+    let run = |c: &mut common::Client, t: &str, confirm: bool| {
+        let mut form = vec![("csrf", t)];
+        if confirm {
+            form.push(("confirm", "on"));
+        }
+        c.post_form(&format!("/actions/{id}/execute"), &form)
+    };
+    assert_eq!(run(&mut senior, &st, true).status, 409, "still refused by the switch");
+    let off = manager.post_form("/settings/stop", &[("csrf", &mt), ("on", "false"), ("reason", "drill over")]);
+    assert_eq!(off.status, 303);
+    assert!(!analyst.get("/queue").body.contains("The stop switch is on"));
+    let unconfirmed = run(&mut senior, &st, false);
+    assert_eq!(unconfirmed.status, 400, "a medium-tier run asks for confirmation");
+    assert!(unconfirmed.body.contains("confirmation"));
+    let ran = run(&mut senior, &st, true);
+    assert_eq!(ran.header("location"), Some("/approvals?done=executed"), "{}", ran.body);
+    let after = senior.get("/approvals?done=executed");
+    assert!(after.body.contains("dry run: isolate_host recorded, not sent"), "the executor's own answer is shown");
+    assert_eq!(run(&mut senior, &st, true).status, 409, "it runs once");
+}
+
+#[test]
 fn hostile_alert_text_is_shown_as_inert_text() {
     let s = DemoServer::start();
     let hostile = r#"{"event_type":"alert","src_ip":"10.0.0.9","alert":{"signature":"<script>alert(1)</script><img src=x onerror=alert(2)>","severity":1},"note":"\"><svg onload=alert(3)>"}"#;

@@ -104,7 +104,7 @@ async fn list(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Quer
         Ok(render(
             StatusCode::OK,
             "incidents.html",
-            json!({"me": me(who, sess), "items": items, "pager": pager,
+            json!({"me": me(e, who, sess), "items": items, "pager": pager,
                    "filter": {"state": q.state, "severity": q.severity, "q": q.q, "entity": q.entity,
                               "sort": q.sort, "assignee": q.assignee},
                    "severities": warden_core::Severity::ALL.iter().rev().map(|v| v.as_str()).collect::<Vec<_>>()}),
@@ -142,7 +142,7 @@ async fn show(
             .map(|(kind, values)| json!({"kind": kind, "values": links(kind, Some(values), usize::MAX)}))
             .collect();
         let ctx = json!({
-            "me": me(who, sess),
+            "me": me(e, who, sess),
             "notice": notice(n.done.as_deref()),
             "i": v.summary,
             "rows": v.rows,
@@ -272,7 +272,7 @@ async fn entity(State(s): State<Arc<AppState>>, headers: HeaderMap, Path(key): P
         Ok(render(
             StatusCode::OK,
             "entity.html",
-            json!({"me": me(who, sess), "kind": kind, "value": value, "key": key,
+            json!({"me": me(e, who, sess), "kind": kind, "value": value, "key": key,
                    "incidents": incidents.items, "incident_total": incidents.total,
                    "events": events, "event_total": total}),
             BTreeMap::new(),

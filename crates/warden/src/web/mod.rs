@@ -117,8 +117,10 @@ fn render(status: StatusCode, name: &str, ctx: Json, svg: BTreeMap<&str, String>
 }
 
 /// What every page shows about the signed-in user.
-fn me(who: &Identity, s: &Session) -> Json {
+fn me(e: &Engine, who: &Identity, s: &Session) -> Json {
     json!({
+        // Every page says so while the stop switch is on (an unreadable switch reads as on).
+        "stopped": e.stopped().unwrap_or(true),
         "user": who.user,
         "roles": who.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
         "csrf": s.csrf,
@@ -226,7 +228,7 @@ where
             Ok(w) => w,
             Err(_) => return UiError::Login(here).into_response(None),
         };
-        let me = me(&who, &sess);
+        let me = me(&s.engine, &who, &sess);
         f(&s.engine, &who, &sess).unwrap_or_else(|e| e.into_response(Some(me)))
     })
     .await
@@ -242,15 +244,15 @@ where
         let sess = session_of(&s.engine, &headers);
         let genuine = same_origin(&headers) && sess.as_ref().is_some_and(|(_, x)| session::same_secret(&csrf, &x.csrf));
         let Some((_, sess)) = sess.filter(|_| genuine) else {
-            let me =
-                session_of(&s.engine, &headers).and_then(|(_, x)| Some(me(&s.engine.identity_of(&x.user).ok()?, &x)));
+            let me = session_of(&s.engine, &headers)
+                .and_then(|(_, x)| Some(me(&s.engine, &s.engine.identity_of(&x.user).ok()?, &x)));
             return UiError::Forged.into_response(me);
         };
         let who = match s.engine.identity_of(&sess.user) {
             Ok(w) => w,
             Err(_) => return UiError::Login("/queue".into()).into_response(None),
         };
-        let me = me(&who, &sess);
+        let me = me(&s.engine, &who, &sess);
         f(&s.engine, &who, &sess).unwrap_or_else(|e| e.into_response(Some(me)))
     })
     .await

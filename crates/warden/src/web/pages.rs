@@ -14,6 +14,7 @@ pub(super) fn routes() -> Router<Arc<AppState>> {
         .route("/approvals", get(approvals))
         .route("/actions/{id}/approve", post(approve))
         .route("/actions/{id}/reject", post(reject))
+        .route("/actions/{id}/execute", post(execute))
         .route("/dashboards", get(dashboards))
         .route("/audit", get(audit))
         .route("/audit/bundle", get(bundle))
@@ -95,7 +96,7 @@ async fn queue(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Que
         Ok(render(
             StatusCode::OK,
             "queue.html",
-            json!({"me": me(who, sess), "items": items, "filter": filter, "pager": pager,
+            json!({"me": me(e, who, sess), "items": items, "filter": filter, "pager": pager,
                    "workflows": workflows.keys().collect::<Vec<_>>(),
                    "severities": warden_core::Severity::ALL.iter().rev().map(|v| v.as_str()).collect::<Vec<_>>(),
                    "routes": warden_core::RouteKind::ALL.iter().rev().map(|v| v.as_str()).collect::<Vec<_>>()}),
@@ -121,6 +122,12 @@ pub(super) fn notice(done: Option<&str>) -> Option<&'static str> {
         "claimed" => Some("The alert is yours to review."),
         "action" => Some("Action requested."),
         "approved" => Some("Approval recorded."),
+        "approved_not_run" => {
+            Some("Approval recorded. The action has not run: the stop switch is on. Run it below once it is released.")
+        }
+        "executed" => Some("The action ran; its result is below."),
+        "failed" => Some("The action failed; the executor's answer is below. You may retry it."),
+        "deferred" => Some("The action did not run yet; see why below."),
         "rejected" => Some("Request rejected."),
         "stop" => Some("Stop switch changed."),
         "incident_decided" => Some("Decision recorded on every alert of the incident."),
@@ -176,7 +183,7 @@ async fn alert(
         let actions: Vec<Json> = v.actions.iter().map(|r| action_json(r, who)).collect();
         let matrix = e.risk_matrix()?;
         let ctx = json!({
-            "me": me(who, sess),
+            "me": me(e, who, sess),
             "notice": notice(n.done.as_deref()),
             "id": v.alert.id.as_str(),
             "alert": {"format": v.alert.format.as_str(), "received_at": v.alert.received_at.to_string(),
@@ -333,17 +340,20 @@ async fn approvals(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(n):
     page(s, headers, "/approvals".into(), move |e, who, sess| {
         let pending: Vec<Json> =
             e.actions_seen_by(who, Some(RequestStatus::Pending))?.iter().map(|r| action_json(r, who)).collect();
-        let recent: Vec<Json> = e
-            .actions_seen_by(who, None)?
+        let all = e.actions_seen_by(who, None)?;
+        // Approved and not run (the stop switch, the hourly cap) or failed: a person runs or retries them.
+        let waiting: Vec<Json> = all
             .iter()
-            .filter(|r| r.status != RequestStatus::Pending)
-            .take(20)
+            .filter(|r| matches!(r.status, RequestStatus::Approved | RequestStatus::Failed))
             .map(|r| action_json(r, who))
             .collect();
+        let recent: Vec<Json> =
+            all.iter().filter(|r| r.status != RequestStatus::Pending).take(20).map(|r| action_json(r, who)).collect();
         Ok(render(
             StatusCode::OK,
             "approvals.html",
-            json!({"me": me(who, sess), "notice": notice(n.done.as_deref()), "pending": pending, "recent": recent}),
+            json!({"me": me(e, who, sess), "notice": notice(n.done.as_deref()), "pending": pending, "waiting": waiting,
+                   "recent": recent, "stopped": e.stopped()?}),
             BTreeMap::new(),
         ))
     })
@@ -372,8 +382,46 @@ async fn approve(
             return Err(UiError::Bad(format!("A {} action needs a written reason to approve.", req.tier)));
         }
         let text = f.text.filter(|t| !t.trim().is_empty());
-        e.approve_action(who, &id, &f.reason, text)?;
-        Ok(see_other("/approvals?done=approved"))
+        let after = e.approve_action(who, &id, &f.reason, text)?;
+        let complete = warden_govern::gate::still_needed(&after).is_none();
+        Ok(see_other(if after.status == RequestStatus::Approved && complete {
+            "/approvals?done=approved_not_run"
+        } else {
+            "/approvals?done=approved"
+        }))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct ExecuteForm {
+    #[serde(default)]
+    csrf: String,
+    /// The confirmation box a medium or higher tier action needs.
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+async fn execute(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<ExecuteForm>,
+) -> Response {
+    form(s, headers, f.csrf.clone(), move |e, who, _| {
+        let req = e.action(who, &id)?;
+        if req.tier >= warden_core::RiskTier::Medium && f.confirm.is_none() {
+            return Err(UiError::Bad(format!(
+                "Running a {} action needs the confirmation box ticked: it acts on real systems.",
+                req.tier
+            )));
+        }
+        let ran = e.execute_action(who, &id)?;
+        Ok(see_other(match ran.status {
+            RequestStatus::Executed => "/approvals?done=executed",
+            RequestStatus::Failed => "/approvals?done=failed",
+            _ => "/approvals?done=deferred",
+        }))
     })
     .await
 }
@@ -464,7 +512,7 @@ async fn dashboards(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Respo
             })
             .collect();
         let ctx = json!({
-            "me": me(who, sess),
+            "me": me(e, who, sess),
             "spend": spend,
             "blind_spots": blind_spots,
             "per_analyzer": per_analyzer,
@@ -485,7 +533,7 @@ async fn audit(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
         who.authorize(Permission::ReadAudit, "read the audit trail").map_err(EngineError::from)?;
         let checkpoint = e.latest_checkpoint()?;
         let verify = crate::api::audit_status(e)?;
-        let ctx = json!({"me": me(who, sess), "checkpoint": checkpoint, "verify": verify, "public_key": e.audit_public_key()});
+        let ctx = json!({"me": me(e, who, sess), "checkpoint": checkpoint, "verify": verify, "public_key": e.audit_public_key()});
         Ok(render(StatusCode::OK, "audit.html", ctx, BTreeMap::new()))
     })
     .await
@@ -538,7 +586,7 @@ async fn settings(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(n): 
         let register = e.store().register().map_err(EngineError::from)?;
         let switches = e.switches()?;
         let ctx = json!({
-            "me": me(who, sess),
+            "me": me(e, who, sess),
             "notice": notice(n.done.as_deref()),
             "policy_version": e.policy_version(),
             "govern": c.govern,
