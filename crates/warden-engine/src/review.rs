@@ -124,6 +124,63 @@ pub struct QueueEntry {
     pub summary: Option<String>,
 }
 
+/// A page of the queue with the true total.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct QueuePage {
+    pub total: u64,
+    pub offset: usize,
+    pub limit: usize,
+    pub items: Vec<QueueEntry>,
+}
+
+/// Queue filters as people give them; every value is checked.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueFilter {
+    /// `new`, `in_review`, `decided`, `open` (not decided); all when absent.
+    pub state: Option<String>,
+    pub severity: Option<String>,
+    pub workflow: Option<String>,
+    pub route: Option<String>,
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+}
+
+impl QueueFilter {
+    fn query(&self, e: &Engine) -> Result<warden_store::ReviewQuery, EngineError> {
+        let refuse = |what: &str, v: &str, allowed: String| {
+            EngineError::Invalid(format!("unknown {what} {v:?}: use one of {allowed}"))
+        };
+        let mut q = warden_store::ReviewQuery::default();
+        match self.state.as_deref() {
+            None => {}
+            Some("open") => q.open = true,
+            Some(s @ ("new" | "in_review" | "decided")) => q.state = Some(s.to_owned()),
+            Some(s) => return Err(refuse("state", s, "new, in_review, decided, open".into())),
+        }
+        if let Some(s) = &self.severity {
+            s.parse::<warden_core::Severity>()
+                .map_err(|_| refuse("severity", s, "critical, high, medium, low, info".into()))?;
+            q.severity = Some(s.clone());
+        }
+        if let Some(w) = &self.workflow {
+            if !e.workflows().iter().any(|x| &x.name == w) {
+                let names: Vec<&str> = e.workflows().iter().map(|x| x.name.as_str()).collect();
+                return Err(refuse("workflow", w, names.join(", ")));
+            }
+            q.workflow = Some(w.clone());
+        }
+        if let Some(r) = &self.route {
+            if !warden_core::RouteKind::ALL.iter().any(|k| k.as_str() == r) {
+                let names: Vec<&str> = warden_core::RouteKind::ALL.iter().map(|k| k.as_str()).collect();
+                return Err(refuse("route", r, names.join(", ")));
+            }
+            q.route = Some(r.clone());
+        }
+        Ok(q)
+    }
+}
+
 /// One alert with everything known about it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AlertView {
@@ -200,15 +257,31 @@ impl Engine {
         Ok((aid, rec))
     }
 
-    /// The queue, highest priority first; `state` filters (`new`, `in_review`, `decided`).
+    /// The first 1,000 of the queue, highest priority first; `state` filters
+    /// (`new`, `in_review`, `decided`). [`Engine::queue_page`] pages past it.
     pub fn queue(&self, who: &Identity, state: Option<&str>) -> Result<Vec<QueueEntry>, EngineError> {
+        let filter = QueueFilter { state: state.map(str::to_owned), limit: Some(1000), ..QueueFilter::default() };
+        Ok(self.queue_page(who, &filter)?.items)
+    }
+
+    /// A page of the queue, highest priority first, with the true total of
+    /// what matches. Every filter value is checked.
+    pub fn queue_page(&self, who: &Identity, filter: &QueueFilter) -> Result<QueuePage, EngineError> {
         who.authorize(Permission::Review, "see the review queue")?;
+        let q = filter.query(self)?;
+        let (limit, offset) = (filter.limit.unwrap_or(100), filter.offset.unwrap_or(0));
+        if !(1..=1000).contains(&limit) {
+            return Err(EngineError::Invalid("limit is 1 to 1000; page with offset".into()));
+        }
         let now = Timestamp::now();
         let mut out = Vec::new();
         let mut views = Vec::new();
-        for item in self.store().review_items(state, 1000)? {
+        let (total, items) = self.store().review_items(&q, offset, limit)?;
+        for item in items {
             let age_h = now.duration_since(item.created_at).as_secs_f64() / 3600.0;
-            let priority = severity_rank(&item.severity) * 10.0 + age_h.clamp(0.0, 48.0) / 4.0;
+            // Severity first, then age (up to two days, worth less than one
+            // step of severity): the order the store pages in.
+            let priority = severity_rank(&item.severity) * 10.0 + age_h.clamp(0.0, 48.0) / 5.0;
             // Shadow: the AI's output is not a decision. Blind first look: not until decided.
             let hidden = self.workflows().iter().any(|w| {
                 w.name == item.workflow
@@ -242,8 +315,7 @@ impl Engine {
         }
         // One write for the whole page, not one per alert.
         self.keep_views(views.iter())?;
-        out.sort_by(|a, b| b.priority.total_cmp(&a.priority).then(a.item.alert_id.cmp(&b.item.alert_id)));
-        Ok(out)
+        Ok(QueuePage { total, offset, limit, items: out })
     }
 
     /// An alert with its assessment, validation, route, decisions and

@@ -388,3 +388,40 @@ fn one_analyst_cannot_record_two_contradictory_verdicts_unless_the_second_supers
         "the change of mind is audited"
     );
 }
+
+#[test]
+fn the_queue_pages_past_a_thousand_with_a_true_total_and_refuses_unknown_filters() {
+    use warden_engine::review::QueueFilter;
+    let e = engine("");
+    let input: String = (0..1050).map(|i| dns(i) + "\n").collect();
+    triage(&e, input.as_bytes());
+    let ann = who(&e, "ann");
+    let page = |offset, limit| {
+        e.queue_page(&ann, &QueueFilter { limit: Some(limit), offset: Some(offset), ..QueueFilter::default() }).unwrap()
+    };
+    let first = page(0, 1000);
+    assert_eq!((first.total, first.items.len()), (1050, 1000), "the total is true past the page");
+    let last = page(1000, 1000);
+    assert_eq!(last.items.len(), 50, "the end is reachable");
+    assert!(!first.items.iter().any(|x| last.items.iter().any(|y| y.item.alert_id == x.item.alert_id)));
+    assert!(first.items.windows(2).all(|w| w[0].priority >= w[1].priority), "highest priority first");
+    let open = e
+        .queue_page(
+            &ann,
+            &QueueFilter { state: Some("open".into()), route: Some("review".into()), ..QueueFilter::default() },
+        )
+        .unwrap();
+    assert_eq!(open.total, 1050);
+    for (f, named) in [
+        (QueueFilter { state: Some("closed".into()), ..QueueFilter::default() }, "new, in_review, decided, open"),
+        (QueueFilter { severity: Some("urgent".into()), ..QueueFilter::default() }, "critical"),
+        (QueueFilter { workflow: Some("nope".into()), ..QueueFilter::default() }, "default"),
+        (QueueFilter { route: Some("bin".into()), ..QueueFilter::default() }, "escalated"),
+        (QueueFilter { limit: Some(5000), ..QueueFilter::default() }, "page with offset"),
+    ] {
+        match e.queue_page(&ann, &f) {
+            Err(EngineError::Invalid(m)) => assert!(m.contains(named), "{m}"),
+            other => panic!("{f:?} was not refused: {other:?}"),
+        }
+    }
+}

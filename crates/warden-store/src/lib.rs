@@ -114,6 +114,19 @@ pub struct IncidentLink {
     pub signature: String,
 }
 
+/// Which queue items to list. Values are checked by the caller (the engine).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReviewQuery {
+    /// `new`, `in_review` or `decided`.
+    pub state: Option<String>,
+    /// Everything not decided (ignored when `state` is given).
+    pub open: bool,
+    pub severity: Option<String>,
+    pub workflow: Option<String>,
+    /// The route that queued it (`review`, `escalated`, …).
+    pub route: Option<String>,
+}
+
 /// A page of incidents and how many match in all.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IncidentPage {
@@ -440,10 +453,10 @@ pub trait Store: Send + Sync {
     /// The workflow that routed an alert.
     fn alert_workflow(&self, id: &str) -> Result<Option<String>, StoreError>;
 
-    /// Queue items, most severe first and oldest first within a severity (so
-    /// a limit never hides a critical alert behind older low ones),
-    /// optionally in one state.
-    fn review_items(&self, state: Option<&str>, limit: usize) -> Result<Vec<ReviewItem>, StoreError>;
+    /// A page of queue items, most severe first and oldest first within a
+    /// severity (so a page never hides a critical alert behind older low
+    /// ones), optionally in one state, with how many there are in all.
+    fn review_items(&self, q: &ReviewQuery, offset: usize, limit: usize) -> Result<(u64, Vec<ReviewItem>), StoreError>;
 
     /// Stores a new web session.
     fn put_session(&self, s: &SessionRow) -> Result<(), StoreError>;

@@ -11,7 +11,8 @@ use warden_core::{Alert, AlertId, AuditEntry, AuditRecord, Fingerprint};
 
 use crate::{
     AlertRecord, Batch, Counts, DeadLetter, Feedback, IncidentLink, IncidentPage, IncidentQuery, IncidentRow, Naming,
-    ProcessingRow, Receipt, ReviewItem, SessionRow, Store, StoreError, Switch, TokenRow, UserRecord, VaultRow,
+    ProcessingRow, Receipt, ReviewItem, ReviewQuery, SessionRow, Store, StoreError, Switch, TokenRow, UserRecord,
+    VaultRow,
 };
 
 /// Schema changes, applied in order; `PRAGMA user_version` records how many ran.
@@ -281,21 +282,29 @@ impl SqliteStore {
     /// Review items by state and/or alert, oldest first.
     fn query_review(
         &self,
-        state: Option<&str>,
+        q: &ReviewQuery,
         alert: Option<&str>,
+        offset: usize,
         limit: usize,
-    ) -> Result<Vec<ReviewItem>, StoreError> {
+    ) -> Result<(u64, Vec<ReviewItem>), StoreError> {
         let conn = self.lock();
-        let mut stmt = conn.prepare_cached(
-            "SELECT alert_id, workflow, state, assignee, severity, created_at, updated_at FROM review_items
-             WHERE (?1 IS NULL OR state = ?1) AND (?3 IS NULL OR alert_id = ?3)
-             ORDER BY CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2
-                                    WHEN 'low' THEN 1 ELSE 0 END DESC, created_at, alert_id
-             LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![state, limit as i64, alert], |r| {
-            <(String, String, String, Option<String>, String, String, String)>::try_from(r)
-        })?;
+        let state = q.state.as_deref().or(q.open.then_some(""));
+        let wheres = "FROM review_items ri LEFT JOIN routes r ON r.alert_id = ri.alert_id
+             WHERE (?1 IS NULL OR (?1 = '' AND ri.state != 'decided') OR ri.state = ?1)
+               AND (?2 IS NULL OR ri.alert_id = ?2) AND (?3 IS NULL OR ri.severity = ?3)
+               AND (?4 IS NULL OR ri.workflow = ?4) AND (?5 IS NULL OR r.route = ?5)";
+        let args = params![state, alert, q.severity, q.workflow, q.route];
+        let total: i64 = conn.prepare_cached(&format!("SELECT count(*) {wheres}"))?.query_row(args, |r| r.get(0))?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT ri.alert_id, ri.workflow, ri.state, ri.assignee, ri.severity, ri.created_at, ri.updated_at {wheres}
+             ORDER BY CASE ri.severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2
+                                       WHEN 'low' THEN 1 ELSE 0 END DESC, ri.created_at, ri.alert_id
+             LIMIT ?6 OFFSET ?7"
+        ))?;
+        let rows = stmt
+            .query_map(params![state, alert, q.severity, q.workflow, q.route, limit as i64, offset as i64], |r| {
+                <(String, String, String, Option<String>, String, String, String)>::try_from(r)
+            })?;
         let mut out = Vec::new();
         for row in rows {
             let (alert_id, workflow, state, assignee, severity, created, updated) = row?;
@@ -310,7 +319,7 @@ impl SqliteStore {
                 updated_at: ts(&updated)?,
             });
         }
-        Ok(out)
+        Ok((total as u64, out))
     }
 
     /// Opens (creating if needed) the database and applies pending migrations.
@@ -1056,8 +1065,8 @@ impl Store for SqliteStore {
         Ok(conn.query_row("SELECT workflow FROM routes WHERE alert_id = ?1", [id], |r| r.get(0)).optional()?)
     }
 
-    fn review_items(&self, state: Option<&str>, limit: usize) -> Result<Vec<ReviewItem>, StoreError> {
-        self.query_review(state, None, limit)
+    fn review_items(&self, q: &ReviewQuery, offset: usize, limit: usize) -> Result<(u64, Vec<ReviewItem>), StoreError> {
+        self.query_review(q, None, offset, limit)
     }
 
     fn put_session(&self, s: &SessionRow) -> Result<(), StoreError> {
@@ -1131,7 +1140,7 @@ impl Store for SqliteStore {
     }
 
     fn review_item(&self, alert_id: &str) -> Result<Option<ReviewItem>, StoreError> {
-        Ok(self.query_review(None, Some(alert_id), 1)?.pop())
+        Ok(self.query_review(&ReviewQuery::default(), Some(alert_id), 0, 1)?.1.pop())
     }
 
     fn set_review(

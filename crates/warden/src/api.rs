@@ -409,22 +409,40 @@ async fn split_incident(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 struct QueueQuery {
-    /// `new`, `in_review` or `decided`; all when absent.
+    /// `new`, `in_review`, `decided` or `open` (not decided); all when absent.
     state: Option<String>,
+    /// Exactly this severity.
+    severity: Option<String>,
+    workflow: Option<String>,
+    /// The route that queued it: `review` or `escalated`.
+    route: Option<String>,
+    /// 1 to 1000 (default 100).
+    limit: Option<usize>,
+    offset: Option<usize>,
 }
 
-/// The review queue, highest priority first.
+/// The review queue, highest priority first (severity, then age), a page at a time with the true total.
 #[utoipa::path(get, path = "/api/v1/queue", tag = "review", security(("bearer" = [])), params(QueueQuery),
-    responses((status = 200, description = "Queue entries", body = [Object]),
+    responses((status = 200, description = "`{total, offset, limit, items}`", body = Object),
+              (status = 400, description = "An unknown filter value", body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn queue(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
     Query(q): Query<QueueQuery>,
 ) -> Result<Response, ApiError> {
-    let items = as_user(&s, &headers, move |e, who| e.queue(who, q.state.as_deref())).await?;
-    Ok(Json(items).into_response())
+    let filter = warden_engine::review::QueueFilter {
+        state: q.state,
+        severity: q.severity,
+        workflow: q.workflow,
+        route: q.route,
+        limit: q.limit,
+        offset: q.offset,
+    };
+    let page = as_user(&s, &headers, move |e, who| e.queue_page(who, &filter)).await?;
+    Ok(Json(page).into_response())
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -14,11 +14,18 @@ use crate::print_json;
 
 #[derive(Subcommand, Debug)]
 pub enum ReviewCommand {
-    /// The queue, highest priority first.
+    /// The queue, highest priority first (severity, then age), a page at a time.
     List {
-        /// new, in_review or decided.
+        /// new, in_review, decided or open (not decided).
         #[arg(long)]
         state: Option<String>,
+        /// Exactly this severity.
+        #[arg(long)]
+        severity: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
         #[command(flatten)]
         auth: Auth,
     },
@@ -222,14 +229,7 @@ pub fn incidents(engine: &Engine, cmd: IncidentsCommand) -> anyhow::Result<ExitC
                             if i.sla_breached { "  [SLA breached]" } else { "" }
                         );
                     }
-                    let end = (page.offset + page.items.len()) as u64;
-                    eprintln!(
-                        "{}–{} of {} incident(s){}",
-                        if page.items.is_empty() { 0 } else { page.offset + 1 },
-                        end,
-                        page.total,
-                        if end < page.total { format!("; next page: --offset {end}") } else { String::new() }
-                    );
+                    pages_line(page.offset, page.items.len(), page.total, "incident(s)");
                 }
             }
         }
@@ -253,8 +253,17 @@ pub fn incidents(engine: &Engine, cmd: IncidentsCommand) -> anyhow::Result<ExitC
 
 pub fn review(engine: &Engine, cmd: ReviewCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        ReviewCommand::List { state, auth } => {
-            let q = engine.queue(&auth.identity(engine)?, state.as_deref())?;
+        ReviewCommand::List { state, severity, limit, offset, auth } => {
+            let filter = warden_engine::review::QueueFilter {
+                state,
+                severity,
+                limit: Some(limit),
+                offset: Some(offset),
+                ..Default::default()
+            };
+            let page = engine.queue_page(&auth.identity(engine)?, &filter)?;
+            let q = page.items;
+            let shown = q.len();
             println!(
                 "{:<23} {:<9} {:<8} {:>5} {:<10} {:<6} {:<10} ASSIGNEE",
                 "ALERT", "STATE", "SEVERITY", "PRIO", "AI", "CONF", "WORKFLOW"
@@ -272,6 +281,7 @@ pub fn review(engine: &Engine, cmd: ReviewCommand) -> anyhow::Result<ExitCode> {
                     e.item.assignee.unwrap_or_default()
                 );
             }
+            pages_line(page.offset, shown, page.total, "alert(s)");
         }
         ReviewCommand::Show { id, auth } => print_json(&engine.alert_view(&auth.identity(engine)?, &id)?)?,
         ReviewCommand::Claim { id, auth } => {
@@ -498,4 +508,16 @@ pub fn coverage(engine: &Engine, navigator: Option<&PathBuf>) -> anyhow::Result<
         eprintln!("Navigator layers written: {} (detections), {} (labelled data)", path.display(), twin.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where a page is in the whole, on stderr (so the table or JSON on stdout stays clean).
+fn pages_line(offset: usize, shown: usize, total: u64, what: &str) {
+    let end = (offset + shown) as u64;
+    eprintln!(
+        "{}–{} of {} {what}{}",
+        if shown == 0 { 0 } else { offset + 1 },
+        end,
+        total,
+        if end < total { format!("; next page: --offset {end}") } else { String::new() }
+    );
 }

@@ -679,6 +679,13 @@ fn the_api_checks_the_permission_matrix_on_every_route() {
         assert_eq!(list["total"], 2, "{list}");
         let mine = list["items"].as_array().unwrap().iter().find(|i| i["alert_ids"][0] == id.as_str()).unwrap();
         let incident = format!("/api/v1/incidents/{}", mine["incident_id"].as_str().unwrap());
+        let (st, q) = http_json(addr, "GET", "/api/v1/queue?limit=1", Some(&t("ann")), "");
+        let q: serde_json::Value = serde_json::from_str(&q).unwrap();
+        assert_eq!((st, q["total"].as_u64(), q["items"].as_array().map(Vec::len)), (200, Some(2), Some(1)), "{q}");
+        let (st, q) = http_json(addr, "GET", "/api/v1/queue?limit=1&offset=1", Some(&t("ann")), "");
+        assert!(st == 200 && q.contains("\"offset\":1"), "the second page: {q}");
+        let (st, b) = http_json(addr, "GET", "/api/v1/queue?state=closed", Some(&t("ann")), "");
+        assert!(st == 400 && b.contains("unknown state"), "{st} {b}");
         let (st, b) = http_json(addr, "GET", "/api/v1/incidents?severity=urgent", Some(&t("ann")), "");
         assert!(st == 400 && b.contains("unknown severity"), "an unknown filter value is refused: {st} {b}");
         // The stop switch comes last: while it is on, actions are refused.

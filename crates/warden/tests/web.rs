@@ -117,9 +117,11 @@ fn sign_in_gives_a_hardened_session_cookie_and_every_page_needs_one() {
     let q = anon.get("/queue");
     assert_eq!(q.status, 200);
     assert!(q.body.contains("demo-analyst") && q.body.contains("Review queue"));
-    for option in ["<option value=\"critical\">", "<option value=\"auto_closed\">", "<option value=\"escalated\">"] {
+    for option in ["<option value=\"critical\">", "<option value=\"review\">", "<option value=\"escalated\">"] {
         assert!(q.body.contains(option), "the filters offer {option}");
     }
+    // Only routes that queue an alert: the others are never in the queue.
+    assert!(!q.body.contains("<option value=\"auto_closed\">") && !q.body.contains("<option value=\"context\">"));
     assert!(!q.body.contains("<script"), "no script on any page");
     // People who do not review start where they work.
     for (user, place) in [("demo-auditor", "/audit"), ("demo-admin", "/audit"), ("demo-senior", "/queue")] {

@@ -3,6 +3,7 @@
 //! signed-in user through [`super::page`] or [`super::form`].
 
 use super::*;
+use warden_core::RouteKind;
 
 pub(super) fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -51,18 +52,29 @@ async fn queue(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Que
             Some("all") => None,
             Some(x) => Some(x),
         };
-        let all = e.queue(who, if state == Some("open") { None } else { state })?;
         let mut workflows = BTreeMap::new();
         for wf in e.workflows() {
             workflows.insert(wf.name.clone(), json!({"stage": wf.stage, "burn_in": e.burn_in(wf)?}));
         }
+        let wanted = q.page.unwrap_or(1).max(1);
+        let filter = |page: usize| warden_engine::review::QueueFilter {
+            state: state.map(str::to_owned),
+            severity: blank(&q.severity).map(str::to_owned),
+            route: blank(&q.route).map(str::to_owned),
+            workflow: blank(&q.workflow).map(str::to_owned),
+            limit: Some(QUEUE_PAGE),
+            offset: Some((page - 1) * QUEUE_PAGE),
+        };
+        let mut found = e.queue_page(who, &filter(wanted))?;
+        let pages = (found.total as usize).div_ceil(QUEUE_PAGE).max(1);
+        if wanted > pages {
+            found = e.queue_page(who, &filter(pages))?;
+        }
+        let page = wanted.min(pages);
         let now = jiff::Timestamp::now();
-        let items: Vec<Json> = all
+        let items: Vec<Json> = found
+            .items
             .into_iter()
-            .filter(|i| state != Some("open") || i.item.state != "decided")
-            .filter(|i| blank(&q.severity).is_none_or(|v| i.item.severity == v))
-            .filter(|i| blank(&q.route).is_none_or(|v| i.route.as_deref() == Some(v)))
-            .filter(|i| blank(&q.workflow).is_none_or(|v| i.item.workflow == v))
             .map(|i| {
                 let age = now.duration_since(i.item.created_at).as_secs_f64();
                 json!({
@@ -87,19 +99,17 @@ async fn queue(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Que
             .iter()
             .filter_map(|(k, v)| blank(v).map(|v| format!("{k}={}&", encode_path(v))))
             .collect();
-        let total = items.len();
-        let pages = total.div_ceil(QUEUE_PAGE).max(1);
-        let page = q.page.unwrap_or(1).clamp(1, pages);
-        let items: Vec<Json> = items.into_iter().skip((page - 1) * QUEUE_PAGE).take(QUEUE_PAGE).collect();
+        let total = found.total as usize;
+        let first = if total == 0 { 0 } else { (page - 1) * QUEUE_PAGE + 1 };
         let pager = json!({"page": page, "pages": pages, "total": total, "query": query,
-                           "first": (page - 1) * QUEUE_PAGE + 1, "last": ((page - 1) * QUEUE_PAGE + items.len())});
+                           "first": first, "last": ((page - 1) * QUEUE_PAGE + items.len())});
         Ok(render(
             StatusCode::OK,
             "queue.html",
             json!({"me": me(e, who, sess), "items": items, "filter": filter, "pager": pager,
                    "workflows": workflows.keys().collect::<Vec<_>>(),
                    "severities": warden_core::Severity::ALL.iter().rev().map(|v| v.as_str()).collect::<Vec<_>>(),
-                   "routes": warden_core::RouteKind::ALL.iter().rev().map(|v| v.as_str()).collect::<Vec<_>>()}),
+                   "routes": [RouteKind::Escalated.as_str(), RouteKind::Review.as_str()]}),
             BTreeMap::new(),
         ))
     })
