@@ -14,7 +14,7 @@ use warden_govern::{Identity, Permission};
 use warden_store::{IncidentLink, IncidentQuery, IncidentRow, IncidentSort, Triaged};
 
 use crate::config::IncidentsConfig;
-use crate::{Engine, EngineError, service};
+use crate::{Engine, EngineError, page_limit, service, severity_filter, unknown};
 
 /// Entity kinds an alert may join an incident by. The others are listed on
 /// the incident but never join: destination addresses because servers (a
@@ -107,6 +107,13 @@ pub(crate) fn entities(alert: &Alert) -> Vec<String> {
         }
     }
     out.into_iter().collect()
+}
+
+/// An entity key's kind and value (`host:ws01`), or why it is not one.
+fn entity_parts(key: &str) -> Result<(&str, &str), EngineError> {
+    key.split_once(':')
+        .filter(|(k, v)| !v.is_empty() && KINDS.contains(k))
+        .ok_or_else(|| unknown("entity", key, "host:NAME, user:NAME, src:IP, dst:IP, hash:HEX, process:GUID"))
 }
 
 fn joins(key: &str) -> bool {
@@ -498,35 +505,25 @@ pub struct IncidentFilter {
 
 impl IncidentFilter {
     fn query(&self) -> Result<IncidentQuery, EngineError> {
-        let refuse = |what: &str, v: &str, allowed: &str| {
-            EngineError::Invalid(format!("unknown {what} {v:?}: use one of {allowed}"))
-        };
         if let Some(s) = &self.state
             && !["open", "decided", "merged"].contains(&s.as_str())
         {
-            return Err(refuse("state", s, "open, decided, merged"));
+            return Err(unknown("state", s, "open, decided, merged"));
         }
-        if let Some(s) = &self.severity
-            && s.parse::<Severity>().is_err()
-        {
-            return Err(refuse("severity", s, "critical, high, medium, low, info"));
+        if let Some(s) = &self.severity {
+            severity_filter(s)?;
         }
         let sort = match self.sort.as_deref() {
             None | Some("priority") => IncidentSort::Priority,
             Some("event_age") => IncidentSort::EventAge,
             Some("age") => IncidentSort::Age,
             Some("recent") => IncidentSort::Recent,
-            Some(s) => return Err(refuse("sort", s, "priority, event_age, age, recent")),
+            Some(s) => return Err(unknown("sort", s, "priority, event_age, age, recent")),
         };
-        if let Some(e) = &self.entity
-            && !e.split_once(':').is_some_and(|(k, v)| !v.is_empty() && KINDS.contains(&k))
-        {
-            return Err(refuse("entity", e, "host:NAME, user:NAME, src:IP, dst:IP, hash:HEX, process:GUID"));
+        if let Some(e) = &self.entity {
+            entity_parts(e)?;
         }
-        let limit = self.limit.unwrap_or(100);
-        if !(1..=1000).contains(&limit) {
-            return Err(EngineError::Invalid("limit is 1 to 1000; page with offset".into()));
-        }
+        let limit = page_limit(self.limit)?;
         Ok(IncidentQuery {
             state: self.state.clone(),
             min_severity: self.severity.clone(),
@@ -620,7 +617,8 @@ impl Engine {
     pub fn incidents(&self, who: &Identity, filter: &IncidentFilter) -> Result<IncidentList, EngineError> {
         who.authorize(Permission::Review, "see incidents")?;
         let mut q = filter.query()?;
-        if let Some(e) = &q.entity {
+        // From what was given, not the lower-cased key: a token is upper case.
+        if let Some(e) = &filter.entity {
             q.entity = Some(self.entity_key(e)?);
         }
         let page = self.store.incidents(&q)?;
@@ -659,11 +657,7 @@ impl Engine {
     /// An entity key as people type or click it (`host:WS01`, or a token a
     /// view showed in place of the value), as the index holds it.
     fn entity_key(&self, key: &str) -> Result<String, EngineError> {
-        let Some((kind, value)) = key.split_once(':').filter(|(k, v)| !v.is_empty() && KINDS.contains(k)) else {
-            return Err(EngineError::Invalid(format!(
-                "unknown entity {key:?}: use one of host:NAME, user:NAME, src:IP, dst:IP, hash:HEX, process:GUID"
-            )));
-        };
+        let (kind, value) = entity_parts(key)?;
         let mut v = serde_json::Value::String(value.to_owned());
         self.resolve_tokens(&mut v)?;
         Ok(format!("{kind}:{}", v.as_str().unwrap_or(value).to_lowercase()))

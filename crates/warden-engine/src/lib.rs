@@ -127,6 +127,27 @@ pub enum EngineError {
     Refused(String),
 }
 
+/// A filter value nothing defines, refused with the values there are.
+pub(crate) fn unknown(what: &str, value: &str, allowed: &str) -> EngineError {
+    EngineError::Invalid(format!("unknown {what} {value:?}: use one of {allowed}"))
+}
+
+/// A severity as a filter names it.
+pub(crate) fn severity_filter(s: &str) -> Result<(), EngineError> {
+    s.parse::<warden_core::Severity>()
+        .map(|_| ())
+        .map_err(|_| unknown("severity", s, "critical, high, medium, low, info"))
+}
+
+/// A page size as people give it: 1 to 1,000, 100 when absent.
+pub(crate) fn page_limit(limit: Option<usize>) -> Result<usize, EngineError> {
+    let limit = limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(EngineError::Invalid("limit is 1 to 1000; page with offset".into()));
+    }
+    Ok(limit)
+}
+
 impl From<warden_govern::GateError> for EngineError {
     fn from(e: warden_govern::GateError) -> Self {
         match e {

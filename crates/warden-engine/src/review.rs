@@ -56,6 +56,21 @@ pub struct DecisionInput {
     pub supersedes: bool,
 }
 
+impl DecisionInput {
+    /// A verdict and nothing else: the AI's techniques kept, no reason
+    /// code, comment or rating, superseding nothing.
+    pub fn new(verdict: Verdict) -> Self {
+        DecisionInput {
+            verdict,
+            techniques: None,
+            reason_code: None,
+            comment: String::new(),
+            rating: None,
+            supersedes: false,
+        }
+    }
+}
+
 /// A stored decision, with what the AI had said beside it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
@@ -148,32 +163,28 @@ pub struct QueueFilter {
 
 impl QueueFilter {
     fn query(&self, e: &Engine) -> Result<warden_store::ReviewQuery, EngineError> {
-        let refuse = |what: &str, v: &str, allowed: String| {
-            EngineError::Invalid(format!("unknown {what} {v:?}: use one of {allowed}"))
-        };
         let mut q = warden_store::ReviewQuery::default();
         match self.state.as_deref() {
             None => {}
             Some("open") => q.open = true,
             Some(s @ ("new" | "in_review" | "decided")) => q.state = Some(s.to_owned()),
-            Some(s) => return Err(refuse("state", s, "new, in_review, decided, open".into())),
+            Some(s) => return Err(crate::unknown("state", s, "new, in_review, decided, open")),
         }
         if let Some(s) = &self.severity {
-            s.parse::<warden_core::Severity>()
-                .map_err(|_| refuse("severity", s, "critical, high, medium, low, info".into()))?;
+            crate::severity_filter(s)?;
             q.severity = Some(s.clone());
         }
         if let Some(w) = &self.workflow {
             if !e.workflows().iter().any(|x| &x.name == w) {
                 let names: Vec<&str> = e.workflows().iter().map(|x| x.name.as_str()).collect();
-                return Err(refuse("workflow", w, names.join(", ")));
+                return Err(crate::unknown("workflow", w, &names.join(", ")));
             }
             q.workflow = Some(w.clone());
         }
         if let Some(r) = &self.route {
             if !warden_core::RouteKind::ALL.iter().any(|k| k.as_str() == r) {
                 let names: Vec<&str> = warden_core::RouteKind::ALL.iter().map(|k| k.as_str()).collect();
-                return Err(refuse("route", r, names.join(", ")));
+                return Err(crate::unknown("route", r, &names.join(", ")));
             }
             q.route = Some(r.clone());
         }
@@ -269,10 +280,7 @@ impl Engine {
     pub fn queue_page(&self, who: &Identity, filter: &QueueFilter) -> Result<QueuePage, EngineError> {
         who.authorize(Permission::Review, "see the review queue")?;
         let q = filter.query(self)?;
-        let (limit, offset) = (filter.limit.unwrap_or(100), filter.offset.unwrap_or(0));
-        if !(1..=1000).contains(&limit) {
-            return Err(EngineError::Invalid("limit is 1 to 1000; page with offset".into()));
-        }
+        let (limit, offset) = (crate::page_limit(filter.limit)?, filter.offset.unwrap_or(0));
         let now = Timestamp::now();
         let mut out = Vec::new();
         let mut views = Vec::new();

@@ -121,14 +121,7 @@ fn listing_pages_with_a_true_total_and_refuses_what_it_does_not_know() {
 }
 
 fn decision(verdict: warden_core::Verdict, supersedes: bool) -> DecisionInput {
-    DecisionInput {
-        verdict,
-        techniques: None,
-        reason_code: None,
-        comment: "worked as one story".into(),
-        rating: None,
-        supersedes,
-    }
+    DecisionInput { comment: "worked as one story".into(), supersedes, ..DecisionInput::new(verdict) }
 }
 
 #[test]
@@ -208,4 +201,28 @@ fn people_merge_split_assign_and_decide_incidents_and_each_change_is_audited() {
     assert!(actions(&other.incident_id).iter().any(|x| x == "incident.merged_into"));
     assert!(actions(&new.incident_id).iter().any(|x| x == "incident.created"));
     e.verify_audit_log(None).unwrap().unwrap();
+}
+
+#[test]
+fn people_see_incidents_through_their_view_and_a_token_they_were_shown_finds_its_entity() {
+    let config = "[privacy.view.analyst]\nhostname = \"tokenised\"\nusername = \"tokenised\"\n";
+    let e = Engine::in_memory(Config::parse(config, "t", Vec::new()).unwrap()).unwrap();
+    triage(&e, &(event(1, "ws-secret-01", "CORP\\ana", 2, "whoami /all") + "\n"));
+    let ann = person(&e, "ann", Role::Analyst);
+    let list = e.incidents(&ann, &IncidentFilter::default()).unwrap();
+    let shown = &list.items[0];
+    let text = serde_json::to_string(shown).unwrap();
+    assert!(!text.contains("ws-secret-01"), "the host reached a person who may not see it: {text}");
+    let token = shown.entities["host"][0].clone();
+    assert!(token.starts_with("<HOST"), "{token}");
+    // The token is what the person clicks or types: it finds the incident and what names the host.
+    let found = e
+        .incidents(&ann, &IncidentFilter { entity: Some(format!("host:{token}")), ..IncidentFilter::default() })
+        .unwrap();
+    assert_eq!(found.total, 1, "{token}");
+    let (total, naming) = e.naming(&ann, &format!("host:{token}"), 10).unwrap();
+    assert_eq!((total, naming.len()), (1, 1));
+    assert!(matches!(e.naming(&ann, "ws-secret-01", 10), Err(EngineError::Invalid(_))), "a key needs its kind");
+    let auditor = person(&e, "aud", Role::Auditor);
+    assert!(matches!(e.naming(&auditor, "host:ws-secret-01", 10), Err(EngineError::Denied(_))));
 }

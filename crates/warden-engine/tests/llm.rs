@@ -255,14 +255,7 @@ fn the_models_confidence_is_calibrated_on_its_own() {
     let r = triage(&e, &lines.join("\n"));
     for (i, x) in r.iter().enumerate() {
         let verdict = if i % 10 < 7 { Verdict::Malicious } else { Verdict::Benign };
-        let d = DecisionInput {
-            verdict,
-            techniques: None,
-            reason_code: None,
-            comment: String::new(),
-            rating: None,
-            supersedes: false,
-        };
+        let d = DecisionInput::new(verdict);
         e.decide(&ann, x.alert_id.as_str(), d).unwrap();
     }
     let fits = e.calibrate(&mia).unwrap();
@@ -303,14 +296,7 @@ fn few_shot_examples_come_from_analyst_decisions_and_are_protected_like_the_aler
     let e = engine(&llm.url, "few_shot = 1\n");
     let ann = person(&e, "ann", warden_core::Role::Analyst);
     let first = triage(&e, ALERT);
-    let d = DecisionInput {
-        verdict: Verdict::Malicious,
-        techniques: None,
-        reason_code: None,
-        comment: String::new(),
-        rating: None,
-        supersedes: false,
-    };
+    let d = DecisionInput::new(Verdict::Malicious);
     e.decide(&ann, first[0].alert_id.as_str(), d).unwrap();
     triage(&e, &ALERT.replace("a.exe", "b.exe").replace("jdoe", "mrossi"));
     let bodies = llm.requests.lock().unwrap().clone();
@@ -513,14 +499,7 @@ fn a_detection_analysts_keep_confirming_needs_no_model_call() {
     let variant = |i: usize| ALERT.replace("a.exe", &format!("p{i}.exe"));
     let decide = |r: &[TriageResult], verdict| {
         for x in r {
-            let d = DecisionInput {
-                verdict,
-                techniques: None,
-                reason_code: None,
-                comment: String::new(),
-                rating: None,
-                supersedes: false,
-            };
+            let d = DecisionInput::new(verdict);
             e.decide(&ann, x.alert_id.as_str(), d).unwrap();
         }
     };
@@ -570,14 +549,7 @@ fn replaying_a_worse_model_names_the_tactic_it_loses_and_a_better_one_passes() {
     let r = triage(&e, &four_alerts());
     for x in &r {
         let techniques = Some(vec![warden_core::TechniqueId::parse("T1105").unwrap()]);
-        let d = DecisionInput {
-            verdict: Verdict::Malicious,
-            techniques,
-            reason_code: None,
-            comment: String::new(),
-            rating: None,
-            supersedes: false,
-        };
+        let d = DecisionInput { techniques, ..DecisionInput::new(Verdict::Malicious) };
         e.decide(&ann, x.alert_id.as_str(), d).unwrap();
     }
     let candidate =
@@ -615,14 +587,7 @@ fn a_new_model_is_activated_only_after_its_replay_passed_or_a_manager_overrode_i
         person(&e, "mia", warden_core::Role::Manager);
         for x in triage(&e, &four_alerts()) {
             let techniques = Some(vec![warden_core::TechniqueId::parse("T1105").unwrap()]);
-            let d = DecisionInput {
-                verdict: Verdict::Malicious,
-                techniques,
-                reason_code: None,
-                comment: String::new(),
-                rating: None,
-                supersedes: false,
-            };
+            let d = DecisionInput { techniques, ..DecisionInput::new(Verdict::Malicious) };
             e.decide(&ann, x.alert_id.as_str(), d).unwrap();
         }
     }

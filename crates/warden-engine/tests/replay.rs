@@ -70,14 +70,7 @@ fn a_candidate_that_drops_a_tactic_is_refused_and_a_better_one_passes() {
             _ => (Verdict::Benign, None),
         };
         let techniques = technique.map(|t| vec![TechniqueId::parse(t).unwrap()]);
-        let d = DecisionInput {
-            verdict,
-            techniques,
-            reason_code: None,
-            comment: String::new(),
-            rating: None,
-            supersedes: false,
-        };
+        let d = DecisionInput { techniques, ..DecisionInput::new(verdict) };
         e.decide(&ann, x.alert_id.as_str(), d).unwrap();
     }
 

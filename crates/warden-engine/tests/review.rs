@@ -87,14 +87,7 @@ fn burn_in_exit_is_refused_until_the_figures_are_met_and_the_refusal_is_audited(
     // Three reviewed alerts, one a malicious one the AI called benign: recall 0 on malicious.
     let r = triage(&e, format!("{}\n{}\n{}\n", dns(1), dns(2), dns(3)).as_bytes());
     let ann = who(&e, "ann");
-    let ok = |v| DecisionInput {
-        verdict: v,
-        techniques: None,
-        reason_code: None,
-        comment: String::new(),
-        rating: Some(4),
-        supersedes: false,
-    };
+    let ok = |v| DecisionInput { rating: Some(4), ..DecisionInput::new(v) };
     e.decide(&ann, r[0].alert_id.as_str(), ok(Verdict::Benign)).unwrap();
     e.decide(&ann, r[1].alert_id.as_str(), ok(Verdict::Benign)).unwrap();
     let missed = DecisionInput {
@@ -177,19 +170,7 @@ fn a_fitted_calibration_map_changes_what_routing_sees() {
     let ann = who(&e, "ann");
     for (i, x) in r.iter().enumerate() {
         let verdict = if i % 10 < 3 { Verdict::Malicious } else { Verdict::Benign };
-        e.decide(
-            &ann,
-            x.alert_id.as_str(),
-            DecisionInput {
-                verdict,
-                techniques: None,
-                reason_code: None,
-                comment: String::new(),
-                rating: None,
-                supersedes: false,
-            },
-        )
-        .unwrap();
+        e.decide(&ann, x.alert_id.as_str(), DecisionInput::new(verdict)).unwrap();
     }
     assert!(matches!(e.calibrate(&ann), Err(EngineError::Denied(_))));
     let (version, map, before, after) = e.calibrate(&mia).unwrap().remove(0);
@@ -212,20 +193,7 @@ fn a_blind_first_look_hides_the_ai_until_the_analyst_has_decided() {
     let id = r[0].alert_id.as_str();
     assert_eq!(e.queue(&ann, None).unwrap()[0].ai_verdict, None);
     assert!(e.alert_view(&ann, id).unwrap().assessment.is_none());
-    let d = e
-        .decide(
-            &ann,
-            id,
-            DecisionInput {
-                verdict: Verdict::Benign,
-                techniques: None,
-                reason_code: None,
-                comment: String::new(),
-                rating: None,
-                supersedes: false,
-            },
-        )
-        .unwrap();
+    let d = e.decide(&ann, id, DecisionInput::new(Verdict::Benign)).unwrap();
     assert!(d.blind && d.accepted, "agreement measured without deference");
     assert!(e.alert_view(&ann, id).unwrap().assessment.is_some());
 }
@@ -237,19 +205,7 @@ fn analysts_who_accept_everything_at_speed_are_surfaced() {
     let r = triage(&e, input.as_bytes());
     let ann = who(&e, "ann");
     for x in &r {
-        e.decide(
-            &ann,
-            x.alert_id.as_str(),
-            DecisionInput {
-                verdict: x.verdict,
-                techniques: None,
-                reason_code: None,
-                comment: String::new(),
-                rating: None,
-                supersedes: false,
-            },
-        )
-        .unwrap();
+        e.decide(&ann, x.alert_id.as_str(), DecisionInput::new(x.verdict)).unwrap();
     }
     let p = e.analyst_patterns().unwrap();
     assert_eq!(p[0].analyst, "ann");
@@ -265,21 +221,7 @@ fn impact_compares_shadow_with_ai_assistance_and_the_weekly_report_says_so() {
     // that nothing finds interesting is context and never reaches a person.
     let win = triage(&e, br#"{"EventID":4720,"Channel":"Security","Hostname":"dc1","TargetUserName":"svc9"}"#);
     assert_eq!(win[0].route, RouteKind::Review, "{:?}", win[0].reasons);
-    let decide = |id: &str, v, rating| {
-        e.decide(
-            &ann,
-            id,
-            DecisionInput {
-                verdict: v,
-                techniques: None,
-                reason_code: None,
-                comment: String::new(),
-                rating,
-                supersedes: false,
-            },
-        )
-        .unwrap()
-    };
+    let decide = |id: &str, v, rating| e.decide(&ann, id, DecisionInput { rating, ..DecisionInput::new(v) }).unwrap();
     decide(net[0].alert_id.as_str(), Verdict::Benign, Some(5));
     decide(net[1].alert_id.as_str(), Verdict::Malicious, Some(2));
     decide(win[0].alert_id.as_str(), Verdict::Benign, None);
@@ -308,19 +250,7 @@ fn a_retrained_model_is_activated_only_when_no_worse_and_every_refusal_is_audite
     let r = triage(&e, input.as_bytes());
     for (i, x) in r.iter().enumerate() {
         let verdict = if i.is_multiple_of(2) { Verdict::Malicious } else { Verdict::Benign };
-        e.decide(
-            &ann,
-            x.alert_id.as_str(),
-            DecisionInput {
-                verdict,
-                techniques: None,
-                reason_code: None,
-                comment: String::new(),
-                rating: None,
-                supersedes: false,
-            },
-        )
-        .unwrap();
+        e.decide(&ann, x.alert_id.as_str(), DecisionInput::new(verdict)).unwrap();
     }
     assert!(matches!(e.retrain(&ann, 200), Err(EngineError::Denied(_))));
     let good = e.retrain(&mia, 200).unwrap();
@@ -345,14 +275,8 @@ fn a_retrained_model_is_activated_only_when_no_worse_and_every_refusal_is_audite
 }
 
 fn decision(verdict: Verdict, techniques: Option<&[&str]>, supersedes: bool) -> DecisionInput {
-    DecisionInput {
-        verdict,
-        techniques: techniques.map(|ts| ts.iter().map(|t| warden_core::TechniqueId::parse(t).unwrap()).collect()),
-        reason_code: None,
-        comment: String::new(),
-        rating: None,
-        supersedes,
-    }
+    let techniques = techniques.map(|ts| ts.iter().map(|t| warden_core::TechniqueId::parse(t).unwrap()).collect());
+    DecisionInput { techniques, supersedes, ..DecisionInput::new(verdict) }
 }
 
 #[test]

@@ -44,8 +44,7 @@ struct ListQuery {
 
 async fn list(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Query<ListQuery>) -> Response {
     page(s, headers, "/incidents".into(), move |e, who, sess| {
-        let wanted = q.page.unwrap_or(1).max(1);
-        let filter = |page: usize| IncidentFilter {
+        let filter = |offset: usize| IncidentFilter {
             state: blank(&q.state).filter(|s| *s != "any").map(str::to_owned),
             severity: blank(&q.severity).map(str::to_owned),
             assignee: blank(&q.assignee).map(str::to_owned),
@@ -53,17 +52,22 @@ async fn list(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Quer
             entity: blank(&q.entity).map(str::to_owned),
             sort: blank(&q.sort).map(str::to_owned),
             limit: Some(PAGE),
-            offset: Some((page - 1) * PAGE),
+            offset: Some(offset),
         };
-        let mut list = e.incidents(who, &filter(wanted))?;
-        let pages = (list.total as usize).div_ceil(PAGE).max(1);
-        if wanted > pages {
-            list = e.incidents(who, &filter(pages))?;
-        }
-        let page = wanted.min(pages);
+        let query = query_string(&[
+            ("state", &q.state),
+            ("severity", &q.severity),
+            ("q", &q.q),
+            ("entity", &q.entity),
+            ("sort", &q.sort),
+            ("assignee", &q.assignee),
+        ]);
+        let (found, pager) = paged(q.page, PAGE, query, |offset| {
+            let l = e.incidents(who, &filter(offset))?;
+            Ok((l.total, l.items))
+        })?;
         let now = jiff::Timestamp::now();
-        let items: Vec<Json> = list
-            .items
+        let items: Vec<Json> = found
             .iter()
             .map(|i| {
                 let sla_left = i.sla_due.map(|d| d.duration_since(now).as_secs_f64());
@@ -87,20 +91,6 @@ async fn list(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Quer
                 })
             })
             .collect();
-        let query: String = [
-            ("state", &q.state),
-            ("severity", &q.severity),
-            ("q", &q.q),
-            ("entity", &q.entity),
-            ("sort", &q.sort),
-            ("assignee", &q.assignee),
-        ]
-        .iter()
-        .filter_map(|(k, v)| blank(v).map(|v| format!("{k}={}&", encode_path(v))))
-        .collect();
-        let first = if list.total == 0 { 0 } else { (page - 1) * PAGE + 1 };
-        let pager = json!({"page": page, "pages": pages, "total": list.total, "query": query,
-                           "first": first, "last": (page - 1) * PAGE + items.len()});
         Ok(render(
             StatusCode::OK,
             "incidents.html",

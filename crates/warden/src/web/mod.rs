@@ -116,6 +116,37 @@ fn render(status: StatusCode, name: &str, ctx: Json, svg: BTreeMap<&str, String>
     }
 }
 
+/// The wanted 1-based page of `size` items (the last one when it is past the
+/// end), fetched by offset as (total, items), with the pager the templates
+/// show under a list: `page`, `pages`, `total`, `first`, `last` and the
+/// filters as a `query` string for the page links.
+fn paged<T>(
+    wanted: Option<usize>,
+    size: usize,
+    query: String,
+    mut fetch: impl FnMut(usize) -> Result<(u64, Vec<T>), UiError>,
+) -> Result<(Vec<T>, Json), UiError> {
+    let wanted = wanted.unwrap_or(1).max(1);
+    let (mut total, mut items) = fetch((wanted - 1) * size)?;
+    let pages = (total as usize).div_ceil(size).max(1);
+    if wanted > pages {
+        (total, items) = fetch((pages - 1) * size)?;
+    }
+    let page = wanted.min(pages);
+    let first = if items.is_empty() { 0 } else { (page - 1) * size + 1 };
+    let pager = json!({"page": page, "pages": pages, "total": total, "query": query,
+                       "first": first, "last": (page - 1) * size + items.len()});
+    Ok((items, pager))
+}
+
+/// Filters as a query string for page links (`k=v&` each, blanks left out).
+fn query_string(pairs: &[(&str, &Option<String>)]) -> String {
+    pairs
+        .iter()
+        .filter_map(|(k, v)| v.as_deref().filter(|v| !v.is_empty()).map(|v| format!("{k}={}&", encode_path(v))))
+        .collect()
+}
+
 /// What every page shows about the signed-in user.
 fn me(e: &Engine, who: &Identity, s: &Session) -> Json {
     json!({

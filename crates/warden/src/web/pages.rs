@@ -56,24 +56,22 @@ async fn queue(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Que
         for wf in e.workflows() {
             workflows.insert(wf.name.clone(), json!({"stage": wf.stage, "burn_in": e.burn_in(wf)?}));
         }
-        let wanted = q.page.unwrap_or(1).max(1);
-        let filter = |page: usize| warden_engine::review::QueueFilter {
+        let filter = |offset: usize| warden_engine::review::QueueFilter {
             state: state.map(str::to_owned),
             severity: blank(&q.severity).map(str::to_owned),
             route: blank(&q.route).map(str::to_owned),
             workflow: blank(&q.workflow).map(str::to_owned),
             limit: Some(QUEUE_PAGE),
-            offset: Some((page - 1) * QUEUE_PAGE),
+            offset: Some(offset),
         };
-        let mut found = e.queue_page(who, &filter(wanted))?;
-        let pages = (found.total as usize).div_ceil(QUEUE_PAGE).max(1);
-        if wanted > pages {
-            found = e.queue_page(who, &filter(pages))?;
-        }
-        let page = wanted.min(pages);
+        let query =
+            query_string(&[("state", &q.state), ("severity", &q.severity), ("route", &q.route), ("workflow", &q.workflow)]);
+        let (found, pager) = paged(q.page, QUEUE_PAGE, query, |offset| {
+            let p = e.queue_page(who, &filter(offset))?;
+            Ok((p.total, p.items))
+        })?;
         let now = jiff::Timestamp::now();
         let items: Vec<Json> = found
-            .items
             .into_iter()
             .map(|i| {
                 let age = now.duration_since(i.item.created_at).as_secs_f64();
@@ -94,15 +92,6 @@ async fn queue(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Que
             })
             .collect();
         let filter = json!({"state": q.state.clone().unwrap_or_else(|| "open".into()), "severity": q.severity, "route": q.route, "workflow": q.workflow});
-        // The filters as a query string, for the page links.
-        let query: String = [("state", &q.state), ("severity", &q.severity), ("route", &q.route), ("workflow", &q.workflow)]
-            .iter()
-            .filter_map(|(k, v)| blank(v).map(|v| format!("{k}={}&", encode_path(v))))
-            .collect();
-        let total = found.total as usize;
-        let first = if total == 0 { 0 } else { (page - 1) * QUEUE_PAGE + 1 };
-        let pager = json!({"page": page, "pages": pages, "total": total, "query": query,
-                           "first": first, "last": ((page - 1) * QUEUE_PAGE + items.len())});
         Ok(render(
             StatusCode::OK,
             "queue.html",
