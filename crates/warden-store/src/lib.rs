@@ -12,6 +12,8 @@
 //! implementation can follow without changing them. The store knows nothing
 //! about parsing, analysis policy, HTTP or the terminal.
 
+mod pg;
+mod shared;
 mod sqlite;
 
 use std::collections::BTreeMap;
@@ -22,6 +24,7 @@ use warden_core::{
     Alert, AlertId, Assessment, AuditEntry, AuditRecord, DataClass, Fingerprint, Origin, Route, Validation,
 };
 
+pub use pg::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// One alert carried through the pipeline, ready to be stored.
@@ -313,8 +316,9 @@ pub struct ProcessingRow {
 /// A store error. Messages name what failed, never the data involved.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The backend's own error, as text (the store's callers are backend-neutral).
     #[error("database error: {0}")]
-    Database(#[from] rusqlite::Error),
+    Database(String),
     #[error("stored data could not be read back ({what}): {source}")]
     Corrupt { what: &'static str, source: serde_json::Error },
     #[error("{0}")]
@@ -325,6 +329,28 @@ pub enum StoreError {
     IdCollision(String),
     #[error("cannot open the store at {path}: {reason}")]
     Open { path: String, reason: String },
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Database(e.to_string())
+    }
+}
+
+impl From<postgres::Error> for StoreError {
+    fn from(e: postgres::Error) -> Self {
+        // The server's message, not only "db error".
+        match e.as_db_error() {
+            Some(db) => StoreError::Database(format!("{}: {}", db.code().code(), db.message())),
+            None => StoreError::Database(e.to_string()),
+        }
+    }
+}
+
+impl From<r2d2::Error> for StoreError {
+    fn from(e: r2d2::Error) -> Self {
+        StoreError::Database(format!("no database connection: {e}"))
+    }
 }
 
 /// Persistence for the pipeline. Implementations are shared across threads.

@@ -395,51 +395,23 @@ fn read_entries(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> 
     let mut out = Vec::new();
     for row in rows {
         let (seq, at, actor, action, object, payload, policy, prev_hash, hash, canonical) = row?;
-        let bad = |what: &str| StoreError::CorruptAudit { seq, what: what.to_owned() };
-        if let Some(bytes) = canonical {
-            // Format 2: everything but the hash comes from the hashed bytes.
-            let e = warden_audit::decode_entry(bytes, hash).map_err(|w| bad(&w))?;
-            if e.seq != seq
-                || e.prev_hash != prev_hash
-                || e.record.object != object
-                || e.record.action != action
-                || !payload.is_empty()
-            {
-                return Err(bad("its columns differ from the bytes its hash covers (the row was altered)"));
-            }
-            out.push(e);
-            continue;
-        }
-        out.push(AuditEntry {
+        out.push(crate::shared::decode_audit(crate::shared::AuditRow {
             seq,
-            at: at.parse().map_err(|_| bad("its time cannot be read"))?,
-            record: AuditRecord {
-                actor: serde_json::from_str(&actor).map_err(|_| bad("its actor cannot be read"))?,
-                action,
-                object,
-                payload: serde_json::from_str(&payload).map_err(|_| bad("its payload is not JSON"))?,
-            },
+            at,
+            actor,
+            action,
+            object,
+            payload,
             policy,
             prev_hash,
             hash,
-            canonical: None,
-        });
+            canonical,
+        })?);
     }
     Ok(out)
 }
 
-fn to_json<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_string(v).expect("vocabulary types serialise")
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(s: &str, what: &'static str) -> Result<T, StoreError> {
-    serde_json::from_str(s).map_err(|source| StoreError::Corrupt { what, source })
-}
-
-/// A stored RFC 3339 time; `what` names it if the row is corrupt.
-fn time(s: &str, what: &'static str) -> Result<Timestamp, StoreError> {
-    s.parse::<Timestamp>().map_err(|e| StoreError::Corrupt { what, source: serde::de::Error::custom(e) })
-}
+use crate::shared::{from_json, time, to_json};
 
 impl SqliteStore {
     /// Runs `write` and appends `audit` in one transaction: a change and its
@@ -702,29 +674,9 @@ impl Store for SqliteStore {
         let mut pruned = Vec::new();
         for row in stmt.query_map(params![from, limit as i64], |r| <(u64, String, String, Vec<u8>)>::try_from(r))? {
             let (seq, prev_hash, hash, leaf) = row?;
-            let leaf = <[u8; 32]>::try_from(leaf.as_slice()).map_err(|_| StoreError::CorruptAudit {
-                seq,
-                what: "purged entry's leaf hash is not 32 bytes".into(),
-            })?;
-            pruned.push(LogItem::Pruned { seq, prev_hash, hash, leaf });
+            pruned.push(crate::shared::pruned(seq, prev_hash, hash, &leaf)?);
         }
-        // Merge the two ordered runs and keep the first `limit` positions.
-        let mut out: Vec<LogItem> = Vec::with_capacity(full.len() + pruned.len());
-        let (mut f, mut p) = (full.into_iter().peekable(), pruned.into_iter().peekable());
-        while out.len() < limit {
-            let take_full = match (f.peek(), p.peek()) {
-                (Some(e), Some(LogItem::Pruned { seq, .. })) => e.seq < *seq,
-                (Some(_), _) => true,
-                (None, Some(_)) => false,
-                (None, None) => break,
-            };
-            if take_full {
-                out.push(LogItem::Full(f.next().expect("peeked")));
-            } else {
-                out.push(p.next().expect("peeked"));
-            }
-        }
-        Ok(out)
+        Ok(crate::shared::merge_log(full, pruned, limit))
     }
 
     fn audit_leaves(&self, from: u64, limit: usize) -> Result<Vec<crate::Leaf>, StoreError> {
@@ -743,25 +695,10 @@ impl Store for SqliteStore {
             rows.collect::<Result<_, _>>()?
         };
         // Entries without stored bytes (format 1) or positions that were purged take the full path.
-        let contiguous = rows.iter().enumerate().all(|(i, (seq, ..))| *seq == from + i as u64);
-        if !contiguous || rows.iter().any(|(.., b)| b.is_none()) || rows.is_empty() {
-            return crate::leaves_of(Store::audit_log(self, from, limit)?);
+        match crate::shared::fast_leaves(from, rows) {
+            Some(leaves) => leaves,
+            None => crate::leaves_of(Store::audit_log(self, from, limit)?),
         }
-        let mut out = Vec::with_capacity(rows.len());
-        for (seq, prev, hash, bytes) in rows {
-            let bytes = bytes.expect("checked above");
-            // The bytes must hash to the hash, and name the position and predecessor the row claims.
-            let text = std::str::from_utf8(&bytes).unwrap_or_default();
-            let names = |needle: String| text.contains(&needle);
-            if warden_audit::chain_hash(&bytes) != hash
-                || !names(format!("\"prev\":\"{prev}\""))
-                || !names(format!("\"seq\":{seq},"))
-            {
-                return Err(crate::altered(seq));
-            }
-            out.push((seq, prev, hash, warden_audit::merkle::leaf_hash(&bytes)));
-        }
-        Ok(out)
     }
 
     fn audit_for_object(&self, object: &str) -> Result<Vec<AuditEntry>, StoreError> {

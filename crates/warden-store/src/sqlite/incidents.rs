@@ -5,19 +5,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_i
 
 use crate::{IncidentLink, IncidentPage, IncidentQuery, IncidentRow, IncidentSort, Naming, StoreError};
 
-/// A severity's place in order (info 0 … critical 4), stored beside its
-/// name so the queue sorts and filters by it with an index.
-pub(crate) fn severity_rank(s: &str) -> i64 {
-    s.parse::<warden_core::Severity>().map_or(0, |s| s as i64)
-}
-
-fn ms(t: Timestamp) -> i64 {
-    t.as_millisecond()
-}
-
-fn from_ms(v: i64, what: &'static str) -> Result<Timestamp, StoreError> {
-    Timestamp::from_millisecond(v).map_err(|e| StoreError::Corrupt { what, source: serde::de::Error::custom(e) })
-}
+use crate::shared::{from_ms, like_word, ms, severity_rank};
 
 const COLUMNS: &str = "SELECT id, state, title, severity, verdict, alert_count, first_seen, last_seen, created_at, \
                        updated_at, assignee, keys, body FROM incidents";
@@ -169,9 +157,7 @@ pub(super) fn page(conn: &Connection, q: &IncidentQuery) -> Result<IncidentPage,
         wheres.push(format!("id IN (SELECT incident_id FROM incident_keys WHERE key = {a})"));
     }
     for word in q.text.iter().flat_map(|t| t.split_whitespace()) {
-        // A LIKE pattern with the user's wildcards escaped: words, not patterns.
-        let escaped = word.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        let a = arg(V::Text(format!("%{escaped}%")), &mut args);
+        let a = arg(V::Text(like_word(word)), &mut args);
         wheres.push(format!("(lower(title) LIKE {a} ESCAPE '\\' OR lower(keys) LIKE {a} ESCAPE '\\')"));
     }
     let filter = if wheres.is_empty() { String::new() } else { format!(" WHERE {}", wheres.join(" AND ")) };
