@@ -28,6 +28,40 @@ pub struct Config {
     /// `[providers.<name>]`: analyzer providers and what each may see.
     pub providers: BTreeMap<String, ProviderConfig>,
     pub incidents: IncidentsConfig,
+    /// `[store]`: where state lives. Deployment, not policy: it is not part
+    /// of the configuration version stamped on audit entries (so nodes that
+    /// reach one database by different addresses agree), and never printed.
+    #[serde(skip_serializing)]
+    pub store: StoreConfig,
+}
+
+/// `[store]`: the embedded SQLite file by default, or one PostgreSQL
+/// database that several nodes share.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// `postgres://user@host:5432/db`. Unset: `<data>/warden.db`.
+    pub url: Option<String>,
+    /// The environment variable holding the URL instead (keeps a password out of the file).
+    pub url_env: Option<String>,
+    /// PostgreSQL schema to use (created if missing); default: the database's search path.
+    pub schema: Option<String>,
+}
+
+impl StoreConfig {
+    /// The PostgreSQL URL in force, if any (the variable named by `url_env` wins).
+    pub fn postgres_url(&self) -> Result<Option<String>, String> {
+        let url = match &self.url_env {
+            Some(var) => Some(std::env::var(var).map_err(|_| format!("store.url_env: {var} is not set"))?),
+            None => self.url.clone(),
+        };
+        match url {
+            Some(u) if !(u.starts_with("postgres://") || u.starts_with("postgresql://")) => {
+                Err("store.url must be a postgres:// URL (leave it unset for the embedded SQLite file)".into())
+            }
+            other => Ok(other),
+        }
+    }
 }
 
 /// `[incidents]`: how alerts are grouped into incidents, and how long each
@@ -533,6 +567,14 @@ impl Config {
     /// The second stage: every rule checked, every failure reported.
     pub fn validate(&self) -> Result<(), ConfigErrors> {
         let mut e = Vec::new();
+        if let Some(u) = &self.store.url
+            && !(u.starts_with("postgres://") || u.starts_with("postgresql://"))
+        {
+            e.push("store.url must be a postgres:// URL (leave it unset for the embedded SQLite file)".into());
+        }
+        if self.store.url.is_some() && self.store.url_env.is_some() {
+            e.push("store: give url or url_env, not both".into());
+        }
         let t = self.govern.confidence_threshold;
         if !(0.0..=1.0).contains(&t) {
             e.push(format!("govern.confidence_threshold must be between 0 and 1, got {t}"));

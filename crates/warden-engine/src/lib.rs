@@ -195,17 +195,25 @@ pub struct Engine {
 pub const DUPLICATE_BURST: std::time::Duration = std::time::Duration::from_secs(3600);
 
 impl Engine {
-    /// Opens (creating) the SQLite store in `data_dir` with the local
+    /// Opens the store (`[store] url` when set, else the SQLite file in
+    /// `data_dir`, created if needed) with the local
     /// analyzer, the audit signing key (`<data>/keys/audit-signing.key` unless
     /// configured) and the checkpoint directory (`<data>/checkpoints`).
     pub fn open(data_dir: &Path, config: Config) -> Result<Engine, EngineError> {
         std::fs::create_dir_all(data_dir).map_err(|source| EngineError::DataDir { path: data_dir.into(), source })?;
-        let store = SqliteStore::open(&data_dir.join(DB_FILE))?;
+        let store: Box<dyn Store> = match config
+            .store
+            .postgres_url()
+            .map_err(|e| EngineError::Store(warden_store::StoreError::Open { path: "[store]".into(), reason: e }))?
+        {
+            Some(url) => Box::new(warden_store::PostgresStore::connect(&url, config.store.schema.as_deref())?),
+            None => Box::new(SqliteStore::open(&data_dir.join(DB_FILE))?),
+        };
         let key = config.audit.signing_key.clone().unwrap_or_else(|| data_dir.join("keys").join("audit-signing.key"));
         let dir = config.audit.checkpoint_dir.clone().unwrap_or_else(|| data_dir.join("checkpoints"));
         let (state, created) = audit::AuditState::open(Some(key), Some(dir))?;
         let protector = privacy::protector(&config, privacy::master_key(&config, Some(data_dir))?)?;
-        let engine = Self::build(Box::new(store), config, state, protector);
+        let engine = Self::build(store, config, state, protector);
         // The imported Sigma rule set, if any.
         engine.activate_rules()?;
         // The classifier that last passed the gate is the active one.

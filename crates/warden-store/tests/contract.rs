@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use warden_core::*;
 use warden_store::{
-    Batch, DeadLetter, Duplicate, IncidentLink, IncidentQuery, IncidentRow, IncidentSort, PostgresStore, SessionRow,
-    SqliteStore, Store, Triaged,
+    Batch, DeadLetter, Duplicate, IncidentLink, IncidentQuery, IncidentRow, IncidentSort, PostgresStore, ProcessingRow,
+    ReviewQuery, SessionRow, SqliteStore, Store, StoreError, Switch, Triaged, UserRecord, VaultRow,
 };
 
 fn alert(n: u32) -> Alert {
@@ -145,6 +145,228 @@ fn contract(make: impl Fn() -> Box<dyn Store>) {
     purging_keeps_the_log_verifiable(make().as_ref());
     sessions_and_sign_in_failures_are_kept(make().as_ref());
     incidents_are_written_with_their_batch_and_listed_with_true_totals(make().as_ref());
+    users_and_tokens_are_kept_with_their_audit_records(make().as_ref());
+    actions_switches_and_tiers_are_kept_with_their_audit_records(make().as_ref());
+    the_queue_pages_filters_and_records_decisions(make().as_ref());
+    models_rules_calibrations_vault_and_register_are_kept(make().as_ref());
+}
+
+fn rec(action: &str, object: &str) -> Vec<AuditRecord> {
+    vec![AuditRecord::new(Actor::User("admin".into()), action, object, serde_json::json!({"n": 0.9039999999999999}))]
+}
+
+/// Every change's audit record is in the chain, on its object, and the chain verifies.
+fn audited(s: &dyn Store, object: &str, action: &str) {
+    let on = s.audit_for_object(object).unwrap();
+    assert!(on.iter().any(|e| e.record.action == action), "{action} on {object}: {on:?}");
+    let log = s.audit_log(1, 10_000).unwrap();
+    let n = log.len() as u64;
+    assert_eq!(warden_audit::verify_log(log, &[], &[], None).unwrap().entries, n);
+}
+
+fn users_and_tokens_are_kept_with_their_audit_records(s: &dyn Store) {
+    let user = UserRecord {
+        name: "ana".into(),
+        password_hash: "$argon2id$v=19$x".into(),
+        roles: vec!["analyst".into()],
+        created_at: jiff::Timestamp::now(),
+        disabled: false,
+    };
+    s.add_user(&user, rec("user.created", "user:ana"), "p").unwrap();
+    audited(s, "user:ana", "user.created");
+    assert_eq!(s.user("ana").unwrap(), Some(user.clone()));
+    assert!(s.user("bo").unwrap().is_none());
+    let len = s.audit_len().unwrap();
+    assert!(matches!(s.add_user(&user, rec("user.created", "user:ana"), "p"), Err(StoreError::Conflict(_))));
+    assert_eq!(s.audit_len().unwrap(), len, "a refused change writes no audit record");
+
+    s.add_token("tk-1", "ana", "hash-1", rec("token.created", "tk-1"), "p").unwrap();
+    s.add_token("tk-2", "ana", "hash-2", rec("token.created", "tk-2"), "p").unwrap();
+    audited(s, "tk-1", "token.created");
+    assert_eq!(s.user_by_token("hash-1").unwrap(), Some(("tk-1".into(), "ana".into())));
+    assert!(s.user_by_token("hash-3").unwrap().is_none());
+    assert_eq!(s.tokens().unwrap().iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), ["tk-1", "tk-2"]);
+    assert!(s.revoke_token("tk-1", rec("token.revoked", "tk-1"), "p").unwrap());
+    audited(s, "tk-1", "token.revoked");
+    assert!(!s.revoke_token("tk-1", rec("token.revoked", "tk-1"), "p").unwrap(), "already revoked");
+    assert_eq!(s.audit_for_object("tk-1").unwrap().len(), 2, "nothing written for a no-op");
+    assert!(s.user_by_token("hash-1").unwrap().is_none(), "a revoked token signs nobody in");
+    assert!(s.tokens().unwrap()[0].revoked_at.is_some());
+}
+
+fn actions_switches_and_tiers_are_kept_with_their_audit_records(s: &dyn Store) {
+    let before = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(1);
+    s.save_action("ar-1", "pending", &serde_json::json!({"id": "ar-1", "v": 1}), rec("action.requested", "ar-1"), "p")
+        .unwrap();
+    s.save_action("ar-2", "pending", &serde_json::json!({"id": "ar-2"}), rec("action.requested", "ar-2"), "p").unwrap();
+    s.save_action("ar-1", "approved", &serde_json::json!({"id": "ar-1", "v": 2}), rec("action.approved", "ar-1"), "p")
+        .unwrap();
+    audited(s, "ar-1", "action.approved");
+    assert_eq!(s.action("ar-1").unwrap(), Some(serde_json::json!({"id": "ar-1", "v": 2})), "updated in place");
+    assert!(s.action("ar-9").unwrap().is_none());
+    assert_eq!(s.actions(None, 10).unwrap().len(), 2);
+    assert_eq!(s.actions(Some("approved"), 10).unwrap(), vec![serde_json::json!({"id": "ar-1", "v": 2})]);
+    assert_eq!(s.actions(None, 1).unwrap().len(), 1);
+    assert_eq!(s.count_actions_since("approved", before).unwrap(), 1);
+    assert_eq!(
+        s.count_actions_since("approved", jiff::Timestamp::now() + jiff::SignedDuration::from_secs(5)).unwrap(),
+        0
+    );
+
+    let at = jiff::Timestamp::now();
+    let sw =
+        Switch { scope: "global".into(), engaged: true, changed_by: "bo".into(), changed_at: at, reason: "r".into() };
+    s.set_switch(&sw, rec("stop.engaged", "global"), "p").unwrap();
+    s.set_switch(&Switch { engaged: false, ..sw.clone() }, rec("stop.released", "global"), "p").unwrap();
+    audited(s, "global", "stop.released");
+    assert_eq!(s.switches().unwrap(), vec![Switch { engaged: false, ..sw }]);
+
+    s.set_tier("isolate_host", "high", "bo", rec("tier.set", "isolate_host"), "p").unwrap();
+    s.set_tier("isolate_host", "critical", "bo", rec("tier.set", "isolate_host"), "p").unwrap();
+    s.set_tier("block_ip", "medium", "bo", rec("tier.set", "block_ip"), "p").unwrap();
+    audited(s, "isolate_host", "tier.set");
+    assert_eq!(
+        s.tiers().unwrap(),
+        vec![("block_ip".into(), "medium".into()), ("isolate_host".into(), "critical".into())]
+    );
+}
+
+fn reviewed(n: u32, severity: Severity) -> Triaged {
+    let mut t = triaged(n);
+    t.route = Route { kind: RouteKind::Review, reasons: vec![Reason::new("burn_in", "b")] };
+    t.assessment.severity = severity;
+    t.workflow = if n % 2 == 0 { "even".into() } else { "default".into() };
+    t
+}
+
+fn the_queue_pages_filters_and_records_decisions(s: &dyn Store) {
+    let start = jiff::Timestamp::UNIX_EPOCH + jiff::SignedDuration::from_hours(1);
+    assert!(s.start_workflow("default", start, rec("workflow.burn_in_started", "default"), "p").unwrap());
+    assert!(!s.start_workflow("default", jiff::Timestamp::now(), rec("x", "default"), "p").unwrap(), "kept once");
+    assert_eq!(s.audit_for_object("default").unwrap().len(), 1);
+    assert_eq!(s.workflow_state("default").unwrap(), Some((start, None)));
+    s.exit_workflow(
+        "default",
+        start + jiff::SignedDuration::from_hours(1),
+        rec("workflow.burn_in_exited", "default"),
+        "p",
+    )
+    .unwrap();
+    audited(s, "default", "workflow.burn_in_exited");
+    assert_eq!(s.workflow_state("default").unwrap().unwrap().1, Some(start + jiff::SignedDuration::from_hours(1)));
+    assert!(s.workflow_state("none").unwrap().is_none());
+
+    let batch = vec![
+        reviewed(1, Severity::Low),
+        reviewed(2, Severity::Critical),
+        reviewed(3, Severity::High),
+        reviewed(4, Severity::Low),
+        triaged(5),
+    ];
+    s.commit(Batch { triaged: batch, ..Batch::default() }).unwrap();
+    let id = |n: u32| alert(n).id.to_string();
+    assert_eq!(s.alert_workflow(&id(2)).unwrap().as_deref(), Some("even"));
+    let page = |q: ReviewQuery, offset, limit| {
+        let (total, items) = s.review_items(&q, offset, limit).unwrap();
+        (total, items.into_iter().map(|i| i.alert_id).collect::<Vec<_>>())
+    };
+    assert_eq!(
+        page(ReviewQuery::default(), 0, 10),
+        (4, vec![id(2), id(3), id(1), id(4)]),
+        "most severe first, auto-closed alerts are not queued"
+    );
+    assert_eq!(page(ReviewQuery::default(), 1, 2), (4, vec![id(3), id(1)]), "a page of the whole, with its total");
+    let q = |f: fn(&mut ReviewQuery)| {
+        let mut q = ReviewQuery::default();
+        f(&mut q);
+        q
+    };
+    assert_eq!(page(q(|q| q.severity = Some("low".into())), 0, 10).0, 2);
+    assert_eq!(page(q(|q| q.workflow = Some("even".into())), 0, 10), (2, vec![id(2), id(4)]));
+    assert_eq!(page(q(|q| q.route = Some("review".into())), 0, 10).0, 4);
+    assert_eq!(page(q(|q| q.route = Some("escalated".into())), 0, 10).0, 0);
+
+    assert!(s.set_review(&id(3), "in_review", Some("ana"), rec("review.claimed", &id(3)), "p").unwrap());
+    audited(s, &id(3), "review.claimed");
+    assert!(!s.set_review("al-none", "in_review", Some("ana"), rec("review.claimed", "al-none"), "p").unwrap());
+    assert!(s.audit_for_object("al-none").unwrap().is_empty());
+    let item = s.review_item(&id(3)).unwrap().unwrap();
+    assert_eq!(
+        (item.state.as_str(), item.assignee.as_deref(), item.severity.as_str()),
+        ("in_review", Some("ana"), "high")
+    );
+    assert_eq!(page(q(|q| q.state = Some("in_review".into())), 0, 10), (1, vec![id(3)]));
+
+    let decision = serde_json::json!({"verdict": "malicious", "analyst": "ana"});
+    s.add_decision(&id(3), "ana", &decision, rec("review.decided", &id(3)), "p").unwrap();
+    audited(s, &id(3), "review.decided");
+    // An alert decided outside the queue (auto-closed, QA) gets its queue row then.
+    s.add_decision(&id(5), "bo", &serde_json::json!({"verdict": "benign"}), rec("review.decided", &id(5)), "p")
+        .unwrap();
+    assert_eq!(s.review_item(&id(5)).unwrap().unwrap().state, "decided");
+    assert_eq!(s.decisions(&id(3)).unwrap(), vec![decision.clone()]);
+    let second = serde_json::json!({"verdict": "benign", "supersedes": 1});
+    s.add_decision(&id(3), "bo", &second, rec("review.decided", &id(3)), "p").unwrap();
+    assert_eq!(s.decisions(&id(3)).unwrap().len(), 2, "decisions are added, never replaced");
+    let open = q(|q| q.open = true);
+    assert_eq!(page(open, 0, 10), (3, vec![id(2), id(1), id(4)]), "decided items leave the open queue");
+
+    let fb = s.feedback(None).unwrap();
+    assert_eq!(fb.len(), 2, "the latest decision per alert");
+    let three = fb.iter().find(|f| f.alert_id == id(3)).unwrap();
+    assert_eq!((three.decision.clone(), three.route.as_str(), three.workflow.as_str()), (second, "review", "default"));
+    assert_eq!(three.reasons, ["burn_in"]);
+    assert_eq!(three.assessment.techniques[0].as_str(), "T1059", "with the assessment it judged");
+    assert_eq!(s.feedback(Some("even")).unwrap().len(), 0);
+    let c = s.counts().unwrap();
+    assert_eq!((c.routes.get("review"), c.routes.get("auto_closed")), (Some(&4), Some(&1)));
+}
+
+fn models_rules_calibrations_vault_and_register_are_kept(s: &dyn Store) {
+    assert!(s.active_model().unwrap().is_none());
+    s.save_model("m1", &serde_json::json!({"w": [0.1]}), rec("model.activated", "m1"), "p").unwrap();
+    s.save_model("m2", &serde_json::json!({"w": [0.2]}), rec("model.activated", "m2"), "p").unwrap();
+    audited(s, "m2", "model.activated");
+    assert_eq!(s.active_model().unwrap(), Some(serde_json::json!({"w": [0.2]})), "the newest is active");
+
+    assert!(s.active_calibration("local").unwrap().is_none());
+    s.save_calibration("c1", "local", &serde_json::json!([1]), rec("calibration.fitted", "c1"), "p").unwrap();
+    s.save_calibration("c2", "local", &serde_json::json!([2]), rec("calibration.fitted", "c2"), "p").unwrap();
+    s.save_calibration("c3", "other", &serde_json::json!([3]), rec("calibration.fitted", "c3"), "p").unwrap();
+    audited(s, "c1", "calibration.fitted");
+    assert_eq!(s.active_calibration("local").unwrap(), Some(("c2".into(), serde_json::json!([2]))));
+
+    assert!(s.active_ruleset().unwrap().is_none());
+    s.save_ruleset("r1", &serde_json::json!({"a.yml": "x"}), rec("rules.imported", "r1"), "p").unwrap();
+    s.save_ruleset("r2", &serde_json::json!({"b.yml": "y"}), rec("rules.imported", "r2"), "p").unwrap();
+    audited(s, "r2", "rules.imported");
+    assert_eq!(s.active_ruleset().unwrap().unwrap().0, "r2");
+
+    let row = |t: &str, b: u8| VaultRow {
+        token: t.into(),
+        class: "email".into(),
+        nonce: vec![b; 12],
+        ciphertext: vec![b, 0, 255],
+    };
+    s.put_vault(&[row("tok-1", 1), row("tok-2", 2)]).unwrap();
+    s.put_vault(&[row("tok-1", 9)]).unwrap();
+    assert_eq!(s.vault_entry("tok-1").unwrap(), Some(row("tok-1", 1)), "a token keeps its first entry");
+    assert!(s.vault_entry("tok-3").unwrap().is_none());
+
+    let p = |provider: &str, class: &str, fields| ProcessingRow {
+        provider: provider.into(),
+        residency: "eu".into(),
+        class: class.into(),
+        handling: "tokenise".into(),
+        fields,
+        first_seen: None,
+        last_seen: None,
+    };
+    s.record_processing(&[p("llm", "email", 2), p("llm", "ip", 1)]).unwrap();
+    s.record_processing(&[p("llm", "email", 3)]).unwrap();
+    let reg = s.register().unwrap();
+    assert_eq!(reg.iter().map(|r| (r.class.as_str(), r.fields)).collect::<Vec<_>>(), [("email", 5), ("ip", 1)]);
+    assert!(reg[0].first_seen.is_some() && reg[0].last_seen >= reg[0].first_seen);
 }
 
 fn incident(id: &str, severity: &str, title: &str, keys: &[&str], minute: i64) -> IncidentRow {
