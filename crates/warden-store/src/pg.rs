@@ -440,34 +440,57 @@ fn append(
         Some(r) => Some((r.try_get::<_, i64>(0)? as u64, r.try_get(1)?)),
         None => None,
     };
-    let mut records = records.into_iter().peekable();
-    if records.peek().is_none() {
-        return Ok(last.map_or(0, |(s, _)| s));
-    }
-    let stmt = tx.prepare(
-        "INSERT INTO audit_log (seq, at, actor, action, object, payload, policy, prev_hash, hash, canonical)
-         VALUES ($1, $2, $3, $4, $5, '', $6, $7, $8, $9)",
-    )?;
     let at = Timestamp::now();
+    let mut cols = AuditColumns::default();
     for record in records {
         let entry = warden_audit::next_entry(last.as_ref().map(|(s, h)| (*s, h.as_str())), at, record, policy);
-        tx.execute(
-            &stmt,
-            &[
-                &(entry.seq as i64),
-                &entry.at.to_string(),
-                &to_json(&entry.record.actor),
-                &entry.record.action,
-                &entry.record.object,
-                &entry.policy,
-                &entry.prev_hash,
-                &entry.hash,
-                &entry.canonical,
-            ],
-        )?;
+        cols.seq.push(entry.seq as i64);
+        cols.at.push(entry.at.to_string());
+        cols.actor.push(to_json(&entry.record.actor));
+        cols.action.push(entry.record.action);
+        cols.object.push(entry.record.object);
+        cols.policy.push(entry.policy);
+        cols.prev.push(entry.prev_hash);
+        cols.hash.push(entry.hash.clone());
+        cols.canonical.push(entry.canonical);
         last = Some((entry.seq, entry.hash));
     }
+    // One statement for the whole run of entries: a round trip per batch, not per entry.
+    if !cols.seq.is_empty() {
+        tx.execute(
+            "INSERT INTO audit_log (seq, at, actor, action, object, payload, policy, prev_hash, hash, canonical)
+             SELECT seq, at, actor, action, object, '', policy, prev_hash, hash, canonical
+             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                         $8::text[], $9::bytea[])
+                  AS e(seq, at, actor, action, object, policy, prev_hash, hash, canonical)",
+            &[
+                &cols.seq,
+                &cols.at,
+                &cols.actor,
+                &cols.action,
+                &cols.object,
+                &cols.policy,
+                &cols.prev,
+                &cols.hash,
+                &cols.canonical,
+            ],
+        )?;
+    }
     Ok(last.map_or(0, |(s, _)| s))
+}
+
+/// Audit entries as column arrays, for one multi-row insert.
+#[derive(Default)]
+struct AuditColumns {
+    seq: Vec<i64>,
+    at: Vec<String>,
+    actor: Vec<String>,
+    action: Vec<String>,
+    object: Vec<String>,
+    policy: Vec<String>,
+    prev: Vec<String>,
+    hash: Vec<String>,
+    canonical: Vec<Option<Vec<u8>>>,
 }
 
 const ENTRY_COLUMNS: &str =
@@ -525,91 +548,126 @@ impl Store for PostgresStore {
         lock_chain(&mut tx)?;
         let mut receipt = Receipt::default();
         let mut audit = Vec::new();
-        let insert_alert = tx.prepare(
-            "INSERT INTO alerts (id, fingerprint, format, received_at, observed_at, origin, document, classes)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
-        )?;
-        let insert_assessment = tx.prepare(
-            "INSERT INTO assessments (alert_id, analyzer, verdict, severity, confidence, body, validation, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )?;
-        let insert_route = tx.prepare(
-            "INSERT INTO routes (alert_id, route, reasons, decided_at, workflow) VALUES ($1, $2, $3, $4, $5)",
-        )?;
-        let insert_review = tx.prepare(
-            "INSERT INTO review_items (alert_id, workflow, state, severity, sev_rank, created_at, updated_at)
-             VALUES ($1, $2, 'new', $3, $4, $5, $5)",
-        )?;
-        let insert_entity = tx.prepare(
-            "INSERT INTO alert_entities (key, alert_id, observed_at, route) VALUES ($1, $2, $3, $4)
-             ON CONFLICT DO NOTHING",
-        )?;
-        let bump = tx.prepare("UPDATE alerts SET duplicates = duplicates + 1 WHERE id = $1")?;
-        let existing = tx.prepare("SELECT id FROM alerts WHERE fingerprint = $1")?;
         let now = stamp(Timestamp::now());
+        // Each table gets one multi-row statement per batch (arrays through
+        // unnest): round trips, not rows, are what a network database costs.
+        let mut a = AlertColumns::default();
+        for t in &batch.triaged {
+            let x = &t.alert;
+            a.id.push(x.id.to_string());
+            a.fingerprint.push(x.fingerprint.as_str().to_owned());
+            a.format.push(x.format.as_str().to_owned());
+            a.received.push(stamp(x.received_at));
+            a.observed.push(x.observed_at.map(stamp));
+            a.origin.push(to_json(&x.origin));
+            a.document.push(to_json(x));
+            a.classes.push(to_json(&t.classes));
+        }
+        let inserted: std::collections::HashSet<String> = if a.id.is_empty() {
+            Default::default()
+        } else {
+            tx.query(
+                "INSERT INTO alerts (id, fingerprint, format, received_at, observed_at, origin, document, classes)
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                                      $7::text[], $8::text[])
+                 ON CONFLICT DO NOTHING RETURNING id",
+                &[&a.id, &a.fingerprint, &a.format, &a.received, &a.observed, &a.origin, &a.document, &a.classes],
+            )?
+            .into_iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?
+        };
+        let mut s = StageColumns::default();
+        let mut bumps: BTreeMap<String, i64> = BTreeMap::new();
         for t in batch.triaged {
-            let a = &t.alert;
-            let inserted = tx.execute(
-                &insert_alert,
-                &[
-                    &a.id.as_str(),
-                    &a.fingerprint.as_str(),
-                    &a.format.as_str(),
-                    &stamp(a.received_at),
-                    &a.observed_at.map(stamp),
-                    &to_json(&a.origin),
-                    &to_json(a),
-                    &to_json(&t.classes),
-                ],
-            )?;
-            if inserted == 0 {
+            let x = &t.alert;
+            if !inserted.contains(x.id.as_str()) {
+                // Stored already (another writer got there first), or an id taken by another fingerprint.
                 let id: String = tx
-                    .query_opt(&existing, &[&a.fingerprint.as_str()])?
+                    .query_opt("SELECT id FROM alerts WHERE fingerprint = $1", &[&x.fingerprint.as_str()])?
                     .map(|r| r.try_get(0))
                     .transpose()?
-                    .ok_or_else(|| StoreError::IdCollision(a.id.to_string()))?;
-                tx.execute(&bump, &[&id])?;
+                    .ok_or_else(|| StoreError::IdCollision(x.id.to_string()))?;
+                *bumps.entry(id.clone()).or_default() += 1;
                 audit.push(AuditRecord::new(
                     warden_core::Actor::Service("store".into()),
                     "ingest.deduplicated",
                     id.clone(),
-                    serde_json::json!({"fingerprint": a.fingerprint.as_str(), "origin": a.origin.to_string()}),
+                    serde_json::json!({"fingerprint": x.fingerprint.as_str(), "origin": x.origin.to_string()}),
                 ));
-                receipt.raced_duplicates.push((a.id.clone(), AlertId::parse(&id).unwrap_or_else(|| a.id.clone())));
+                receipt.raced_duplicates.push((x.id.clone(), AlertId::parse(&id).unwrap_or_else(|| x.id.clone())));
                 continue;
             }
-            let s = &t.assessment;
-            tx.execute(
-                &insert_assessment,
-                &[
-                    &a.id.as_str(),
-                    &format!("{}@{}", s.analyzer.name, s.analyzer.version),
-                    &s.verdict.as_str(),
-                    &s.severity.as_str(),
-                    &s.confidence.get(),
-                    &to_json(s),
-                    &to_json(&t.validation),
-                    &now,
-                ],
-            )?;
-            tx.execute(
-                &insert_route,
-                &[&a.id.as_str(), &t.route.kind.as_str(), &to_json(&t.route.reasons), &now, &t.workflow],
-            )?;
+            let id = x.id.to_string();
+            let a = &t.assessment;
+            s.id.push(id.clone());
+            s.analyzer.push(format!("{}@{}", a.analyzer.name, a.analyzer.version));
+            s.verdict.push(a.verdict.as_str().to_owned());
+            s.severity.push(a.severity.as_str().to_owned());
+            s.confidence.push(a.confidence.get());
+            s.body.push(to_json(a));
+            s.validation.push(to_json(&t.validation));
+            s.route.push(t.route.kind.as_str().to_owned());
+            s.reasons.push(to_json(&t.route.reasons));
+            s.workflow.push(t.workflow.clone());
             if matches!(t.route.kind, warden_core::RouteKind::Review | warden_core::RouteKind::Escalated) {
-                let severity = s.severity.as_str();
-                tx.execute(&insert_review, &[&a.id.as_str(), &t.workflow, &severity, &severity_rank(severity), &now])?;
+                s.review_id.push(id.clone());
+                s.review_workflow.push(t.workflow.clone());
+                s.review_severity.push(a.severity.as_str().to_owned());
+                s.review_rank.push(severity_rank(a.severity.as_str()));
             }
-            let at = ms(a.observed_at.unwrap_or(a.received_at));
+            let at = ms(x.observed_at.unwrap_or(x.received_at));
             for key in &t.entities {
-                tx.execute(&insert_entity, &[key, &a.id.as_str(), &at, &t.route.kind.as_str()])?;
+                s.entity_key.push(key.clone());
+                s.entity_alert.push(id.clone());
+                s.entity_at.push(at);
+                s.entity_route.push(t.route.kind.as_str().to_owned());
             }
             audit.extend(t.audit);
             receipt.stored.push(t.alert.id);
         }
+        if !s.id.is_empty() {
+            tx.execute(
+                "INSERT INTO assessments (alert_id, analyzer, verdict, severity, confidence, body, validation, created_at)
+                 SELECT alert_id, analyzer, verdict, severity, confidence, body, validation, $8
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::text[], $7::text[])
+                      WITH ORDINALITY AS v(alert_id, analyzer, verdict, severity, confidence, body, validation, n)
+                 ORDER BY n",
+                &[&s.id, &s.analyzer, &s.verdict, &s.severity, &s.confidence, &s.body, &s.validation, &now],
+            )?;
+            tx.execute(
+                "INSERT INTO routes (alert_id, route, reasons, decided_at, workflow)
+                 SELECT alert_id, route, reasons, $5, workflow
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS v(alert_id, route, reasons, workflow)",
+                &[&s.id, &s.route, &s.reasons, &s.workflow, &now],
+            )?;
+        }
+        if !s.review_id.is_empty() {
+            tx.execute(
+                "INSERT INTO review_items (alert_id, workflow, state, severity, sev_rank, created_at, updated_at)
+                 SELECT alert_id, workflow, 'new', severity, sev_rank, $5, $5
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS v(alert_id, workflow, severity, sev_rank)",
+                &[&s.review_id, &s.review_workflow, &s.review_severity, &s.review_rank, &now],
+            )?;
+        }
+        if !s.entity_key.is_empty() {
+            tx.execute(
+                "INSERT INTO alert_entities (key, alert_id, observed_at, route)
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) ON CONFLICT DO NOTHING",
+                &[&s.entity_key, &s.entity_alert, &s.entity_at, &s.entity_route],
+            )?;
+        }
         for d in batch.duplicates {
-            tx.execute(&bump, &[&d.alert_id.as_str()])?;
+            *bumps.entry(d.alert_id.to_string()).or_default() += 1;
             audit.extend(d.audit);
+        }
+        if !bumps.is_empty() {
+            let (ids, ns): (Vec<String>, Vec<i64>) = bumps.into_iter().unzip();
+            tx.execute(
+                "UPDATE alerts a SET duplicates = a.duplicates + v.n FROM unnest($1::text[], $2::bigint[]) AS v(id, n)
+                 WHERE a.id = v.id",
+                &[&ids, &ns],
+            )?;
         }
         let insert_dead = tx.prepare(
             "INSERT INTO dead_letters (id, received_at, origin, reason, raw) VALUES ($1, $2, $3, $4, $5)
@@ -1474,6 +1532,42 @@ impl Store for PostgresStore {
             .collect::<Result<_, StoreError>>()?;
         Ok((total as u64, items))
     }
+}
+
+/// A batch's alerts as column arrays.
+#[derive(Default)]
+struct AlertColumns {
+    id: Vec<String>,
+    fingerprint: Vec<String>,
+    format: Vec<String>,
+    received: Vec<String>,
+    observed: Vec<Option<String>>,
+    origin: Vec<String>,
+    document: Vec<String>,
+    classes: Vec<String>,
+}
+
+/// What the stages made of a batch's newly stored alerts, as column arrays.
+#[derive(Default)]
+struct StageColumns {
+    id: Vec<String>,
+    analyzer: Vec<String>,
+    verdict: Vec<String>,
+    severity: Vec<String>,
+    confidence: Vec<f64>,
+    body: Vec<String>,
+    validation: Vec<String>,
+    route: Vec<String>,
+    reasons: Vec<String>,
+    workflow: Vec<String>,
+    review_id: Vec<String>,
+    review_workflow: Vec<String>,
+    review_severity: Vec<String>,
+    review_rank: Vec<i64>,
+    entity_key: Vec<String>,
+    entity_alert: Vec<String>,
+    entity_at: Vec<i64>,
+    entity_route: Vec<String>,
 }
 
 const INCIDENT_COLUMNS: &str = "SELECT id, state, title, severity, verdict, alert_count, first_seen, last_seen, \
