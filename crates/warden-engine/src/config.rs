@@ -33,6 +33,51 @@ pub struct Config {
     /// reach one database by different addresses agree), and never printed.
     #[serde(skip_serializing)]
     pub store: StoreConfig,
+    /// `[queue]`: the NATS JetStream ingest stream. Deployment too (the
+    /// publishing node and the workers differ in it), so not versioned.
+    #[serde(skip_serializing)]
+    pub queue: QueueConfig,
+}
+
+/// `[queue]`: several nodes share the ingest work through a JetStream stream.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueueConfig {
+    /// `nats://host:4222`. Unset: no stream; input is processed where it arrives.
+    pub nats_url: Option<String>,
+    /// The stream (created if missing) and the subject alerts are published on.
+    pub stream: String,
+    pub subject: String,
+    /// `warden serve` publishes accepted HTTP and HEC input to the stream
+    /// (answering once JetStream has it) instead of processing it; workers
+    /// (`warden worker`) take it from there.
+    pub publish: bool,
+    /// The durable consumer workers share.
+    pub consumer: String,
+    /// Deliveries of one message before it is kept as a dead letter.
+    pub max_deliver: i64,
+    /// Seconds a worker has to commit and acknowledge a message before it is redelivered.
+    pub ack_wait_secs: u64,
+    /// Messages a worker takes at once (one pipeline batch).
+    pub fetch: usize,
+    /// Seconds within which a republished alert (same fingerprint) is dropped by JetStream.
+    pub duplicate_window_secs: u64,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            nats_url: None,
+            stream: "WARDEN_INGEST".into(),
+            subject: "warden.ingest".into(),
+            publish: false,
+            consumer: "warden-workers".into(),
+            max_deliver: 5,
+            ack_wait_secs: 60,
+            fetch: 500,
+            duplicate_window_secs: 120,
+        }
+    }
 }
 
 /// `[store]`: the embedded SQLite file by default, or one PostgreSQL
@@ -571,6 +616,12 @@ impl Config {
             && !(u.starts_with("postgres://") || u.starts_with("postgresql://"))
         {
             e.push("store.url must be a postgres:// URL (leave it unset for the embedded SQLite file)".into());
+        }
+        if self.queue.publish && self.queue.nats_url.is_none() {
+            e.push("queue.publish needs queue.nats_url (the JetStream server to publish to)".into());
+        }
+        if self.queue.max_deliver < 1 || self.queue.fetch == 0 || self.queue.ack_wait_secs == 0 {
+            e.push("queue.max_deliver, queue.fetch and queue.ack_wait_secs must be at least 1".into());
         }
         if self.store.url.is_some() && self.store.url_env.is_some() {
             e.push("store: give url or url_env, not both".into());

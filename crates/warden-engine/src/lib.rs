@@ -35,7 +35,7 @@ use sha2_free::sha256_hex;
 pub use warden_analyze::injection;
 use warden_analyze::{Analyzer, LocalAnalyzer};
 use warden_core::{Actor, Alert, AlertId, AuditRecord, Format, Origin, RouteKind};
-use warden_ingest::Parsed;
+pub use warden_ingest::{Diagnostic, Parsed};
 use warden_privacy::Protector;
 pub use warden_privacy::corpus;
 pub use warden_store::{AlertRecord, Counts, DeadLetter, SessionRow, Store, StoreError};
@@ -443,6 +443,58 @@ impl Engine {
             self.maybe_checkpoint(false)?;
         }
         Ok(summary)
+    }
+
+    /// Reads an input into records without running the pipeline: what a
+    /// node that publishes to the ingest stream sends on (`format` forces one).
+    pub fn parse_input(&self, input: &[u8], source: &str, format: Option<Format>) -> Vec<Parsed> {
+        let mut opts = self.config.ingest_options(Timestamp::now());
+        opts.format = format;
+        warden_ingest::read(input, source, &opts).collect()
+    }
+
+    /// A Splunk-HEC body read into records, as [`Engine::parse_input`].
+    pub fn parse_hec(&self, body: &[u8]) -> Vec<Parsed> {
+        warden_ingest::read_hec(body, &self.config.ingest_options(Timestamp::now()))
+    }
+
+    /// Runs records taken from the ingest stream through the pipeline, in
+    /// batches of `pipeline.batch_size`, each committed before the next.
+    /// A record marked redelivered whose alert is stored already is dropped
+    /// unseen: the delivery that stored it committed, so it is neither
+    /// analysed nor audited again (nor counted as a duplicate). Returns the
+    /// summary and how many were dropped so.
+    pub fn triage_parsed(
+        &self,
+        items: Vec<(Parsed, bool)>,
+        on_event: &mut dyn FnMut(Event),
+    ) -> Result<(Summary, u64), EngineError> {
+        let redelivered: Vec<&warden_core::Fingerprint> = items
+            .iter()
+            .filter_map(|(p, again)| match p {
+                Parsed::Alert(a) if *again => Some(&a.fingerprint),
+                _ => None,
+            })
+            .collect();
+        let known = if redelivered.is_empty() { BTreeMap::new() } else { self.store.known(&redelivered)? };
+        let mut dropped = 0;
+        let keep: Vec<Parsed> = items
+            .into_iter()
+            .filter(|(p, again)| {
+                let stored = *again && matches!(p, Parsed::Alert(a) if known.contains_key(&a.fingerprint));
+                dropped += u64::from(stored);
+                !stored
+            })
+            .map(|(p, _)| p)
+            .collect();
+        let mut summary = Summary::default();
+        let batch_size = self.config.pipeline.batch_size.max(1);
+        let mut keep = keep.into_iter().peekable();
+        while keep.peek().is_some() {
+            self.run_batch(keep.by_ref().take(batch_size).collect(), &mut summary, on_event)?;
+            self.maybe_checkpoint(false)?;
+        }
+        Ok((summary, dropped))
     }
 
     /// Several inputs as one stream: batches run across input boundaries, so

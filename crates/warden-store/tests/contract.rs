@@ -235,7 +235,7 @@ fn reviewed(n: u32, severity: Severity) -> Triaged {
     let mut t = triaged(n);
     t.route = Route { kind: RouteKind::Review, reasons: vec![Reason::new("burn_in", "b")] };
     t.assessment.severity = severity;
-    t.workflow = if n % 2 == 0 { "even".into() } else { "default".into() };
+    t.workflow = if n.is_multiple_of(2) { "even".into() } else { "default".into() };
     t
 }
 

@@ -12,6 +12,7 @@ mod learn;
 mod load;
 mod people;
 mod pii;
+mod queue;
 mod serve;
 mod triage;
 mod web;
@@ -43,6 +44,10 @@ enum Command {
     Triage(triage::Args),
     /// Serve the HTTP API.
     Serve(serve::Args),
+    /// Take alerts from the JetStream ingest stream (`[queue]`) and run them
+    /// through the pipeline, acknowledging each once its batch has committed.
+    /// Run several, on one shared PostgreSQL store, to scale out.
+    Worker,
     /// Configuration commands.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -367,6 +372,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Triage(args) => {
             let engine = open(&cli.data, cli.config.as_deref())?;
             triage::run(&engine, args)
+        }
+        Command::Worker => {
+            let engine = open(&cli.data, cli.config.as_deref())?;
+            queue::worker(engine)
         }
         Command::Serve(args) => {
             let engine = open(&cli.data, cli.config.as_deref())?;

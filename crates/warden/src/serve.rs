@@ -24,6 +24,10 @@ pub struct Args {
     /// Load the sample alerts first, so there is something to look at.
     #[arg(long)]
     demo: bool,
+    /// Also take alerts from the JetStream ingest stream (`[queue]`), as
+    /// `warden worker` does, with this server's /metrics and /readyz.
+    #[arg(long)]
+    consume: bool,
 }
 
 /// Sample alerts built into the binary for `--demo`.
@@ -54,6 +58,17 @@ pub struct AppState {
     /// The server listens on a loopback address only (cookies may then go
     /// without `Secure` to a browser on the same machine).
     pub loopback: bool,
+    /// The JetStream ingest stream, when `[queue] nats_url` is set: accepted
+    /// input is published to it (with `queue.publish`), and `--consume` works from it.
+    pub bus: Option<Arc<crate::queue::Bus>>,
+    /// This node's figures as a worker of the stream.
+    pub queue_stats: Arc<crate::queue::Stats>,
+}
+
+impl crate::queue::HasEngine for AppState {
+    fn engine(&self) -> &Engine {
+        &self.engine
+    }
 }
 
 pub fn run(engine: Engine, args: Args) -> anyhow::Result<ExitCode> {
@@ -82,6 +97,15 @@ pub fn run(engine: Engine, args: Args) -> anyhow::Result<ExitCode> {
     let request_timeout = std::time::Duration::from_secs(engine.config().server.request_timeout_secs);
     let header_timeout = std::time::Duration::from_secs(engine.config().server.header_timeout_secs);
     let slots = engine.config().server.max_concurrent_ingest.max(1);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let queue = engine.config().queue.clone();
+    let bus = match &queue.nats_url {
+        Some(_) => Some(Arc::new(rt.block_on(crate::queue::Bus::connect(&queue))?)),
+        None if args.consume => {
+            anyhow::bail!("--consume needs [queue] nats_url (the JetStream server to take alerts from)")
+        }
+        None => None,
+    };
     let state = Arc::new(AppState {
         engine,
         token_hash: sha256(token.as_bytes()),
@@ -91,9 +115,10 @@ pub fn run(engine: Engine, args: Args) -> anyhow::Result<ExitCode> {
         ingest_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
         verify_job: Arc::default(),
         loopback: bind.ip().is_loopback(),
+        bus,
+        queue_stats: Arc::default(),
     });
     let app = router(state.clone(), max_body);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let interval = state.engine.config().audit.checkpoint_interval_secs;
     let ticker = state.clone();
     let closing = state.clone();
@@ -134,8 +159,32 @@ pub fn run(engine: Engine, args: Args) -> anyhow::Result<ExitCode> {
                 }
             }
         });
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let consumer = match (&state.bus, args.consume) {
+            (Some(bus), true) => {
+                let (bus, s, stats) = (bus.clone(), state.clone(), state.queue_stats.clone());
+                let mut rx = stop_rx.clone();
+                Some(tokio::spawn(async move {
+                    bus.work(s, stats, async move {
+                        let _ = rx.wait_for(|v| *v).await;
+                    })
+                    .await
+                }))
+            }
+            _ => None,
+        };
         let served =
             listen_until_ctrl_c(bind, app, header_timeout, |addr| format!("warden listening on http://{addr}")).await;
+        // The consumer finishes the batch in hand (committed and acknowledged) before the process ends.
+        let _ = stop_tx.send(true);
+        if let Some(c) = consumer {
+            match c.await {
+                Ok(Err(e)) => tracing::error!(error = %e, "the ingest stream consumer stopped"),
+                Err(e) => tracing::error!(error = %e, "the ingest stream consumer failed"),
+                Ok(Ok(())) => {}
+            }
+        }
+        drop(stop_rx);
         // The last entries are attested before the process ends, so none is left unprotected.
         let s = closing.clone();
         match tokio::task::spawn_blocking(move || s.engine.attest()).await {
@@ -462,7 +511,8 @@ pub(crate) async fn healthz() -> &'static str {
     responses((status = 200, body = String, example = "ready"), (status = 503, body = crate::api::ErrorBody)))]
 pub(crate) async fn readyz(State(state): State<Arc<AppState>>) -> Result<&'static str, ApiError> {
     let s = state.clone();
-    tokio::task::spawn_blocking(move || s.engine.store().counts()).await.map_err(internal)?.map_err(|e| {
+    // A cheap read (the log's length), not a count of every table.
+    tokio::task::spawn_blocking(move || s.engine.store().audit_len()).await.map_err(internal)?.map_err(|e| {
         tracing::error!(error = %e, "store not ready");
         ApiError {
             status: StatusCode::SERVICE_UNAVAILABLE,
@@ -470,6 +520,16 @@ pub(crate) async fn readyz(State(state): State<Arc<AppState>>) -> Result<&'stati
             message: "the store is not available".into(),
         }
     })?;
+    if let Some(bus) = &state.bus
+        && let Err(e) = bus.pending().await
+    {
+        tracing::error!(error = %e, "ingest stream not ready");
+        return Err(ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "not_ready",
+            message: "the ingest stream is not available".into(),
+        });
+    }
     Ok("ready")
 }
 
@@ -611,6 +671,9 @@ pub(crate) async fn hec(
     let _slot = admit(&state).await?;
     let body = read_body(&state, body, "hec").await?;
     not_empty(&body)?;
+    if publishing(&state) {
+        return publish(state, move |e| e.parse_hec(&body)).await;
+    }
     run_ingest(state, move |e, stop, on_event| e.triage_hec(&body, stop, on_event)).await
 }
 
@@ -656,7 +719,83 @@ fn status_of(resp: &IngestResponse) -> StatusCode {
 
 async fn ingest(state: Arc<AppState>, body: Bytes) -> Result<(StatusCode, Json<IngestResponse>), ApiError> {
     not_empty(&body)?;
+    if publishing(&state) {
+        return publish(state, move |e| e.parse_input(&body, "http", None)).await;
+    }
     run_ingest(state, move |e, stop, on_event| e.triage_input_until(&body, "http", None, stop, on_event)).await
+}
+
+fn publishing(state: &AppState) -> bool {
+    state.bus.is_some() && state.engine.config().queue.publish
+}
+
+/// Ingest through the stream: the body is read into records here, records
+/// that are not alerts are dead-lettered here (with the same answer as
+/// inline ingest), and alerts are published; the answer lists an alert as
+/// accepted only once JetStream has stored it. A failed publish answers 503
+/// with what did get through (`complete` false): resending the body is safe.
+async fn publish<P>(state: Arc<AppState>, parse: P) -> Result<(StatusCode, Json<IngestResponse>), ApiError>
+where
+    P: FnOnce(&Engine) -> Vec<warden_engine::Parsed> + Send + 'static,
+{
+    let s = state.clone();
+    let (alerts, resp) = tokio::task::spawn_blocking(move || {
+        let mut alerts = Vec::new();
+        let mut rejects = Vec::new();
+        let mut order = Vec::new();
+        for p in parse(&s.engine) {
+            match p {
+                warden_engine::Parsed::Alert(a) => {
+                    order.push(true);
+                    alerts.push(*a);
+                }
+                r => {
+                    order.push(false);
+                    rejects.push((r, false));
+                }
+            }
+        }
+        let mut rejected = Vec::new();
+        if !rejects.is_empty() {
+            s.engine.triage_parsed(rejects, &mut |event| {
+                if let Event::Rejected(d) = event {
+                    rejected.push(d);
+                }
+            })?;
+        }
+        anyhow::Ok((alerts, (order, rejected)))
+    })
+    .await
+    .map_err(internal)?
+    .map_err(internal)?;
+    let bus = state.bus.as_ref().expect("publishing checked the bus");
+    let (published, failure) = bus.publish(&alerts).await;
+    let (order, rejected) = resp;
+    let mut out = IngestResponse::default();
+    let (mut ids, mut rejected) = (published.into_iter(), rejected.into_iter());
+    for (index, is_alert) in order.into_iter().enumerate() {
+        if is_alert {
+            match ids.next() {
+                Some(id) => {
+                    out.accepted += 1;
+                    out.alert_ids.push(id.to_string());
+                }
+                None => break,
+            }
+        } else if let Some(d) = rejected.next() {
+            out.rejected.push(Rejected {
+                index: index as u64,
+                error: format!("{}: {}", location(&d.origin), d.reason),
+                dead_letter: d.id,
+            });
+        }
+        out.processed = index as u64 + 1;
+    }
+    out.complete = failure.is_none();
+    if let Some(e) = failure {
+        tracing::error!(error = %format!("{e:#}"), "publish to the ingest stream failed");
+    }
+    Ok((status_of(&out), Json(out)))
 }
 
 /// Runs one request's ingest work, which ends with the request: it stops
