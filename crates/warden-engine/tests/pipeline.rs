@@ -260,3 +260,26 @@ fn the_audit_frontier_is_resumed_at_start_and_a_bad_one_is_rebuilt() {
     let r = e.verify_audit_log(None).unwrap().expect("the log verifies");
     assert!(r.checkpoints.len() >= 3, "{:?}", r.checkpoints);
 }
+
+#[test]
+fn a_redelivered_alert_that_is_stored_is_neither_analysed_nor_audited_again() {
+    let engine = Engine::in_memory(Config::default()).unwrap();
+    let line = br#"{"event_type":"alert","src_ip":"10.0.0.9","alert":{"signature":"ET TROJAN x"}}"#;
+    let parsed = engine.parse_input(line, "queue", None);
+    assert_eq!(parsed.len(), 1);
+    let (first, dropped) = engine.triage_parsed(vec![(parsed[0].clone(), false)], &mut |_| {}).unwrap();
+    assert_eq!((first.stored, dropped), (1, 0));
+    let entries = engine.store().audit_len().unwrap();
+    // The worker died between commit and acknowledgement: the stream delivers it again.
+    let (again, dropped) = engine.triage_parsed(vec![(parsed[0].clone(), true)], &mut |_| {}).unwrap();
+    assert_eq!((again.stored, again.duplicates, dropped), (0, 0, 1));
+    assert_eq!(engine.store().audit_len().unwrap(), entries, "nothing audited for a redelivery");
+    assert_eq!(engine.store().counts().unwrap().duplicates, 0, "nor counted as a repeat");
+    // The same alert sent again by its source (a first delivery) is a repeat, as ever.
+    let (repeat, dropped) = engine.triage_parsed(vec![(parsed[0].clone(), false)], &mut |_| {}).unwrap();
+    assert_eq!((repeat.duplicates, dropped), (1, 0));
+    // A redelivered alert that never got stored (its worker died before the commit) is processed.
+    let other = engine.parse_input(br#"{"event_type":"alert","src_ip":"10.0.0.10"}"#, "queue", None);
+    let (late, dropped) = engine.triage_parsed(vec![(other[0].clone(), true)], &mut |_| {}).unwrap();
+    assert_eq!((late.stored, dropped), (1, 0));
+}

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 mod common;
 
-use common::{user_with_token, warden};
+use common::{announced, request, user_with_token, warden};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -195,27 +195,6 @@ fn config_check_reports_every_error_together() {
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
 }
 
-/// One HTTP/1.1 request over a plain socket; returns (status, body).
-/// One HTTP/1.1 request on a fresh connection: (status, body).
-fn request(
-    addr: &str,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    content_type: &str,
-    body: &[u8],
-) -> (u16, String) {
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    write!(s, "{method} {path} HTTP/1.1\r\nHost: test\r\n{auth}Content-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).unwrap();
-    s.write_all(body).unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    let status = resp[9..12].parse().unwrap();
-    let body = resp.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-    (status, body)
-}
-
 fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> (u16, String) {
     request(addr, method, path, token, "application/x-ndjson", body)
 }
@@ -232,23 +211,6 @@ fn serve_with(data: &Path, token: &str, global: &[&std::ffi::OsStr]) -> (std::pr
         .unwrap();
     let addr = announced(&mut child, "warden listening on http://");
     (child, addr)
-}
-
-/// Reads the child's stderr up to the line that starts with `prefix` and
-/// returns the rest of that line; the remainder of stderr is drained in the
-/// background so a chatty child never blocks on a full pipe.
-fn announced(child: &mut std::process::Child, prefix: &str) -> String {
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    let rest = loop {
-        line.clear();
-        assert!(err.read_line(&mut line).unwrap() > 0, "the process exited before saying {prefix:?}");
-        if let Some(rest) = line.trim().strip_prefix(prefix) {
-            break rest.to_owned();
-        }
-    };
-    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
-    rest
 }
 
 /// Runs `f` with the address and process id of a server started with

@@ -1,0 +1,177 @@
+//! Scale-out on loopback: one PostgreSQL database, one JetStream stream, a
+//! server publishing HTTP input to the stream and three worker processes,
+//! one of them killed with SIGKILL mid-stream and restarted. Afterwards
+//! every alert the HTTP client was given back is stored exactly once, with
+//! one assessment and one set of audit entries, and the audit log verifies.
+//!
+//! Needs `WARDEN_TEST_POSTGRES_URL` and `WARDEN_TEST_NATS_URL` (skipped with
+//! the reason printed otherwise). `WARDEN_SCALE_ALERTS` sets how many alerts
+//! (default 6,000; the figures in the notes use 100,000).
+
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+mod common;
+
+use common::{announced, request, warden};
+
+struct Killer(Vec<Child>);
+
+impl Drop for Killer {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn worker(config: &Path, data: &Path) -> Child {
+    let mut child = warden(data)
+        .arg("--config")
+        .arg(config)
+        .arg("worker")
+        .env("RUST_LOG", "warn")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    announced(&mut child, "warden worker: taking alerts");
+    child
+}
+
+fn count(pg: &mut postgres::Client, sql: &str) -> i64 {
+    pg.query_one(sql, &[]).unwrap().get(0)
+}
+
+#[test]
+fn three_workers_one_killed_mid_stream_store_every_accepted_alert_exactly_once() {
+    let (Ok(pg_url), Ok(nats_url)) = (std::env::var("WARDEN_TEST_POSTGRES_URL"), std::env::var("WARDEN_TEST_NATS_URL"))
+    else {
+        eprintln!(
+            "skipped: WARDEN_TEST_POSTGRES_URL and WARDEN_TEST_NATS_URL are needed (a PostgreSQL and a NATS JetStream server)"
+        );
+        return;
+    };
+    let total: usize = std::env::var("WARDEN_SCALE_ALERTS").ok().and_then(|v| v.parse().ok()).unwrap_or(6_000);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let tag = format!("{}_{nanos}", std::process::id());
+    let schema = format!("warden_scale_{tag}");
+    let dir = tempfile::tempdir().unwrap();
+    let config = |publish: bool| {
+        let path = dir.path().join(if publish { "server.toml" } else { "worker.toml" });
+        std::fs::write(
+            &path,
+            format!(
+                "[store]\nurl = {pg_url:?}\nschema = {schema:?}\n\n[queue]\nnats_url = {nats_url:?}\nstream = \"WARDEN_SCALE_{tag}\"\nsubject = \"warden.scale.{tag}\"\npublish = {publish}\nack_wait_secs = 5\nfetch = 250\n"
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let (server_toml, worker_toml) = (config(true), config(false));
+    let data = |name: &str| {
+        let p = dir.path().join(name);
+        std::fs::create_dir_all(&p).unwrap();
+        p
+    };
+    let mut pg = postgres::Client::connect(&pg_url, postgres::NoTls).unwrap();
+
+    let mut server = warden(&data("server"))
+        .arg("--config")
+        .arg(&server_toml)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("WARDEN_API_TOKEN", "forwarder")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let addr = announced(&mut server, "warden listening on http://");
+    let mut procs = Killer(vec![server]);
+    for name in ["w1", "w2", "w3"] {
+        procs.0.push(worker(&worker_toml, &data(name)));
+    }
+
+    // The HTTP client posts its alerts in bodies of 500; one worker is killed a third of the way in.
+    let mut accepted: Vec<String> = Vec::with_capacity(total);
+    let started = Instant::now();
+    let mut killed = false;
+    for chunk in (0..total).collect::<Vec<_>>().chunks(500) {
+        let body: String = chunk
+            .iter()
+            .map(|i| {
+                format!(
+                    "{{\"message\":\"powershell.exe -nop -w hidden -enc {i:08x}\",\"host\":\"ws{}\",\"user\":\"u{}\",\"event_id\":4688}}\n",
+                    i % 40,
+                    i % 13
+                )
+            })
+            .collect();
+        let (status, resp) =
+            request(&addr, "POST", "/api/v1/alerts", Some("forwarder"), "application/x-ndjson", body.as_bytes());
+        assert_eq!(status, 200, "{resp}");
+        let v: serde_json::Value = serde_json::from_str(&resp).unwrap();
+        assert_eq!(v["complete"], true, "{resp}");
+        accepted.extend(v["alert_ids"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned()));
+        if !killed && accepted.len() >= total / 3 {
+            // SIGKILL: no chance to finish its batch or acknowledge anything.
+            procs.0[1].kill().unwrap();
+            procs.0[1].wait().unwrap();
+            killed = true;
+            std::thread::sleep(Duration::from_millis(500));
+            procs.0[1] = worker(&worker_toml, &data("w1"));
+        }
+    }
+    assert_eq!(accepted.len(), total, "every alert was accepted");
+    // What is not an alert is dead-lettered by the node that received it, with its reason.
+    let (status, resp) =
+        request(&addr, "POST", "/api/v1/alerts", Some("forwarder"), "application/x-ndjson", b"{\"bad\": \xff}\n");
+    assert_eq!(status, 422, "{resp}");
+    let v: serde_json::Value = serde_json::from_str(&resp).unwrap();
+    let dead = v["rejected"][0]["dead_letter"].as_str().unwrap().to_owned();
+    let kept = count(&mut pg, &format!("SELECT count(*) FROM {schema}.dead_letters WHERE id = '{dead}'"));
+    assert_eq!(kept, 1, "{resp}");
+    let published = started.elapsed();
+
+    // Wait for the workers to drain the stream.
+    let alerts = format!("SELECT count(*) FROM {schema}.alerts");
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while count(&mut pg, &alerts) < total as i64 {
+        assert!(Instant::now() < deadline, "only {} of {total} stored", count(&mut pg, &alerts));
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let drained = started.elapsed();
+    // A little longer, so a late duplicate would show.
+    std::thread::sleep(Duration::from_secs(6));
+    eprintln!("{total} alerts: published in {published:?}, stored in {drained:?}");
+
+    assert_eq!(count(&mut pg, &alerts), total as i64, "each exactly once");
+    let n = count(&mut pg, &format!("SELECT count(*) FROM {schema}.assessments"));
+    assert_eq!(n, total as i64, "one assessment each");
+    let twice = count(
+        &mut pg,
+        &format!(
+            "SELECT count(*) FROM (SELECT object FROM {schema}.audit_log WHERE action = 'ingest.accepted'
+             GROUP BY object HAVING count(*) > 1) x"
+        ),
+    );
+    assert_eq!(twice, 0, "no alert has a second set of audit entries");
+    let accepted_entries =
+        count(&mut pg, &format!("SELECT count(*) FROM {schema}.audit_log WHERE action = 'ingest.accepted'"));
+    assert_eq!(accepted_entries, total as i64);
+    assert_eq!(count(&mut pg, &format!("SELECT coalesce(sum(duplicates), 0)::bigint FROM {schema}.alerts")), 0);
+    let stored: std::collections::HashSet<String> =
+        pg.query(&format!("SELECT id FROM {schema}.alerts"), &[]).unwrap().into_iter().map(|r| r.get(0)).collect();
+    let missing = accepted.iter().filter(|id| !stored.contains(*id)).count();
+    assert_eq!(missing, 0, "every id the HTTP client was given back is stored");
+
+    drop(procs);
+    let verify = warden(&data("w2")).arg("--config").arg(&worker_toml).args(["audit", "verify"]).output().unwrap();
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+    assert!(String::from_utf8_lossy(&verify.stdout).contains("audit log intact"));
+    let _ = pg.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"));
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+        if let Ok(c) = async_nats::connect(&nats_url).await {
+            let _ = async_nats::jetstream::new(c).delete_stream(format!("WARDEN_SCALE_{tag}")).await;
+        }
+    });
+}
