@@ -353,8 +353,23 @@ impl From<r2d2::Error> for StoreError {
     }
 }
 
+/// Where a store's batch commits spent their time, since it was opened.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct WriteTimings {
+    pub commits: u64,
+    /// Waiting for the audit chain's lock (other nodes' commits).
+    pub chain_lock_wait: std::time::Duration,
+    /// Whole commits, lock wait included.
+    pub commit: std::time::Duration,
+}
+
 /// Persistence for the pipeline. Implementations are shared across threads.
 pub trait Store: Send + Sync {
+    /// Where batch commits spent their time, for stores that share a chain lock.
+    fn write_timings(&self) -> Option<WriteTimings> {
+        None
+    }
+
     /// Which of these fingerprints are stored already, and under which id.
     fn known(&self, fingerprints: &[&Fingerprint]) -> Result<BTreeMap<Fingerprint, AlertId>, StoreError>;
 

@@ -266,6 +266,7 @@ CREATE INDEX alert_entities_time ON alert_entities(key, observed_at);
 /// every node that opens it.
 pub struct PostgresStore {
     pool: Pool,
+    timings: std::sync::Mutex<crate::WriteTimings>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -310,7 +311,7 @@ impl PostgresStore {
             .connection_timeout(std::time::Duration::from_secs(15))
             .build(PostgresConnectionManager::new(config, NoTls))
             .map_err(|e| open(e.to_string()))?;
-        let store = PostgresStore { pool };
+        let store = PostgresStore { pool, timings: Default::default() };
         store.migrate().map_err(|e| open(e.to_string()))?;
         Ok(store)
     }
@@ -542,10 +543,16 @@ impl Store for PostgresStore {
         Ok(out)
     }
 
+    fn write_timings(&self) -> Option<crate::WriteTimings> {
+        Some(*self.timings.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
     fn commit(&self, batch: Batch) -> Result<Receipt, StoreError> {
+        let started = std::time::Instant::now();
         let mut conn = self.conn()?;
         let mut tx = conn.transaction()?;
         lock_chain(&mut tx)?;
+        let waited = started.elapsed();
         let mut receipt = Receipt::default();
         let mut audit = Vec::new();
         let now = stamp(Timestamp::now());
@@ -683,6 +690,10 @@ impl Store for PostgresStore {
         audit.extend(batch.audit);
         receipt.last_audit_seq = append(&mut tx, audit, &batch.policy)?;
         tx.commit()?;
+        let mut t = self.timings.lock().unwrap_or_else(|p| p.into_inner());
+        t.commits += 1;
+        t.chain_lock_wait += waited;
+        t.commit += started.elapsed();
         Ok(receipt)
     }
 
@@ -1599,63 +1610,99 @@ fn write_incidents(tx: &mut Transaction<'_>, rows: &[IncidentRow], links: &[&Inc
     if rows.is_empty() && links.is_empty() {
         return Ok(());
     }
-    let upsert = tx.prepare(
-        "INSERT INTO incidents (id, state, title, severity, sev_rank, verdict, alert_count, first_seen, last_seen,
-                                created_at, updated_at, assignee, keys, body)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-         ON CONFLICT(id) DO UPDATE SET state = excluded.state, title = excluded.title,
-            severity = excluded.severity, sev_rank = excluded.sev_rank, verdict = excluded.verdict,
-            first_seen = excluded.first_seen, last_seen = excluded.last_seen, updated_at = excluded.updated_at,
-            assignee = excluded.assignee, keys = excluded.keys, body = excluded.body",
-    )?;
-    let key = tx.prepare("INSERT INTO incident_keys (key, incident_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")?;
-    for r in rows {
+    // One statement per table (a row named twice keeps its last version:
+    // one statement may not change a row twice).
+    let rows: BTreeMap<&str, &IncidentRow> = rows.iter().map(|r| (r.id.as_str(), r)).collect();
+    let links: BTreeMap<&str, &IncidentLink> = links.iter().map(|l| (l.alert_id.as_str(), *l)).collect();
+    if !rows.is_empty() {
+        let mut c: [Vec<String>; 7] = Default::default();
+        let mut n: [Vec<i64>; 6] = Default::default();
+        let mut assignee: Vec<Option<String>> = Vec::with_capacity(rows.len());
+        let (mut key, mut key_of) = (Vec::new(), Vec::new());
+        for r in rows.values() {
+            for (col, v) in c.iter_mut().zip([
+                r.id.clone(),
+                r.state.clone(),
+                r.title.clone(),
+                r.severity.clone(),
+                r.verdict.clone(),
+                to_json(&r.keys),
+                to_json(&r.body),
+            ]) {
+                col.push(v);
+            }
+            for (col, v) in n.iter_mut().zip([
+                severity_rank(&r.severity),
+                r.alert_count.min(i64::MAX as u64) as i64,
+                ms(r.first_seen),
+                ms(r.last_seen),
+                ms(r.created_at),
+                ms(r.updated_at),
+            ]) {
+                col.push(v);
+            }
+            assignee.push(r.assignee.clone());
+            for k in &r.keys {
+                key.push(k.clone());
+                key_of.push(r.id.clone());
+            }
+        }
         tx.execute(
-            &upsert,
+            "INSERT INTO incidents (id, state, title, severity, sev_rank, verdict, alert_count, first_seen, last_seen,
+                                    created_at, updated_at, assignee, keys, body)
+             SELECT id, state, title, severity, sev_rank, verdict, alert_count, first_seen, last_seen,
+                    created_at, updated_at, assignee, keys, body
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::bigint[],
+                         $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::text[], $14::text[])
+                  AS v(id, state, title, severity, sev_rank, verdict, alert_count, first_seen, last_seen,
+                       created_at, updated_at, assignee, keys, body)
+             ON CONFLICT(id) DO UPDATE SET state = excluded.state, title = excluded.title,
+                severity = excluded.severity, sev_rank = excluded.sev_rank, verdict = excluded.verdict,
+                first_seen = excluded.first_seen, last_seen = excluded.last_seen, updated_at = excluded.updated_at,
+                assignee = excluded.assignee, keys = excluded.keys, body = excluded.body",
             &[
-                &r.id,
-                &r.state,
-                &r.title,
-                &r.severity,
-                &severity_rank(&r.severity),
-                &r.verdict,
-                &(r.alert_count.min(i64::MAX as u64) as i64),
-                &ms(r.first_seen),
-                &ms(r.last_seen),
-                &ms(r.created_at),
-                &ms(r.updated_at),
-                &r.assignee,
-                &to_json(&r.keys),
-                &to_json(&r.body),
+                &c[0], &c[1], &c[2], &c[3], &n[0], &c[4], &n[1], &n[2], &n[3], &n[4], &n[5], &assignee, &c[5], &c[6],
             ],
         )?;
-        for k in &r.keys {
-            tx.execute(&key, &[k, &r.id])?;
-        }
+        tx.execute(
+            "INSERT INTO incident_keys (key, incident_id) SELECT * FROM unnest($1::text[], $2::text[])
+             ON CONFLICT DO NOTHING",
+            &[&key, &key_of],
+        )?;
     }
-    let link = tx.prepare(
-        "INSERT INTO incident_alerts (alert_id, incident_id, title, severity, verdict, observed_at, signature)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT(alert_id) DO UPDATE SET incident_id = excluded.incident_id",
-    )?;
-    let before = tx.prepare("SELECT incident_id FROM incident_alerts WHERE alert_id = $1")?;
-    let mut touched: std::collections::BTreeSet<String> = rows.iter().map(|r| r.id.clone()).collect();
-    for l in links {
-        if let Some(old) = tx.query_opt(&before, &[&l.alert_id])? {
-            touched.insert(old.try_get(0)?);
+    let mut touched: std::collections::BTreeSet<String> = rows.keys().map(|id| (*id).to_owned()).collect();
+    if !links.is_empty() {
+        let alerts: Vec<&str> = links.keys().copied().collect();
+        // An alert moved out of another incident changes that one's count too.
+        for r in tx.query("SELECT DISTINCT incident_id FROM incident_alerts WHERE alert_id = ANY($1)", &[&alerts])? {
+            touched.insert(r.try_get(0)?);
+        }
+        let mut c: [Vec<String>; 6] = Default::default();
+        let mut at = Vec::with_capacity(links.len());
+        for l in links.values() {
+            for (col, v) in
+                c.iter_mut().zip([&l.alert_id, &l.incident_id, &l.title, &l.severity, &l.verdict, &l.signature])
+            {
+                col.push(v.clone());
+            }
+            at.push(ms(l.observed_at));
+            touched.insert(l.incident_id.clone());
         }
         tx.execute(
-            &link,
-            &[&l.alert_id, &l.incident_id, &l.title, &l.severity, &l.verdict, &ms(l.observed_at), &l.signature],
+            "INSERT INTO incident_alerts (alert_id, incident_id, title, severity, verdict, observed_at, signature)
+             SELECT alert_id, incident_id, title, severity, verdict, observed_at, signature
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[])
+                  AS v(alert_id, incident_id, title, severity, verdict, observed_at, signature)
+             ON CONFLICT(alert_id) DO UPDATE SET incident_id = excluded.incident_id",
+            &[&c[0], &c[1], &c[2], &c[3], &c[4], &at, &c[5]],
         )?;
-        touched.insert(l.incident_id.clone());
     }
-    let count = tx.prepare(
-        "UPDATE incidents SET alert_count = (SELECT count(*) FROM incident_alerts WHERE incident_id = $1) WHERE id = $1",
+    let touched: Vec<String> = touched.into_iter().collect();
+    tx.execute(
+        "UPDATE incidents i SET alert_count = (SELECT count(*) FROM incident_alerts a WHERE a.incident_id = i.id)
+         WHERE i.id = ANY($1)",
+        &[&touched],
     )?;
-    for id in touched {
-        tx.execute(&count, &[&id])?;
-    }
     Ok(())
 }
 

@@ -719,7 +719,7 @@ async fn prometheus(State(s): State<Arc<AppState>>) -> Result<Response, ApiError
         out.push_str("# HELP warden_audit_entries Audit log entries.\n# TYPE warden_audit_entries gauge\n");
         out.push_str(&format!("warden_audit_entries {}\n", c.audit_entries));
         if st.bus.is_some() {
-            out.push_str(&st.queue_stats.prometheus());
+            out.push_str(&st.queue_stats.prometheus(st.engine.store()));
         }
         out.push_str("# HELP warden_provider_events Generative provider failures and rejections by reason.\n# TYPE warden_provider_events counter\n");
         for (name, counters) in st.engine.provider_counters() {

@@ -53,9 +53,22 @@ pub struct Stats {
 }
 
 impl Stats {
-    pub fn prometheus(&self) -> String {
+    pub fn prometheus(&self, store: &dyn warden_engine::Store) -> String {
         let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let mut out = String::new();
+        if let Some(t) = store.write_timings() {
+            for (name, help, v) in [
+                ("warden_store_commit_seconds_sum", "Time in batch commits (lock wait included).", t.commit),
+                (
+                    "warden_store_chain_lock_wait_seconds_sum",
+                    "Time batch commits waited for the audit chain's lock.",
+                    t.chain_lock_wait,
+                ),
+            ] {
+                out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n", v.as_secs_f64()));
+            }
+            out.push_str(&format!("# HELP warden_store_commits Batch commits.\n# TYPE warden_store_commits counter\nwarden_store_commits {}\n", t.commits));
+        }
         for (name, help, kind, v) in [
             (
                 "warden_queue_pending",
@@ -346,11 +359,15 @@ pub fn worker(engine: Engine) -> anyhow::Result<std::process::ExitCode> {
         ticker.abort();
         let e = engine.clone();
         tokio::task::spawn_blocking(move || e.attest()).await??;
+        let t = engine.store().write_timings().unwrap_or_default();
         eprintln!(
-            "warden worker: stopped after {} message(s), {} batch(es), {} dead-lettered",
+            "warden worker: stopped after {} message(s), {} batch(es), {} dead-lettered; {:.2} s in the pipeline, {:.2} s of it committing, {:.2} s of that waiting for the chain lock",
             stats.delivered.load(Ordering::Relaxed),
             stats.batches.load(Ordering::Relaxed),
-            stats.dead_lettered.load(Ordering::Relaxed)
+            stats.dead_lettered.load(Ordering::Relaxed),
+            stats.batch_micros.load(Ordering::Relaxed) as f64 / 1e6,
+            t.commit.as_secs_f64(),
+            t.chain_lock_wait.as_secs_f64(),
         );
         worked
     })?;
