@@ -62,7 +62,7 @@ for workers in 1 2 3; do
     mkdir -p "$work/$tag/server"
     WARDEN_API_TOKEN=bench "$warden" --config "$work/$tag-server.toml" --data "$work/$tag/server" serve --bind 127.0.0.1:0 2>"$work/$tag/server.err" &
     pids+=($!)
-    until grep -q "warden listening on" "$work/$tag/server.err"; do sleep 0.1; done
+    until grep -qs "warden listening on" "$work/$tag/server.err"; do sleep 0.1; done
     addr=$(sed -n 's/.*warden listening on http:\/\///p' "$work/$tag/server.err")
     wpids=()
     for w in $(seq 1 "$workers"); do
@@ -70,7 +70,7 @@ for workers in 1 2 3; do
         "$warden" --config "$work/$tag-worker.toml" --data "$work/$tag/w$w" worker 2>"$work/$tag/w$w.err" &
         wpids+=($!); pids+=($!)
     done
-    for w in $(seq 1 "$workers"); do until grep -q "taking alerts" "$work/$tag/w$w.err"; do sleep 0.1; done; done
+    for w in $(seq 1 "$workers"); do until grep -qs "taking alerts" "$work/$tag/w$w.err"; do sleep 0.1; done; done
     start=$(date +%s.%N)
     for c in "$work"/chunk.*; do
         curl -sf -o /dev/null -H "Authorization: Bearer bench" -H "Content-Type: application/x-ndjson" \

@@ -692,23 +692,20 @@ impl Engine {
             }
         }
         self.correlate(&mut batch)?;
+        // The register counts what the local analyzer saw, in the batch's own transaction.
+        batch.processing = seen
+            .into_iter()
+            .map(|(c, n)| warden_store::ProcessingRow {
+                provider: "local".into(),
+                residency: "on_prem".into(),
+                class: c.as_str().into(),
+                handling: "raw".into(),
+                fields: n,
+                first_seen: None,
+                last_seen: None,
+            })
+            .collect();
         let receipt = self.store.commit(batch)?;
-        if !seen.is_empty() {
-            let now = None;
-            let rows: Vec<warden_store::ProcessingRow> = seen
-                .into_iter()
-                .map(|(c, n)| warden_store::ProcessingRow {
-                    provider: "local".into(),
-                    residency: "on_prem".into(),
-                    class: c.as_str().into(),
-                    handling: "raw".into(),
-                    fields: n,
-                    first_seen: now.clone(),
-                    last_seen: now.clone(),
-                })
-                .collect();
-            self.store.record_processing(&rows)?;
-        }
         let raced: BTreeMap<_, _> = receipt.raced_duplicates.into_iter().collect();
         for p in pending {
             match p {

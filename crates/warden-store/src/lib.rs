@@ -78,6 +78,8 @@ pub struct Batch {
     pub incidents: Vec<IncidentRow>,
     /// Which incident each of this batch's queued alerts joined.
     pub links: Vec<IncidentLink>,
+    /// What the batch adds to the data-processing register.
+    pub processing: Vec<ProcessingRow>,
 }
 
 /// Alerts that tell one story: grouped by the entities they share within a

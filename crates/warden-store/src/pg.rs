@@ -265,8 +265,21 @@ CREATE INDEX alert_entities_time ON alert_entities(key, observed_at);
 /// A store in one PostgreSQL database (or one schema of it), shared by
 /// every node that opens it.
 pub struct PostgresStore {
-    pool: Pool,
+    /// Always Some until dropped.
+    pool: Option<Pool>,
     timings: std::sync::Mutex<crate::WriteTimings>,
+}
+
+impl Drop for PostgresStore {
+    /// The `postgres` client blocks on its own runtime when a connection
+    /// closes, which panics on a thread that drives async tasks (the last
+    /// owner of a server's engine may be one). Closing on a thread of its own
+    /// is safe wherever the store is dropped.
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.take() {
+            let _ = std::thread::spawn(move || drop(pool)).join();
+        }
+    }
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -311,13 +324,13 @@ impl PostgresStore {
             .connection_timeout(std::time::Duration::from_secs(15))
             .build(PostgresConnectionManager::new(config, NoTls))
             .map_err(|e| open(e.to_string()))?;
-        let store = PostgresStore { pool, timings: Default::default() };
+        let store = PostgresStore { pool: Some(pool), timings: Default::default() };
         store.migrate().map_err(|e| open(e.to_string()))?;
         Ok(store)
     }
 
     fn migrate(&self) -> Result<(), StoreError> {
-        let mut conn = self.pool.get()?;
+        let mut conn = self.conn()?;
         let mut tx = conn.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHAIN_LOCK])?;
         tx.batch_execute("CREATE TABLE IF NOT EXISTS warden_schema (version BIGINT NOT NULL)")?;
@@ -339,7 +352,7 @@ impl PostgresStore {
     }
 
     fn conn(&self) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, StoreError> {
-        Ok(self.pool.get()?)
+        Ok(self.pool.as_ref().expect("the pool lives as long as the store").get()?)
     }
 
     /// Runs `write` and appends `audit` in one transaction, the chain locked
@@ -526,6 +539,25 @@ fn json_opt<T: serde::de::DeserializeOwned>(row: Option<Row>, what: &'static str
     row.map(|r| from_json(&r.try_get::<_, String>(0)?, what)).transpose()
 }
 
+/// Adds to the data-processing register inside a transaction.
+fn write_processing(tx: &mut Transaction<'_>, rows: &[ProcessingRow]) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let stmt = tx.prepare(
+        "INSERT INTO processing (provider, residency, class, handling, fields, first_seen, last_seen)
+         VALUES ($1, $2, $3, $4, $5, $6, $6)
+         ON CONFLICT(provider, class, handling) DO UPDATE SET fields = processing.fields + excluded.fields,
+         last_seen = excluded.last_seen, residency = excluded.residency",
+    )?;
+    let now = stamp(Timestamp::now());
+    for r in rows {
+        let fields = r.fields.min(i64::MAX as u64) as i64;
+        tx.execute(&stmt, &[&r.provider, &r.residency, &r.class, &r.handling, &fields, &now])?;
+    }
+    Ok(())
+}
+
 impl Store for PostgresStore {
     fn known(&self, fingerprints: &[&Fingerprint]) -> Result<BTreeMap<Fingerprint, AlertId>, StoreError> {
         let wanted: Vec<&str> = fingerprints.iter().map(|f| f.as_str()).collect();
@@ -687,6 +719,7 @@ impl Store for PostgresStore {
         let stored: std::collections::HashSet<&str> = receipt.stored.iter().map(|id| id.as_str()).collect();
         let links: Vec<&IncidentLink> = batch.links.iter().filter(|l| stored.contains(l.alert_id.as_str())).collect();
         write_incidents(&mut tx, &batch.incidents, &links)?;
+        write_processing(&mut tx, &batch.processing)?;
         audit.extend(batch.audit);
         receipt.last_audit_seq = append(&mut tx, audit, &batch.policy)?;
         tx.commit()?;
@@ -1325,17 +1358,7 @@ impl Store for PostgresStore {
     fn record_processing(&self, rows: &[ProcessingRow]) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
         let mut tx = conn.transaction()?;
-        let stmt = tx.prepare(
-            "INSERT INTO processing (provider, residency, class, handling, fields, first_seen, last_seen)
-             VALUES ($1, $2, $3, $4, $5, $6, $6)
-             ON CONFLICT(provider, class, handling) DO UPDATE SET fields = processing.fields + excluded.fields,
-             last_seen = excluded.last_seen, residency = excluded.residency",
-        )?;
-        let now = stamp(Timestamp::now());
-        for r in rows {
-            let fields = r.fields.min(i64::MAX as u64) as i64;
-            tx.execute(&stmt, &[&r.provider, &r.residency, &r.class, &r.handling, &fields, &now])?;
-        }
+        write_processing(&mut tx, rows)?;
         tx.commit()?;
         Ok(())
     }
@@ -1604,8 +1627,7 @@ fn decode_incident(r: Row) -> Result<IncidentRow, StoreError> {
 }
 
 /// Upserts incident rows (their join keys with them) and links alerts,
-/// moving an alert that was in another incident; every touched incident's
-/// count is recomputed from its links, so it is true whatever raced.
+/// moving an alert that was in another incident; counts follow the links.
 fn write_incidents(tx: &mut Transaction<'_>, rows: &[IncidentRow], links: &[&IncidentLink]) -> Result<(), StoreError> {
     if rows.is_empty() && links.is_empty() {
         return Ok(());
@@ -1633,7 +1655,8 @@ fn write_incidents(tx: &mut Transaction<'_>, rows: &[IncidentRow], links: &[&Inc
             }
             for (col, v) in n.iter_mut().zip([
                 severity_rank(&r.severity),
-                r.alert_count.min(i64::MAX as u64) as i64,
+                // A new incident's count is its links' (added below); an existing one keeps its own.
+                0,
                 ms(r.first_seen),
                 ms(r.last_seen),
                 ms(r.created_at),
@@ -1670,12 +1693,16 @@ fn write_incidents(tx: &mut Transaction<'_>, rows: &[IncidentRow], links: &[&Inc
             &[&key, &key_of],
         )?;
     }
-    let mut touched: std::collections::BTreeSet<String> = rows.keys().map(|id| (*id).to_owned()).collect();
+    // Counts move by the links each write adds and moves: the chain lock,
+    // held by every write here, makes each read-modify-write of a count the
+    // only one at a time, so counts stay true without recounting an
+    // incident's whole alert list on every batch.
+    let mut delta: BTreeMap<String, i64> = BTreeMap::new();
     if !links.is_empty() {
         let alerts: Vec<&str> = links.keys().copied().collect();
-        // An alert moved out of another incident changes that one's count too.
-        for r in tx.query("SELECT DISTINCT incident_id FROM incident_alerts WHERE alert_id = ANY($1)", &[&alerts])? {
-            touched.insert(r.try_get(0)?);
+        let mut before: BTreeMap<String, String> = BTreeMap::new();
+        for r in tx.query("SELECT alert_id, incident_id FROM incident_alerts WHERE alert_id = ANY($1)", &[&alerts])? {
+            before.insert(r.try_get(0)?, r.try_get(1)?);
         }
         let mut c: [Vec<String>; 6] = Default::default();
         let mut at = Vec::with_capacity(links.len());
@@ -1686,7 +1713,14 @@ fn write_incidents(tx: &mut Transaction<'_>, rows: &[IncidentRow], links: &[&Inc
                 col.push(v.clone());
             }
             at.push(ms(l.observed_at));
-            touched.insert(l.incident_id.clone());
+            match before.get(&l.alert_id) {
+                Some(old) if *old == l.incident_id => {}
+                Some(old) => {
+                    *delta.entry(old.clone()).or_default() -= 1;
+                    *delta.entry(l.incident_id.clone()).or_default() += 1;
+                }
+                None => *delta.entry(l.incident_id.clone()).or_default() += 1,
+            }
         }
         tx.execute(
             "INSERT INTO incident_alerts (alert_id, incident_id, title, severity, verdict, observed_at, signature)
@@ -1697,12 +1731,15 @@ fn write_incidents(tx: &mut Transaction<'_>, rows: &[IncidentRow], links: &[&Inc
             &[&c[0], &c[1], &c[2], &c[3], &c[4], &at, &c[5]],
         )?;
     }
-    let touched: Vec<String> = touched.into_iter().collect();
-    tx.execute(
-        "UPDATE incidents i SET alert_count = (SELECT count(*) FROM incident_alerts a WHERE a.incident_id = i.id)
-         WHERE i.id = ANY($1)",
-        &[&touched],
-    )?;
+    delta.retain(|_, n| *n != 0);
+    if !delta.is_empty() {
+        let (ids, ns): (Vec<String>, Vec<i64>) = delta.into_iter().unzip();
+        tx.execute(
+            "UPDATE incidents i SET alert_count = i.alert_count + d.n FROM unnest($1::text[], $2::bigint[]) AS d(id, n)
+             WHERE i.id = d.id",
+            &[&ids, &ns],
+        )?;
+    }
     Ok(())
 }
 

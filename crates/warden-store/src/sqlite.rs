@@ -468,6 +468,21 @@ fn append(
     Ok(last.map_or(0, |(s, _)| s))
 }
 
+/// Adds to the data-processing register inside a transaction.
+fn write_processing(tx: &Transaction<'_>, rows: &[ProcessingRow]) -> Result<(), StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO processing (provider, residency, class, handling, fields, first_seen, last_seen)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+         ON CONFLICT(provider, class, handling) DO UPDATE SET fields = fields + excluded.fields,
+         last_seen = excluded.last_seen, residency = excluded.residency",
+    )?;
+    let now = Timestamp::now().to_string();
+    for r in rows {
+        stmt.execute(params![r.provider, r.residency, r.class, r.handling, r.fields, now])?;
+    }
+    Ok(())
+}
+
 impl Store for SqliteStore {
     fn known(&self, fingerprints: &[&Fingerprint]) -> Result<BTreeMap<Fingerprint, AlertId>, StoreError> {
         let conn = self.lock();
@@ -585,6 +600,7 @@ impl Store for SqliteStore {
         let links: Vec<&crate::IncidentLink> =
             batch.links.iter().filter(|l| stored.contains(l.alert_id.as_str())).collect();
         incidents::write(&tx, &batch.incidents, &links)?;
+        write_processing(&tx, &batch.processing)?;
         audit.extend(batch.audit);
         receipt.last_audit_seq = append(&tx, audit, &batch.policy)?;
         tx.commit()?;
@@ -1259,18 +1275,7 @@ impl Store for SqliteStore {
     fn record_processing(&self, rows: &[ProcessingRow]) -> Result<(), StoreError> {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
-        {
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO processing (provider, residency, class, handling, fields, first_seen, last_seen)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
-                 ON CONFLICT(provider, class, handling) DO UPDATE SET fields = fields + excluded.fields,
-                 last_seen = excluded.last_seen, residency = excluded.residency",
-            )?;
-            let now = Timestamp::now().to_string();
-            for r in rows {
-                stmt.execute(params![r.provider, r.residency, r.class, r.handling, r.fields, now])?;
-            }
-        }
+        write_processing(&tx, rows)?;
         tx.commit()?;
         Ok(())
     }

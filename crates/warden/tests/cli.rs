@@ -186,13 +186,19 @@ fn config_check_reports_every_error_together() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("confidence_threshold") && err.contains("batch_size") && err.contains("2 error(s)"), "{err}");
-    let ok = warden(dir.path())
-        .arg("--config")
-        .arg(repo().join("examples/warden.toml"))
-        .args(["config", "check"])
-        .output()
-        .unwrap();
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    for example in ["examples/warden.toml", "examples/scale-out/server.toml", "examples/scale-out/worker.toml"] {
+        let ok =
+            warden(dir.path()).arg("--config").arg(repo().join(example)).args(["config", "check"]).output().unwrap();
+        assert!(ok.status.success(), "{example}: {}", String::from_utf8_lossy(&ok.stderr));
+    }
+    // A store that is not PostgreSQL, or publishing with nowhere to publish to, is refused with a reason.
+    std::fs::write(&cfg, "[store]\nurl = \"mysql://db/w\"\n[queue]\npublish = true\n").unwrap();
+    let out = warden(dir.path()).arg("--config").arg(&cfg).args(["config", "check"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("store.url must be a postgres://") && err.contains("queue.publish needs queue.nats_url"),
+        "{err}"
+    );
 }
 
 fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> (u16, String) {

@@ -164,6 +164,13 @@ fn three_workers_one_killed_mid_stream_store_every_accepted_alert_exactly_once()
     let missing = accepted.iter().filter(|id| !stored.contains(*id)).count();
     assert_eq!(missing, 0, "every id the HTTP client was given back is stored");
 
+    // Every node stops cleanly on SIGTERM (workers finish the batch in hand and sign a checkpoint).
+    for c in &mut procs.0 {
+        let pid = c.id().to_string();
+        assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        let status = c.wait().unwrap();
+        assert!(status.success(), "a node ended with {status} on SIGTERM");
+    }
     drop(procs);
     let verify = warden(&data("w2")).arg("--config").arg(&worker_toml).args(["audit", "verify"]).output().unwrap();
     assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
