@@ -365,8 +365,8 @@ pub struct WriteTimings {
     pub commit: std::time::Duration,
 }
 
-/// Persistence for the pipeline. Implementations are shared across threads.
-pub trait Store: Send + Sync {
+/// Alerts as the pipeline stores them: batches, what was stored, dead letters, the entity index.
+pub trait AlertStore: Send + Sync {
     /// Where batch commits spent their time, for stores that share a chain lock.
     fn write_timings(&self) -> Option<WriteTimings> {
         None
@@ -384,6 +384,23 @@ pub trait Store: Send + Sync {
     /// Dead letters, newest first.
     fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError>;
 
+    /// The workflow that routed an alert.
+    fn alert_workflow(&self, id: &str) -> Result<Option<String>, StoreError>;
+
+    fn counts(&self) -> Result<Counts, StoreError>;
+
+    /// Alerts and context events naming an entity key, newest first, within
+    /// an event-time range when given, at most `limit`, with the total.
+    fn naming(
+        &self,
+        key: &str,
+        range: Option<(Timestamp, Timestamp)>,
+        limit: usize,
+    ) -> Result<(u64, Vec<Naming>), StoreError>;
+}
+
+/// The append-only audit log: reading it as entries, as the verifier and the Merkle tree read it, appending and purging.
+pub trait AuditStore: Send + Sync {
     /// Audit entries with `seq >= from`, in order, at most `limit`; purged
     /// positions are skipped.
     fn audit_entries(&self, from: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
@@ -414,7 +431,91 @@ pub trait Store: Send + Sync {
     /// `before`, keeping the hashes the chain and the Merkle tree need.
     /// Returns how many entries were purged.
     fn purge_audit(&self, up_to: u64, before: Timestamp) -> Result<u64, StoreError>;
+}
 
+/// What people work: the review queue and decisions, action requests, incidents.
+pub trait CaseStore: Send + Sync {
+    /// Creates or updates an action request (an opaque JSON body the engine
+    /// owns) together with the audit records of the change, atomically.
+    fn save_action(
+        &self,
+        id: &str,
+        status: &str,
+        body: &serde_json::Value,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<(), StoreError>;
+
+    fn action(&self, id: &str) -> Result<Option<serde_json::Value>, StoreError>;
+
+    /// Action requests, newest first, optionally only those in one status.
+    fn actions(&self, status: Option<&str>, limit: usize) -> Result<Vec<serde_json::Value>, StoreError>;
+
+    /// Requests that reached `status` at or after `since` (for rate caps).
+    fn count_actions_since(&self, status: &str, since: Timestamp) -> Result<u64, StoreError>;
+
+    /// A page of queue items, most severe first and oldest first within a
+    /// severity (so a page never hides a critical alert behind older low
+    /// ones), optionally in one state, with how many there are in all.
+    fn review_items(&self, q: &ReviewQuery, offset: usize, limit: usize) -> Result<(u64, Vec<ReviewItem>), StoreError>;
+
+    /// The review item of one alert, if it went to review.
+    fn review_item(&self, alert_id: &str) -> Result<Option<ReviewItem>, StoreError>;
+
+    /// Moves an item (claim, release), with its audit records; false when there is no such item.
+    fn set_review(
+        &self,
+        alert_id: &str,
+        state: &str,
+        assignee: Option<&str>,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Records a decision (the assessment is never changed) and marks the item decided.
+    fn add_decision(
+        &self,
+        alert_id: &str,
+        analyst: &str,
+        body: &serde_json::Value,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Every decision about one alert, oldest first.
+    fn decisions(&self, alert_id: &str) -> Result<Vec<serde_json::Value>, StoreError>;
+
+    /// The latest decision per alert with the assessment it judged, optionally for one workflow.
+    fn feedback(&self, workflow: Option<&str>) -> Result<Vec<Feedback>, StoreError>;
+
+    /// Open incidents joinable by any of these entity keys whose last alert
+    /// happened at or after `since`.
+    fn open_incidents(&self, keys: &[String], since: Timestamp) -> Result<Vec<IncidentRow>, StoreError>;
+
+    /// A page of incidents with the total that match.
+    fn incidents(&self, q: &IncidentQuery) -> Result<IncidentPage, StoreError>;
+
+    fn incident(&self, id: &str) -> Result<Option<IncidentRow>, StoreError>;
+
+    /// An incident's alerts, in event-time order.
+    fn incident_links(&self, id: &str) -> Result<Vec<IncidentLink>, StoreError>;
+
+    /// The incident an alert is in.
+    fn incident_of(&self, alert_id: &str) -> Result<Option<String>, StoreError>;
+
+    /// Writes incident rows and (re)links alerts to them, with the audit
+    /// records of the change, atomically (merge, split, decisions).
+    fn save_incidents(
+        &self,
+        rows: &[IncidentRow],
+        links: &[IncidentLink],
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<(), StoreError>;
+}
+
+/// Who may do what: accounts, API tokens (hashes only), web sessions and failed sign-ins.
+pub trait IdentityStore: Send + Sync {
     /// Creates a user (refused when the name is taken), with its audit records.
     fn add_user(&self, user: &UserRecord, audit: Vec<AuditRecord>, policy: &str) -> Result<(), StoreError>;
 
@@ -440,25 +541,30 @@ pub trait Store: Send + Sync {
     /// such live token (nothing is written then).
     fn revoke_token(&self, id: &str, audit: Vec<AuditRecord>, policy: &str) -> Result<bool, StoreError>;
 
-    /// Creates or updates an action request (an opaque JSON body the engine
-    /// owns) together with the audit records of the change, atomically.
-    fn save_action(
-        &self,
-        id: &str,
-        status: &str,
-        body: &serde_json::Value,
-        audit: Vec<AuditRecord>,
-        policy: &str,
-    ) -> Result<(), StoreError>;
+    /// Stores a new web session.
+    fn put_session(&self, s: &SessionRow) -> Result<(), StoreError>;
 
-    fn action(&self, id: &str) -> Result<Option<serde_json::Value>, StoreError>;
+    /// A web session by the SHA-256 of its id.
+    fn session(&self, id_hash: &str) -> Result<Option<SessionRow>, StoreError>;
 
-    /// Action requests, newest first, optionally only those in one status.
-    fn actions(&self, status: Option<&str>, limit: usize) -> Result<Vec<serde_json::Value>, StoreError>;
+    /// Records that a session was used.
+    fn touch_session(&self, id_hash: &str, at: Timestamp) -> Result<(), StoreError>;
 
-    /// Requests that reached `status` at or after `since` (for rate caps).
-    fn count_actions_since(&self, status: &str, since: Timestamp) -> Result<u64, StoreError>;
+    /// Ends one session (by id hash) or every session of a user; returns how many.
+    fn end_sessions(&self, id_hash: Option<&str>, user: Option<&str>) -> Result<u64, StoreError>;
 
+    /// Removes sessions idle since `idle_before` or created before `created_before`.
+    fn purge_sessions(&self, idle_before: Timestamp, created_before: Timestamp) -> Result<u64, StoreError>;
+
+    /// Failed sign-ins counted for a key (a user name or an address): count and the last one's time.
+    fn login_failures(&self, key: &str) -> Result<Option<(u32, Timestamp)>, StoreError>;
+
+    /// Sets (or, with None, clears) a key's failed sign-ins.
+    fn set_login_failures(&self, key: &str, count: Option<(u32, Timestamp)>) -> Result<(), StoreError>;
+}
+
+/// What governs the pipeline: stop switches, risk tiers, workflow burn-in, and the active calibration, model and rule set.
+pub trait PolicyStore: Send + Sync {
     /// Sets a stop switch, with its audit records.
     fn set_switch(&self, s: &Switch, audit: Vec<AuditRecord>, policy: &str) -> Result<(), StoreError>;
 
@@ -493,64 +599,6 @@ pub trait Store: Send + Sync {
     fn exit_workflow(&self, name: &str, at: Timestamp, audit: Vec<AuditRecord>, policy: &str)
     -> Result<(), StoreError>;
 
-    /// The workflow that routed an alert.
-    fn alert_workflow(&self, id: &str) -> Result<Option<String>, StoreError>;
-
-    /// A page of queue items, most severe first and oldest first within a
-    /// severity (so a page never hides a critical alert behind older low
-    /// ones), optionally in one state, with how many there are in all.
-    fn review_items(&self, q: &ReviewQuery, offset: usize, limit: usize) -> Result<(u64, Vec<ReviewItem>), StoreError>;
-
-    /// Stores a new web session.
-    fn put_session(&self, s: &SessionRow) -> Result<(), StoreError>;
-
-    /// A web session by the SHA-256 of its id.
-    fn session(&self, id_hash: &str) -> Result<Option<SessionRow>, StoreError>;
-
-    /// Records that a session was used.
-    fn touch_session(&self, id_hash: &str, at: Timestamp) -> Result<(), StoreError>;
-
-    /// Ends one session (by id hash) or every session of a user; returns how many.
-    fn end_sessions(&self, id_hash: Option<&str>, user: Option<&str>) -> Result<u64, StoreError>;
-
-    /// Removes sessions idle since `idle_before` or created before `created_before`.
-    fn purge_sessions(&self, idle_before: Timestamp, created_before: Timestamp) -> Result<u64, StoreError>;
-
-    /// Failed sign-ins counted for a key (a user name or an address): count and the last one's time.
-    fn login_failures(&self, key: &str) -> Result<Option<(u32, Timestamp)>, StoreError>;
-
-    /// Sets (or, with None, clears) a key's failed sign-ins.
-    fn set_login_failures(&self, key: &str, count: Option<(u32, Timestamp)>) -> Result<(), StoreError>;
-
-    /// The review item of one alert, if it went to review.
-    fn review_item(&self, alert_id: &str) -> Result<Option<ReviewItem>, StoreError>;
-
-    /// Moves an item (claim, release), with its audit records; false when there is no such item.
-    fn set_review(
-        &self,
-        alert_id: &str,
-        state: &str,
-        assignee: Option<&str>,
-        audit: Vec<AuditRecord>,
-        policy: &str,
-    ) -> Result<bool, StoreError>;
-
-    /// Records a decision (the assessment is never changed) and marks the item decided.
-    fn add_decision(
-        &self,
-        alert_id: &str,
-        analyst: &str,
-        body: &serde_json::Value,
-        audit: Vec<AuditRecord>,
-        policy: &str,
-    ) -> Result<(), StoreError>;
-
-    /// Every decision about one alert, oldest first.
-    fn decisions(&self, alert_id: &str) -> Result<Vec<serde_json::Value>, StoreError>;
-
-    /// The latest decision per alert with the assessment it judged, optionally for one workflow.
-    fn feedback(&self, workflow: Option<&str>) -> Result<Vec<Feedback>, StoreError>;
-
     /// Stores a fitted calibration map (it becomes the analyzer's active one), with its audit records.
     fn save_calibration(
         &self,
@@ -576,17 +624,6 @@ pub trait Store: Send + Sync {
     /// The newest stored model.
     fn active_model(&self) -> Result<Option<serde_json::Value>, StoreError>;
 
-    /// Keeps encrypted originals (an existing token keeps its first entry).
-    fn put_vault(&self, entries: &[VaultRow]) -> Result<(), StoreError>;
-
-    fn vault_entry(&self, token: &str) -> Result<Option<VaultRow>, StoreError>;
-
-    /// Adds to the data-processing register.
-    fn record_processing(&self, rows: &[ProcessingRow]) -> Result<(), StoreError>;
-
-    /// The data-processing register.
-    fn register(&self) -> Result<Vec<ProcessingRow>, StoreError>;
-
     /// Stores an imported rule set (it becomes the active one), with its audit records.
     fn save_ruleset(
         &self,
@@ -598,42 +635,32 @@ pub trait Store: Send + Sync {
 
     /// (version, rule files) of the active rule set.
     fn active_ruleset(&self) -> Result<Option<(String, serde_json::Value)>, StoreError>;
+}
 
-    fn counts(&self) -> Result<Counts, StoreError>;
+/// The privacy vault (encrypted originals behind tokens) and the data-processing register.
+pub trait VaultStore: Send + Sync {
+    /// Keeps encrypted originals (an existing token keeps its first entry).
+    fn put_vault(&self, entries: &[VaultRow]) -> Result<(), StoreError>;
 
-    /// Open incidents joinable by any of these entity keys whose last alert
-    /// happened at or after `since`.
-    fn open_incidents(&self, keys: &[String], since: Timestamp) -> Result<Vec<IncidentRow>, StoreError>;
+    fn vault_entry(&self, token: &str) -> Result<Option<VaultRow>, StoreError>;
 
-    /// A page of incidents with the total that match.
-    fn incidents(&self, q: &IncidentQuery) -> Result<IncidentPage, StoreError>;
+    /// Adds to the data-processing register.
+    fn record_processing(&self, rows: &[ProcessingRow]) -> Result<(), StoreError>;
 
-    fn incident(&self, id: &str) -> Result<Option<IncidentRow>, StoreError>;
+    /// The data-processing register.
+    fn register(&self) -> Result<Vec<ProcessingRow>, StoreError>;
+}
 
-    /// An incident's alerts, in event-time order.
-    fn incident_links(&self, id: &str) -> Result<Vec<IncidentLink>, StoreError>;
+/// Persistence for the pipeline: every role. Implementations are shared
+/// across threads; callers hold a `dyn Store` and bring the roles they use
+/// into scope (`use warden_store::prelude::*`).
+pub trait Store: AlertStore + AuditStore + CaseStore + IdentityStore + PolicyStore + VaultStore {}
 
-    /// The incident an alert is in.
-    fn incident_of(&self, alert_id: &str) -> Result<Option<String>, StoreError>;
+impl<T: AlertStore + AuditStore + CaseStore + IdentityStore + PolicyStore + VaultStore> Store for T {}
 
-    /// Writes incident rows and (re)links alerts to them, with the audit
-    /// records of the change, atomically (merge, split, decisions).
-    fn save_incidents(
-        &self,
-        rows: &[IncidentRow],
-        links: &[IncidentLink],
-        audit: Vec<AuditRecord>,
-        policy: &str,
-    ) -> Result<(), StoreError>;
-
-    /// Alerts and context events naming an entity key, newest first, within
-    /// an event-time range when given, at most `limit`, with the total.
-    fn naming(
-        &self,
-        key: &str,
-        range: Option<(Timestamp, Timestamp)>,
-        limit: usize,
-    ) -> Result<(u64, Vec<Naming>), StoreError>;
+/// The role traits, for `use warden_store::prelude::*`.
+pub mod prelude {
+    pub use super::{AlertStore, AuditStore, CaseStore, IdentityStore, PolicyStore, Store, VaultStore};
 }
 
 /// One position of the log as the Merkle tree needs it: (seq, prev_hash, hash, leaf hash).

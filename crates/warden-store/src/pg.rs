@@ -22,9 +22,9 @@ use warden_core::{Alert, AlertId, AuditEntry, AuditRecord, Fingerprint};
 
 use crate::shared::{AuditRow, decode_audit, from_json, from_ms, like_word, ms, severity_rank, stamp, time, to_json};
 use crate::{
-    AlertRecord, Batch, Counts, DeadLetter, Feedback, IncidentLink, IncidentPage, IncidentQuery, IncidentRow,
-    IncidentSort, Naming, ProcessingRow, Receipt, ReviewItem, ReviewQuery, SessionRow, Store, StoreError, Switch,
-    TokenRow, UserRecord, VaultRow,
+    AlertRecord, AlertStore, AuditStore, Batch, CaseStore, Counts, DeadLetter, Feedback, IdentityStore, IncidentLink,
+    IncidentPage, IncidentQuery, IncidentRow, IncidentSort, Naming, PolicyStore, ProcessingRow, Receipt, ReviewItem,
+    ReviewQuery, SessionRow, StoreError, Switch, TokenRow, UserRecord, VaultRow, VaultStore,
 };
 
 type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
@@ -558,7 +558,7 @@ fn write_processing(tx: &mut Transaction<'_>, rows: &[ProcessingRow]) -> Result<
     Ok(())
 }
 
-impl Store for PostgresStore {
+impl AlertStore for PostgresStore {
     fn known(&self, fingerprints: &[&Fingerprint]) -> Result<BTreeMap<Fingerprint, AlertId>, StoreError> {
         let wanted: Vec<&str> = fingerprints.iter().map(|f| f.as_str()).collect();
         let rows = self.conn()?.query("SELECT fingerprint, id FROM alerts WHERE fingerprint = ANY($1)", &[&wanted])?;
@@ -780,6 +780,68 @@ impl Store for PostgresStore {
         Ok(out)
     }
 
+    fn alert_workflow(&self, id: &str) -> Result<Option<String>, StoreError> {
+        self.conn()?
+            .query_opt("SELECT workflow FROM routes WHERE alert_id = $1", &[&id])?
+            .map(|r| Ok(r.try_get(0)?))
+            .transpose()
+    }
+
+    fn counts(&self) -> Result<Counts, StoreError> {
+        let mut conn = self.conn()?;
+        let r = conn.query_one(
+            "SELECT (SELECT count(*) FROM alerts), (SELECT coalesce(sum(duplicates), 0)::bigint FROM alerts),
+                    (SELECT count(*) FROM dead_letters), (SELECT count(*) FROM audit_log)",
+            &[],
+        )?;
+        let n = |i: usize| -> Result<u64, StoreError> { Ok(r.try_get::<_, i64>(i)? as u64) };
+        let mut counts = Counts {
+            alerts: n(0)?,
+            duplicates: n(1)?,
+            dead_letters: n(2)?,
+            audit_entries: n(3)?,
+            routes: BTreeMap::new(),
+        };
+        for r in conn.query("SELECT route, count(*) FROM routes GROUP BY route", &[])? {
+            counts.routes.insert(r.try_get(0)?, r.try_get::<_, i64>(1)? as u64);
+        }
+        Ok(counts)
+    }
+
+    fn naming(
+        &self,
+        key: &str,
+        range: Option<(Timestamp, Timestamp)>,
+        limit: usize,
+    ) -> Result<(u64, Vec<Naming>), StoreError> {
+        let (from, to) = range.map_or((i64::MIN, i64::MAX), |(a, b)| (ms(a), ms(b)));
+        let mut conn = self.conn()?;
+        let total: i64 = conn
+            .query_one(
+                "SELECT count(*) FROM alert_entities WHERE key = $1 AND observed_at BETWEEN $2 AND $3",
+                &[&key, &from, &to],
+            )?
+            .try_get(0)?;
+        let rows = conn.query(
+            "SELECT alert_id, observed_at, route FROM alert_entities WHERE key = $1 AND observed_at BETWEEN $2 AND $3
+             ORDER BY observed_at DESC, alert_id LIMIT $4",
+            &[&key, &from, &to, &clamp(limit)],
+        )?;
+        let items = rows
+            .into_iter()
+            .map(|r| {
+                Ok(Naming {
+                    alert_id: r.try_get(0)?,
+                    observed_at: from_ms(r.try_get(1)?, "entity time")?,
+                    route: r.try_get(2)?,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok((total as u64, items))
+    }
+}
+
+impl AuditStore for PostgresStore {
     fn audit_entries(&self, from: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
         read_entries(
             &mut *self.conn()?,
@@ -819,7 +881,7 @@ impl Store for PostgresStore {
         }
         match crate::shared::fast_leaves(from, raw) {
             Some(leaves) => leaves,
-            None => crate::leaves_of(Store::audit_log(self, from, limit)?),
+            None => crate::leaves_of(AuditStore::audit_log(self, from, limit)?),
         }
     }
 
@@ -872,98 +934,9 @@ impl Store for PostgresStore {
         tx.commit()?;
         Ok(purged)
     }
+}
 
-    fn add_user(&self, user: &UserRecord, audit: Vec<AuditRecord>, policy: &str) -> Result<(), StoreError> {
-        self.audited(audit, policy, |tx| {
-            let n = tx.execute(
-                "INSERT INTO users (name, password_hash, roles, created_at, disabled) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT DO NOTHING",
-                &[&user.name, &user.password_hash, &to_json(&user.roles), &stamp(user.created_at), &user.disabled],
-            )?;
-            if n == 0 {
-                return Err(StoreError::Conflict(format!("user {} exists already", user.name)));
-            }
-            Ok(())
-        })
-    }
-
-    fn user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
-        let row = self.conn()?.query_opt(
-            "SELECT name, password_hash, roles, created_at, disabled FROM users WHERE name = $1",
-            &[&name],
-        )?;
-        row.map(|r| {
-            Ok(UserRecord {
-                name: r.try_get(0)?,
-                password_hash: r.try_get(1)?,
-                roles: from_json(&r.try_get::<_, String>(2)?, "user roles")?,
-                created_at: time(&r.try_get::<_, String>(3)?, "user time")?,
-                disabled: r.try_get(4)?,
-            })
-        })
-        .transpose()
-    }
-
-    fn add_token(
-        &self,
-        id: &str,
-        user: &str,
-        token_hash: &str,
-        audit: Vec<AuditRecord>,
-        policy: &str,
-    ) -> Result<(), StoreError> {
-        self.audited(audit, policy, |tx| {
-            tx.execute(
-                "INSERT INTO api_tokens (id, user_name, token_hash, created_at) VALUES ($1, $2, $3, $4)",
-                &[&id, &user, &token_hash, &stamp(Timestamp::now())],
-            )?;
-            Ok(())
-        })
-    }
-
-    fn user_by_token(&self, token_hash: &str) -> Result<Option<(String, String)>, StoreError> {
-        self.conn()?
-            .query_opt(
-                "SELECT t.id, t.user_name FROM api_tokens t JOIN users u ON u.name = t.user_name
-                 WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND NOT u.disabled",
-                &[&token_hash],
-            )?
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .transpose()
-    }
-
-    fn tokens(&self) -> Result<Vec<TokenRow>, StoreError> {
-        let rows = self
-            .conn()?
-            .query("SELECT id, user_name, created_at, revoked_at FROM api_tokens ORDER BY created_at, id", &[])?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(TokenRow {
-                    id: r.try_get(0)?,
-                    user: r.try_get(1)?,
-                    created_at: r.try_get(2)?,
-                    revoked_at: r.try_get(3)?,
-                })
-            })
-            .collect()
-    }
-
-    fn revoke_token(&self, id: &str, audit: Vec<AuditRecord>, policy: &str) -> Result<bool, StoreError> {
-        let mut conn = self.conn()?;
-        let mut tx = conn.transaction()?;
-        lock_chain(&mut tx)?;
-        let n = tx.execute(
-            "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
-            &[&id, &stamp(Timestamp::now())],
-        )?;
-        if n == 0 {
-            return Ok(false);
-        }
-        append(&mut tx, audit, policy)?;
-        tx.commit()?;
-        Ok(true)
-    }
-
+impl CaseStore for PostgresStore {
     fn save_action(
         &self,
         id: &str,
@@ -1007,181 +980,8 @@ impl Store for PostgresStore {
         Ok(n as u64)
     }
 
-    fn set_switch(&self, s: &Switch, audit: Vec<AuditRecord>, policy: &str) -> Result<(), StoreError> {
-        self.audited(audit, policy, |tx| {
-            tx.execute(
-                "INSERT INTO switches (scope, engaged, changed_by, changed_at, reason) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT(scope) DO UPDATE SET engaged = excluded.engaged, changed_by = excluded.changed_by,
-                 changed_at = excluded.changed_at, reason = excluded.reason",
-                &[&s.scope, &s.engaged, &s.changed_by, &stamp(s.changed_at), &s.reason],
-            )?;
-            Ok(())
-        })
-    }
-
-    fn switches(&self) -> Result<Vec<Switch>, StoreError> {
-        let rows = self
-            .conn()?
-            .query("SELECT scope, engaged, changed_by, changed_at, reason FROM switches ORDER BY scope", &[])?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(Switch {
-                    scope: r.try_get(0)?,
-                    engaged: r.try_get(1)?,
-                    changed_by: r.try_get(2)?,
-                    changed_at: time(&r.try_get::<_, String>(3)?, "switch time")?,
-                    reason: r.try_get(4)?,
-                })
-            })
-            .collect()
-    }
-
-    fn set_tier(
-        &self,
-        action: &str,
-        tier: &str,
-        by: &str,
-        audit: Vec<AuditRecord>,
-        policy: &str,
-    ) -> Result<(), StoreError> {
-        self.audited(audit, policy, |tx| {
-            tx.execute(
-                "INSERT INTO risk_tiers (action, tier, changed_by, changed_at) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT(action) DO UPDATE SET tier = excluded.tier, changed_by = excluded.changed_by,
-                 changed_at = excluded.changed_at",
-                &[&action, &tier, &by, &stamp(Timestamp::now())],
-            )?;
-            Ok(())
-        })
-    }
-
-    fn tiers(&self) -> Result<Vec<(String, String)>, StoreError> {
-        let rows = self.conn()?.query("SELECT action, tier FROM risk_tiers ORDER BY action", &[])?;
-        rows.into_iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
-    }
-
-    fn workflow_state(&self, name: &str) -> Result<Option<(Timestamp, Option<Timestamp>)>, StoreError> {
-        let row = self
-            .conn()?
-            .query_opt("SELECT burn_in_started, burn_in_exited FROM workflows WHERE name = $1", &[&name])?;
-        row.map(|r| {
-            let started: String = r.try_get(0)?;
-            let exited: Option<String> = r.try_get(1)?;
-            Ok((time(&started, "workflow time")?, exited.map(|e| time(&e, "workflow time")).transpose()?))
-        })
-        .transpose()
-    }
-
-    fn start_workflow(
-        &self,
-        name: &str,
-        started: Timestamp,
-        audit: Vec<AuditRecord>,
-        policy: &str,
-    ) -> Result<bool, StoreError> {
-        let mut conn = self.conn()?;
-        let mut tx = conn.transaction()?;
-        lock_chain(&mut tx)?;
-        let n = tx.execute(
-            "INSERT INTO workflows (name, burn_in_started) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            &[&name, &stamp(started)],
-        )?;
-        if n > 0 {
-            append(&mut tx, audit, policy)?;
-        }
-        tx.commit()?;
-        Ok(n > 0)
-    }
-
-    fn exit_workflow(
-        &self,
-        name: &str,
-        at: Timestamp,
-        audit: Vec<AuditRecord>,
-        policy: &str,
-    ) -> Result<(), StoreError> {
-        self.audited(audit, policy, |tx| {
-            tx.execute("UPDATE workflows SET burn_in_exited = $2 WHERE name = $1", &[&name, &stamp(at)])?;
-            Ok(())
-        })
-    }
-
-    fn alert_workflow(&self, id: &str) -> Result<Option<String>, StoreError> {
-        self.conn()?
-            .query_opt("SELECT workflow FROM routes WHERE alert_id = $1", &[&id])?
-            .map(|r| Ok(r.try_get(0)?))
-            .transpose()
-    }
-
     fn review_items(&self, q: &ReviewQuery, offset: usize, limit: usize) -> Result<(u64, Vec<ReviewItem>), StoreError> {
         self.query_review(q, None, offset, limit)
-    }
-
-    fn put_session(&self, s: &SessionRow) -> Result<(), StoreError> {
-        self.conn()?.execute(
-            "INSERT INTO web_sessions (id_hash, user_name, csrf, created_at, last_seen) VALUES ($1, $2, $3, $4, $5)",
-            &[&s.id_hash, &s.user, &s.csrf, &stamp(s.created_at), &stamp(s.last_seen)],
-        )?;
-        Ok(())
-    }
-
-    fn session(&self, id_hash: &str) -> Result<Option<SessionRow>, StoreError> {
-        let row = self.conn()?.query_opt(
-            "SELECT id_hash, user_name, csrf, created_at, last_seen FROM web_sessions WHERE id_hash = $1",
-            &[&id_hash],
-        )?;
-        row.map(|r| {
-            Ok(SessionRow {
-                id_hash: r.try_get(0)?,
-                user: r.try_get(1)?,
-                csrf: r.try_get(2)?,
-                created_at: time(&r.try_get::<_, String>(3)?, "session time")?,
-                last_seen: time(&r.try_get::<_, String>(4)?, "session time")?,
-            })
-        })
-        .transpose()
-    }
-
-    fn touch_session(&self, id_hash: &str, at: Timestamp) -> Result<(), StoreError> {
-        self.conn()?.execute("UPDATE web_sessions SET last_seen = $2 WHERE id_hash = $1", &[&id_hash, &stamp(at)])?;
-        Ok(())
-    }
-
-    fn end_sessions(&self, id_hash: Option<&str>, user: Option<&str>) -> Result<u64, StoreError> {
-        Ok(self.conn()?.execute(
-            "DELETE FROM web_sessions WHERE ($1::text IS NULL OR id_hash = $1) AND ($2::text IS NULL OR user_name = $2)
-             AND ($1::text IS NOT NULL OR $2::text IS NOT NULL)",
-            &[&id_hash, &user],
-        )?)
-    }
-
-    fn purge_sessions(&self, idle_before: Timestamp, created_before: Timestamp) -> Result<u64, StoreError> {
-        Ok(self.conn()?.execute(
-            "DELETE FROM web_sessions WHERE last_seen < $1 OR created_at < $2",
-            &[&stamp(idle_before), &stamp(created_before)],
-        )?)
-    }
-
-    fn login_failures(&self, key: &str) -> Result<Option<(u32, Timestamp)>, StoreError> {
-        let row = self.conn()?.query_opt("SELECT count, last_at FROM login_failures WHERE key = $1", &[&key])?;
-        row.map(|r| {
-            let n: i64 = r.try_get(0)?;
-            Ok((n.clamp(0, u32::MAX as i64) as u32, time(&r.try_get::<_, String>(1)?, "login failure time")?))
-        })
-        .transpose()
-    }
-
-    fn set_login_failures(&self, key: &str, count: Option<(u32, Timestamp)>) -> Result<(), StoreError> {
-        let mut conn = self.conn()?;
-        match count {
-            Some((n, at)) => conn.execute(
-                "INSERT INTO login_failures (key, count, last_at) VALUES ($1, $2, $3)
-                 ON CONFLICT (key) DO UPDATE SET count = excluded.count, last_at = excluded.last_at",
-                &[&key, &(n as i64), &stamp(at)],
-            )?,
-            None => conn.execute("DELETE FROM login_failures WHERE key = $1", &[&key])?,
-        };
-        Ok(())
     }
 
     fn review_item(&self, alert_id: &str) -> Result<Option<ReviewItem>, StoreError> {
@@ -1276,157 +1076,6 @@ impl Store for PostgresStore {
             });
         }
         Ok(out)
-    }
-
-    fn save_calibration(
-        &self,
-        version: &str,
-        analyzer: &str,
-        body: &serde_json::Value,
-        audit: Vec<AuditRecord>,
-        policy: &str,
-    ) -> Result<(), StoreError> {
-        self.audited(audit, policy, |tx| {
-            tx.execute(
-                "INSERT INTO calibrations (version, analyzer, body, created_at) VALUES ($1, $2, $3, $4)",
-                &[&version, &analyzer, &to_json(body), &stamp(Timestamp::now())],
-            )?;
-            Ok(())
-        })
-    }
-
-    fn active_calibration(&self, analyzer: &str) -> Result<Option<(String, serde_json::Value)>, StoreError> {
-        let row = self.conn()?.query_opt(
-            "SELECT version, body FROM calibrations WHERE analyzer = $1 ORDER BY created_at DESC, n DESC LIMIT 1",
-            &[&analyzer],
-        )?;
-        row.map(|r| Ok((r.try_get(0)?, from_json(&r.try_get::<_, String>(1)?, "calibration")?))).transpose()
-    }
-
-    fn save_model(
-        &self,
-        version: &str,
-        body: &serde_json::Value,
-        audit: Vec<AuditRecord>,
-        policy: &str,
-    ) -> Result<(), StoreError> {
-        self.audited(audit, policy, |tx| {
-            tx.execute(
-                "INSERT INTO models (version, body, created_at) VALUES ($1, $2, $3)",
-                &[&version, &to_json(body), &stamp(Timestamp::now())],
-            )?;
-            Ok(())
-        })
-    }
-
-    fn active_model(&self) -> Result<Option<serde_json::Value>, StoreError> {
-        json_opt(
-            self.conn()?.query_opt("SELECT body FROM models ORDER BY created_at DESC, n DESC LIMIT 1", &[])?,
-            "model",
-        )
-    }
-
-    fn put_vault(&self, entries: &[VaultRow]) -> Result<(), StoreError> {
-        let mut conn = self.conn()?;
-        let mut tx = conn.transaction()?;
-        let stmt = tx.prepare(
-            "INSERT INTO vault (token, class, nonce, ciphertext, created_at) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT DO NOTHING",
-        )?;
-        let now = stamp(Timestamp::now());
-        for e in entries {
-            tx.execute(&stmt, &[&e.token, &e.class, &e.nonce, &e.ciphertext, &now])?;
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
-    fn vault_entry(&self, token: &str) -> Result<Option<VaultRow>, StoreError> {
-        self.conn()?
-            .query_opt("SELECT token, class, nonce, ciphertext FROM vault WHERE token = $1", &[&token])?
-            .map(|r| {
-                Ok(VaultRow {
-                    token: r.try_get(0)?,
-                    class: r.try_get(1)?,
-                    nonce: r.try_get(2)?,
-                    ciphertext: r.try_get(3)?,
-                })
-            })
-            .transpose()
-    }
-
-    fn record_processing(&self, rows: &[ProcessingRow]) -> Result<(), StoreError> {
-        let mut conn = self.conn()?;
-        let mut tx = conn.transaction()?;
-        write_processing(&mut tx, rows)?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    fn register(&self) -> Result<Vec<ProcessingRow>, StoreError> {
-        let rows = self.conn()?.query(
-            "SELECT provider, residency, class, handling, fields, first_seen, last_seen FROM processing
-             ORDER BY provider, class",
-            &[],
-        )?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(ProcessingRow {
-                    provider: r.try_get(0)?,
-                    residency: r.try_get(1)?,
-                    class: r.try_get(2)?,
-                    handling: r.try_get(3)?,
-                    fields: r.try_get::<_, i64>(4)? as u64,
-                    first_seen: Some(r.try_get(5)?),
-                    last_seen: Some(r.try_get(6)?),
-                })
-            })
-            .collect()
-    }
-
-    fn save_ruleset(
-        &self,
-        version: &str,
-        body: &serde_json::Value,
-        audit: Vec<AuditRecord>,
-        policy: &str,
-    ) -> Result<(), StoreError> {
-        self.audited(audit, policy, |tx| {
-            tx.execute(
-                "INSERT INTO rulesets (version, body, imported_at) VALUES ($1, $2, $3)
-                 ON CONFLICT(version) DO UPDATE SET imported_at = excluded.imported_at",
-                &[&version, &to_json(body), &stamp(Timestamp::now())],
-            )?;
-            Ok(())
-        })
-    }
-
-    fn active_ruleset(&self) -> Result<Option<(String, serde_json::Value)>, StoreError> {
-        let row = self
-            .conn()?
-            .query_opt("SELECT version, body FROM rulesets ORDER BY imported_at DESC, n DESC LIMIT 1", &[])?;
-        row.map(|r| Ok((r.try_get(0)?, from_json(&r.try_get::<_, String>(1)?, "rule set")?))).transpose()
-    }
-
-    fn counts(&self) -> Result<Counts, StoreError> {
-        let mut conn = self.conn()?;
-        let r = conn.query_one(
-            "SELECT (SELECT count(*) FROM alerts), (SELECT coalesce(sum(duplicates), 0)::bigint FROM alerts),
-                    (SELECT count(*) FROM dead_letters), (SELECT count(*) FROM audit_log)",
-            &[],
-        )?;
-        let n = |i: usize| -> Result<u64, StoreError> { Ok(r.try_get::<_, i64>(i)? as u64) };
-        let mut counts = Counts {
-            alerts: n(0)?,
-            duplicates: n(1)?,
-            dead_letters: n(2)?,
-            audit_entries: n(3)?,
-            routes: BTreeMap::new(),
-        };
-        for r in conn.query("SELECT route, count(*) FROM routes GROUP BY route", &[])? {
-            counts.routes.insert(r.try_get(0)?, r.try_get::<_, i64>(1)? as u64);
-        }
-        Ok(counts)
     }
 
     fn open_incidents(&self, keys: &[String], since: Timestamp) -> Result<Vec<IncidentRow>, StoreError> {
@@ -1534,37 +1183,398 @@ impl Store for PostgresStore {
     ) -> Result<(), StoreError> {
         self.audited(audit, policy, |tx| write_incidents(tx, rows, &links.iter().collect::<Vec<_>>()))
     }
+}
 
-    fn naming(
-        &self,
-        key: &str,
-        range: Option<(Timestamp, Timestamp)>,
-        limit: usize,
-    ) -> Result<(u64, Vec<Naming>), StoreError> {
-        let (from, to) = range.map_or((i64::MIN, i64::MAX), |(a, b)| (ms(a), ms(b)));
-        let mut conn = self.conn()?;
-        let total: i64 = conn
-            .query_one(
-                "SELECT count(*) FROM alert_entities WHERE key = $1 AND observed_at BETWEEN $2 AND $3",
-                &[&key, &from, &to],
-            )?
-            .try_get(0)?;
-        let rows = conn.query(
-            "SELECT alert_id, observed_at, route FROM alert_entities WHERE key = $1 AND observed_at BETWEEN $2 AND $3
-             ORDER BY observed_at DESC, alert_id LIMIT $4",
-            &[&key, &from, &to, &clamp(limit)],
+impl IdentityStore for PostgresStore {
+    fn add_user(&self, user: &UserRecord, audit: Vec<AuditRecord>, policy: &str) -> Result<(), StoreError> {
+        self.audited(audit, policy, |tx| {
+            let n = tx.execute(
+                "INSERT INTO users (name, password_hash, roles, created_at, disabled) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT DO NOTHING",
+                &[&user.name, &user.password_hash, &to_json(&user.roles), &stamp(user.created_at), &user.disabled],
+            )?;
+            if n == 0 {
+                return Err(StoreError::Conflict(format!("user {} exists already", user.name)));
+            }
+            Ok(())
+        })
+    }
+
+    fn user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
+        let row = self.conn()?.query_opt(
+            "SELECT name, password_hash, roles, created_at, disabled FROM users WHERE name = $1",
+            &[&name],
         )?;
-        let items = rows
-            .into_iter()
+        row.map(|r| {
+            Ok(UserRecord {
+                name: r.try_get(0)?,
+                password_hash: r.try_get(1)?,
+                roles: from_json(&r.try_get::<_, String>(2)?, "user roles")?,
+                created_at: time(&r.try_get::<_, String>(3)?, "user time")?,
+                disabled: r.try_get(4)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn add_token(
+        &self,
+        id: &str,
+        user: &str,
+        token_hash: &str,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<(), StoreError> {
+        self.audited(audit, policy, |tx| {
+            tx.execute(
+                "INSERT INTO api_tokens (id, user_name, token_hash, created_at) VALUES ($1, $2, $3, $4)",
+                &[&id, &user, &token_hash, &stamp(Timestamp::now())],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn user_by_token(&self, token_hash: &str) -> Result<Option<(String, String)>, StoreError> {
+        self.conn()?
+            .query_opt(
+                "SELECT t.id, t.user_name FROM api_tokens t JOIN users u ON u.name = t.user_name
+                 WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND NOT u.disabled",
+                &[&token_hash],
+            )?
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .transpose()
+    }
+
+    fn tokens(&self) -> Result<Vec<TokenRow>, StoreError> {
+        let rows = self
+            .conn()?
+            .query("SELECT id, user_name, created_at, revoked_at FROM api_tokens ORDER BY created_at, id", &[])?;
+        rows.into_iter()
             .map(|r| {
-                Ok(Naming {
-                    alert_id: r.try_get(0)?,
-                    observed_at: from_ms(r.try_get(1)?, "entity time")?,
-                    route: r.try_get(2)?,
+                Ok(TokenRow {
+                    id: r.try_get(0)?,
+                    user: r.try_get(1)?,
+                    created_at: r.try_get(2)?,
+                    revoked_at: r.try_get(3)?,
                 })
             })
-            .collect::<Result<_, StoreError>>()?;
-        Ok((total as u64, items))
+            .collect()
+    }
+
+    fn revoke_token(&self, id: &str, audit: Vec<AuditRecord>, policy: &str) -> Result<bool, StoreError> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        lock_chain(&mut tx)?;
+        let n = tx.execute(
+            "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+            &[&id, &stamp(Timestamp::now())],
+        )?;
+        if n == 0 {
+            return Ok(false);
+        }
+        append(&mut tx, audit, policy)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn put_session(&self, s: &SessionRow) -> Result<(), StoreError> {
+        self.conn()?.execute(
+            "INSERT INTO web_sessions (id_hash, user_name, csrf, created_at, last_seen) VALUES ($1, $2, $3, $4, $5)",
+            &[&s.id_hash, &s.user, &s.csrf, &stamp(s.created_at), &stamp(s.last_seen)],
+        )?;
+        Ok(())
+    }
+
+    fn session(&self, id_hash: &str) -> Result<Option<SessionRow>, StoreError> {
+        let row = self.conn()?.query_opt(
+            "SELECT id_hash, user_name, csrf, created_at, last_seen FROM web_sessions WHERE id_hash = $1",
+            &[&id_hash],
+        )?;
+        row.map(|r| {
+            Ok(SessionRow {
+                id_hash: r.try_get(0)?,
+                user: r.try_get(1)?,
+                csrf: r.try_get(2)?,
+                created_at: time(&r.try_get::<_, String>(3)?, "session time")?,
+                last_seen: time(&r.try_get::<_, String>(4)?, "session time")?,
+            })
+        })
+        .transpose()
+    }
+
+    fn touch_session(&self, id_hash: &str, at: Timestamp) -> Result<(), StoreError> {
+        self.conn()?.execute("UPDATE web_sessions SET last_seen = $2 WHERE id_hash = $1", &[&id_hash, &stamp(at)])?;
+        Ok(())
+    }
+
+    fn end_sessions(&self, id_hash: Option<&str>, user: Option<&str>) -> Result<u64, StoreError> {
+        Ok(self.conn()?.execute(
+            "DELETE FROM web_sessions WHERE ($1::text IS NULL OR id_hash = $1) AND ($2::text IS NULL OR user_name = $2)
+             AND ($1::text IS NOT NULL OR $2::text IS NOT NULL)",
+            &[&id_hash, &user],
+        )?)
+    }
+
+    fn purge_sessions(&self, idle_before: Timestamp, created_before: Timestamp) -> Result<u64, StoreError> {
+        Ok(self.conn()?.execute(
+            "DELETE FROM web_sessions WHERE last_seen < $1 OR created_at < $2",
+            &[&stamp(idle_before), &stamp(created_before)],
+        )?)
+    }
+
+    fn login_failures(&self, key: &str) -> Result<Option<(u32, Timestamp)>, StoreError> {
+        let row = self.conn()?.query_opt("SELECT count, last_at FROM login_failures WHERE key = $1", &[&key])?;
+        row.map(|r| {
+            let n: i64 = r.try_get(0)?;
+            Ok((n.clamp(0, u32::MAX as i64) as u32, time(&r.try_get::<_, String>(1)?, "login failure time")?))
+        })
+        .transpose()
+    }
+
+    fn set_login_failures(&self, key: &str, count: Option<(u32, Timestamp)>) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        match count {
+            Some((n, at)) => conn.execute(
+                "INSERT INTO login_failures (key, count, last_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (key) DO UPDATE SET count = excluded.count, last_at = excluded.last_at",
+                &[&key, &(n as i64), &stamp(at)],
+            )?,
+            None => conn.execute("DELETE FROM login_failures WHERE key = $1", &[&key])?,
+        };
+        Ok(())
+    }
+}
+
+impl PolicyStore for PostgresStore {
+    fn set_switch(&self, s: &Switch, audit: Vec<AuditRecord>, policy: &str) -> Result<(), StoreError> {
+        self.audited(audit, policy, |tx| {
+            tx.execute(
+                "INSERT INTO switches (scope, engaged, changed_by, changed_at, reason) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT(scope) DO UPDATE SET engaged = excluded.engaged, changed_by = excluded.changed_by,
+                 changed_at = excluded.changed_at, reason = excluded.reason",
+                &[&s.scope, &s.engaged, &s.changed_by, &stamp(s.changed_at), &s.reason],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn switches(&self) -> Result<Vec<Switch>, StoreError> {
+        let rows = self
+            .conn()?
+            .query("SELECT scope, engaged, changed_by, changed_at, reason FROM switches ORDER BY scope", &[])?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(Switch {
+                    scope: r.try_get(0)?,
+                    engaged: r.try_get(1)?,
+                    changed_by: r.try_get(2)?,
+                    changed_at: time(&r.try_get::<_, String>(3)?, "switch time")?,
+                    reason: r.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    fn set_tier(
+        &self,
+        action: &str,
+        tier: &str,
+        by: &str,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<(), StoreError> {
+        self.audited(audit, policy, |tx| {
+            tx.execute(
+                "INSERT INTO risk_tiers (action, tier, changed_by, changed_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT(action) DO UPDATE SET tier = excluded.tier, changed_by = excluded.changed_by,
+                 changed_at = excluded.changed_at",
+                &[&action, &tier, &by, &stamp(Timestamp::now())],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn tiers(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = self.conn()?.query("SELECT action, tier FROM risk_tiers ORDER BY action", &[])?;
+        rows.into_iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
+    fn workflow_state(&self, name: &str) -> Result<Option<(Timestamp, Option<Timestamp>)>, StoreError> {
+        let row = self
+            .conn()?
+            .query_opt("SELECT burn_in_started, burn_in_exited FROM workflows WHERE name = $1", &[&name])?;
+        row.map(|r| {
+            let started: String = r.try_get(0)?;
+            let exited: Option<String> = r.try_get(1)?;
+            Ok((time(&started, "workflow time")?, exited.map(|e| time(&e, "workflow time")).transpose()?))
+        })
+        .transpose()
+    }
+
+    fn start_workflow(
+        &self,
+        name: &str,
+        started: Timestamp,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        lock_chain(&mut tx)?;
+        let n = tx.execute(
+            "INSERT INTO workflows (name, burn_in_started) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&name, &stamp(started)],
+        )?;
+        if n > 0 {
+            append(&mut tx, audit, policy)?;
+        }
+        tx.commit()?;
+        Ok(n > 0)
+    }
+
+    fn exit_workflow(
+        &self,
+        name: &str,
+        at: Timestamp,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<(), StoreError> {
+        self.audited(audit, policy, |tx| {
+            tx.execute("UPDATE workflows SET burn_in_exited = $2 WHERE name = $1", &[&name, &stamp(at)])?;
+            Ok(())
+        })
+    }
+
+    fn save_calibration(
+        &self,
+        version: &str,
+        analyzer: &str,
+        body: &serde_json::Value,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<(), StoreError> {
+        self.audited(audit, policy, |tx| {
+            tx.execute(
+                "INSERT INTO calibrations (version, analyzer, body, created_at) VALUES ($1, $2, $3, $4)",
+                &[&version, &analyzer, &to_json(body), &stamp(Timestamp::now())],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn active_calibration(&self, analyzer: &str) -> Result<Option<(String, serde_json::Value)>, StoreError> {
+        let row = self.conn()?.query_opt(
+            "SELECT version, body FROM calibrations WHERE analyzer = $1 ORDER BY created_at DESC, n DESC LIMIT 1",
+            &[&analyzer],
+        )?;
+        row.map(|r| Ok((r.try_get(0)?, from_json(&r.try_get::<_, String>(1)?, "calibration")?))).transpose()
+    }
+
+    fn save_model(
+        &self,
+        version: &str,
+        body: &serde_json::Value,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<(), StoreError> {
+        self.audited(audit, policy, |tx| {
+            tx.execute(
+                "INSERT INTO models (version, body, created_at) VALUES ($1, $2, $3)",
+                &[&version, &to_json(body), &stamp(Timestamp::now())],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn active_model(&self) -> Result<Option<serde_json::Value>, StoreError> {
+        json_opt(
+            self.conn()?.query_opt("SELECT body FROM models ORDER BY created_at DESC, n DESC LIMIT 1", &[])?,
+            "model",
+        )
+    }
+
+    fn save_ruleset(
+        &self,
+        version: &str,
+        body: &serde_json::Value,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<(), StoreError> {
+        self.audited(audit, policy, |tx| {
+            tx.execute(
+                "INSERT INTO rulesets (version, body, imported_at) VALUES ($1, $2, $3)
+                 ON CONFLICT(version) DO UPDATE SET imported_at = excluded.imported_at",
+                &[&version, &to_json(body), &stamp(Timestamp::now())],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn active_ruleset(&self) -> Result<Option<(String, serde_json::Value)>, StoreError> {
+        let row = self
+            .conn()?
+            .query_opt("SELECT version, body FROM rulesets ORDER BY imported_at DESC, n DESC LIMIT 1", &[])?;
+        row.map(|r| Ok((r.try_get(0)?, from_json(&r.try_get::<_, String>(1)?, "rule set")?))).transpose()
+    }
+}
+
+impl VaultStore for PostgresStore {
+    fn put_vault(&self, entries: &[VaultRow]) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        let stmt = tx.prepare(
+            "INSERT INTO vault (token, class, nonce, ciphertext, created_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT DO NOTHING",
+        )?;
+        let now = stamp(Timestamp::now());
+        for e in entries {
+            tx.execute(&stmt, &[&e.token, &e.class, &e.nonce, &e.ciphertext, &now])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn vault_entry(&self, token: &str) -> Result<Option<VaultRow>, StoreError> {
+        self.conn()?
+            .query_opt("SELECT token, class, nonce, ciphertext FROM vault WHERE token = $1", &[&token])?
+            .map(|r| {
+                Ok(VaultRow {
+                    token: r.try_get(0)?,
+                    class: r.try_get(1)?,
+                    nonce: r.try_get(2)?,
+                    ciphertext: r.try_get(3)?,
+                })
+            })
+            .transpose()
+    }
+
+    fn record_processing(&self, rows: &[ProcessingRow]) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        write_processing(&mut tx, rows)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn register(&self) -> Result<Vec<ProcessingRow>, StoreError> {
+        let rows = self.conn()?.query(
+            "SELECT provider, residency, class, handling, fields, first_seen, last_seen FROM processing
+             ORDER BY provider, class",
+            &[],
+        )?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(ProcessingRow {
+                    provider: r.try_get(0)?,
+                    residency: r.try_get(1)?,
+                    class: r.try_get(2)?,
+                    handling: r.try_get(3)?,
+                    fields: r.try_get::<_, i64>(4)? as u64,
+                    first_seen: Some(r.try_get(5)?),
+                    last_seen: Some(r.try_get(6)?),
+                })
+            })
+            .collect()
     }
 }
 

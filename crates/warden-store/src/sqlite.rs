@@ -10,9 +10,9 @@ use warden_audit::LogItem;
 use warden_core::{Alert, AlertId, AuditEntry, AuditRecord, Fingerprint};
 
 use crate::{
-    AlertRecord, Batch, Counts, DeadLetter, Feedback, IncidentLink, IncidentPage, IncidentQuery, IncidentRow, Naming,
-    ProcessingRow, Receipt, ReviewItem, ReviewQuery, SessionRow, Store, StoreError, Switch, TokenRow, UserRecord,
-    VaultRow,
+    AlertRecord, AlertStore, AuditStore, Batch, CaseStore, Counts, DeadLetter, Feedback, IdentityStore, IncidentLink,
+    IncidentPage, IncidentQuery, IncidentRow, Naming, PolicyStore, ProcessingRow, Receipt, ReviewItem, ReviewQuery,
+    SessionRow, StoreError, Switch, TokenRow, UserRecord, VaultRow, VaultStore,
 };
 
 /// Schema changes, applied in order; `PRAGMA user_version` records how many ran.
@@ -483,7 +483,7 @@ fn write_processing(tx: &Transaction<'_>, rows: &[ProcessingRow]) -> Result<(), 
     Ok(())
 }
 
-impl Store for SqliteStore {
+impl AlertStore for SqliteStore {
     fn known(&self, fingerprints: &[&Fingerprint]) -> Result<BTreeMap<Fingerprint, AlertId>, StoreError> {
         let conn = self.lock();
         let mut stmt = conn.prepare_cached("SELECT id FROM alerts WHERE fingerprint = ?1")?;
@@ -668,6 +668,40 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    fn alert_workflow(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let conn = self.lock();
+        Ok(conn.query_row("SELECT workflow FROM routes WHERE alert_id = ?1", [id], |r| r.get(0)).optional()?)
+    }
+
+    fn counts(&self) -> Result<Counts, StoreError> {
+        let conn = self.lock();
+        let one = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, u64>(0));
+        let mut counts = Counts {
+            alerts: one("SELECT count(*) FROM alerts")?,
+            duplicates: one("SELECT coalesce(sum(duplicates), 0) FROM alerts")?,
+            dead_letters: one("SELECT count(*) FROM dead_letters")?,
+            audit_entries: one("SELECT count(*) FROM audit_log")?,
+            routes: BTreeMap::new(),
+        };
+        let mut stmt = conn.prepare("SELECT route, count(*) FROM routes GROUP BY route")?;
+        for row in stmt.query_map([], |r| <(String, u64)>::try_from(r))? {
+            let (route, n) = row?;
+            counts.routes.insert(route, n);
+        }
+        Ok(counts)
+    }
+
+    fn naming(
+        &self,
+        key: &str,
+        range: Option<(Timestamp, Timestamp)>,
+        limit: usize,
+    ) -> Result<(u64, Vec<Naming>), StoreError> {
+        incidents::naming(&self.lock(), key, range, limit)
+    }
+}
+
+impl AuditStore for SqliteStore {
     fn audit_entries(&self, from: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
         let conn = self.lock();
         read_entries(
@@ -713,7 +747,7 @@ impl Store for SqliteStore {
         // Entries without stored bytes (format 1) or positions that were purged take the full path.
         match crate::shared::fast_leaves(from, rows) {
             Some(leaves) => leaves,
-            None => crate::leaves_of(Store::audit_log(self, from, limit)?),
+            None => crate::leaves_of(AuditStore::audit_log(self, from, limit)?),
         }
     }
 
@@ -761,108 +795,9 @@ impl Store for SqliteStore {
         tx.commit()?;
         Ok(victims.len() as u64)
     }
+}
 
-    fn add_user(&self, user: &UserRecord, audit: Vec<AuditRecord>, policy: &str) -> Result<(), StoreError> {
-        self.audited(audit, policy, |tx| {
-            let n = tx.execute(
-                "INSERT INTO users (name, password_hash, roles, created_at, disabled) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT DO NOTHING",
-                params![
-                    user.name,
-                    user.password_hash,
-                    to_json(&user.roles),
-                    user.created_at.to_string(),
-                    user.disabled
-                ],
-            )?;
-            if n == 0 {
-                return Err(StoreError::Conflict(format!("user {} exists already", user.name)));
-            }
-            Ok(())
-        })
-    }
-
-    fn user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
-        let conn = self.lock();
-        let row = conn
-            .query_row(
-                "SELECT name, password_hash, roles, created_at, disabled FROM users WHERE name = ?1",
-                [name],
-                |r| <(String, String, String, String, bool)>::try_from(r),
-            )
-            .optional()?;
-        row.map(|(name, password_hash, roles, at, disabled)| {
-            Ok(UserRecord {
-                name,
-                password_hash,
-                roles: from_json(&roles, "user roles")?,
-                created_at: at
-                    .parse()
-                    .map_err(|e| StoreError::Corrupt { what: "user time", source: serde::de::Error::custom(e) })?,
-                disabled,
-            })
-        })
-        .transpose()
-    }
-
-    fn add_token(
-        &self,
-        id: &str,
-        user: &str,
-        token_hash: &str,
-        audit: Vec<AuditRecord>,
-        policy: &str,
-    ) -> Result<(), StoreError> {
-        self.audited(audit, policy, |tx| {
-            tx.execute(
-                "INSERT INTO api_tokens (id, user_name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![id, user, token_hash, Timestamp::now().to_string()],
-            )?;
-            Ok(())
-        })
-    }
-
-    fn user_by_token(&self, token_hash: &str) -> Result<Option<(String, String)>, StoreError> {
-        let conn = self.lock();
-        Ok(conn
-            .query_row(
-                "SELECT t.id, t.user_name FROM api_tokens t JOIN users u ON u.name = t.user_name
-                 WHERE t.token_hash = ?1 AND t.revoked_at IS NULL AND u.disabled = 0",
-                [token_hash],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?)
-    }
-
-    fn tokens(&self) -> Result<Vec<TokenRow>, StoreError> {
-        let conn = self.lock();
-        let mut stmt =
-            conn.prepare("SELECT id, user_name, created_at, revoked_at FROM api_tokens ORDER BY created_at, id")?;
-        let rows = stmt.query_map([], |r| {
-            Ok(TokenRow { id: r.get(0)?, user: r.get(1)?, created_at: r.get(2)?, revoked_at: r.get(3)? })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    fn revoke_token(&self, id: &str, audit: Vec<AuditRecord>, policy: &str) -> Result<bool, StoreError> {
-        let live: bool = self.lock().query_row(
-            "SELECT EXISTS(SELECT 1 FROM api_tokens WHERE id = ?1 AND revoked_at IS NULL)",
-            [id],
-            |r| r.get(0),
-        )?;
-        if !live {
-            return Ok(false);
-        }
-        self.audited(audit, policy, |tx| {
-            tx.execute(
-                "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-                params![id, Timestamp::now().to_string()],
-            )?;
-            Ok(())
-        })?;
-        Ok(true)
-    }
-
+impl CaseStore for SqliteStore {
     fn save_action(
         &self,
         id: &str,
@@ -911,185 +846,8 @@ impl Store for SqliteStore {
         )?)
     }
 
-    fn set_switch(&self, s: &Switch, audit: Vec<AuditRecord>, policy: &str) -> Result<(), StoreError> {
-        self.audited(audit, policy, |tx| {
-            tx.execute(
-                "INSERT INTO switches (scope, engaged, changed_by, changed_at, reason) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT(scope) DO UPDATE SET engaged = excluded.engaged, changed_by = excluded.changed_by,
-             changed_at = excluded.changed_at, reason = excluded.reason",
-                params![s.scope, s.engaged, s.changed_by, s.changed_at.to_string(), s.reason],
-            )?;
-            Ok(())
-        })
-    }
-
-    fn switches(&self) -> Result<Vec<Switch>, StoreError> {
-        let conn = self.lock();
-        let mut stmt =
-            conn.prepare_cached("SELECT scope, engaged, changed_by, changed_at, reason FROM switches ORDER BY scope")?;
-        let rows = stmt.query_map([], |r| <(String, bool, String, String, String)>::try_from(r))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (scope, engaged, changed_by, at, reason) = row?;
-            out.push(Switch {
-                scope,
-                engaged,
-                changed_by,
-                changed_at: at
-                    .parse()
-                    .map_err(|e| StoreError::Corrupt { what: "switch time", source: serde::de::Error::custom(e) })?,
-                reason,
-            });
-        }
-        Ok(out)
-    }
-
-    fn set_tier(
-        &self,
-        action: &str,
-        tier: &str,
-        by: &str,
-        audit: Vec<AuditRecord>,
-        policy: &str,
-    ) -> Result<(), StoreError> {
-        self.audited(audit, policy, |tx| {
-        tx.execute(
-            "INSERT INTO risk_tiers (action, tier, changed_by, changed_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT(action) DO UPDATE SET tier = excluded.tier, changed_by = excluded.changed_by, changed_at = excluded.changed_at",
-            params![action, tier, by, Timestamp::now().to_string()],
-        )?;
-            Ok(())
-        })
-    }
-
-    fn tiers(&self) -> Result<Vec<(String, String)>, StoreError> {
-        let conn = self.lock();
-        let mut stmt = conn.prepare_cached("SELECT action, tier FROM risk_tiers ORDER BY action")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    fn workflow_state(&self, name: &str) -> Result<Option<(Timestamp, Option<Timestamp>)>, StoreError> {
-        let conn = self.lock();
-        let row: Option<(String, Option<String>)> = conn
-            .query_row("SELECT burn_in_started, burn_in_exited FROM workflows WHERE name = ?1", [name], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()?;
-        let ts = |s: &str| time(s, "workflow time");
-        row.map(|(a, b)| Ok((ts(&a)?, b.as_deref().map(ts).transpose()?))).transpose()
-    }
-
-    fn start_workflow(
-        &self,
-        name: &str,
-        started: Timestamp,
-        audit: Vec<AuditRecord>,
-        policy: &str,
-    ) -> Result<bool, StoreError> {
-        let mut conn = self.lock();
-        let tx = conn.transaction()?;
-        let n = tx.execute(
-            "INSERT INTO workflows (name, burn_in_started) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-            params![name, started.to_string()],
-        )?;
-        if n > 0 {
-            append(&tx, audit, policy)?;
-        }
-        tx.commit()?;
-        Ok(n > 0)
-    }
-
-    fn exit_workflow(
-        &self,
-        name: &str,
-        at: Timestamp,
-        audit: Vec<AuditRecord>,
-        policy: &str,
-    ) -> Result<(), StoreError> {
-        self.audited(audit, policy, |tx| {
-            tx.execute("UPDATE workflows SET burn_in_exited = ?2 WHERE name = ?1", params![name, at.to_string()])?;
-            Ok(())
-        })
-    }
-
-    fn alert_workflow(&self, id: &str) -> Result<Option<String>, StoreError> {
-        let conn = self.lock();
-        Ok(conn.query_row("SELECT workflow FROM routes WHERE alert_id = ?1", [id], |r| r.get(0)).optional()?)
-    }
-
     fn review_items(&self, q: &ReviewQuery, offset: usize, limit: usize) -> Result<(u64, Vec<ReviewItem>), StoreError> {
         self.query_review(q, None, offset, limit)
-    }
-
-    fn put_session(&self, s: &SessionRow) -> Result<(), StoreError> {
-        self.lock().execute(
-            "INSERT INTO web_sessions (id_hash, user_name, csrf, created_at, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![s.id_hash, s.user, s.csrf, s.created_at.to_string(), s.last_seen.to_string()],
-        )?;
-        Ok(())
-    }
-
-    fn session(&self, id_hash: &str) -> Result<Option<SessionRow>, StoreError> {
-        let row = self
-            .lock()
-            .query_row(
-                "SELECT id_hash, user_name, csrf, created_at, last_seen FROM web_sessions WHERE id_hash = ?1",
-                [id_hash],
-                |r| <(String, String, String, String, String)>::try_from(r),
-            )
-            .optional()?;
-        let ts = |s: &str| time(s, "session time");
-        row.map(|(id_hash, user, csrf, created, seen)| {
-            Ok(SessionRow { id_hash, user, csrf, created_at: ts(&created)?, last_seen: ts(&seen)? })
-        })
-        .transpose()
-    }
-
-    fn touch_session(&self, id_hash: &str, at: Timestamp) -> Result<(), StoreError> {
-        self.lock()
-            .execute("UPDATE web_sessions SET last_seen = ?2 WHERE id_hash = ?1", params![id_hash, at.to_string()])?;
-        Ok(())
-    }
-
-    fn end_sessions(&self, id_hash: Option<&str>, user: Option<&str>) -> Result<u64, StoreError> {
-        let n = self.lock().execute(
-            "DELETE FROM web_sessions WHERE (?1 IS NULL OR id_hash = ?1) AND (?2 IS NULL OR user_name = ?2)
-             AND (?1 IS NOT NULL OR ?2 IS NOT NULL)",
-            params![id_hash, user],
-        )?;
-        Ok(n as u64)
-    }
-
-    fn purge_sessions(&self, idle_before: Timestamp, created_before: Timestamp) -> Result<u64, StoreError> {
-        let n = self.lock().execute(
-            "DELETE FROM web_sessions WHERE last_seen < ?1 OR created_at < ?2",
-            params![idle_before.to_string(), created_before.to_string()],
-        )?;
-        Ok(n as u64)
-    }
-
-    fn login_failures(&self, key: &str) -> Result<Option<(u32, Timestamp)>, StoreError> {
-        let row: Option<(u32, String)> = self
-            .lock()
-            .query_row("SELECT count, last_at FROM login_failures WHERE key = ?1", [key], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()?;
-        row.map(|(n, at)| Ok((n, time(&at, "login failure time")?))).transpose()
-    }
-
-    fn set_login_failures(&self, key: &str, count: Option<(u32, Timestamp)>) -> Result<(), StoreError> {
-        let conn = self.lock();
-        match count {
-            Some((n, at)) => conn.execute(
-                "INSERT INTO login_failures (key, count, last_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (key) DO UPDATE SET count = excluded.count, last_at = excluded.last_at",
-                params![key, n, at.to_string()],
-            )?,
-            None => conn.execute("DELETE FROM login_failures WHERE key = ?1", [key])?,
-        };
-        Ok(())
     }
 
     fn review_item(&self, alert_id: &str) -> Result<Option<ReviewItem>, StoreError> {
@@ -1193,6 +951,316 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    fn open_incidents(&self, keys: &[String], since: Timestamp) -> Result<Vec<IncidentRow>, StoreError> {
+        incidents::open(&self.lock(), keys, since)
+    }
+
+    fn incidents(&self, q: &IncidentQuery) -> Result<IncidentPage, StoreError> {
+        incidents::page(&self.lock(), q)
+    }
+
+    fn incident(&self, id: &str) -> Result<Option<IncidentRow>, StoreError> {
+        incidents::one(&self.lock(), id)
+    }
+
+    fn incident_links(&self, id: &str) -> Result<Vec<IncidentLink>, StoreError> {
+        incidents::links(&self.lock(), id)
+    }
+
+    fn incident_of(&self, alert_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .lock()
+            .query_row("SELECT incident_id FROM incident_alerts WHERE alert_id = ?1", [alert_id], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn save_incidents(
+        &self,
+        rows: &[IncidentRow],
+        links: &[IncidentLink],
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<(), StoreError> {
+        self.audited(audit, policy, |tx| incidents::write(tx, rows, &links.iter().collect::<Vec<_>>()))
+    }
+}
+
+impl IdentityStore for SqliteStore {
+    fn add_user(&self, user: &UserRecord, audit: Vec<AuditRecord>, policy: &str) -> Result<(), StoreError> {
+        self.audited(audit, policy, |tx| {
+            let n = tx.execute(
+                "INSERT INTO users (name, password_hash, roles, created_at, disabled) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT DO NOTHING",
+                params![
+                    user.name,
+                    user.password_hash,
+                    to_json(&user.roles),
+                    user.created_at.to_string(),
+                    user.disabled
+                ],
+            )?;
+            if n == 0 {
+                return Err(StoreError::Conflict(format!("user {} exists already", user.name)));
+            }
+            Ok(())
+        })
+    }
+
+    fn user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
+        let conn = self.lock();
+        let row = conn
+            .query_row(
+                "SELECT name, password_hash, roles, created_at, disabled FROM users WHERE name = ?1",
+                [name],
+                |r| <(String, String, String, String, bool)>::try_from(r),
+            )
+            .optional()?;
+        row.map(|(name, password_hash, roles, at, disabled)| {
+            Ok(UserRecord {
+                name,
+                password_hash,
+                roles: from_json(&roles, "user roles")?,
+                created_at: at
+                    .parse()
+                    .map_err(|e| StoreError::Corrupt { what: "user time", source: serde::de::Error::custom(e) })?,
+                disabled,
+            })
+        })
+        .transpose()
+    }
+
+    fn add_token(
+        &self,
+        id: &str,
+        user: &str,
+        token_hash: &str,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<(), StoreError> {
+        self.audited(audit, policy, |tx| {
+            tx.execute(
+                "INSERT INTO api_tokens (id, user_name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![id, user, token_hash, Timestamp::now().to_string()],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn user_by_token(&self, token_hash: &str) -> Result<Option<(String, String)>, StoreError> {
+        let conn = self.lock();
+        Ok(conn
+            .query_row(
+                "SELECT t.id, t.user_name FROM api_tokens t JOIN users u ON u.name = t.user_name
+                 WHERE t.token_hash = ?1 AND t.revoked_at IS NULL AND u.disabled = 0",
+                [token_hash],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    fn tokens(&self) -> Result<Vec<TokenRow>, StoreError> {
+        let conn = self.lock();
+        let mut stmt =
+            conn.prepare("SELECT id, user_name, created_at, revoked_at FROM api_tokens ORDER BY created_at, id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(TokenRow { id: r.get(0)?, user: r.get(1)?, created_at: r.get(2)?, revoked_at: r.get(3)? })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn revoke_token(&self, id: &str, audit: Vec<AuditRecord>, policy: &str) -> Result<bool, StoreError> {
+        let live: bool = self.lock().query_row(
+            "SELECT EXISTS(SELECT 1 FROM api_tokens WHERE id = ?1 AND revoked_at IS NULL)",
+            [id],
+            |r| r.get(0),
+        )?;
+        if !live {
+            return Ok(false);
+        }
+        self.audited(audit, policy, |tx| {
+            tx.execute(
+                "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                params![id, Timestamp::now().to_string()],
+            )?;
+            Ok(())
+        })?;
+        Ok(true)
+    }
+
+    fn put_session(&self, s: &SessionRow) -> Result<(), StoreError> {
+        self.lock().execute(
+            "INSERT INTO web_sessions (id_hash, user_name, csrf, created_at, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![s.id_hash, s.user, s.csrf, s.created_at.to_string(), s.last_seen.to_string()],
+        )?;
+        Ok(())
+    }
+
+    fn session(&self, id_hash: &str) -> Result<Option<SessionRow>, StoreError> {
+        let row = self
+            .lock()
+            .query_row(
+                "SELECT id_hash, user_name, csrf, created_at, last_seen FROM web_sessions WHERE id_hash = ?1",
+                [id_hash],
+                |r| <(String, String, String, String, String)>::try_from(r),
+            )
+            .optional()?;
+        let ts = |s: &str| time(s, "session time");
+        row.map(|(id_hash, user, csrf, created, seen)| {
+            Ok(SessionRow { id_hash, user, csrf, created_at: ts(&created)?, last_seen: ts(&seen)? })
+        })
+        .transpose()
+    }
+
+    fn touch_session(&self, id_hash: &str, at: Timestamp) -> Result<(), StoreError> {
+        self.lock()
+            .execute("UPDATE web_sessions SET last_seen = ?2 WHERE id_hash = ?1", params![id_hash, at.to_string()])?;
+        Ok(())
+    }
+
+    fn end_sessions(&self, id_hash: Option<&str>, user: Option<&str>) -> Result<u64, StoreError> {
+        let n = self.lock().execute(
+            "DELETE FROM web_sessions WHERE (?1 IS NULL OR id_hash = ?1) AND (?2 IS NULL OR user_name = ?2)
+             AND (?1 IS NOT NULL OR ?2 IS NOT NULL)",
+            params![id_hash, user],
+        )?;
+        Ok(n as u64)
+    }
+
+    fn purge_sessions(&self, idle_before: Timestamp, created_before: Timestamp) -> Result<u64, StoreError> {
+        let n = self.lock().execute(
+            "DELETE FROM web_sessions WHERE last_seen < ?1 OR created_at < ?2",
+            params![idle_before.to_string(), created_before.to_string()],
+        )?;
+        Ok(n as u64)
+    }
+
+    fn login_failures(&self, key: &str) -> Result<Option<(u32, Timestamp)>, StoreError> {
+        let row: Option<(u32, String)> = self
+            .lock()
+            .query_row("SELECT count, last_at FROM login_failures WHERE key = ?1", [key], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        row.map(|(n, at)| Ok((n, time(&at, "login failure time")?))).transpose()
+    }
+
+    fn set_login_failures(&self, key: &str, count: Option<(u32, Timestamp)>) -> Result<(), StoreError> {
+        let conn = self.lock();
+        match count {
+            Some((n, at)) => conn.execute(
+                "INSERT INTO login_failures (key, count, last_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (key) DO UPDATE SET count = excluded.count, last_at = excluded.last_at",
+                params![key, n, at.to_string()],
+            )?,
+            None => conn.execute("DELETE FROM login_failures WHERE key = ?1", [key])?,
+        };
+        Ok(())
+    }
+}
+
+impl PolicyStore for SqliteStore {
+    fn set_switch(&self, s: &Switch, audit: Vec<AuditRecord>, policy: &str) -> Result<(), StoreError> {
+        self.audited(audit, policy, |tx| {
+            tx.execute(
+                "INSERT INTO switches (scope, engaged, changed_by, changed_at, reason) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(scope) DO UPDATE SET engaged = excluded.engaged, changed_by = excluded.changed_by,
+             changed_at = excluded.changed_at, reason = excluded.reason",
+                params![s.scope, s.engaged, s.changed_by, s.changed_at.to_string(), s.reason],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn switches(&self) -> Result<Vec<Switch>, StoreError> {
+        let conn = self.lock();
+        let mut stmt =
+            conn.prepare_cached("SELECT scope, engaged, changed_by, changed_at, reason FROM switches ORDER BY scope")?;
+        let rows = stmt.query_map([], |r| <(String, bool, String, String, String)>::try_from(r))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (scope, engaged, changed_by, at, reason) = row?;
+            out.push(Switch {
+                scope,
+                engaged,
+                changed_by,
+                changed_at: at
+                    .parse()
+                    .map_err(|e| StoreError::Corrupt { what: "switch time", source: serde::de::Error::custom(e) })?,
+                reason,
+            });
+        }
+        Ok(out)
+    }
+
+    fn set_tier(
+        &self,
+        action: &str,
+        tier: &str,
+        by: &str,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<(), StoreError> {
+        self.audited(audit, policy, |tx| {
+        tx.execute(
+            "INSERT INTO risk_tiers (action, tier, changed_by, changed_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(action) DO UPDATE SET tier = excluded.tier, changed_by = excluded.changed_by, changed_at = excluded.changed_at",
+            params![action, tier, by, Timestamp::now().to_string()],
+        )?;
+            Ok(())
+        })
+    }
+
+    fn tiers(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached("SELECT action, tier FROM risk_tiers ORDER BY action")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn workflow_state(&self, name: &str) -> Result<Option<(Timestamp, Option<Timestamp>)>, StoreError> {
+        let conn = self.lock();
+        let row: Option<(String, Option<String>)> = conn
+            .query_row("SELECT burn_in_started, burn_in_exited FROM workflows WHERE name = ?1", [name], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        let ts = |s: &str| time(s, "workflow time");
+        row.map(|(a, b)| Ok((ts(&a)?, b.as_deref().map(ts).transpose()?))).transpose()
+    }
+
+    fn start_workflow(
+        &self,
+        name: &str,
+        started: Timestamp,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            "INSERT INTO workflows (name, burn_in_started) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            params![name, started.to_string()],
+        )?;
+        if n > 0 {
+            append(&tx, audit, policy)?;
+        }
+        tx.commit()?;
+        Ok(n > 0)
+    }
+
+    fn exit_workflow(
+        &self,
+        name: &str,
+        at: Timestamp,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<(), StoreError> {
+        self.audited(audit, policy, |tx| {
+            tx.execute("UPDATE workflows SET burn_in_exited = ?2 WHERE name = ?1", params![name, at.to_string()])?;
+            Ok(())
+        })
+    }
+
     fn save_calibration(
         &self,
         version: &str,
@@ -1246,6 +1314,35 @@ impl Store for SqliteStore {
         body.map(|b| from_json(&b, "model")).transpose()
     }
 
+    fn save_ruleset(
+        &self,
+        version: &str,
+        body: &serde_json::Value,
+        audit: Vec<AuditRecord>,
+        policy: &str,
+    ) -> Result<(), StoreError> {
+        self.audited(audit, policy, |tx| {
+            tx.execute(
+                "INSERT INTO rulesets (version, body, imported_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(version) DO UPDATE SET imported_at = excluded.imported_at",
+                params![version, to_json(body), Timestamp::now().to_string()],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn active_ruleset(&self) -> Result<Option<(String, serde_json::Value)>, StoreError> {
+        let conn = self.lock();
+        let row: Option<(String, String)> = conn
+            .query_row("SELECT version, body FROM rulesets ORDER BY imported_at DESC, rowid DESC LIMIT 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        row.map(|(v, b)| Ok((v, from_json(&b, "rule set")?))).transpose()
+    }
+}
+
+impl VaultStore for SqliteStore {
     fn put_vault(&self, entries: &[VaultRow]) -> Result<(), StoreError> {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
@@ -1297,92 +1394,5 @@ impl Store for SqliteStore {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    fn save_ruleset(
-        &self,
-        version: &str,
-        body: &serde_json::Value,
-        audit: Vec<AuditRecord>,
-        policy: &str,
-    ) -> Result<(), StoreError> {
-        self.audited(audit, policy, |tx| {
-            tx.execute(
-                "INSERT INTO rulesets (version, body, imported_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(version) DO UPDATE SET imported_at = excluded.imported_at",
-                params![version, to_json(body), Timestamp::now().to_string()],
-            )?;
-            Ok(())
-        })
-    }
-
-    fn active_ruleset(&self) -> Result<Option<(String, serde_json::Value)>, StoreError> {
-        let conn = self.lock();
-        let row: Option<(String, String)> = conn
-            .query_row("SELECT version, body FROM rulesets ORDER BY imported_at DESC, rowid DESC LIMIT 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()?;
-        row.map(|(v, b)| Ok((v, from_json(&b, "rule set")?))).transpose()
-    }
-
-    fn counts(&self) -> Result<Counts, StoreError> {
-        let conn = self.lock();
-        let one = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, u64>(0));
-        let mut counts = Counts {
-            alerts: one("SELECT count(*) FROM alerts")?,
-            duplicates: one("SELECT coalesce(sum(duplicates), 0) FROM alerts")?,
-            dead_letters: one("SELECT count(*) FROM dead_letters")?,
-            audit_entries: one("SELECT count(*) FROM audit_log")?,
-            routes: BTreeMap::new(),
-        };
-        let mut stmt = conn.prepare("SELECT route, count(*) FROM routes GROUP BY route")?;
-        for row in stmt.query_map([], |r| <(String, u64)>::try_from(r))? {
-            let (route, n) = row?;
-            counts.routes.insert(route, n);
-        }
-        Ok(counts)
-    }
-
-    fn open_incidents(&self, keys: &[String], since: Timestamp) -> Result<Vec<IncidentRow>, StoreError> {
-        incidents::open(&self.lock(), keys, since)
-    }
-
-    fn incidents(&self, q: &IncidentQuery) -> Result<IncidentPage, StoreError> {
-        incidents::page(&self.lock(), q)
-    }
-
-    fn incident(&self, id: &str) -> Result<Option<IncidentRow>, StoreError> {
-        incidents::one(&self.lock(), id)
-    }
-
-    fn incident_links(&self, id: &str) -> Result<Vec<IncidentLink>, StoreError> {
-        incidents::links(&self.lock(), id)
-    }
-
-    fn incident_of(&self, alert_id: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .lock()
-            .query_row("SELECT incident_id FROM incident_alerts WHERE alert_id = ?1", [alert_id], |r| r.get(0))
-            .optional()?)
-    }
-
-    fn save_incidents(
-        &self,
-        rows: &[IncidentRow],
-        links: &[IncidentLink],
-        audit: Vec<AuditRecord>,
-        policy: &str,
-    ) -> Result<(), StoreError> {
-        self.audited(audit, policy, |tx| incidents::write(tx, rows, &links.iter().collect::<Vec<_>>()))
-    }
-
-    fn naming(
-        &self,
-        key: &str,
-        range: Option<(Timestamp, Timestamp)>,
-        limit: usize,
-    ) -> Result<(u64, Vec<Naming>), StoreError> {
-        incidents::naming(&self.lock(), key, range, limit)
     }
 }

@@ -5,7 +5,8 @@
 
 use proptest::prelude::*;
 use warden_core::{Actor, AuditRecord};
-use warden_store::{SqliteStore, Store};
+use warden_store::SqliteStore;
+use warden_store::prelude::*;
 
 fn record(payload: serde_json::Value) -> AuditRecord {
     AuditRecord::new(Actor::Analyzer("local@0.1.0".into()), "analyze.assessed", "al-0123456789abcdef0123", payload)

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use warden_core::*;
+use warden_store::prelude::*;
 use warden_store::{
     Batch, DeadLetter, Duplicate, IncidentLink, IncidentQuery, IncidentRow, IncidentSort, PostgresStore, ProcessingRow,
     ReviewQuery, SessionRow, SqliteStore, Store, StoreError, Switch, Triaged, UserRecord, VaultRow,

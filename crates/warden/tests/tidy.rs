@@ -82,6 +82,23 @@ fn only_the_binary_knows_http_argv_and_the_terminal() {
 }
 
 #[test]
+fn only_the_store_knows_the_databases_and_only_the_binary_the_message_bus() {
+    let mut problems = Vec::new();
+    for (name, manifest, _) in crates() {
+        for dep in deps(&manifest) {
+            let database = ["rusqlite", "postgres", "r2d2", "r2d2_postgres"].contains(&dep.as_str());
+            if database && name != "warden-store" {
+                problems.push(format!("{name} depends on {dep}; only warden-store may talk to a database"));
+            }
+            if dep == "async-nats" && name != "warden" {
+                problems.push(format!("{name} depends on {dep}; only the warden binary may"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
 fn every_crate_starts_with_its_doc_paragraph() {
     for (name, _, dir) in crates() {
         let lib = dir.join("src/lib.rs");
@@ -93,7 +110,12 @@ fn every_crate_starts_with_its_doc_paragraph() {
 
 #[test]
 fn the_example_configurations_parse() {
-    for name in ["examples/warden.toml", "examples/ollama.toml"] {
+    for name in [
+        "examples/warden.toml",
+        "examples/ollama.toml",
+        "examples/scale-out/server.toml",
+        "examples/scale-out/worker.toml",
+    ] {
         let text = std::fs::read_to_string(root().join(name)).unwrap();
         warden_engine::Config::parse(&text, name, Vec::new()).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
