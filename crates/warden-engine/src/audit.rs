@@ -327,10 +327,8 @@ impl Engine {
             let guard = self.audit_state().tree.lock().unwrap_or_else(|p| p.into_inner());
             format!("{}\n{}", guard.1, guard.0.to_text())
         };
-        let tmp = dir.join(format!("{FRONTIER_FILE}.tmp"));
-        std::fs::write(&tmp, text).map_err(|e| io(&tmp, e))?;
-        let path = dir.join(FRONTIER_FILE);
-        std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))
+        // Nodes sharing a checkpoint directory each write through a name of their own.
+        write_public(&dir.join(FRONTIER_FILE), &text)
     }
 
     /// Writes a checkpoint when `checkpoint_every` entries have accumulated

@@ -925,6 +925,7 @@ mod tests {
             route: warden_core::Route { kind: RouteKind::Review, reasons: vec![] },
             workflow: "default".into(),
             audit: vec![],
+            if_stored_already: None,
         }
     }
 

@@ -297,8 +297,21 @@ impl Engine {
     /// Whether a workflow is in burn-in; the first time it is seen, its
     /// burn-in start is recorded (and audited).
     pub fn burn_in(&self, wf: &workflow::Workflow) -> Result<bool, EngineError> {
+        let (burn_in, start) = self.burn_in_or_start(wf)?;
+        if let Some((started, record)) = start {
+            self.store.start_workflow(&wf.name, started, vec![record], &self.policy_version)?;
+        }
+        Ok(burn_in)
+    }
+
+    /// Whether a workflow is in burn-in and, the first time it is seen, the
+    /// start to record with its audit record (a batch writes them with itself).
+    fn burn_in_or_start(
+        &self,
+        wf: &workflow::Workflow,
+    ) -> Result<(bool, Option<(Timestamp, AuditRecord)>), EngineError> {
         if let Some((_, exited)) = self.store.workflow_state(&wf.name)? {
-            return Ok(exited.is_none());
+            return Ok((exited.is_none(), None));
         }
         let start = match wf.burn_in_start {
             Some(d) => {
@@ -306,14 +319,13 @@ impl Engine {
             }
             None => Timestamp::now(),
         };
-        let audit = vec![AuditRecord::new(
+        let record = AuditRecord::new(
             service("govern"),
             "workflow.burn_in_started",
             wf.name.as_str(),
             serde_json::json!({"started": start.to_string(), "days": wf.burn_in_days}),
-        )];
-        self.store.start_workflow(&wf.name, start, audit, &self.policy_version)?;
-        Ok(true)
+        );
+        Ok((true, Some((start, record))))
     }
 
     /// Version of the configuration in force (recorded in every audit entry).
@@ -643,7 +655,12 @@ impl Engine {
                     }
                     let wf = workflow::select(&self.workflows, &alert);
                     if !states.contains_key(&wf.name) {
-                        let burn_in = self.burn_in(wf)?;
+                        let (burn_in, start) = self.burn_in_or_start(wf)?;
+                        if let Some((started, record)) = start {
+                            // Recorded with the batch, in its transaction.
+                            batch.workflows_started.push((wf.name.clone(), started));
+                            batch.audit.push(record);
+                        }
                         let scope = format!("workflow:{}", wf.name);
                         let stopped = global_stop || switches.iter().any(|s| s.scope == scope && s.engaged);
                         states.insert(wf.name.clone(), (burn_in, stopped));
@@ -752,6 +769,7 @@ impl Engine {
                 workflow,
                 audit: vec![],
                 entities: vec![],
+                if_stored_already: None,
             };
             let mut result = result_of(&t.alert, &t, true);
             result.origin = origin;
@@ -1006,7 +1024,19 @@ impl Engine {
             }),
         ));
         let alert = protected.into_alert();
+        // Another node may store the same alert first: then it is a repeat, recorded as one.
+        let if_stored_already = Some(AuditRecord::new(
+            service("ingest"),
+            "ingest.deduplicated",
+            alert.id.as_str(),
+            serde_json::json!({
+                "fingerprint": alert.fingerprint.as_str(),
+                "origin": alert.origin.to_string(),
+                "stored_by_another_writer": true,
+            }),
+        ));
         Triaged {
+            if_stored_already,
             entities: incidents::entities(&alert),
             alert,
             classes,

@@ -43,6 +43,9 @@ pub struct Triaged {
     /// The entities it names (`host:ws01`, `user:ana`, …), indexed for
     /// correlation, search and the host and user pages.
     pub entities: Vec<String>,
+    /// What to record instead of `audit` if another writer stored this
+    /// alert's fingerprint first (the alert is then counted as a repeat).
+    pub if_stored_already: Option<AuditRecord>,
 }
 
 /// Raw input that could not become an alert.
@@ -80,6 +83,9 @@ pub struct Batch {
     pub links: Vec<IncidentLink>,
     /// What the batch adds to the data-processing register.
     pub processing: Vec<ProcessingRow>,
+    /// Workflows seen for the first time, with their burn-in start (kept
+    /// if another writer recorded one first); their audit records are in `audit`.
+    pub workflows_started: Vec<(String, Timestamp)>,
 }
 
 /// Alerts that tell one story: grouped by the entities they share within a

@@ -628,12 +628,8 @@ impl AlertStore for PostgresStore {
                     .transpose()?
                     .ok_or_else(|| StoreError::IdCollision(x.id.to_string()))?;
                 *bumps.entry(id.clone()).or_default() += 1;
-                audit.push(AuditRecord::new(
-                    warden_core::Actor::Service("store".into()),
-                    "ingest.deduplicated",
-                    id.clone(),
-                    serde_json::json!({"fingerprint": x.fingerprint.as_str(), "origin": x.origin.to_string()}),
-                ));
+                // The engine said what to record then.
+                audit.extend(t.if_stored_already.clone());
                 receipt.raced_duplicates.push((x.id.clone(), AlertId::parse(&id).unwrap_or_else(|| x.id.clone())));
                 continue;
             }
@@ -714,6 +710,12 @@ impl AlertStore for PostgresStore {
         )?;
         for d in batch.dead_letters {
             tx.execute(&insert_dead, &[&d.id, &stamp(d.received_at), &to_json(&d.origin), &d.reason, &d.raw])?;
+        }
+        for (name, started) in &batch.workflows_started {
+            tx.execute(
+                "INSERT INTO workflows (name, burn_in_started) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[name, &stamp(*started)],
+            )?;
         }
         // Links only for alerts this commit stored (a raced duplicate's row is another's).
         let stored: std::collections::HashSet<&str> = receipt.stored.iter().map(|id| id.as_str()).collect();

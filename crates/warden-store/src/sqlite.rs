@@ -546,12 +546,8 @@ impl AlertStore for SqliteStore {
                         .optional()?
                         .ok_or_else(|| StoreError::IdCollision(a.id.to_string()))?;
                     bump.execute([&id])?;
-                    audit.push(AuditRecord::new(
-                        warden_core::Actor::Service("store".into()),
-                        "ingest.deduplicated",
-                        id.clone(),
-                        serde_json::json!({"fingerprint": a.fingerprint.as_str(), "origin": a.origin.to_string()}),
-                    ));
+                    // The engine said what to record then.
+                    audit.extend(t.if_stored_already.clone());
                     receipt.raced_duplicates.push((a.id.clone(), AlertId::parse(&id).unwrap_or_else(|| a.id.clone())));
                     continue;
                 }
@@ -593,6 +589,12 @@ impl AlertStore for SqliteStore {
             )?;
             for d in batch.dead_letters {
                 insert_dead.execute(params![d.id, d.received_at.to_string(), to_json(&d.origin), d.reason, d.raw])?;
+            }
+            let mut start = tx.prepare_cached(
+                "INSERT INTO workflows (name, burn_in_started) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            )?;
+            for (name, started) in &batch.workflows_started {
+                start.execute(params![name, started.to_string()])?;
             }
         }
         // Links only for alerts this commit stored (a raced duplicate's row is another's).

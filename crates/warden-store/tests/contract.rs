@@ -54,6 +54,12 @@ fn triaged(n: u32) -> Triaged {
         workflow: "default".into(),
         audit: vec![AuditRecord::new(Actor::Service("t".into()), "ingest.accepted", id, serde_json::json!({}))],
         entities: vec![format!("host:h{}", n % 2), "user:ana".into()],
+        if_stored_already: Some(AuditRecord::new(
+            Actor::Service("t".into()),
+            "ingest.deduplicated",
+            alert(n).id.to_string(),
+            serde_json::json!({"raced": true}),
+        )),
     }
 }
 
@@ -102,6 +108,14 @@ fn counts_duplicates_and_never_stores_twice(s: &dyn Store) {
         .unwrap();
     assert!(receipt.stored.is_empty());
     assert_eq!(receipt.raced_duplicates, vec![(alert(1).id, alert(1).id)]);
+    let on = s.audit_for_object(alert(1).id.as_str()).unwrap();
+    let actions: Vec<&str> = on.iter().map(|e| e.record.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["ingest.accepted", "ingest.deduplicated"],
+        "what the engine said to record, nothing of the store's own"
+    );
+    assert_eq!(on[1].record.payload["raced"], true);
     let c = s.counts().unwrap();
     assert_eq!((c.alerts, c.duplicates), (1, 2));
     assert_eq!(s.alert(&alert(1).id).unwrap().unwrap().duplicates, 2);
@@ -256,6 +270,12 @@ fn the_queue_pages_filters_and_records_decisions(s: &dyn Store) {
     audited(s, "default", "workflow.burn_in_exited");
     assert_eq!(s.workflow_state("default").unwrap().unwrap().1, Some(start + jiff::SignedDuration::from_hours(1)));
     assert!(s.workflow_state("none").unwrap().is_none());
+    // A batch records the workflows it saw first with itself; a start already recorded is kept.
+    let later = start + jiff::SignedDuration::from_hours(5);
+    s.commit(Batch { workflows_started: vec![("even".into(), later), ("default".into(), later)], ..Batch::default() })
+        .unwrap();
+    assert_eq!(s.workflow_state("even").unwrap(), Some((later, None)));
+    assert_eq!(s.workflow_state("default").unwrap().unwrap().0, start);
 
     let batch = vec![
         reviewed(1, Severity::Low),

@@ -58,12 +58,15 @@ fn three_workers_one_killed_mid_stream_store_every_accepted_alert_exactly_once()
     let tag = format!("{}_{nanos}", std::process::id());
     let schema = format!("warden_scale_{tag}");
     let dir = tempfile::tempdir().unwrap();
+    // Every node signs checkpoints with one key into one directory (shared storage in a real deployment).
+    let key = dir.path().join("shared/audit-signing.key");
+    let checkpoints = dir.path().join("shared/checkpoints");
     let config = |publish: bool| {
         let path = dir.path().join(if publish { "server.toml" } else { "worker.toml" });
         std::fs::write(
             &path,
             format!(
-                "[store]\nurl = {pg_url:?}\nschema = {schema:?}\n\n[queue]\nnats_url = {nats_url:?}\nstream = \"WARDEN_SCALE_{tag}\"\nsubject = \"warden.scale.{tag}\"\npublish = {publish}\nack_wait_secs = 5\nfetch = 250\n"
+                "[audit]\nsigning_key = {key:?}\ncheckpoint_dir = {checkpoints:?}\ncheckpoint_every = 2000\n\n[store]\nurl = {pg_url:?}\nschema = {schema:?}\n\n[queue]\nnats_url = {nats_url:?}\nstream = \"WARDEN_SCALE_{tag}\"\nsubject = \"warden.scale.{tag}\"\npublish = {publish}\nack_wait_secs = 5\nfetch = 250\n"
             ),
         )
         .unwrap();
@@ -173,8 +176,16 @@ fn three_workers_one_killed_mid_stream_store_every_accepted_alert_exactly_once()
     }
     drop(procs);
     let verify = warden(&data("w2")).arg("--config").arg(&worker_toml).args(["audit", "verify"]).output().unwrap();
-    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
-    assert!(String::from_utf8_lossy(&verify.stdout).contains("audit log intact"));
+    let said = String::from_utf8_lossy(&verify.stdout);
+    assert!(verify.status.success(), "{said}");
+    assert!(said.contains("audit log intact"), "{said}");
+    // Checkpoints written by several nodes into the shared directory all verify with the one public key.
+    let written = std::fs::read_dir(&checkpoints)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "checkpoint"))
+        .count();
+    assert!(written >= 3, "{written} checkpoints");
+    assert_eq!(said.matches("verified (").count(), written, "{said}");
     let _ = pg.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"));
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
         if let Ok(c) = async_nats::connect(&nats_url).await {
