@@ -268,6 +268,15 @@ CREATE TABLE alert_entities (
 );
 CREATE INDEX alert_entities_time ON alert_entities(key, observed_at);
 "#,
+    r#"
+-- The queue sorts and filters by a severity's rank with an index, rather
+-- than by a CASE expression evaluated over every row of the queue.
+ALTER TABLE review_items ADD COLUMN sev_rank INTEGER NOT NULL DEFAULT 0;
+UPDATE review_items SET sev_rank = CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3
+    WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END;
+CREATE INDEX review_items_queue ON review_items(state, sev_rank DESC, created_at, alert_id);
+CREATE INDEX review_items_order ON review_items(sev_rank DESC, created_at, alert_id);
+"#,
 ];
 
 mod incidents;
@@ -297,8 +306,7 @@ impl SqliteStore {
         let total: i64 = conn.prepare_cached(&format!("SELECT count(*) {wheres}"))?.query_row(args, |r| r.get(0))?;
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT ri.alert_id, ri.workflow, ri.state, ri.assignee, ri.severity, ri.created_at, ri.updated_at {wheres}
-             ORDER BY CASE ri.severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2
-                                       WHEN 'low' THEN 1 ELSE 0 END DESC, ri.created_at, ri.alert_id
+             ORDER BY ri.sev_rank DESC, ri.created_at, ri.alert_id
              LIMIT ?6 OFFSET ?7"
         ))?;
         let rows = stmt
@@ -518,8 +526,8 @@ impl AlertStore for SqliteStore {
                 "INSERT INTO routes (alert_id, route, reasons, decided_at, workflow) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
             let mut insert_review = tx.prepare_cached(
-                "INSERT INTO review_items (alert_id, workflow, state, severity, created_at, updated_at)
-                 VALUES (?1, ?2, 'new', ?3, ?4, ?4)",
+                "INSERT INTO review_items (alert_id, workflow, state, severity, sev_rank, created_at, updated_at)
+                 VALUES (?1, ?2, 'new', ?3, ?5, ?4, ?4)",
             )?;
             let mut insert_entity = tx.prepare_cached(
                 "INSERT INTO alert_entities (key, alert_id, observed_at, route) VALUES (?1, ?2, ?3, ?4)
@@ -570,7 +578,14 @@ impl AlertStore for SqliteStore {
                     t.workflow
                 ])?;
                 if matches!(t.route.kind, warden_core::RouteKind::Review | warden_core::RouteKind::Escalated) {
-                    insert_review.execute(params![a.id.as_str(), t.workflow, t.assessment.severity.as_str(), now])?;
+                    let severity = t.assessment.severity.as_str();
+                    insert_review.execute(params![
+                        a.id.as_str(),
+                        t.workflow,
+                        severity,
+                        now,
+                        crate::shared::severity_rank(severity)
+                    ])?;
                 }
                 let at = a.observed_at.unwrap_or(a.received_at).as_millisecond();
                 for key in &t.entities {
@@ -893,9 +908,12 @@ impl CaseStore for SqliteStore {
         )?;
         // An alert decided outside the queue (auto-closed, QA) gets its queue row now.
         tx.execute(
-            "INSERT INTO review_items (alert_id, workflow, state, assignee, severity, created_at, updated_at)
-             SELECT ?1, coalesce((SELECT workflow FROM routes WHERE alert_id = ?1), 'default'), 'decided', ?2,
-                    coalesce((SELECT severity FROM assessments WHERE alert_id = ?1 ORDER BY id DESC LIMIT 1), 'info'), ?3, ?3
+            "INSERT INTO review_items (alert_id, workflow, state, assignee, severity, sev_rank, created_at, updated_at)
+             SELECT ?1, coalesce((SELECT workflow FROM routes WHERE alert_id = ?1), 'default'), 'decided', ?2, sev,
+                    CASE sev WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END,
+                    ?3, ?3
+             FROM (SELECT coalesce((SELECT severity FROM assessments WHERE alert_id = ?1 ORDER BY id DESC LIMIT 1), 'info') AS sev)
+             WHERE true
              ON CONFLICT(alert_id) DO UPDATE SET state = 'decided', assignee = ?2, updated_at = ?3",
             params![alert_id, analyst, now],
         )?;

@@ -654,3 +654,27 @@ fn committed_batches_survive_reopening() {
     assert!(s.alert(&alert(7).id).unwrap().is_some());
     assert_eq!(s.counts().unwrap().alerts, 1);
 }
+
+#[test]
+fn a_database_from_before_the_severity_rank_column_is_migrated_and_keeps_its_queue_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    let s = SqliteStore::open(&path).unwrap();
+    let batch = vec![reviewed(1, Severity::Low), reviewed(2, Severity::Critical), reviewed(3, Severity::High)];
+    s.commit(Batch { triaged: batch, ..Batch::default() }).unwrap();
+    drop(s);
+    // Put the file back to the schema before the column existed.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+    conn.execute_batch(
+        "DROP INDEX review_items_queue; DROP INDEX review_items_order; ALTER TABLE review_items DROP COLUMN sev_rank;",
+    )
+    .unwrap();
+    conn.pragma_update(None, "user_version", version - 1).unwrap();
+    drop(conn);
+    let s = SqliteStore::open(&path).unwrap();
+    let (total, items) = s.review_items(&ReviewQuery::default(), 0, 10).unwrap();
+    let order: Vec<String> = items.into_iter().map(|i| i.alert_id).collect();
+    assert_eq!(total, 3);
+    assert_eq!(order, [alert(2).id.to_string(), alert(3).id.to_string(), alert(1).id.to_string()], "ranks backfilled");
+}
