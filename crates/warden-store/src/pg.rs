@@ -20,11 +20,11 @@ use r2d2_postgres::PostgresConnectionManager;
 use warden_audit::LogItem;
 use warden_core::{Alert, AlertId, AuditEntry, AuditRecord, Fingerprint};
 
-use crate::shared::{AuditRow, decode_audit, from_json, from_ms, like_word, ms, severity_rank, stamp, time, to_json};
+use crate::shared::{AuditRow, decode_audit, from_json, from_ms, ms, severity_rank, stamp, time, to_json};
 use crate::{
     AlertRecord, AlertStore, AuditStore, Batch, CaseStore, Counts, DeadLetter, Feedback, IdentityStore, IncidentLink,
-    IncidentPage, IncidentQuery, IncidentRow, IncidentSort, Naming, PolicyStore, ProcessingRow, Receipt, ReviewItem,
-    ReviewQuery, SessionRow, StoreError, Switch, TokenRow, UserRecord, VaultRow, VaultStore,
+    IncidentPage, IncidentQuery, IncidentRow, Naming, PolicyStore, ProcessingRow, Receipt, ReviewItem, ReviewQuery,
+    SessionRow, StoreError, Switch, TokenRow, UserRecord, VaultRow, VaultStore,
 };
 
 type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
@@ -1096,51 +1096,25 @@ impl CaseStore for PostgresStore {
     }
 
     fn incidents(&self, q: &IncidentQuery) -> Result<IncidentPage, StoreError> {
-        let mut wheres: Vec<String> = Vec::new();
-        let mut args: Vec<Box<dyn ToSql + Sync>> = Vec::new();
-        fn arg(v: Box<dyn ToSql + Sync>, args: &mut Vec<Box<dyn ToSql + Sync>>) -> String {
-            args.push(v);
-            format!("${}", args.len())
-        }
-        if let Some(s) = &q.state {
-            let a = arg(Box::new(s.clone()), &mut args);
-            wheres.push(format!("state = {a}"));
-        } else {
-            // Merged incidents live on inside the one they joined.
-            wheres.push("state <> 'merged'".into());
-        }
-        if let Some(s) = &q.min_severity {
-            let a = arg(Box::new(severity_rank(s)), &mut args);
-            wheres.push(format!("sev_rank >= {a}"));
-        }
-        if let Some(who) = &q.assignee {
-            let a = arg(Box::new(who.clone()), &mut args);
-            wheres.push(format!("assignee = {a}"));
-        }
-        if let Some(e) = &q.entity {
-            let a = arg(Box::new(e.clone()), &mut args);
-            wheres.push(format!("id IN (SELECT incident_id FROM incident_keys WHERE key = {a})"));
-        }
-        for word in q.text.iter().flat_map(|t| t.split_whitespace()) {
-            let a = arg(Box::new(like_word(word)), &mut args);
-            wheres.push(format!("(lower(title) LIKE {a} ESCAPE '\\' OR lower(keys) LIKE {a} ESCAPE '\\')"));
-        }
-        let filter = format!(" WHERE {}", wheres.join(" AND "));
+        let (filter, order, args) = crate::shared::incident_filter(q, |n| format!("${n}"));
+        let mut values: Vec<Box<dyn ToSql + Sync>> = args
+            .into_iter()
+            .map(|a| -> Box<dyn ToSql + Sync> {
+                match a {
+                    crate::shared::Arg::Text(s) => Box::new(s),
+                    crate::shared::Arg::Int(i) => Box::new(i),
+                }
+            })
+            .collect();
         let mut conn = self.conn()?;
-        let refs: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a.as_ref()).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|a| a.as_ref()).collect();
         let total: i64 = conn.query_one(&format!("SELECT count(*) FROM incidents{filter}"), &refs)?.try_get(0)?;
-        let order = match q.sort {
-            IncidentSort::Priority => "sev_rank DESC, last_seen DESC, id",
-            IncidentSort::EventAge => "first_seen, id",
-            IncidentSort::Age => "created_at, id",
-            IncidentSort::Recent => "last_seen DESC, id",
-        };
-        let limit = arg(Box::new(clamp(q.limit)), &mut args);
-        let offset = arg(Box::new(clamp(q.offset)), &mut args);
-        let refs: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a.as_ref()).collect();
-        let rows =
-            conn.query(&format!("{INCIDENT_COLUMNS}{filter} ORDER BY {order} LIMIT {limit} OFFSET {offset}"), &refs)?;
-        let items = rows.into_iter().map(decode_incident).collect::<Result<_, _>>()?;
+        values.push(Box::new(clamp(q.limit)));
+        values.push(Box::new(clamp(q.offset)));
+        let n = values.len();
+        let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|a| a.as_ref()).collect();
+        let sql = format!("{INCIDENT_COLUMNS}{filter} ORDER BY {order} LIMIT ${} OFFSET ${n}", n - 1);
+        let items = conn.query(&sql, &refs)?.into_iter().map(decode_incident).collect::<Result<_, _>>()?;
         Ok(IncidentPage { total: total as u64, items })
     }
 

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use warden_audit::LogItem;
 use warden_core::{AuditEntry, AuditRecord};
 
-use crate::{Leaf, StoreError};
+use crate::{IncidentQuery, IncidentSort, Leaf, StoreError};
 
 /// An audit row's columns as stored.
 pub(crate) struct AuditRow {
@@ -149,4 +149,47 @@ pub(crate) fn severity_rank(s: &str) -> i64 {
 pub(crate) fn like_word(word: &str) -> String {
     let escaped = word.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{escaped}%")
+}
+
+/// A value bound to a query built at run time.
+pub(crate) enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+/// The incident list's query, the same on both backends: the WHERE clause
+/// (placeholders written by `mark`, numbered from 1), the ORDER BY, and the
+/// values the placeholders stand for. LIMIT and OFFSET are the caller's next two.
+pub(crate) fn incident_filter(q: &IncidentQuery, mark: fn(usize) -> String) -> (String, &'static str, Vec<Arg>) {
+    let mut wheres: Vec<String> = Vec::new();
+    let mut args: Vec<Arg> = Vec::new();
+    let mut arg = |v: Arg| {
+        args.push(v);
+        mark(args.len())
+    };
+    match &q.state {
+        Some(s) => wheres.push(format!("state = {}", arg(Arg::Text(s.clone())))),
+        // Merged incidents live on inside the one they joined.
+        None => wheres.push("state <> 'merged'".into()),
+    }
+    if let Some(s) = &q.min_severity {
+        wheres.push(format!("sev_rank >= {}", arg(Arg::Int(severity_rank(s)))));
+    }
+    if let Some(who) = &q.assignee {
+        wheres.push(format!("assignee = {}", arg(Arg::Text(who.clone()))));
+    }
+    if let Some(e) = &q.entity {
+        wheres.push(format!("id IN (SELECT incident_id FROM incident_keys WHERE key = {})", arg(Arg::Text(e.clone()))));
+    }
+    for word in q.text.iter().flat_map(|t| t.split_whitespace()) {
+        let a = arg(Arg::Text(like_word(word)));
+        wheres.push(format!("(lower(title) LIKE {a} ESCAPE '\\' OR lower(keys) LIKE {a} ESCAPE '\\')"));
+    }
+    let order = match q.sort {
+        IncidentSort::Priority => "sev_rank DESC, last_seen DESC, id",
+        IncidentSort::EventAge => "first_seen, id",
+        IncidentSort::Age => "created_at, id",
+        IncidentSort::Recent => "last_seen DESC, id",
+    };
+    (format!(" WHERE {}", wheres.join(" AND ")), order, args)
 }

@@ -3,9 +3,9 @@
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
 
-use crate::{IncidentLink, IncidentPage, IncidentQuery, IncidentRow, IncidentSort, Naming, StoreError};
+use crate::{IncidentLink, IncidentPage, IncidentQuery, IncidentRow, Naming, StoreError};
 
-use crate::shared::{from_ms, like_word, ms, severity_rank};
+use crate::shared::{Arg, from_ms, incident_filter, ms, severity_rank};
 
 const COLUMNS: &str = "SELECT id, state, title, severity, verdict, alert_count, first_seen, last_seen, created_at, \
                        updated_at, assignee, keys, body FROM incidents";
@@ -130,51 +130,24 @@ pub(super) fn one(conn: &Connection, id: &str) -> Result<Option<IncidentRow>, St
 }
 
 pub(super) fn page(conn: &Connection, q: &IncidentQuery) -> Result<IncidentPage, StoreError> {
-    let mut wheres: Vec<String> = Vec::new();
-    let mut args: Vec<rusqlite::types::Value> = Vec::new();
-    fn arg(v: rusqlite::types::Value, args: &mut Vec<rusqlite::types::Value>) -> String {
-        args.push(v);
-        format!("?{}", args.len())
-    }
     use rusqlite::types::Value as V;
-    if let Some(s) = &q.state {
-        let a = arg(V::Text(s.clone()), &mut args);
-        wheres.push(format!("state = {a}"));
-    } else {
-        // Merged incidents live on inside the one they joined.
-        wheres.push("state != 'merged'".into());
-    }
-    if let Some(s) = &q.min_severity {
-        let a = arg(V::Integer(severity_rank(s)), &mut args);
-        wheres.push(format!("sev_rank >= {a}"));
-    }
-    if let Some(who) = &q.assignee {
-        let a = arg(V::Text(who.clone()), &mut args);
-        wheres.push(format!("assignee = {a}"));
-    }
-    if let Some(e) = &q.entity {
-        let a = arg(V::Text(e.clone()), &mut args);
-        wheres.push(format!("id IN (SELECT incident_id FROM incident_keys WHERE key = {a})"));
-    }
-    for word in q.text.iter().flat_map(|t| t.split_whitespace()) {
-        let a = arg(V::Text(like_word(word)), &mut args);
-        wheres.push(format!("(lower(title) LIKE {a} ESCAPE '\\' OR lower(keys) LIKE {a} ESCAPE '\\')"));
-    }
-    let filter = if wheres.is_empty() { String::new() } else { format!(" WHERE {}", wheres.join(" AND ")) };
+    let (filter, order, args) = incident_filter(q, |n| format!("?{n}"));
+    let mut values: Vec<V> = args
+        .into_iter()
+        .map(|a| match a {
+            Arg::Text(s) => V::Text(s),
+            Arg::Int(i) => V::Integer(i),
+        })
+        .collect();
     let total: u64 =
-        conn.query_row(&format!("SELECT count(*) FROM incidents{filter}"), params_from_iter(args.iter()), |r| {
+        conn.query_row(&format!("SELECT count(*) FROM incidents{filter}"), params_from_iter(values.iter()), |r| {
             r.get(0)
         })?;
-    let order = match q.sort {
-        IncidentSort::Priority => "sev_rank DESC, last_seen DESC, id",
-        IncidentSort::EventAge => "first_seen, id",
-        IncidentSort::Age => "created_at, id",
-        IncidentSort::Recent => "last_seen DESC, id",
-    };
-    let limit = arg(V::Integer(q.limit.min(i64::MAX as usize) as i64), &mut args);
-    let offset = arg(V::Integer(q.offset.min(i64::MAX as usize) as i64), &mut args);
-    let mut stmt = conn.prepare(&format!("{COLUMNS}{filter} ORDER BY {order} LIMIT {limit} OFFSET {offset}"))?;
-    let items = collect(stmt.query_map(params_from_iter(args.iter()), row)?)?;
+    values.push(V::Integer(q.limit.min(i64::MAX as usize) as i64));
+    values.push(V::Integer(q.offset.min(i64::MAX as usize) as i64));
+    let n = values.len();
+    let mut stmt = conn.prepare(&format!("{COLUMNS}{filter} ORDER BY {order} LIMIT ?{} OFFSET ?{n}", n - 1))?;
+    let items = collect(stmt.query_map(params_from_iter(values.iter()), row)?)?;
     Ok(IncidentPage { total, items })
 }
 
