@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -20,7 +20,7 @@ use warden_engine::actions::ActionInput;
 use warden_engine::review::{DecisionInput, ReasonCode};
 use warden_govern::{Identity, Permission};
 
-use crate::serve::{ApiError, AppState};
+use crate::serve::{ApiError, ApiJson, ApiQuery, AppState};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -206,7 +206,7 @@ async fn decide(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Json(input): Json<DecisionBody>,
+    ApiJson(input): ApiJson<DecisionBody>,
 ) -> Result<Response, ApiError> {
     let input = input.into_input()?;
     let d = as_user(&s, &headers, move |e, who| e.decide(who, &id, input)).await?;
@@ -285,7 +285,7 @@ struct IncidentsQuery {
 async fn incidents(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
-    Query(q): Query<IncidentsQuery>,
+    ApiQuery(q): ApiQuery<IncidentsQuery>,
 ) -> Result<Response, ApiError> {
     let filter = warden_engine::incidents::IncidentFilter {
         state: q.state,
@@ -325,7 +325,7 @@ async fn decide_incident(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Json(input): Json<DecisionBody>,
+    ApiJson(input): ApiJson<DecisionBody>,
 ) -> Result<Response, ApiError> {
     let input = input.into_input()?;
     let d = as_user(&s, &headers, move |e, who| e.decide_incident(who, &id, input)).await?;
@@ -351,7 +351,7 @@ async fn assign_incident(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Json(b): Json<AssignBody>,
+    ApiJson(b): ApiJson<AssignBody>,
 ) -> Result<Response, ApiError> {
     let v = as_user(&s, &headers, move |e, who| e.assign_incident(who, &id, b.assignee.as_deref())).await?;
     Ok(Json(v).into_response())
@@ -377,7 +377,7 @@ async fn merge_incidents(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Json(b): Json<MergeBody>,
+    ApiJson(b): ApiJson<MergeBody>,
 ) -> Result<Response, ApiError> {
     let v = as_user(&s, &headers, move |e, who| e.merge_incidents(who, &id, &b.from, &b.reason)).await?;
     Ok(Json(v).into_response())
@@ -402,7 +402,7 @@ async fn split_incident(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Json(b): Json<SplitBody>,
+    ApiJson(b): ApiJson<SplitBody>,
 ) -> Result<Response, ApiError> {
     let (left, new) = as_user(&s, &headers, move |e, who| e.split_incident(who, &id, &b.alert_ids, &b.reason)).await?;
     Ok(Json(serde_json::json!({"left": left, "new": new})).into_response())
@@ -431,7 +431,7 @@ struct QueueQuery {
 async fn queue(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
-    Query(q): Query<QueueQuery>,
+    ApiQuery(q): ApiQuery<QueueQuery>,
 ) -> Result<Response, ApiError> {
     let filter = warden_engine::review::QueueFilter {
         state: q.state,
@@ -467,7 +467,7 @@ struct ActionBody {
 async fn request_action(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
-    Json(b): Json<ActionBody>,
+    ApiJson(b): ApiJson<ActionBody>,
 ) -> Result<Response, ApiError> {
     let input =
         ActionInput { alert_id: b.alert_id, kind: b.action, params: b.params, reason: b.reason, draft: b.draft };
@@ -510,7 +510,7 @@ async fn approve(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Json(b): Json<ReasonBody>,
+    ApiJson(b): ApiJson<ReasonBody>,
 ) -> Result<Response, ApiError> {
     let r = as_user(&s, &headers, move |e, who| e.approve_action(who, &id, &b.reason, b.text)).await?;
     Ok(Json(ActionState::from(&r)).into_response())
@@ -539,7 +539,7 @@ async fn reject(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Json(b): Json<ReasonBody>,
+    ApiJson(b): ApiJson<ReasonBody>,
 ) -> Result<Response, ApiError> {
     let r = as_user(&s, &headers, move |e, who| e.reject_action(who, &id, &b.reason)).await?;
     Ok(Json(ActionState::from(&r)).into_response())
@@ -552,7 +552,7 @@ async fn reject(
 async fn stop_on(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
-    Json(b): Json<ReasonBody>,
+    ApiJson(b): ApiJson<ReasonBody>,
 ) -> Result<Response, ApiError> {
     let n = as_user(&s, &headers, move |e, who| e.set_stop(who, b.workflow.as_deref(), true, &b.reason)).await?;
     Ok(Json(serde_json::json!({"stopped": true, "cancelled_actions": n})).into_response())

@@ -403,6 +403,46 @@ impl ApiError {
     }
 }
 
+/// A JSON body whose refusal (not JSON, the wrong content type, a missing or
+/// mistyped field) is answered like every other API error,
+/// `{"error":{"code","message"}}`, rather than as plain text.
+pub(crate) struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(r) => Err(refused(r.status(), r.body_text())),
+        }
+    }
+}
+
+/// Query parameters refused the same way.
+pub(crate) struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
+            Err(r) => Err(refused(r.status(), r.body_text())),
+        }
+    }
+}
+
+fn refused(status: StatusCode, message: String) -> ApiError {
+    let code = match status {
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid_body",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        _ => "bad_request",
+    };
+    ApiError { status, code, message }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         #[derive(Serialize)]

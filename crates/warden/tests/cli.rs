@@ -656,6 +656,17 @@ fn the_api_checks_the_permission_matrix_on_every_route() {
         assert!(st == 400 && b.contains("unknown state"), "{st} {b}");
         let (st, b) = http_json(addr, "GET", "/api/v1/incidents?severity=urgent", Some(&t("ann")), "");
         assert!(st == 400 && b.contains("unknown severity"), "an unknown filter value is refused: {st} {b}");
+        // A body or query the API cannot read is refused in the API's own error shape, not as plain text.
+        for (method, path, body, status, code) in [
+            ("POST", decision.as_str(), "{not json", 400, "bad_request"),
+            ("POST", decision.as_str(), r#"{"verdict":5}"#, 422, "invalid_body"),
+            ("GET", "/api/v1/queue?limit=many", "", 400, "bad_request"),
+        ] {
+            let (st, b) = http_json(addr, method, path, Some(&t("ann")), body);
+            let v: serde_json::Value = serde_json::from_str(&b).unwrap_or_else(|_| panic!("{path}: not JSON: {b}"));
+            assert_eq!((st, v["error"]["code"].as_str()), (status, Some(code)), "{path} {body}: {b}");
+            assert!(!v["error"]["message"].as_str().unwrap().is_empty());
+        }
         // The stop switch comes last: while it is on, actions are refused.
         let grid: &[(&str, &str, &str, &[&str])] = &[
             ("GET", "/api/v1/queue", "", REVIEW),
