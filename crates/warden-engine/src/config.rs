@@ -91,6 +91,13 @@ pub struct StoreConfig {
     pub url_env: Option<String>,
     /// PostgreSQL schema to use (created if missing); default: the database's search path.
     pub schema: Option<String>,
+    /// `true`: connect over TLS, the server's certificate verified against the
+    /// public roots and `ca_file` (add `sslmode=require` to the URL to refuse
+    /// a server without TLS). `false` (the default): plain connections, for
+    /// loopback or a private network you trust.
+    pub tls: bool,
+    /// PEM file of the CA that signed the database's certificate.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl StoreConfig {
@@ -622,6 +629,9 @@ impl Config {
         }
         if self.queue.max_deliver < 1 || self.queue.fetch == 0 || self.queue.ack_wait_secs == 0 {
             e.push("queue.max_deliver, queue.fetch and queue.ack_wait_secs must be at least 1".into());
+        }
+        if self.store.ca_file.is_some() && !self.store.tls {
+            e.push("store.ca_file is only used with store.tls = true".into());
         }
         if self.store.url.is_some() && self.store.url_env.is_some() {
             e.push("store: give url or url_env, not both".into());

@@ -206,7 +206,13 @@ impl Engine {
             .postgres_url()
             .map_err(|e| EngineError::Store(warden_store::StoreError::Open { path: "[store]".into(), reason: e }))?
         {
-            Some(url) => Box::new(warden_store::PostgresStore::connect(&url, config.store.schema.as_deref())?),
+            Some(url) => {
+                let tls = match config.store.tls {
+                    true => warden_store::PgTls::Verify { ca_file: config.store.ca_file.clone() },
+                    false => warden_store::PgTls::Off,
+                };
+                Box::new(warden_store::PostgresStore::connect(&url, config.store.schema.as_deref(), &tls)?)
+            }
             None => Box::new(SqliteStore::open(&data_dir.join(DB_FILE))?),
         };
         let key = config.audit.signing_key.clone().unwrap_or_else(|| data_dir.join("keys").join("audit-signing.key"));

@@ -24,7 +24,7 @@ use warden_core::{
     Alert, AlertId, Assessment, AuditEntry, AuditRecord, DataClass, Fingerprint, Origin, Route, Validation,
 };
 
-pub use pg::PostgresStore;
+pub use pg::{PgTls, PostgresStore};
 pub use sqlite::SqliteStore;
 
 /// One alert carried through the pipeline, ready to be stored.

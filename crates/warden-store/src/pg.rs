@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use postgres::types::ToSql;
-use postgres::{GenericClient, NoTls, Row, Transaction};
+use postgres::{GenericClient, Row, Transaction};
 use r2d2_postgres::PostgresConnectionManager;
 use warden_audit::LogItem;
 use warden_core::{Alert, AlertId, AuditEntry, AuditRecord, Fingerprint};
@@ -27,7 +27,45 @@ use crate::{
     SessionRow, StoreError, Switch, TokenRow, UserRecord, VaultRow, VaultStore,
 };
 
-type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+/// Whether connections are encrypted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum PgTls {
+    /// Plain connections: loopback or a private network you trust.
+    #[default]
+    Off,
+    /// TLS through rustls, the server's certificate checked against the
+    /// Mozilla roots and `ca_file`; with `sslmode=require` in the URL a server
+    /// without TLS is refused, with the default `prefer` it is used when offered.
+    Verify { ca_file: Option<std::path::PathBuf> },
+}
+
+type Tls = tokio_postgres_rustls::MakeRustlsConnect;
+type Pool = r2d2::Pool<PostgresConnectionManager<Tls>>;
+
+fn tls(ca_file: Option<&std::path::Path>) -> Result<Tls, String> {
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = ca_file {
+        let certs = CertificateDer::pem_file_iter(path).map_err(|e| format!("CA file {}: {e}", path.display()))?;
+        let mut added = 0;
+        for cert in certs {
+            let cert = cert.map_err(|e| format!("CA file {}: {e}", path.display()))?;
+            roots.add(cert).map_err(|e| format!("CA file {}: {e}", path.display()))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(format!("CA file {}: no certificate in it", path.display()));
+        }
+    }
+    let config =
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
 
 /// Key of the advisory lock that serialises the audit chain's head (and
 /// migrations): "warden" in ASCII.
@@ -301,16 +339,23 @@ impl PostgresStore {
     /// given (created if missing; the database's default search path
     /// otherwise), and applies pending migrations. Several nodes may do this
     /// at once: migrations run under a lock.
-    pub fn connect(url: &str, schema: Option<&str>) -> Result<Self, StoreError> {
+    pub fn connect(url: &str, schema: Option<&str>, mode: &PgTls) -> Result<Self, StoreError> {
         let open = |reason: String| StoreError::Open { path: redact(url), reason };
         let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| open(e.to_string()))?;
+        let tls = match mode {
+            PgTls::Off => {
+                config.ssl_mode(postgres::config::SslMode::Disable);
+                tls(None).map_err(open)?
+            }
+            PgTls::Verify { ca_file } => tls(ca_file.as_deref()).map_err(open)?,
+        };
         if let Some(schema) = schema {
             if !plain_identifier(schema) {
                 return Err(open(format!(
                     "schema {schema:?} must be lower-case letters, digits and underscores, not starting with a digit"
                 )));
             }
-            let mut client = config.connect(NoTls).map_err(|e| open(StoreError::from(e).to_string()))?;
+            let mut client = config.connect(tls.clone()).map_err(|e| open(StoreError::from(e).to_string()))?;
             client
                 .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
                 .map_err(|e| open(StoreError::from(e).to_string()))?;
@@ -322,7 +367,7 @@ impl PostgresStore {
             .max_size(8)
             .min_idle(Some(1))
             .connection_timeout(std::time::Duration::from_secs(15))
-            .build(PostgresConnectionManager::new(config, NoTls))
+            .build(PostgresConnectionManager::new(config, tls))
             .map_err(|e| open(e.to_string()))?;
         let store = PostgresStore { pool: Some(pool), timings: Default::default() };
         store.migrate().map_err(|e| open(e.to_string()))?;
@@ -351,7 +396,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    fn conn(&self) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, StoreError> {
+    fn conn(&self) -> Result<r2d2::PooledConnection<PostgresConnectionManager<Tls>>, StoreError> {
         Ok(self.pool.as_ref().expect("the pool lives as long as the store").get()?)
     }
 

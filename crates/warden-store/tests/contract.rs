@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use warden_core::*;
 use warden_store::prelude::*;
 use warden_store::{
-    Batch, DeadLetter, Duplicate, IncidentLink, IncidentQuery, IncidentRow, IncidentSort, PostgresStore, ProcessingRow,
-    ReviewQuery, SessionRow, SqliteStore, Store, StoreError, Switch, Triaged, UserRecord, VaultRow,
+    Batch, DeadLetter, Duplicate, IncidentLink, IncidentQuery, IncidentRow, IncidentSort, PgTls, PostgresStore,
+    ProcessingRow, ReviewQuery, SessionRow, SqliteStore, Store, StoreError, Switch, Triaged, UserRecord, VaultRow,
 };
 
 fn alert(n: u32) -> Alert {
@@ -546,7 +546,7 @@ impl PgSchemas {
     }
 
     fn store_in(&self, schema: &str) -> PostgresStore {
-        PostgresStore::connect(&self.url, Some(schema)).expect("connect to WARDEN_TEST_POSTGRES_URL")
+        PostgresStore::connect(&self.url, Some(schema), &PgTls::Off).expect("connect to WARDEN_TEST_POSTGRES_URL")
     }
 
     fn store(&self) -> PostgresStore {
@@ -590,6 +590,28 @@ fn postgres_audit_log_refuses_updates_deletes_and_truncation() {
         let msg = err.as_db_error().map(|d| d.message().to_owned()).unwrap_or_else(|| err.to_string());
         assert!(msg.contains("append-only"), "{sql}: {msg}");
     }
+}
+
+#[test]
+fn postgres_connections_are_verified_when_tls_is_on() {
+    let Some(pg) = PgSchemas::new("postgres_connections_are_verified_when_tls_is_on") else { return };
+    let verify = |ca_file: Option<std::path::PathBuf>, sslmode: &str| {
+        let sep = if pg.url.contains('?') { '&' } else { '?' };
+        let url = format!("{}{sep}sslmode={sslmode}", pg.url);
+        PostgresStore::connect(&url, Some(&pg.name()), &PgTls::Verify { ca_file })
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    // The test server's certificate (if it has TLS at all) is signed by no CA we trust: refused either way,
+    // never used unverified and never sent in clear when TLS is required.
+    let err = verify(None, "require").unwrap_err().to_lowercase();
+    assert!(err.contains("tls") || err.contains("ssl"), "{err}");
+    // A CA file that holds no certificate is named in the error.
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, "not a certificate").unwrap();
+    let err = verify(Some(ca), "prefer").unwrap_err();
+    assert!(err.contains("ca.pem") && err.contains("no certificate"), "{err}");
 }
 
 #[test]
