@@ -81,8 +81,9 @@ impl Default for QueueConfig {
 }
 
 /// `[store]`: the embedded SQLite file by default, or one PostgreSQL
-/// database that several nodes share.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+/// database that several nodes share. Its `Debug` never shows the URL (it
+/// may hold a password).
+#[derive(Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
     /// `postgres://user@host:5432/db`. Unset: `<data>/warden.db`.
@@ -98,6 +99,18 @@ pub struct StoreConfig {
     pub tls: bool,
     /// PEM file of the CA that signed the database's certificate.
     pub ca_file: Option<std::path::PathBuf>,
+}
+
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("url", &self.url.as_ref().map(|_| "(set)"))
+            .field("url_env", &self.url_env)
+            .field("schema", &self.schema)
+            .field("tls", &self.tls)
+            .field("ca_file", &self.ca_file)
+            .finish()
+    }
 }
 
 impl StoreConfig {
@@ -848,6 +861,13 @@ mod tests {
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn a_store_url_never_shows_in_debug_output() {
+        let c = Config::parse("[store]\nurl = \"postgres://ann:s3cret@db/w\"\n", "t", Vec::new()).unwrap();
+        assert!(!format!("{c:?}").contains("s3cret"));
+        assert!(!serde_json::to_string(&c).unwrap().contains("s3cret"), "nor in the versioned form");
     }
 
     #[test]
