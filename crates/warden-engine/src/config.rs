@@ -62,6 +62,14 @@ pub struct QueueConfig {
     pub fetch: usize,
     /// Seconds within which a republished alert (same fingerprint) is dropped by JetStream.
     pub duplicate_window_secs: u64,
+    /// The environment variable holding the server's token, when it wants one.
+    pub token_env: Option<String>,
+    /// A user name, with `password_env` naming the variable that holds the password.
+    pub user: Option<String>,
+    pub password_env: Option<String>,
+    /// Require TLS to the NATS server, trusting this CA file (PEM) besides the public roots.
+    pub tls: bool,
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for QueueConfig {
@@ -76,6 +84,11 @@ impl Default for QueueConfig {
             ack_wait_secs: 60,
             fetch: 500,
             duplicate_window_secs: 120,
+            token_env: None,
+            user: None,
+            password_env: None,
+            tls: false,
+            ca_file: None,
         }
     }
 }
@@ -639,6 +652,12 @@ impl Config {
         }
         if self.queue.publish && self.queue.nats_url.is_none() {
             e.push("queue.publish needs queue.nats_url (the JetStream server to publish to)".into());
+        }
+        if self.queue.user.is_some() != self.queue.password_env.is_some() {
+            e.push("queue.user and queue.password_env go together".into());
+        }
+        if self.queue.token_env.is_some() && self.queue.user.is_some() {
+            e.push("queue: give token_env or user and password_env, not both".into());
         }
         if self.queue.max_deliver < 1 || self.queue.fetch == 0 || self.queue.ack_wait_secs == 0 {
             e.push("queue.max_deliver, queue.fetch and queue.ack_wait_secs must be at least 1".into());

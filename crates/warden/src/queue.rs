@@ -117,12 +117,21 @@ impl Bus {
     /// duplicate window, kept on disk).
     pub async fn connect(config: &QueueConfig) -> anyhow::Result<Bus> {
         let url = config.nats_url.as_deref().context("queue.nats_url is not set")?;
-        let client = async_nats::ConnectOptions::new()
-            .name("warden")
-            .connection_timeout(Duration::from_secs(10))
-            .connect(url)
-            .await
-            .with_context(|| format!("cannot connect to NATS at {url}"))?;
+        let secret = |var: &str| std::env::var(var).with_context(|| format!("queue: the variable {var} is not set"));
+        let mut options = async_nats::ConnectOptions::new().name("warden").connection_timeout(Duration::from_secs(10));
+        if let Some(var) = &config.token_env {
+            options = options.token(secret(var)?);
+        }
+        if let (Some(user), Some(var)) = (&config.user, &config.password_env) {
+            options = options.user_and_password(user.clone(), secret(var)?);
+        }
+        if config.tls {
+            options = options.require_tls(true);
+        }
+        if let Some(ca) = &config.ca_file {
+            options = options.add_root_certificates(ca.clone());
+        }
+        let client = options.connect(url).await.with_context(|| format!("cannot connect to NATS at {url}"))?;
         let js = jetstream::new(client);
         js.get_or_create_stream(stream::Config {
             name: config.stream.clone(),

@@ -193,3 +193,58 @@ fn three_workers_one_killed_mid_stream_store_every_accepted_alert_exactly_once()
         }
     });
 }
+
+/// A NATS server of the test's own that wants a token: a worker given it
+/// (through the variable `queue.token_env` names) connects, one without is
+/// refused with the reason.
+#[test]
+fn a_worker_signs_in_to_a_nats_server_that_wants_a_token() {
+    let server = ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"]
+        .into_iter()
+        .find(|p| Path::new(p).exists());
+    let Some(server) = server else {
+        eprintln!("skipped: no nats-server binary on this machine");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let store = dir.path().join("js");
+    let nats = std::process::Command::new(server)
+        .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+        .arg(&store)
+        .args(["--auth", "s3cret-token"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _nats = Killer(vec![nats]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nats-server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let config = dir.path().join("w.toml");
+    std::fs::write(&config, format!("[queue]\nnats_url = \"nats://127.0.0.1:{port}\"\ntoken_env = \"NATS_TOKEN\"\n"))
+        .unwrap();
+    let data = dir.path().join("data");
+
+    let refused = warden(&data).arg("--config").arg(&config).arg("worker").env("NATS_TOKEN", "wrong").output().unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("cannot connect to NATS"), "{err}");
+    assert!(!err.contains("wrong"), "the token is never printed: {err}");
+    let unset = warden(&data).arg("--config").arg(&config).arg("worker").env_remove("NATS_TOKEN").output().unwrap();
+    assert!(String::from_utf8_lossy(&unset.stderr).contains("NATS_TOKEN is not set"));
+
+    let mut ok = warden(&data)
+        .arg("--config")
+        .arg(&config)
+        .arg("worker")
+        .env("NATS_TOKEN", "s3cret-token")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    announced(&mut ok, "warden worker: taking alerts");
+    let _ = ok.kill();
+    let _ = ok.wait();
+}
