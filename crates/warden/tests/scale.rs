@@ -90,6 +90,8 @@ fn three_workers_one_killed_mid_stream_store_every_accepted_alert_exactly_once()
         .unwrap();
     let addr = announced(&mut server, "warden listening on http://");
     let mut procs = Killer(vec![server]);
+    let (status, ready) = request(&addr, "GET", "/readyz", None, "text/plain", b"");
+    assert!(status == 200 && ready.contains("store: ok") && ready.contains("stream: ok"), "{status} {ready}");
     for name in ["w1", "w2", "w3"] {
         procs.0.push(worker(&worker_toml, &data(name)));
     }
@@ -247,4 +249,23 @@ fn a_worker_signs_in_to_a_nats_server_that_wants_a_token() {
     announced(&mut ok, "warden worker: taking alerts");
     let _ = ok.kill();
     let _ = ok.wait();
+
+    // A server on the stream reports each dependency, and says which one is gone.
+    let mut serve = warden(&data)
+        .arg("--config")
+        .arg(&config)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("NATS_TOKEN", "s3cret-token")
+        .env("WARDEN_API_TOKEN", "t")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let addr = announced(&mut serve, "warden listening on http://");
+    let _serve = Killer(vec![serve]);
+    let (status, body) = request(&addr, "GET", "/readyz", None, "text/plain", b"");
+    assert!(status == 200 && body.contains("store: ok") && body.contains("stream: ok"), "{status} {body}");
+    drop(_nats);
+    let (status, body) = request(&addr, "GET", "/readyz", None, "text/plain", b"");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("stream: not available") && body.contains("store: ok"), "{body}");
 }
