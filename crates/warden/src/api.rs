@@ -701,7 +701,7 @@ pub fn audit_status(e: &warden_engine::Engine) -> Result<serde_json::Value, Engi
 /// entries, each generative provider's calls and failures, request latency.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain")))]
-async fn prometheus(State(s): State<Arc<AppState>>) -> Result<Response, ApiError> {
+pub(crate) async fn prometheus(State(s): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let st = s.clone();
     let text = tokio::task::spawn_blocking(move || -> Result<String, EngineError> {
         let c = st.engine.store().counts()?;

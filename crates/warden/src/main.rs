@@ -47,7 +47,7 @@ enum Command {
     /// Take alerts from the JetStream ingest stream (`[queue]`) and run them
     /// through the pipeline, acknowledging each once its batch has committed.
     /// Run several, on one shared PostgreSQL store, to scale out.
-    Worker,
+    Worker(queue::WorkerArgs),
     /// Configuration commands.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -373,9 +373,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let engine = open(&cli.data, cli.config.as_deref())?;
             triage::run(&engine, args)
         }
-        Command::Worker => {
+        Command::Worker(args) => {
             let engine = open(&cli.data, cli.config.as_deref())?;
-            queue::worker(engine)
+            queue::worker(engine, args)
         }
         Command::Serve(args) => {
             let engine = open(&cli.data, cli.config.as_deref())?;

@@ -26,12 +26,6 @@ pub trait HasEngine: Send + Sync + 'static {
     fn engine(&self) -> &Engine;
 }
 
-impl HasEngine for Engine {
-    fn engine(&self) -> &Engine {
-        self
-    }
-}
-
 /// A connection to the ingest stream.
 pub struct Bus {
     js: jetstream::Context,
@@ -322,20 +316,48 @@ fn warden_ingest_diagnostic(raw: &[u8], reason: String) -> warden_engine::Diagno
     }
 }
 
+#[derive(clap::Args, Debug)]
+pub struct WorkerArgs {
+    /// Also serve this worker's `/metrics` (consumer lag, redeliveries, batch
+    /// and commit time) and `/readyz` on this address; nothing else is served.
+    #[arg(long, value_name = "ADDR")]
+    bind: Option<std::net::SocketAddr>,
+}
+
 /// `warden worker`: works from the stream until Ctrl-C or SIGTERM, then
 /// finishes the batch in hand and signs a checkpoint of what it wrote.
-pub fn worker(engine: Engine) -> anyhow::Result<std::process::ExitCode> {
+pub fn worker(engine: Engine, args: WorkerArgs) -> anyhow::Result<std::process::ExitCode> {
     let config = engine.config().queue.clone();
     anyhow::ensure!(
         config.nats_url.is_some(),
         "warden worker needs [queue] nats_url (the JetStream server to take alerts from)"
     );
-    let engine = Arc::new(engine);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async {
-        let bus = Bus::connect(&config).await?;
+        let bus = Arc::new(Bus::connect(&config).await?);
+        let state = Arc::new(crate::serve::AppState::for_worker(engine, bus.clone())?);
+        let stats = state.queue_stats.clone();
+        let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+        let http = match args.bind {
+            Some(bind) => {
+                let app = axum::Router::new()
+                    .route("/metrics", axum::routing::get(crate::api::prometheus))
+                    .route("/readyz", axum::routing::get(crate::serve::readyz))
+                    .with_state(state.clone());
+                let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
+                eprintln!("warden worker: metrics on http://{}", listener.local_addr()?);
+                let mut rx = stop_rx.clone();
+                Some(tokio::spawn(async move {
+                    axum::serve(listener, app)
+                        .with_graceful_shutdown(async move {
+                            let _ = rx.wait_for(|v| *v).await;
+                        })
+                        .await
+                }))
+            }
+            None => None,
+        };
         eprintln!("warden worker: taking alerts from stream {} (consumer {})", config.stream, config.consumer);
-        let stats = Arc::new(Stats::default());
         let report = stats.clone();
         let ticker = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(10));
@@ -364,11 +386,16 @@ pub fn worker(engine: Engine) -> anyhow::Result<std::process::ExitCode> {
             }
             let _ = tokio::signal::ctrl_c().await;
         };
-        let worked = bus.work(engine.clone(), stats.clone(), stop).await;
+        let worked = bus.work(state.clone(), stats.clone(), stop).await;
         ticker.abort();
-        let e = engine.clone();
-        tokio::task::spawn_blocking(move || e.attest()).await??;
-        let t = engine.store().write_timings().unwrap_or_default();
+        let _ = stop_tx.send(true);
+        if let Some(h) = http {
+            let _ = h.await;
+        }
+        let _ = stop_rx.borrow_and_update();
+        let s = state.clone();
+        tokio::task::spawn_blocking(move || s.engine.attest()).await??;
+        let t = state.engine.store().write_timings().unwrap_or_default();
         eprintln!(
             "warden worker: stopped after {} message(s), {} batch(es), {} dead-lettered; {:.2} s in the pipeline, {:.2} s of it committing, {:.2} s of that waiting for the chain lock",
             stats.delivered.load(Ordering::Relaxed),

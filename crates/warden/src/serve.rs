@@ -65,6 +65,25 @@ pub struct AppState {
     pub queue_stats: Arc<crate::queue::Stats>,
 }
 
+impl AppState {
+    /// A worker's state: its engine and stream, for `/metrics` and `/readyz`
+    /// only (no API is served, so no token is needed or accepted).
+    pub fn for_worker(engine: Engine, bus: Arc<crate::queue::Bus>) -> anyhow::Result<AppState> {
+        Ok(AppState {
+            engine,
+            token_hash: sha256(random_token()?.as_bytes()),
+            latency: Default::default(),
+            request_timeout: std::time::Duration::from_secs(30),
+            max_body: 0,
+            ingest_slots: Arc::new(tokio::sync::Semaphore::new(1)),
+            verify_job: Arc::default(),
+            loopback: true,
+            bus: Some(bus),
+            queue_stats: Arc::default(),
+        })
+    }
+}
+
 impl crate::queue::HasEngine for AppState {
     fn engine(&self) -> &Engine {
         &self.engine

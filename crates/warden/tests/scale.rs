@@ -40,6 +40,20 @@ fn worker(config: &Path, data: &Path) -> Child {
     child
 }
 
+/// A worker with its metrics served; returns it and the metrics address.
+fn worker_with_metrics(config: &Path, data: &Path) -> (Child, String) {
+    let mut child = warden(data)
+        .arg("--config")
+        .arg(config)
+        .args(["worker", "--bind", "127.0.0.1:0"])
+        .env("RUST_LOG", "warn")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let addr = announced(&mut child, "warden worker: metrics on http://");
+    (child, addr)
+}
+
 fn count(pg: &mut postgres::Client, sql: &str) -> i64 {
     pg.query_one(sql, &[]).unwrap().get(0)
 }
@@ -92,9 +106,11 @@ fn three_workers_one_killed_mid_stream_store_every_accepted_alert_exactly_once()
     let mut procs = Killer(vec![server]);
     let (status, ready) = request(&addr, "GET", "/readyz", None, "text/plain", b"");
     assert!(status == 200 && ready.contains("store: ok") && ready.contains("stream: ok"), "{status} {ready}");
-    for name in ["w1", "w2", "w3"] {
+    for name in ["w1", "w2"] {
         procs.0.push(worker(&worker_toml, &data(name)));
     }
+    let (w3, metrics) = worker_with_metrics(&worker_toml, &data("w3"));
+    procs.0.push(w3);
 
     // The HTTP client posts its alerts in bodies of 500; one worker is killed a third of the way in.
     let mut accepted: Vec<String> = Vec::with_capacity(total);
@@ -168,6 +184,19 @@ fn three_workers_one_killed_mid_stream_store_every_accepted_alert_exactly_once()
         pg.query(&format!("SELECT id FROM {schema}.alerts"), &[]).unwrap().into_iter().map(|r| r.get(0)).collect();
     let missing = accepted.iter().filter(|id| !stored.contains(*id)).count();
     assert_eq!(missing, 0, "every id the HTTP client was given back is stored");
+
+    // A worker's own /metrics shows what it did and where the time went.
+    let (status, m) = request(&metrics, "GET", "/metrics", None, "text/plain", b"");
+    assert_eq!(status, 200, "{m}");
+    let figure = |name: &str| -> f64 {
+        m.lines().find_map(|l| l.strip_prefix(&format!("{name} "))).and_then(|v| v.trim().parse().ok()).unwrap_or(-1.0)
+    };
+    assert!(figure("warden_queue_delivered") > 0.0 && figure("warden_store_commits") > 0.0, "{m}");
+    assert_eq!(figure("warden_queue_pending"), 0.0, "drained: {m}");
+    let (status, ready) = request(&metrics, "GET", "/readyz", None, "text/plain", b"");
+    assert!(status == 200 && ready.contains("stream: ok"), "{ready}");
+    // Nothing else is served there.
+    assert_eq!(request(&metrics, "GET", "/api/v1/queue", None, "text/plain", b"").0, 404);
 
     // Every node stops cleanly on SIGTERM (workers finish the batch in hand and sign a checkpoint).
     for c in &mut procs.0 {
