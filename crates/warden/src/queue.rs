@@ -21,6 +21,10 @@ use warden_core::{Alert, AlertId};
 use warden_engine::config::QueueConfig;
 use warden_engine::{Engine, Parsed};
 
+/// Publishes awaited at once: well under the client's limit of pending
+/// acknowledgements (5,000).
+pub const IN_FLIGHT: usize = 1_000;
+
 /// What holds the engine a worker runs (the server's state, or a lone engine).
 pub trait HasEngine: Send + Sync + 'static {
     fn engine(&self) -> &Engine;
@@ -140,26 +144,50 @@ impl Bus {
         Ok(Bus { js, config: config.clone() })
     }
 
-    /// Publishes alerts and waits until JetStream has stored every one.
-    /// Returns the ids of those it acknowledged, in order, and the first
-    /// failure (the rest are not accepted; the client resends them, and a
-    /// resent alert that did get through is dropped by its message id).
-    pub async fn publish(&self, alerts: &[Alert]) -> (Vec<AlertId>, Option<anyhow::Error>) {
-        let mut acks = Vec::with_capacity(alerts.len());
-        for a in alerts {
-            let body = match serde_json::to_vec(a) {
-                Ok(b) => b,
-                Err(e) => return (Vec::new(), Some(e.into())),
-            };
-            let msg = PublishMessage::build().payload(body.into()).message_id(a.fingerprint.as_str());
-            match self.js.send_publish(self.config.subject.clone(), msg).await {
-                Ok(ack) => acks.push((a.id.clone(), ack)),
-                Err(e) => {
-                    return collect(acks, Some(anyhow::Error::new(e).context("publish to JetStream"))).await;
+    /// Publishes alerts and waits until JetStream has stored every one, at
+    /// most [`IN_FLIGHT`] unacknowledged at a time (the client holds one
+    /// permit per pending acknowledgement, so publishing more before
+    /// awaiting any would wait forever). Returns the ids of those it
+    /// acknowledged, in order, and the first failure (the rest are not
+    /// accepted; the client resends them, and a resent alert that did get
+    /// through is dropped by its message id). Stops at `deadline` with what
+    /// got through, so a request's time limit is answered, not cut off.
+    pub async fn publish(
+        &self,
+        alerts: &[Alert],
+        deadline: std::time::Instant,
+    ) -> (Vec<AlertId>, Option<anyhow::Error>) {
+        let mut done = Vec::with_capacity(alerts.len());
+        for window in alerts.chunks(IN_FLIGHT) {
+            if std::time::Instant::now() >= deadline {
+                return (done, Some(anyhow::anyhow!("the request's time ran out; resend what was not accepted")));
+            }
+            let mut acks = Vec::with_capacity(window.len());
+            let mut failure = None;
+            for a in window {
+                let body = match serde_json::to_vec(a) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        failure = Some(e.into());
+                        break;
+                    }
+                };
+                let msg = PublishMessage::build().payload(body.into()).message_id(a.fingerprint.as_str());
+                match self.js.send_publish(self.config.subject.clone(), msg).await {
+                    Ok(ack) => acks.push((a.id.clone(), ack)),
+                    Err(e) => {
+                        failure = Some(anyhow::Error::new(e).context("publish to JetStream"));
+                        break;
+                    }
                 }
             }
+            let (ok, failure) = collect(acks, failure).await;
+            done.extend(ok);
+            if failure.is_some() {
+                return (done, failure);
+            }
         }
-        collect(acks, None).await
+        (done, None)
     }
 
     /// Messages waiting for the workers' consumer.

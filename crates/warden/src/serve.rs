@@ -835,7 +835,8 @@ where
     .map_err(internal)?
     .map_err(internal)?;
     let bus = state.bus.as_ref().expect("publishing checked the bus");
-    let (published, failure) = bus.publish(&alerts).await;
+    let deadline = std::time::Instant::now() + state.request_timeout.mul_f64(0.8);
+    let (published, failure) = bus.publish(&alerts, deadline).await;
     let (order, rejected) = resp;
     let mut out = IngestResponse::default();
     let (mut ids, mut rejected) = (published.into_iter(), rejected.into_iter());
