@@ -269,7 +269,7 @@ impl Bus {
             let parsed = match serde_json::from_slice::<Alert>(&m.payload) {
                 Ok(a) => Parsed::Alert(Box::new(a)),
                 // Not an alert this Warden can read (a foreign publisher, a newer version): kept, with why.
-                Err(e) => Parsed::Rejected(warden_ingest_diagnostic(&m.payload, format!("not a Warden alert: {e}"))),
+                Err(e) => Parsed::Rejected(queue_diagnostic(&m.payload, format!("not a Warden alert: {e}"))),
             };
             items.push((parsed, delivered > 1));
         }
@@ -292,7 +292,7 @@ impl Bus {
                 let reason = match failed {
                     Ok(Err(e)) => e.to_string(),
                     Err(e) => format!("the pipeline stopped: {e}"),
-                    Ok(Ok(_)) => unreachable!(),
+                    Ok(Ok(_)) => unreachable!("the first arm takes a committed batch"),
                 };
                 tracing::error!(error = %reason, messages = messages.len(), "batch failed; not acknowledged");
                 for (m, last) in messages.iter().zip(last_chance) {
@@ -336,7 +336,7 @@ async fn collect(
     (ok, failure)
 }
 
-fn warden_ingest_diagnostic(raw: &[u8], reason: String) -> warden_engine::Diagnostic {
+fn queue_diagnostic(raw: &[u8], reason: String) -> warden_engine::Diagnostic {
     warden_engine::Diagnostic {
         origin: warden_core::Origin { file: "queue".into(), location: warden_core::Location::Whole(true) },
         reason,
