@@ -681,49 +681,58 @@ impl LlmAnalyzer {
             self.count("canary");
             return Err(AnalyzeError::Rejected("the answer repeats the system prompt's canary".into()));
         }
-        let answer: Answer = serde_json::from_str(content.trim()).map_err(|e| {
-            self.count("schema");
-            AnalyzeError::Rejected(format!("the answer does not fit the schema: {e}"))
-        })?;
-        let mut techniques = Vec::new();
-        for t in &answer.techniques {
-            let id = TechniqueId::parse(t).ok().filter(|_| crate::attack::technique(t).is_some_and(|x| !x.deprecated));
-            match id {
-                Some(id) => techniques.push(id),
-                None => {
-                    self.count("unknown_technique");
-                    return Err(AnalyzeError::Rejected(format!("{t:?} is not a technique in the ATT&CK catalogue")));
-                }
-            }
-        }
-        let evidence = answer
-            .evidence
-            .into_iter()
-            .map(|e| Evidence {
-                path: e.path,
-                value: match e.value {
-                    serde_json::Value::String(s) => Value::Str(s),
-                    serde_json::Value::Number(n) => {
-                        n.as_i64().map(Value::Int).unwrap_or(Value::Float(n.as_f64().unwrap_or(0.0)))
-                    }
-                    serde_json::Value::Bool(b) => Value::Bool(b),
-                    serde_json::Value::Null => Value::Null,
-                    other => Value::Str(other.to_string()),
-                },
-                note: e.note,
-            })
-            .collect();
-        Ok(Assessment {
-            verdict: answer.verdict,
-            severity: answer.severity,
-            confidence: answer.confidence,
-            techniques,
-            summary: answer.summary,
-            evidence,
-            recommended_actions: answer.recommended_actions,
-            analyzer: self.info(),
+        decode_answer(content, self.info()).map_err(|(code, reason)| {
+            self.count(code);
+            AnalyzeError::Rejected(reason)
         })
     }
+}
+
+/// A model's answer text read against the closed schema: every field present
+/// and typed, nothing else, every technique in the ATT&CK catalogue and not
+/// deprecated. On refusal, the reason code the counters use and why.
+///
+/// This reads data only; it grounds nothing (that is [`crate::validate`]).
+pub fn decode_answer(content: &str, analyzer: AnalyzerInfo) -> Result<Assessment, (&'static str, String)> {
+    let answer: Answer = serde_json::from_str(content.trim())
+        .map_err(|e| ("schema", format!("the answer does not fit the schema: {e}")))?;
+    let mut techniques = Vec::new();
+    for t in &answer.techniques {
+        let id = TechniqueId::parse(t).ok().filter(|_| crate::attack::technique(t).is_some_and(|x| !x.deprecated));
+        match id {
+            Some(id) => techniques.push(id),
+            None => {
+                return Err(("unknown_technique", format!("{t:?} is not a technique in the ATT&CK catalogue")));
+            }
+        }
+    }
+    let evidence = answer
+        .evidence
+        .into_iter()
+        .map(|e| Evidence {
+            path: e.path,
+            value: match e.value {
+                serde_json::Value::String(s) => Value::Str(s),
+                serde_json::Value::Number(n) => {
+                    n.as_i64().map(Value::Int).unwrap_or(Value::Float(n.as_f64().unwrap_or(0.0)))
+                }
+                serde_json::Value::Bool(b) => Value::Bool(b),
+                serde_json::Value::Null => Value::Null,
+                other => Value::Str(other.to_string()),
+            },
+            note: e.note,
+        })
+        .collect();
+    Ok(Assessment {
+        verdict: answer.verdict,
+        severity: answer.severity,
+        confidence: answer.confidence,
+        techniques,
+        summary: answer.summary,
+        evidence,
+        recommended_actions: answer.recommended_actions,
+        analyzer,
+    })
 }
 
 /// What the engine needs of a generative analyzer, whatever API it speaks:

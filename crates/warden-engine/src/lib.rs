@@ -35,7 +35,7 @@ use sha2_free::sha256_hex;
 pub use warden_analyze::injection;
 use warden_analyze::{Analyzer, LocalAnalyzer};
 use warden_core::{Actor, Alert, AlertId, AuditRecord, Format, Origin, RouteKind};
-pub use warden_ingest::{Diagnostic, Parsed};
+pub use warden_ingest::{Diagnostic, Parsed, Piece, Pieces, Start};
 use warden_privacy::Protector;
 pub use warden_privacy::corpus;
 pub use warden_store::{AlertRecord, Counts, DeadLetter, SessionRow, Store, StoreError};
@@ -43,6 +43,22 @@ use warden_store::{Batch, Duplicate, SqliteStore, Triaged};
 
 pub use audit::{AuditError, ConsistencyDoc, InclusionDoc};
 pub use config::{Config, ConfigErrors};
+/// One input to triage: its bytes, its name in origins, and where it starts
+/// in its file when it is a [`Piece`] of a larger one.
+#[derive(Clone, Copy, Debug)]
+pub struct Input<'a> {
+    pub bytes: &'a [u8],
+    pub source: &'a str,
+    pub start: Start,
+}
+
+impl<'a> Input<'a> {
+    /// A whole input.
+    pub fn whole(bytes: &'a [u8], source: &'a str) -> Self {
+        Input { bytes, source, start: Start::default() }
+    }
+}
+
 pub use warden_analyze::metrics::Report as QualityReport;
 pub use warden_audit::{Report as AuditReport, VerifyError};
 
@@ -399,7 +415,7 @@ impl Engine {
         format: Option<Format>,
         on_event: &mut dyn FnMut(Event),
     ) -> Result<Summary, EngineError> {
-        self.triage_inputs(&[(input, source)], format, on_event)
+        self.triage_inputs(&[Input::whole(input, source)], format, on_event)
     }
 
     /// [`Engine::triage_input`] that stops before the next batch once `stop`
@@ -415,7 +431,7 @@ impl Engine {
         stop: &dyn Fn() -> bool,
         on_event: &mut dyn FnMut(Event),
     ) -> Result<Summary, EngineError> {
-        self.triage_inputs_until(&[(input, source)], format, stop, on_event)
+        self.triage_inputs_until(&[Input::whole(input, source)], format, stop, on_event)
     }
 
     /// Keeps input that was refused before it could be read (a request body
@@ -521,7 +537,7 @@ impl Engine {
     /// bytes over all the inputs.
     pub fn triage_inputs(
         &self,
-        inputs: &[(&[u8], &str)],
+        inputs: &[Input<'_>],
         format: Option<Format>,
         on_event: &mut dyn FnMut(Event),
     ) -> Result<Summary, EngineError> {
@@ -530,7 +546,7 @@ impl Engine {
 
     fn triage_inputs_until(
         &self,
-        inputs: &[(&[u8], &str)],
+        inputs: &[Input<'_>],
         format: Option<Format>,
         stop: &dyn Fn() -> bool,
         on_event: &mut dyn FnMut(Event),
@@ -539,11 +555,11 @@ impl Engine {
         opts.format = format;
         let mut summary = Summary::default();
         let batch_size = self.config.pipeline.batch_size.max(1);
-        let total: usize = inputs.iter().map(|(b, _)| b.len()).sum();
+        let total: usize = inputs.iter().map(|i| i.bytes.len()).sum();
         let mut done_before = 0;
         let mut pending: Vec<Parsed> = Vec::with_capacity(batch_size);
-        for (input, source) in inputs {
-            let mut reader = warden_ingest::read(input, source, &opts);
+        for input in inputs {
+            let mut reader = warden_ingest::read_at(input.bytes, input.source, &opts, input.start);
             loop {
                 let room = batch_size - pending.len();
                 let before = pending.len();

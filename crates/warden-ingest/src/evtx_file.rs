@@ -14,8 +14,8 @@ use warden_core::{Location, Origin};
 
 use crate::{Diagnostic, Options, Parsed, build_alert};
 
-const FILE_HEADER: usize = 4096;
-const CHUNK: usize = 65536;
+pub(crate) const FILE_HEADER: usize = 4096;
+pub(crate) const CHUNK: usize = 65536;
 
 pub(crate) fn looks_like_evtx(bytes: &[u8]) -> bool {
     bytes.starts_with(b"ElfFile\0")
@@ -33,10 +33,14 @@ pub(crate) struct EvtxStream<'a> {
     position: usize,
     /// Items handed out; a file that yields none at all is reported.
     emitted: u64,
+    /// Number of this input's first chunk in its file (a piece of a larger file).
+    chunk_base: u64,
+    /// Whether this is the file's first piece (or the whole file).
+    first: bool,
 }
 
 impl<'a> EvtxStream<'a> {
-    pub(crate) fn new(bytes: &'a [u8], file: &str, opts: &'a Options) -> Self {
+    pub(crate) fn new(bytes: &'a [u8], file: &str, opts: &'a Options, chunk_base: u64, first: bool) -> Self {
         let settings = ParserSettings::new().separate_json_attributes(false);
         let mut queue = VecDeque::new();
         let chunks = match EvtxParser::from_read_seek(Cursor::new(bytes.to_vec())) {
@@ -60,6 +64,8 @@ impl<'a> EvtxStream<'a> {
             queue,
             position: 0,
             emitted: 0,
+            chunk_base,
+            first,
         }
     }
 
@@ -134,7 +140,12 @@ impl<'a> EvtxStream<'a> {
             self.position = self.bytes.len();
             // The parser stops silently before a partial last chunk; a file cut short says so.
             let tail = self.bytes.len().saturating_sub(FILE_HEADER) % CHUNK;
-            if self.emitted == 0 && self.queue.is_empty() && (tail == 0 || self.bytes.len() <= FILE_HEADER) {
+            // (A later piece of a file may hold only empty chunks: that is not this report.)
+            if self.first
+                && self.emitted == 0
+                && self.queue.is_empty()
+                && (tail == 0 || self.bytes.len() <= FILE_HEADER)
+            {
                 // Nothing at all came out: say so rather than report an empty success.
                 self.queue.push_back(Parsed::Rejected(Diagnostic {
                     origin: self.origin(Location::Whole(true)),
@@ -147,6 +158,7 @@ impl<'a> EvtxStream<'a> {
                 let n = ((self.bytes.len() - FILE_HEADER) / CHUNK) as u64;
                 // Every record complete before the cut is still a record: read them.
                 let recovered = self.recover_partial_chunk(n, tail);
+                let n = n + self.chunk_base;
                 self.queue.push_back(Parsed::Rejected(Diagnostic {
                     origin: self.origin(Location::Chunk(n)),
                     reason: format!(
@@ -173,6 +185,7 @@ impl<'a> EvtxStream<'a> {
                 // header magic intact): they are read, and the chunk is kept as it is.
                 let len = raw.len();
                 let recovered = self.recover_partial_chunk_at(n, FILE_HEADER + n as usize * CHUNK, len);
+                let n = n + self.chunk_base;
                 let also = if recovered > 0 {
                     format!("; {recovered} record(s) were read from it without its checksum")
                 } else {
@@ -192,6 +205,7 @@ impl<'a> EvtxStream<'a> {
             Ok(c) => c,
             Err(e) => {
                 let raw = self.chunk_bytes(number);
+                let number = number + self.chunk_base;
                 self.queue.push_back(Parsed::Rejected(Diagnostic {
                     origin: self.origin(Location::Chunk(number)),
                     reason: format!("EVTX chunk {number} cannot be parsed: {}", chain(&e)),
@@ -207,7 +221,7 @@ impl<'a> EvtxStream<'a> {
                 Err(e) => {
                     let location = match &e {
                         EvtxError::FailedToParseRecord { record_id, .. } => Location::Record(*record_id),
-                        _ => Location::Chunk(number),
+                        _ => Location::Chunk(number + self.chunk_base),
                     };
                     Parsed::Rejected(Diagnostic {
                         origin: self.origin(location),

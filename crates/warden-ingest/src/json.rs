@@ -32,10 +32,18 @@ pub(crate) struct JsonStream<'a> {
 }
 
 impl<'a> JsonStream<'a> {
-    pub(crate) fn new(bytes: &'a [u8], file: &str, opts: &'a Options) -> Self {
+    pub(crate) fn new(bytes: &'a [u8], file: &str, opts: &'a Options, first_line: u64) -> Self {
         let start = if bytes.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
         let mode = choose_mode(&bytes[start..]);
-        JsonStream { bytes, file: file.to_owned(), opts, mode, pos: start, line: 1, queue: VecDeque::new() }
+        JsonStream {
+            bytes,
+            file: file.to_owned(),
+            opts,
+            mode,
+            pos: start,
+            line: first_line.max(1),
+            queue: VecDeque::new(),
+        }
     }
 
     pub(crate) fn position(&self) -> usize {

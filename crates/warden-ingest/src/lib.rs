@@ -15,6 +15,7 @@ mod detect;
 mod evtx_file;
 mod flatten;
 mod json;
+mod pieces;
 
 use std::collections::BTreeMap;
 
@@ -23,6 +24,7 @@ use jiff::Timestamp;
 use warden_core::{Alert, AlertId, Canon, FieldMap, Fingerprint, Format, Origin};
 
 pub use detect::{detect_format, is_telemetry};
+pub use pieces::{Piece, Pieces, Start};
 
 /// Size and shape limits that keep hostile input from exhausting memory.
 #[derive(Clone, Debug, PartialEq)]
@@ -83,10 +85,16 @@ pub enum Parsed {
 ///
 /// `file` names the input in origins and diagnostics (`-` for stdin).
 pub fn read<'a>(bytes: &'a [u8], file: &str, opts: &'a Options) -> Reader<'a> {
+    read_at(bytes, file, opts, Start::default())
+}
+
+/// As [`read`], for a piece of a larger input that begins at `start`
+/// (see [`Pieces`]): origins count lines and chunks from there.
+pub fn read_at<'a>(bytes: &'a [u8], file: &str, opts: &'a Options, start: Start) -> Reader<'a> {
     let inner = if evtx_file::looks_like_evtx(bytes) {
-        Inner::Evtx(Box::new(evtx_file::EvtxStream::new(bytes, file, opts)))
+        Inner::Evtx(Box::new(evtx_file::EvtxStream::new(bytes, file, opts, start.chunk, start.first)))
     } else {
-        Inner::Json(json::JsonStream::new(bytes, file, opts))
+        Inner::Json(json::JsonStream::new(bytes, file, opts, start.line))
     };
     Reader { inner, total: bytes.len() }
 }

@@ -1,13 +1,13 @@
 //! `warden triage`: files through the pipeline, results on stdout.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
 use warden_core::RouteKind;
-use warden_engine::{Engine, Event, Summary, TriageResult};
+use warden_engine::{Engine, Event, Input, Piece, Pieces, Summary, TriageResult};
 
 use crate::FormatArg;
 use crate::style;
@@ -31,16 +31,12 @@ enum Output {
     Jsonl,
 }
 
-/// Files are read and triaged in groups of at most this many bytes (a larger file alone).
-const GROUP_BYTES: u64 = 8 << 20;
+/// Inputs are read in pieces of about this many bytes and triaged in groups of about as many.
+const GROUP_BYTES: usize = 8 << 20;
 
 pub fn run(engine: &Engine, args: Args) -> anyhow::Result<ExitCode> {
-    let inputs: Vec<(String, Option<u64>)> = args
-        .files
-        .iter()
-        .map(|f| (f.clone(), if f == "-" { None } else { std::fs::metadata(f).ok().map(|m| m.len()) }))
-        .collect();
-    let total: u64 = inputs.iter().filter_map(|(_, n)| *n).sum();
+    let total: u64 =
+        args.files.iter().filter(|f| *f != "-").filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
     let bar = if std::io::stderr().is_terminal() && total > 0 {
         let b = ProgressBar::new(total);
         b.set_style(
@@ -60,57 +56,112 @@ pub fn run(engine: &Engine, args: Args) -> anyhow::Result<ExitCode> {
     }
     let mut summary = Summary::default();
     let mut failed_inputs = 0;
-    let mut done_before: u64 = 0;
-    // Small files are triaged together, so their records share batches (one
-    // transaction per batch, not per file); a group holds up to GROUP_BYTES.
-    let mut groups: Vec<Vec<&(String, Option<u64>)>> = Vec::new();
-    let mut group_bytes = 0;
-    for input in &inputs {
-        let size = input.1.unwrap_or(GROUP_BYTES);
-        if groups.is_empty() || group_bytes + size > GROUP_BYTES {
-            groups.push(Vec::new());
-            group_bytes = 0;
-        }
-        groups.last_mut().expect("pushed").push(input);
-        group_bytes += size;
-    }
-    for group in groups {
-        let mut read: Vec<(&str, Vec<u8>)> = Vec::with_capacity(group.len());
-        for (file, _) in group {
-            match read_input(file) {
-                Ok(b) if b.is_empty() => bar.suspend(|| {
+    let mut run = Run { engine, format: args.format, output: args.output, bar: &bar, done_before: 0, total };
+    // Inputs are read piece by piece (whole records, about GROUP_BYTES each),
+    // so memory stays bounded whatever their size; small files are triaged
+    // together, so their records share batches (one transaction per batch,
+    // not per file).
+    let mut pending: Vec<(&str, Piece)> = Vec::new();
+    let mut pending_bytes = 0;
+    for file in &args.files {
+        // A file can seek, so an EVTX log is read in record order (oldest chunk first).
+        let pieces: Box<dyn Iterator<Item = std::io::Result<Piece>>> = if file == "-" {
+            Box::new(Pieces::new(std::io::stdin().lock(), GROUP_BYTES))
+        } else {
+            match std::fs::File::open(file) {
+                Ok(f) => Box::new(Pieces::seekable(std::io::BufReader::with_capacity(1 << 16, f), GROUP_BYTES)),
+                Err(e) => {
+                    report_error(&bar, &anyhow::Error::new(e).context(format!("cannot read {file}")));
+                    failed_inputs += 1;
+                    continue;
+                }
+            }
+        };
+        let mut first = true;
+        for piece in pieces {
+            let piece = match piece {
+                Ok(p) => p,
+                Err(e) => {
+                    let what = if first { "" } else { " (what was read before this point was triaged)" };
+                    report_error(&bar, &anyhow::Error::new(e).context(format!("cannot read {file}{what}")));
+                    failed_inputs += 1;
+                    break;
+                }
+            };
+            if first && piece.bytes.is_empty() {
+                bar.suspend(|| {
                     anstream::eprintln!(
                         "{}warning:{} {file} is empty: it holds no records, nothing was triaged",
                         style::WARN.render(),
                         style::WARN.render_reset()
                     )
-                }),
-                Ok(b) => read.push((file.as_str(), b)),
-                Err(e) => {
-                    bar.suspend(|| {
-                        anstream::eprintln!("{}error:{} {e:#}", style::ERR.render(), style::ERR.render_reset())
-                    });
-                    failed_inputs += 1;
+                });
+                break;
+            }
+            first = false;
+            pending_bytes += piece.bytes.len();
+            pending.push((file.as_str(), piece));
+            if pending_bytes >= GROUP_BYTES {
+                pending_bytes = 0;
+                match run.group(std::mem::take(&mut pending), &mut out)? {
+                    Some(s) => summary.add(&s),
+                    None => return Ok(ExitCode::SUCCESS),
                 }
             }
         }
-        if read.is_empty() {
-            continue;
+    }
+    if !pending.is_empty() {
+        match run.group(pending, &mut out)? {
+            Some(s) => summary.add(&s),
+            None => return Ok(ExitCode::SUCCESS),
         }
-        let slices: Vec<(&[u8], &str)> = read.iter().map(|(f, b)| (b.as_slice(), *f)).collect();
-        bar.set_message(if read.len() == 1 {
-            read[0].0.to_owned()
+    }
+    // The whole run ends attested: one signed checkpoint covers everything it wrote.
+    engine.attest()?;
+    bar.finish_and_clear();
+    out.flush()?;
+    drop(out);
+    print_summary(&summary, args.files.len() - failed_inputs, args.output == Output::Table);
+    Ok(if failed_inputs > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn report_error(bar: &ProgressBar, e: &anyhow::Error) {
+    bar.suspend(|| anstream::eprintln!("{}error:{} {e:#}", style::ERR.render(), style::ERR.render_reset()));
+}
+
+/// What one run's groups share.
+struct Run<'a> {
+    engine: &'a Engine,
+    format: FormatArg,
+    output: Output,
+    bar: &'a ProgressBar,
+    /// Input bytes triaged by earlier groups, for the progress bar.
+    done_before: u64,
+    total: u64,
+}
+
+impl Run<'_> {
+    /// Triages one group of pieces and writes its results; `None` when the
+    /// reader of standard output has gone (`| head`): the run stops there,
+    /// attested.
+    fn group(&mut self, group: Vec<(&str, Piece)>, out: &mut impl Write) -> anyhow::Result<Option<Summary>> {
+        let inputs: Vec<Input<'_>> =
+            group.iter().map(|(f, p)| Input { bytes: &p.bytes, source: f, start: p.start }).collect();
+        let bar = self.bar;
+        bar.set_message(if group.len() == 1 || group.iter().all(|(f, _)| *f == group[0].0) {
+            group[0].0.to_owned()
         } else {
-            format!("{} … ({} files)", read[0].0, read.len())
+            format!("{} … ({} inputs)", group[0].0, group.len())
         });
+        let (output, done_before, total) = (self.output, self.done_before, self.total);
         let mut write_error = None;
-        let s = engine.triage_inputs(&slices, args.format.forced(), &mut |event| match event {
+        let s = self.engine.triage_inputs(&inputs, self.format.forced(), &mut |event| match event {
             Event::Alert(r) => {
-                let res = bar.suspend(|| match args.output {
+                let res = bar.suspend(|| match output {
                     Output::Jsonl => {
-                        serde_json::to_writer(&mut out, &r).map_err(std::io::Error::from).and_then(|_| writeln!(out))
+                        serde_json::to_writer(&mut *out, &r).map_err(std::io::Error::from).and_then(|_| writeln!(out))
                     }
-                    Output::Table => write_row(&mut out, &r),
+                    Output::Table => write_row(&mut *out, &r),
                 });
                 if let Err(e) = res {
                     write_error.get_or_insert(e);
@@ -129,35 +180,18 @@ pub fn run(engine: &Engine, args: Args) -> anyhow::Result<ExitCode> {
                     style::DIM.render_reset()
                 )
             }),
-            Event::Progress { done, .. } => bar.set_position(done_before + done as u64),
+            Event::Progress { done, .. } => bar.set_position((done_before + done as u64).min(total)),
         })?;
         if let Some(e) = write_error {
             // A closed pipe (`| head`) is not an error worth more than stopping.
             if e.kind() == std::io::ErrorKind::BrokenPipe {
-                engine.attest()?;
-                return Ok(ExitCode::SUCCESS);
+                self.engine.attest()?;
+                return Ok(None);
             }
             return Err(e).context("writing results");
         }
-        done_before += slices.iter().map(|(b, _)| b.len() as u64).sum::<u64>();
-        summary.add(&s);
-    }
-    // The whole run ends attested: one signed checkpoint covers everything it wrote.
-    engine.attest()?;
-    bar.finish_and_clear();
-    out.flush()?;
-    drop(out);
-    print_summary(&summary, inputs.len() - failed_inputs, args.output == Output::Table);
-    Ok(if failed_inputs > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
-}
-
-fn read_input(file: &str) -> anyhow::Result<Vec<u8>> {
-    if file == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin().lock().read_to_end(&mut buf).context("reading standard input")?;
-        Ok(buf)
-    } else {
-        std::fs::read(file).with_context(|| format!("cannot read {file}"))
+        self.done_before += group.iter().map(|(_, p)| p.consumed as u64).sum::<u64>();
+        Ok(Some(s))
     }
 }
 

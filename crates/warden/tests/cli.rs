@@ -109,6 +109,32 @@ fn an_empty_evtx_file_produces_a_message() {
 }
 
 #[test]
+fn a_file_larger_than_a_piece_is_read_in_pieces_with_the_whole_files_line_numbers() {
+    // Three records of 3.6 MB (more than the 8 MiB a piece holds, together)
+    // and a bad line and a good one after them: every record is triaged or
+    // rejected with the line it has in the whole file.
+    let data = tempfile::tempdir().unwrap();
+    let path = data.path().join("big.ndjson");
+    let mut text = String::new();
+    let pad = "x".repeat(900_000);
+    for i in 0..3 {
+        text.push_str(&format!(
+            "{{\"event\":{{\"kind\":\"alert\",\"id\":\"{i}\"}},\"a\":\"{pad}\",\"b\":\"{pad}\",\"c\":\"{pad}\",\"d\":\"{pad}\"}}\n"
+        ));
+    }
+    text.push_str(
+        "{\"broken\": \n{\"event\":{\"kind\":\"alert\",\"id\":\"last\"},\"rule\":{\"name\":\"after the cut\"}}\n",
+    );
+    std::fs::write(&path, &text).unwrap();
+    let out = warden(data.path()).arg("triage").arg(&path).args(["--output", "jsonl"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<u64> = jsonl(&out.stdout).iter().map(|r| r["origin"]["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, [1, 2, 3, 5]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("big.ndjson:4: invalid JSON"), "{stderr}");
+}
+
+#[test]
 fn damaged_evtx_is_processed_as_far_as_it_can_be_read() {
     let path = repo().join("../shared/data/evtx/sample_with_a_bad_chunk_magic.evtx");
     if !path.exists() {
