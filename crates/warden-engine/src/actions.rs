@@ -475,6 +475,8 @@ impl Engine {
 
     /// Files a request; when policy lets it run unattended, it runs now.
     pub fn request_action(&self, who: &Identity, input: ActionInput) -> Result<ActionRequest, EngineError> {
+        // Whoever asks to act says why; the reason goes to approvers and the audit trail.
+        crate::casework::reason_ok(&input.reason)?;
         // An action about an alert must be about one this store holds.
         if let Some(id) = input.alert_id.as_deref() {
             let aid = warden_core::AlertId::parse(id)

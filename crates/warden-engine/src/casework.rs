@@ -39,7 +39,8 @@ fn mergeable(r: &IncidentRow) -> Result<(), EngineError> {
     Ok(())
 }
 
-fn reason_ok(reason: &str) -> Result<(), EngineError> {
+/// A reason people give for a change: not blank, at most 2000 bytes.
+pub(crate) fn reason_ok(reason: &str) -> Result<(), EngineError> {
     if reason.trim().is_empty() {
         return Err(EngineError::Invalid("say why (a reason is kept in the audit trail)".into()));
     }

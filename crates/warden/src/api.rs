@@ -63,11 +63,62 @@ impl utoipa::Modify for Security {
     }
 }
 
+/// The refusals every operation of a kind can answer, documented once: a
+/// body that is not JSON (400), not `application/json` (415) or not of the
+/// body's schema (422); a malformed path id (400); a missing or unknown
+/// token (401) and a permission the token's user lacks (403).
+struct CommonResponses;
+
+impl utoipa::Modify for CommonResponses {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{Ref, ResponseBuilder, path::HttpMethod};
+        let refusal = |what: &str| {
+            ResponseBuilder::new()
+                .description(what)
+                .content(
+                    "application/json",
+                    utoipa::openapi::ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+                )
+                .build()
+        };
+        for (path, item) in api.paths.paths.iter_mut() {
+            for method in [HttpMethod::Get, HttpMethod::Post, HttpMethod::Delete, HttpMethod::Put, HttpMethod::Patch] {
+                let op = match method {
+                    HttpMethod::Get => item.get.as_mut(),
+                    HttpMethod::Post => item.post.as_mut(),
+                    HttpMethod::Delete => item.delete.as_mut(),
+                    HttpMethod::Put => item.put.as_mut(),
+                    HttpMethod::Patch => item.patch.as_mut(),
+                    _ => None,
+                };
+                let Some(op) = op else { continue };
+                let mut add = |code: &str, what: &str| {
+                    op.responses.responses.entry(code.to_owned()).or_insert_with(|| refusal(what).into());
+                };
+                if path.contains('{') {
+                    add("400", "The request is malformed (a path id of the wrong shape, say)");
+                }
+                let has_body = op.request_body.is_some();
+                let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+                if has_body {
+                    add("400", "The body is not JSON");
+                    add("415", "The body is not `application/json`");
+                    add("422", "The body does not fit its schema");
+                }
+                if secured {
+                    add("401", "No token, or one that is unknown, expired or revoked");
+                    add("403", "The token's user lacks the permission");
+                }
+            }
+        }
+    }
+}
+
 /// The API routes and the OpenAPI document describing them. Both come from
 /// the same registrations (each handler's `#[utoipa::path]`), so the
 /// document cannot list a route the server lacks or miss one it has.
 pub fn routes() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(crate::serve::post_alerts))
         .routes(routes!(crate::serve::hec))
         .routes(routes!(alert))
@@ -91,7 +142,10 @@ pub fn routes() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(crate::serve::healthz))
         .routes(routes!(crate::serve::readyz))
         .routes(routes!(prometheus))
-        .split_for_parts()
+        .split_for_parts();
+    // After the routes: their operations exist only now.
+    utoipa::Modify::modify(&CommonResponses, &mut doc);
+    (router, doc)
 }
 
 /// The OpenAPI document, as served at `/api/v1/openapi.json`.
@@ -184,7 +238,7 @@ async fn as_user<T: Send + 'static>(
 /// One alert with its assessment, validation, route and reasons, decisions,
 /// actions, per-evidence verification and technique names.
 #[utoipa::path(get, path = "/api/v1/alerts/{id}", tag = "review", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Alert id, `al-…`")),
+    params(("id" = String, Path, description = "Alert id, `al-…`", pattern = r"^al-[0-9a-f]{20}$")),
     responses((status = 200, description = "The alert and everything known about it", body = Object),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn alert(
@@ -198,10 +252,11 @@ async fn alert(
 
 /// Records an analyst's decision; the assessment is never changed.
 #[utoipa::path(post, path = "/api/v1/alerts/{id}/decision", tag = "review", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Alert id")), request_body = DecisionBody,
+    params(("id" = String, Path, description = "Alert id", pattern = r"^al-[0-9a-f]{20}$")), request_body = DecisionBody,
     responses((status = 200, description = "The stored decision, with the AI's view beside it", body = Object),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-              (status = 404, body = ErrorBody)))]
+              (status = 404, body = ErrorBody),
+              (status = 409, description = "It changes your own earlier verdict and `supersedes` is not set", body = ErrorBody)))]
 async fn decide(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -213,24 +268,32 @@ async fn decide(
     Ok(Json(d).into_response())
 }
 
+/// An ATT&CK technique or sub-technique id as text.
+#[derive(ToSchema)]
+#[schema(value_type = String, pattern = r"^T[0-9]{4}(\.[0-9]{3})?$", example = "T1003.001")]
+#[allow(dead_code)]
+struct TechniqueIdText(String);
+
 /// A decision on an alert.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DecisionBody {
-    #[schema(example = "malicious")]
+    #[schema(example = "malicious", pattern = r"^(malicious|suspicious|benign|unknown)$")]
     verdict: String,
     /// ATT&CK ids; absent keeps the AI's techniques.
     #[serde(default)]
-    #[schema(example = json!(["T1003.001"]))]
+    #[schema(example = json!(["T1003.001"]), inline, value_type = Option<Vec<TechniqueIdText>>)]
     techniques: Option<Vec<String>>,
     /// `hallucinated_evidence`, `wrong_technique`, `missed_attack`, `false_alarm` or `other`.
     #[serde(default)]
+    #[schema(pattern = r"^(hallucinated_evidence|wrong_technique|missed_attack|false_alarm|other)$")]
     reason_code: Option<String>,
     #[serde(default)]
     comment: String,
     /// How useful the AI's output was, 1 to 5.
     #[serde(default)]
-    rating: Option<u8>,
+    #[schema(value_type = Option<u8>, minimum = 1, maximum = 5)]
+    rating: Option<serde_json::Number>,
     /// Replaces your own earlier, different verdict on the alert (refused without it).
     #[serde(default)]
     supersedes: bool,
@@ -253,18 +316,28 @@ impl DecisionBody {
             techniques,
             reason_code,
             comment: self.comment,
-            rating: self.rating,
+            rating: self
+                .rating
+                // JSON Schema's integers include 5.0: an integral number is one.
+                .map(|n| match n.as_u64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as u64)) {
+                    Some(r @ 1..=5) => Ok(r as u8),
+                    _ => Err(invalid(format!("rating {n} is not a whole number from 1 to 5"))),
+                })
+                .transpose()?,
             supersedes: self.supersedes,
         })
     }
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct IncidentsQuery {
     /// `open`, `decided` or `merged`; open and decided when absent.
+    #[param(pattern = r"^(|open|decided|merged)$")]
     state: Option<String>,
     /// At least this severity.
+    #[param(pattern = r"^(|info|low|medium|high|critical)$")]
     severity: Option<String>,
     assignee: Option<String>,
     /// Words that must all appear in the title or the entities.
@@ -272,8 +345,10 @@ struct IncidentsQuery {
     /// Only incidents naming this entity, e.g. `host:ws01`.
     entity: Option<String>,
     /// `priority` (default), `event_age`, `age` or `recent`.
+    #[param(pattern = r"^(|priority|event_age|age|recent)$")]
     sort: Option<String>,
     /// 1 to 1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
     offset: Option<usize>,
 }
@@ -288,12 +363,12 @@ async fn incidents(
     ApiQuery(q): ApiQuery<IncidentsQuery>,
 ) -> Result<Response, ApiError> {
     let filter = warden_engine::incidents::IncidentFilter {
-        state: q.state,
-        severity: q.severity,
-        assignee: q.assignee,
-        q: q.q,
-        entity: q.entity,
-        sort: q.sort,
+        state: given(q.state),
+        severity: given(q.severity),
+        assignee: given(q.assignee),
+        q: given(q.q),
+        entity: given(q.entity),
+        sort: given(q.sort),
         limit: q.limit,
         offset: q.offset,
     };
@@ -303,7 +378,7 @@ async fn incidents(
 
 /// One incident: its alerts folded, entities, timeline with context events, and a narrative whose citations are checked.
 #[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "review", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Incident id, `inc-…`")),
+    params(("id" = String, Path, description = "Incident id, `inc-…`", pattern = r"^inc-[0-9a-f]{16}$")),
     responses((status = 200, description = "The incident", body = Object),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn incident(
@@ -317,7 +392,7 @@ async fn incident(
 
 /// Decides an incident: the decision is recorded on each of its alerts (each audited) and the incident is marked decided.
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/decision", tag = "review", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Incident id")), request_body = DecisionBody,
+    params(("id" = String, Path, description = "Incident id", pattern = r"^inc-[0-9a-f]{16}$")), request_body = DecisionBody,
     responses((status = 200, description = "The alerts decided and those already decided so", body = Object),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, description = "Contradicts your earlier verdict", body = ErrorBody)))]
@@ -343,7 +418,7 @@ struct AssignBody {
 
 /// Takes, hands over or releases an incident.
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/assign", tag = "review", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Incident id")), request_body = AssignBody,
+    params(("id" = String, Path, description = "Incident id", pattern = r"^inc-[0-9a-f]{16}$")), request_body = AssignBody,
     responses((status = 200, description = "The incident", body = Object),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody)))]
@@ -361,15 +436,16 @@ async fn assign_incident(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct MergeBody {
-    #[schema(example = json!(["inc-0123456789abcdef"]))]
+    #[schema(example = json!(["inc-0123456789abcdef"]), min_items = 1)]
     from: Vec<String>,
     /// Kept in the audit trail.
+    #[schema(pattern = r"\S", max_length = 2000)]
     reason: String,
 }
 
 /// Merges incidents into this one: their alerts move here and each is left as `merged`, pointing here.
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/merge", tag = "review", security(("bearer" = [])),
-    params(("id" = String, Path, description = "The incident that stays")), request_body = MergeBody,
+    params(("id" = String, Path, description = "The incident that stays", pattern = r"^inc-[0-9a-f]{16}$")), request_body = MergeBody,
     responses((status = 200, description = "The merged incident", body = Object),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -387,14 +463,16 @@ async fn merge_incidents(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SplitBody {
+    #[schema(min_items = 1)]
     alert_ids: Vec<String>,
     /// Kept in the audit trail.
+    #[schema(pattern = r"\S", max_length = 2000)]
     reason: String,
 }
 
 /// Splits alerts off an incident into a new incident.
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/split", tag = "review", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Incident id")), request_body = SplitBody,
+    params(("id" = String, Path, description = "Incident id", pattern = r"^inc-[0-9a-f]{16}$")), request_body = SplitBody,
     responses((status = 200, description = "`left` (this incident) and `new`", body = Object),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -409,18 +487,28 @@ async fn split_incident(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct QueueQuery {
     /// `new`, `in_review`, `decided` or `open` (not decided); all when absent.
+    #[param(pattern = r"^(|new|in_review|decided|open)$")]
     state: Option<String>,
     /// Exactly this severity.
+    #[param(pattern = r"^(|info|low|medium|high|critical)$")]
     severity: Option<String>,
     workflow: Option<String>,
     /// The route that queued it: `review` or `escalated`.
+    #[param(pattern = r"^(|review|escalated)$")]
     route: Option<String>,
     /// 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
     offset: Option<usize>,
+}
+
+/// A filter left blank (`?severity=`, as a form sends it) is no filter.
+fn given(v: Option<String>) -> Option<String> {
+    v.filter(|s| !s.trim().is_empty())
 }
 
 /// The review queue, highest priority first (severity, then age), a page at a time with the true total.
@@ -434,10 +522,10 @@ async fn queue(
     ApiQuery(q): ApiQuery<QueueQuery>,
 ) -> Result<Response, ApiError> {
     let filter = warden_engine::review::QueueFilter {
-        state: q.state,
-        severity: q.severity,
-        workflow: q.workflow,
-        route: q.route,
+        state: given(q.state),
+        severity: given(q.severity),
+        workflow: given(q.workflow),
+        route: given(q.route),
         limit: q.limit,
         offset: q.offset,
     };
@@ -448,13 +536,15 @@ async fn queue(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ActionBody {
+    #[schema(pattern = r"^al-[0-9a-f]{20}$")]
     alert_id: Option<String>,
     /// An action name, e.g. `isolate_host`, `reset_credentials`, `notify_customers`.
-    #[schema(value_type = String, example = "isolate_host")]
+    #[schema(value_type = String, example = "isolate_host", pattern = r"^(enrich|tag|add_note|open_ticket|isolate_host|disable_account|block_indicator|quarantine_file|reset_credentials|disable_service|escalate_incident_commander|declare_breach|notify_customers|notify_regulator|shutdown_infrastructure|attribute_threat_actor|start_disaster_recovery|page_executives)$")]
     action: warden_core::ActionKind,
     #[serde(default)]
     #[schema(value_type = Object)]
     params: serde_json::Value,
+    #[schema(pattern = r"\S", max_length = 2000)]
     reason: String,
     #[serde(default)]
     draft: bool,
@@ -463,7 +553,8 @@ struct ActionBody {
 /// Requests a response action; the risk matrix gives its tier.
 #[utoipa::path(post, path = "/api/v1/actions", tag = "actions", security(("bearer" = [])), request_body = ActionBody,
     responses((status = 201, body = ActionState), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+              (status = 403, body = ErrorBody), (status = 404, description = "No such alert", body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
 async fn request_action(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -477,7 +568,7 @@ async fn request_action(
 
 /// One action request with its approvals, draft and execution.
 #[utoipa::path(get, path = "/api/v1/actions/{id}", tag = "actions", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Request id, `ar-…`")),
+    params(("id" = String, Path, description = "Request id, `ar-…`", pattern = r"^ar-[0-9a-f]{16}$")),
     responses((status = 200, description = "The request", body = Object), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn action(
@@ -503,7 +594,7 @@ struct ReasonBody {
 
 /// Approves a request (never one's own; high and critical need two people).
 #[utoipa::path(post, path = "/api/v1/actions/{id}/approve", tag = "actions", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Request id")), request_body = ReasonBody,
+    params(("id" = String, Path, description = "Request id", pattern = r"^ar-[0-9a-f]{16}$")), request_body = ReasonBody,
     responses((status = 200, body = ActionState), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, description = "Self-approval, double approval, expired", body = ErrorBody)))]
 async fn approve(
@@ -518,7 +609,7 @@ async fn approve(
 
 /// Runs an approved action that waited (the stop switch, the hourly cap) or retries a failed one; answers with the executor's result.
 #[utoipa::path(post, path = "/api/v1/actions/{id}/execute", tag = "actions", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Request id")),
+    params(("id" = String, Path, description = "Request id", pattern = r"^ar-[0-9a-f]{16}$")),
     responses((status = 200, body = ActionState), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, description = "Not approved, already run, or the stop switch is on", body = ErrorBody)))]
 async fn execute(
@@ -532,7 +623,7 @@ async fn execute(
 
 /// Rejects a request, with a reason.
 #[utoipa::path(post, path = "/api/v1/actions/{id}/reject", tag = "actions", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Request id")), request_body = ReasonBody,
+    params(("id" = String, Path, description = "Request id", pattern = r"^ar-[0-9a-f]{16}$")), request_body = ReasonBody,
     responses((status = 200, body = ActionState), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn reject(
@@ -545,16 +636,28 @@ async fn reject(
     Ok(Json(ActionState::from(&r)).into_response())
 }
 
+/// Why the stop switch is engaged, and for which workflow (all when absent).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct StopBody {
+    #[schema(pattern = r"\S")]
+    reason: String,
+    #[serde(default)]
+    workflow: Option<String>,
+}
+
 /// Engages the stop switch (globally, or for one workflow).
-#[utoipa::path(post, path = "/api/v1/stop", tag = "actions", security(("bearer" = [])), request_body = ReasonBody,
+#[utoipa::path(post, path = "/api/v1/stop", tag = "actions", security(("bearer" = [])), request_body = StopBody,
     responses((status = 200, description = "`{\"stopped\": true, \"cancelled_actions\": n}`", body = Object),
-              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, description = "No such workflow", body = ErrorBody)))]
 async fn stop_on(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
-    ApiJson(b): ApiJson<ReasonBody>,
+    ApiJson(b): ApiJson<StopBody>,
 ) -> Result<Response, ApiError> {
-    let n = as_user(&s, &headers, move |e, who| e.set_stop(who, b.workflow.as_deref(), true, &b.reason)).await?;
+    let workflow = given(b.workflow);
+    let n = as_user(&s, &headers, move |e, who| e.set_stop(who, workflow.as_deref(), true, &b.reason)).await?;
     Ok(Json(serde_json::json!({"stopped": true, "cancelled_actions": n})).into_response())
 }
 
@@ -562,15 +665,32 @@ async fn stop_on(
 #[utoipa::path(delete, path = "/api/v1/stop", tag = "actions", security(("bearer" = [])),
     request_body(content = Option<ReasonBody>, description = "Optional reason and workflow"),
     responses((status = 200, description = "`{\"stopped\": false}`", body = Object),
-              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, description = "No such workflow", body = ErrorBody)))]
 async fn stop_off(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Option<Json<ReasonBody>>,
+    body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let b = body.map(|Json(b)| b).unwrap_or(ReasonBody { reason: String::new(), text: None, workflow: None });
+    let none = ReasonBody { reason: String::new(), text: None, workflow: None };
+    let b = if body.trim_ascii().is_empty() {
+        none
+    } else {
+        match serde_json::from_slice::<serde_json::Value>(&body) {
+            Ok(serde_json::Value::Null) => none,
+            Ok(v) => crate::serve::object_body(v)?,
+            Err(e) => {
+                return Err(ApiError {
+                    status: StatusCode::BAD_REQUEST,
+                    code: "bad_request",
+                    message: format!("the body is not JSON: {e}"),
+                });
+            }
+        }
+    };
     let reason = if b.reason.is_empty() { "released over the API".to_owned() } else { b.reason };
-    as_user(&s, &headers, move |e, who| e.set_stop(who, b.workflow.as_deref(), false, &reason)).await?;
+    let workflow = given(b.workflow);
+    as_user(&s, &headers, move |e, who| e.set_stop(who, workflow.as_deref(), false, &reason)).await?;
     Ok(Json(serde_json::json!({"stopped": false})).into_response())
 }
 

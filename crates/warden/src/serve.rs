@@ -431,11 +431,22 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
     type Rejection = ApiError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(ApiJson(v)),
+        match Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(Json(v)) => object_body(v).map(ApiJson),
             Err(r) => Err(refused(r.status(), r.body_text())),
         }
     }
+}
+
+/// Every API body is a JSON object. Read through a value first, because
+/// serde would also take a struct from an array of its fields (`[]`, `["why"]`).
+pub(crate) fn object_body<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, ApiError> {
+    let invalid =
+        |message: String| ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, code: "invalid_body", message };
+    if !v.is_object() {
+        return Err(invalid("the body must be a JSON object".into()));
+    }
+    serde_json::from_value(v).map_err(|e| invalid(format!("the body does not fit: {e}")))
 }
 
 /// Query parameters refused the same way.
@@ -630,7 +641,7 @@ pub(crate) struct Rejected {
 /// Ingests alerts: one JSON document, an array, or NDJSON, in any supported
 /// format (OCSF, ECS, Suricata EVE, Windows event JSON, generic JSON).
 #[utoipa::path(post, path = "/api/v1/alerts", tag = "ingest", security(("bearer" = [])),
-    request_body(content = Object, description = "JSON document, array or NDJSON (`application/x-ndjson`)"),
+    request_body(content = serde_json::Value, description = "Any JSON: a document, an array or NDJSON (`application/x-ndjson`); what is not an alert is kept as a dead letter, never refused as a whole"),
     responses((status = 200, body = IngestResponse),
               (status = 422, description = "Nothing accepted; every record rejected", body = IngestResponse),
               (status = 400, body = crate::api::ErrorBody), (status = 401, body = crate::api::ErrorBody),

@@ -108,3 +108,42 @@ fn the_openapi_document_is_valid_and_describes_exactly_the_served_api() {
         assert!(r.status != 404 && r.status != 405, "{m} {path} is described but not served ({})", r.status);
     }
 }
+
+/// What schemathesis (scripts/schemathesis.sh) found, kept as regressions:
+/// query filters were described as required path parameters; refusals every
+/// body can get (400, 415, 422) were undocumented; a struct body was taken
+/// from a JSON array (`[]` released the stop switch); an action could be
+/// requested without a reason; a blank filter (`?severity=`) was refused.
+#[test]
+fn what_schemathesis_found_stays_fixed() {
+    let s = DemoServer::start();
+    let mut c = s.client();
+    let doc: serde_json::Value = serde_json::from_str(&c.get("/api/v1/openapi.json").body).unwrap();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let inside = p["in"].as_str().unwrap();
+                let named = format!("{{{}}}", p["name"].as_str().unwrap());
+                assert_eq!(inside == "path", path.contains(&named), "{method} {path}: {p}");
+            }
+            let codes = op["responses"].as_object().unwrap();
+            if op.get("requestBody").is_some() {
+                for code in ["400", "415", "422"] {
+                    assert!(codes.contains_key(code), "{method} {path} does not document {code}");
+                }
+            }
+        }
+    }
+    let token = common::user_with_token(s.data(), "sam", "manager");
+    let auth = format!("Bearer {token}");
+    let json = [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
+    let r = c.request("POST", "/api/v1/stop", &json, br#"{"reason": "drill"}"#);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = c.request("DELETE", "/api/v1/stop", &json, b"[]");
+    assert_eq!(r.status, 422, "an array is not a reason object: {}", r.body);
+    assert!(r.body.contains("invalid_body"), "{}", r.body);
+    let r = c.request("POST", "/api/v1/actions", &json, br#"{"action": "enrich", "reason": "  "}"#);
+    assert_eq!(r.status, 400, "a request without a reason: {}", r.body);
+    let r = c.request("GET", "/api/v1/queue?severity=&route=&limit=5", &[("Authorization", auth.as_str())], b"");
+    assert_eq!(r.status, 200, "a blank filter is no filter: {}", r.body);
+}
