@@ -2,6 +2,9 @@
 //! keep-alive connections post batches of alerts for a fixed time; the
 //! report gives sustained alerts/s, latency percentiles, failures by
 //! status, and (with `--server-pid`) the server's memory after the run.
+//! With `--sample SECS` it is a soak test: every interval gets a line (and a
+//! row in the JSON report) with its alerts/s, p50/p99 latency, failures and
+//! the server's resident memory, so a slow leak or a slowing server shows.
 //!
 //! Every alert sent is made unique (a `warden_load_seq` field, counted from
 //! the clock so that runs differ too), so the server does the full work of a
@@ -9,8 +12,8 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -39,9 +42,47 @@ pub struct Args {
     /// Read this process's resident memory after the run (Linux).
     #[arg(long, value_name = "PID")]
     server_pid: Option<u32>,
+    /// Report every SECS seconds: that interval's alerts/s, p50/p99 latency,
+    /// failures and (with --server-pid) the server's memory — a soak test.
+    #[arg(long, value_name = "SECS")]
+    sample: Option<u64>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// One request as the soak samples see it.
+#[derive(Clone, Copy)]
+struct Done {
+    latency_ms: f64,
+    accepted: u64,
+    failed: bool,
+}
+
+/// One interval of a soak run.
+#[derive(Serialize, Debug)]
+struct Sample {
+    /// End of the interval, seconds from the start.
+    at_s: f64,
+    alerts_per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    failed_requests: u64,
+    server_rss_kib: Option<u64>,
+}
+
+fn sample(done: &[Done], from: f64, to: f64, rss_kib: Option<u64>) -> Sample {
+    let mut lat: Vec<f64> = done.iter().map(|d| d.latency_ms).collect();
+    lat.sort_unstable_by(f64::total_cmp);
+    let pct = |q: f64| lat.get(((lat.len() as f64 * q).ceil() as usize).saturating_sub(1)).copied().unwrap_or(0.0);
+    Sample {
+        at_s: to,
+        alerts_per_second: done.iter().map(|d| d.accepted).sum::<u64>() as f64 / (to - from).max(1e-9),
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+        failed_requests: done.iter().filter(|d| d.failed).count() as u64,
+        server_rss_kib: rss_kib,
+    }
 }
 
 #[derive(Serialize, Debug)]
@@ -59,6 +100,8 @@ struct Report {
     latency_ms: Percentiles,
     server_rss_kib: Option<u64>,
     server_peak_rss_kib: Option<u64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    samples: Vec<Sample>,
 }
 
 #[derive(Serialize, Debug, Default)]
@@ -123,11 +166,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let seq = Arc::new(AtomicU64::new(start));
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
+    let log: Arc<Mutex<Vec<Done>>> = Arc::default();
     let workers: Vec<_> = (0..args.connections)
         .map(|_| {
-            let (alerts, url, seq, stop, token, batch) =
-                (alerts.clone(), url.clone(), seq.clone(), stop.clone(), args.token.clone(), args.batch);
-            std::thread::spawn(move || worker(&alerts, &url, &token, batch, &seq, &stop))
+            let (alerts, url, seq, stop, token, batch, log) =
+                (alerts.clone(), url.clone(), seq.clone(), stop.clone(), args.token.clone(), args.batch, log.clone());
+            let sampled = args.sample.is_some().then_some(log);
+            std::thread::spawn(move || worker(&alerts, &url, &token, batch, &seq, &stop, sampled))
         })
         .collect();
     let bar = indicatif::ProgressBar::new(args.seconds).with_style(
@@ -135,10 +180,41 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let deadline = started + Duration::from_secs(args.seconds);
+    let every = args.sample.map(|s| s.max(1) as f64);
+    let mut samples: Vec<Sample> = Vec::new();
+    let (mut from, mut seen) = (0.0, 0);
+    if every.is_some() && !args.json {
+        bar.println(format!(
+            "{:>7} {:>9} {:>8} {:>8} {:>7} {:>9}",
+            "AT s", "ALERTS/s", "P50 ms", "P99 ms", "FAILED", "RSS MiB"
+        ));
+    }
     while Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(200).min(deadline.saturating_duration_since(Instant::now())));
         bar.set_position(started.elapsed().as_secs());
-        bar.set_message(format!("{} alerts sent", seq.load(Ordering::Relaxed)));
+        bar.set_message(format!("{} alerts sent", seq.load(Ordering::Relaxed) - start));
+        let now = started.elapsed().as_secs_f64();
+        if let Some(every) = every
+            && now - from >= every
+        {
+            let done: Vec<Done> = log.lock().unwrap_or_else(|p| p.into_inner())[seen..].to_vec();
+            seen += done.len();
+            let rss_kib = args.server_pid.and_then(|p| rss(p).ok()).map(|m| m.0);
+            let s = sample(&done, from, now, rss_kib);
+            if !args.json {
+                bar.println(format!(
+                    "{:>7.0} {:>9.0} {:>8.2} {:>8.2} {:>7} {:>9}",
+                    s.at_s,
+                    s.alerts_per_second,
+                    s.p50_ms,
+                    s.p99_ms,
+                    s.failed_requests,
+                    s.server_rss_kib.map_or("-".into(), |k| (k / 1024).to_string())
+                ));
+            }
+            samples.push(s);
+            from = now;
+        }
     }
     stop.store(true, Ordering::Relaxed);
     let mut all = Tally::default();
@@ -176,6 +252,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         latency_ms: Percentiles { p50: pct(0.50), p90: pct(0.90), p99: pct(0.99), max: pct(1.0) },
         server_rss_kib: mem.map(|m| m.0),
         server_peak_rss_kib: mem.map(|m| m.1),
+        samples,
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -200,6 +277,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if let (Some(now), Some(peak)) = (report.server_rss_kib, report.server_peak_rss_kib) {
             println!("server memory after the run: {} MiB resident, peak {} MiB", now / 1024, peak / 1024);
         }
+        let rss: Vec<u64> = report.samples.iter().filter_map(|s| s.server_rss_kib).collect();
+        if let (Some(first), Some(last)) = (rss.first(), rss.last()) {
+            let low = report.samples.iter().map(|s| s.alerts_per_second).fold(f64::INFINITY, f64::min);
+            let high = report.samples.iter().map(|s| s.alerts_per_second).fold(0.0, f64::max);
+            println!(
+                "soak: server memory {} MiB at the first sample, {} MiB at the last ({:+.1} %); alerts/s per interval {low:.0} to {high:.0}",
+                first / 1024,
+                last / 1024,
+                (*last as f64 - *first as f64) * 100.0 / *first as f64
+            );
+        }
     }
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
@@ -211,6 +299,7 @@ fn worker(
     batch: usize,
     seq: &AtomicU64,
     stop: &AtomicBool,
+    sampled: Option<Arc<Mutex<Vec<Done>>>>,
 ) -> Tally {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(30)))
@@ -236,13 +325,15 @@ fn worker(
             .header("authorization", &auth)
             .header("content-type", "application/x-ndjson")
             .send(&body[..]);
+        let mut accepted = 0;
         let outcome = match res {
             Ok(mut resp) => {
                 let status = resp.status().as_u16();
                 let text = resp.body_mut().read_to_string().unwrap_or_default();
                 if status == 200 {
                     let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-                    t.accepted += v["accepted"].as_u64().unwrap_or(0);
+                    accepted = v["accepted"].as_u64().unwrap_or(0);
+                    t.accepted += accepted;
                     t.rejected += v["rejected"].as_array().map_or(0, |r| r.len() as u64);
                     None
                 } else {
@@ -251,7 +342,15 @@ fn worker(
             }
             Err(e) => Some(e.to_string()),
         };
-        t.latencies.push(sent.elapsed());
+        let latency = sent.elapsed();
+        t.latencies.push(latency);
+        if let Some(log) = &sampled {
+            log.lock().unwrap_or_else(|p| p.into_inner()).push(Done {
+                latency_ms: latency.as_secs_f64() * 1e3,
+                accepted,
+                failed: outcome.is_some(),
+            });
+        }
         if let Some(why) = outcome {
             *t.failures.entry(why).or_default() += 1;
             // A server that refuses will keep refusing: do not spin.

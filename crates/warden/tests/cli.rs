@@ -339,8 +339,8 @@ fn the_load_generator_reports_throughput_latency_and_server_memory() {
         let pid = pid.to_string();
         let load = |token: &str| {
             warden(data.path())
-                .args(["dev", "load", "--url", &format!("http://{addr}"), "--token", token, "--seconds", "1"])
-                .args(["--connections", "2", "--batch", "5", "--json", "--server-pid", &pid])
+                .args(["dev", "load", "--url", &format!("http://{addr}"), "--token", token, "--seconds", "2"])
+                .args(["--connections", "2", "--batch", "5", "--json", "--server-pid", &pid, "--sample", "1"])
                 .arg(repo().join("samples/ecs-alerts.ndjson"))
                 .output()
                 .unwrap()
@@ -354,6 +354,12 @@ fn the_load_generator_reports_throughput_latency_and_server_memory() {
         assert!(v["latency_ms"]["p50"].as_f64().unwrap() > 0.0, "{v}");
         assert!(v["latency_ms"]["p99"].as_f64() >= v["latency_ms"]["p50"].as_f64(), "{v}");
         assert!(v["server_rss_kib"].as_u64().unwrap() > 0, "{v}");
+        // A soak run's intervals: each with its rate, latency and the server's memory.
+        let samples = v["samples"].as_array().unwrap();
+        assert!(!samples.is_empty(), "{v}");
+        for s in samples {
+            assert!(s["server_rss_kib"].as_u64().unwrap() > 0 && s["p99_ms"].as_f64() >= s["p50_ms"].as_f64(), "{s}");
+        }
         let out = load("wrong");
         assert!(!out.status.success(), "refused requests make the run fail");
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
