@@ -184,10 +184,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut samples: Vec<Sample> = Vec::new();
     let (mut from, mut seen) = (0.0, 0);
     if every.is_some() && !args.json {
-        bar.println(format!(
-            "{:>7} {:>9} {:>8} {:>8} {:>7} {:>9}",
-            "AT s", "ALERTS/s", "P50 ms", "P99 ms", "FAILED", "RSS MiB"
-        ));
+        // Around the bar, not through it: a hidden bar (output not a terminal) drops its lines.
+        let line =
+            format!("{:>7} {:>9} {:>8} {:>8} {:>7} {:>9}", "AT s", "ALERTS/s", "P50 ms", "P99 ms", "FAILED", "RSS MiB");
+        bar.suspend(|| println!("{line}"));
     }
     while Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(200).min(deadline.saturating_duration_since(Instant::now())));
@@ -202,7 +202,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let rss_kib = args.server_pid.and_then(|p| rss(p).ok()).map(|m| m.0);
             let s = sample(&done, from, now, rss_kib);
             if !args.json {
-                bar.println(format!(
+                let line = format!(
                     "{:>7.0} {:>9.0} {:>8.2} {:>8.2} {:>7} {:>9}",
                     s.at_s,
                     s.alerts_per_second,
@@ -210,7 +210,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     s.p99_ms,
                     s.failed_requests,
                     s.server_rss_kib.map_or("-".into(), |k| (k / 1024).to_string())
-                ));
+                );
+                bar.suspend(|| println!("{line}"));
             }
             samples.push(s);
             from = now;
