@@ -543,11 +543,15 @@ pub struct PipelineConfig {
     /// is durable, so a smaller batch reports sooner and loses less work to a
     /// crash; a larger one is faster.
     pub batch_size: usize,
+    /// Cores that screen and protect a batch's alerts at once (0: every core
+    /// the process may use). The rest of each alert's processing runs in
+    /// input order, so the results are the same whatever this says.
+    pub threads: usize,
 }
 
 impl Default for PipelineConfig {
     fn default() -> Self {
-        PipelineConfig { batch_size: 256 }
+        PipelineConfig { batch_size: 1024, threads: 0 }
     }
 }
 

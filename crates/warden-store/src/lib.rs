@@ -495,7 +495,7 @@ pub trait CaseStore: Send + Sync {
     fn feedback(&self, workflow: Option<&str>) -> Result<Vec<Feedback>, StoreError>;
 
     /// Open incidents joinable by any of these entity keys whose last alert
-    /// happened at or after `since`.
+    /// happened at or after `since`, each once, in id order.
     fn open_incidents(&self, keys: &[String], since: Timestamp) -> Result<Vec<IncidentRow>, StoreError>;
 
     /// A page of incidents with the total that match.

@@ -1134,10 +1134,7 @@ impl CaseStore for PostgresStore {
             ),
             &[&keys, &ms(since)],
         )?;
-        // In the order of the first key each names, as the engine asked.
-        let mut found: Vec<IncidentRow> = rows.into_iter().map(decode_incident).collect::<Result<_, _>>()?;
-        found.sort_by_key(|r| keys.iter().position(|k| r.keys.contains(k)).unwrap_or(usize::MAX));
-        Ok(found)
+        rows.into_iter().map(decode_incident).collect()
     }
 
     fn incidents(&self, q: &IncidentQuery) -> Result<IncidentPage, StoreError> {

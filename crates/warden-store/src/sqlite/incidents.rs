@@ -40,8 +40,10 @@ fn collect(rows: impl Iterator<Item = rusqlite::Result<Raw>>) -> Result<Vec<Inci
 }
 
 /// Upserts incident rows (their join keys with them) and links alerts,
-/// moving an alert that was in another incident; every touched incident's
-/// count is recomputed from its links, so it is true whatever raced.
+/// moving an alert that was in another incident. Counts move by the links
+/// this write adds and moves, read and changed inside the write transaction
+/// (SQLite has one writer at a time), so they stay true without recounting
+/// an incident's whole alert list on every batch.
 pub(super) fn write(tx: &Transaction<'_>, rows: &[IncidentRow], links: &[&IncidentLink]) -> Result<(), StoreError> {
     if rows.is_empty() && links.is_empty() {
         return Ok(());
@@ -65,7 +67,8 @@ pub(super) fn write(tx: &Transaction<'_>, rows: &[IncidentRow], links: &[&Incide
             r.severity,
             severity_rank(&r.severity),
             r.verdict,
-            r.alert_count,
+            // A new incident's count is its links' (added below); an existing one keeps its own.
+            0,
             ms(r.first_seen),
             ms(r.last_seen),
             ms(r.created_at),
@@ -84,10 +87,14 @@ pub(super) fn write(tx: &Transaction<'_>, rows: &[IncidentRow], links: &[&Incide
          ON CONFLICT(alert_id) DO UPDATE SET incident_id = excluded.incident_id",
     )?;
     let mut before = tx.prepare_cached("SELECT incident_id FROM incident_alerts WHERE alert_id = ?1")?;
-    let mut touched: std::collections::BTreeSet<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut delta: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
     for l in links {
-        if let Some(old) = before.query_row([&l.alert_id], |r| r.get::<_, String>(0)).optional()? {
-            touched.insert(old);
+        let old = before.query_row([&l.alert_id], |r| r.get::<_, String>(0)).optional()?;
+        if old.as_deref() != Some(l.incident_id.as_str()) {
+            if let Some(old) = old {
+                *delta.entry(old).or_insert(0) -= 1;
+            }
+            *delta.entry(l.incident_id.clone()).or_insert(0) += 1;
         }
         link.execute(params![
             l.alert_id,
@@ -98,31 +105,26 @@ pub(super) fn write(tx: &Transaction<'_>, rows: &[IncidentRow], links: &[&Incide
             ms(l.observed_at),
             l.signature
         ])?;
-        touched.insert(l.incident_id.clone());
     }
-    let mut count = tx.prepare_cached(
-        "UPDATE incidents SET alert_count = (SELECT count(*) FROM incident_alerts WHERE incident_id = ?1) WHERE id = ?1",
-    )?;
-    for id in touched {
-        count.execute([id])?;
+    let mut count = tx.prepare_cached("UPDATE incidents SET alert_count = alert_count + ?2 WHERE id = ?1")?;
+    for (id, n) in delta.into_iter().filter(|(_, n)| *n != 0) {
+        count.execute(params![id, n])?;
     }
     Ok(())
 }
 
+/// Open incidents active since `since` that name any of `keys`, each once,
+/// in id order: one query whatever the number of keys.
 pub(super) fn open(conn: &Connection, keys: &[String], since: Timestamp) -> Result<Vec<IncidentRow>, StoreError> {
-    let mut out: Vec<IncidentRow> = Vec::new();
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut stmt = conn.prepare_cached(&format!(
         "{COLUMNS} WHERE state = 'open' AND last_seen >= ?2
-           AND id IN (SELECT incident_id FROM incident_keys WHERE key = ?1)"
+           AND id IN (SELECT incident_id FROM incident_keys WHERE key IN (SELECT value FROM json_each(?1)))
+         ORDER BY id"
     ))?;
-    for k in keys {
-        for r in collect(stmt.query_map(params![k, ms(since)], row)?)? {
-            if !out.iter().any(|x| x.id == r.id) {
-                out.push(r);
-            }
-        }
-    }
-    Ok(out)
+    collect(stmt.query_map(params![super::to_json(&keys), ms(since)], row)?)
 }
 
 pub(super) fn one(conn: &Connection, id: &str) -> Result<Option<IncidentRow>, StoreError> {
