@@ -214,6 +214,9 @@ pub const DUPLICATE_BURST: std::time::Duration = std::time::Duration::from_secs(
 /// starting a thread costs more than it saves).
 const PER_THREAD: usize = 8;
 
+/// An alert whose processing failed: its origin, the reason, its fields.
+type Failed = (Origin, String, Vec<u8>);
+
 /// An alert's first steps, done ahead: see [`Engine::prepare`].
 struct Prepared {
     accepted: AuditRecord,
@@ -795,8 +798,7 @@ impl Engine {
         calibrations: &BTreeMap<String, (String, warden_analyze::calibration::CalibrationMap)>,
         examples: &std::sync::OnceLock<Vec<FewShot>>,
         precedents: &std::sync::OnceLock<calls::Precedents>,
-    ) -> Vec<Result<Triaged, (Origin, String, Vec<u8>)>> {
-        type Failed = (Origin, String, Vec<u8>);
+    ) -> Vec<Result<Triaged, Failed>> {
         fn guarded<T>(origin: &Origin, fields: &dyn Fn() -> Vec<u8>, f: impl FnOnce() -> T) -> Result<T, Failed> {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|panic| {
                 let what = panic
