@@ -104,6 +104,106 @@ fn pipeline_on_disk(b: Bencher) {
         });
 }
 
+/// Alerts a grown store already holds before [`pipeline_on_disk_grown`] runs.
+const GROWN: usize = 20_000;
+
+/// NDJSON of `n` distinct ECS alerts spread over 300 hosts and 800 users:
+/// a store a SOC has been feeding, not one bench corpus repeated.
+fn fleet(n: usize, salt: &str) -> Vec<u8> {
+    let rules = [
+        ("Suspicious Execution via WMI", "high", "T1047"),
+        ("PsExec lateral movement", "high", "T1021.002"),
+        ("Encoded PowerShell", "medium", "T1059.001"),
+        ("Net user discovery", "low", "T1087.001"),
+        ("Scheduled task created", "medium", "T1053.005"),
+    ];
+    let mut out = Vec::new();
+    for i in 0..n {
+        let (name, severity, technique) = rules[i % rules.len()];
+        let doc = serde_json::json!({
+            "@timestamp": format!("2026-11-{:02}T{:02}:{:02}:{:02}Z", 1 + i / 86_400 % 28, i / 3600 % 24, i / 60 % 60, i % 60),
+            "event.kind": "signal",
+            "kibana.alert.rule.name": name,
+            "kibana.alert.severity": severity,
+            "kibana.alert.rule.threat": [{"technique": [{"id": technique}]}],
+            "host.name": format!("WS-{:04}", (i * 7919) % 300),
+            "user.name": format!("user{:03}", (i * 104_729) % 800),
+            "process.command_line": format!("cmd.exe /c net user x{i}{salt} /add"),
+        });
+        out.extend(serde_json::to_vec(&doc).unwrap());
+        out.push(b'\n');
+    }
+    out
+}
+
+/// A data directory holding [`GROWN`] alerts, made once per bench run.
+fn grown_store() -> &'static tempfile::TempDir {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(dir.path(), Config::default()).unwrap();
+        engine.triage(&fleet(GROWN, "-before"), "grown", None, &mut |_| {}).unwrap();
+        dir
+    })
+}
+
+/// The user's path once the store is no longer new: the same on-disk
+/// pipeline, 2,000 new alerts into a copy of a store already holding
+/// [`GROWN`] (incidents, queue, audit log and all). Compare with
+/// [`pipeline_on_disk_fresh_fleet`]: per-alert work that grows with the
+/// store (once, every open incident's alerts recounted on every batch)
+/// shows as the ratio between the two.
+#[divan::bench(sample_count = 10)]
+fn pipeline_on_disk_grown(b: Bencher) {
+    let input = fleet(2_000, "-new");
+    let template = grown_store();
+    b.counter(ItemsCount::new(2_000usize))
+        .with_inputs(|| {
+            let dir = tempfile::tempdir().unwrap();
+            for e in std::fs::read_dir(template.path()).unwrap() {
+                let e = e.unwrap();
+                if e.file_type().unwrap().is_file() {
+                    std::fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
+                }
+            }
+            for sub in ["keys", "checkpoints"] {
+                let from = template.path().join(sub);
+                if from.is_dir() {
+                    std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+                    for e in std::fs::read_dir(from).unwrap() {
+                        let e = e.unwrap();
+                        std::fs::copy(e.path(), dir.path().join(sub).join(e.file_name())).unwrap();
+                    }
+                }
+            }
+            let engine = Engine::open(dir.path(), Config::default()).unwrap();
+            (dir, engine)
+        })
+        .bench_local_values(|(dir, engine)| {
+            let s = engine.triage(&input, "bench", None, &mut |_| {}).unwrap();
+            assert_eq!(s.stored, 2_000);
+            (dir, engine)
+        });
+}
+
+/// The same 2,000 alerts into a new store: the baseline for
+/// [`pipeline_on_disk_grown`].
+#[divan::bench(sample_count = 10)]
+fn pipeline_on_disk_fresh_fleet(b: Bencher) {
+    let input = fleet(2_000, "-new");
+    b.counter(ItemsCount::new(2_000usize))
+        .with_inputs(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let engine = Engine::open(dir.path(), Config::default()).unwrap();
+            (dir, engine)
+        })
+        .bench_local_values(|(dir, engine)| {
+            let s = engine.triage(&input, "bench", None, &mut |_| {}).unwrap();
+            assert_eq!(s.stored, 2_000);
+            (dir, engine)
+        });
+}
+
 /// Baseline for ingest: serde_json parsing the same bytes into values and
 /// nothing else. Ingest's cost over this is flattening, detection, limits
 /// and fingerprinting.

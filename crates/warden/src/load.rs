@@ -53,7 +53,7 @@ pub struct Args {
 
 /// One request as the soak samples see it.
 #[derive(Clone, Copy)]
-struct Done {
+pub(crate) struct Done {
     latency_ms: f64,
     accepted: u64,
     failed: bool,
@@ -113,20 +113,17 @@ struct Percentiles {
 }
 
 #[derive(Default)]
-struct Tally {
+pub(crate) struct Tally {
     latencies: Vec<Duration>,
     accepted: u64,
     rejected: u64,
-    failures: std::collections::BTreeMap<String, u64>,
+    pub(crate) failures: std::collections::BTreeMap<String, u64>,
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(
-        args.batch > 0 && args.connections > 0 && args.seconds > 0,
-        "batch, connections and seconds must be positive"
-    );
+/// The JSON objects of NDJSON or JSON files, to send round-robin.
+pub(crate) fn read_alerts(files: &[PathBuf]) -> anyhow::Result<Vec<serde_json::Map<String, serde_json::Value>>> {
     let mut alerts: Vec<serde_json::Map<String, serde_json::Value>> = Vec::new();
-    for f in &args.files {
+    for f in files {
         let text = std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
         let docs: Vec<serde_json::Value> = match serde_json::from_str::<serde_json::Value>(&text) {
             Ok(serde_json::Value::Array(items)) => items,
@@ -158,6 +155,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     anyhow::ensure!(!alerts.is_empty(), "the files hold no JSON objects to send");
+    Ok(alerts)
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        args.batch > 0 && args.connections > 0 && args.seconds > 0,
+        "batch, connections and seconds must be positive"
+    );
+    let alerts = read_alerts(&args.files)?;
     let alerts = Arc::new(alerts);
     let url = format!("{}/api/v1/alerts", args.url.trim_end_matches('/'));
     // Sequence numbers start from the clock, so a second run sends new alerts
@@ -172,7 +178,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let (alerts, url, seq, stop, token, batch, log) =
                 (alerts.clone(), url.clone(), seq.clone(), stop.clone(), args.token.clone(), args.batch, log.clone());
             let sampled = args.sample.is_some().then_some(log);
-            std::thread::spawn(move || worker(&alerts, &url, &token, batch, &seq, &stop, sampled))
+            std::thread::spawn(move || worker(&alerts, &url, &token, batch, &seq, &stop, sampled, None))
         })
         .collect();
     let bar = indicatif::ProgressBar::new(args.seconds).with_style(
@@ -293,7 +299,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn worker(
+/// Acknowledged alerts: (the `warden_load_seq` sent, the alert id the server answered).
+pub(crate) type Acked = Mutex<Vec<(u64, String)>>;
+
+/// Posts batches until `stop`; with `acked`, records every alert the server
+/// acknowledged as committed.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn worker(
     alerts: &[serde_json::Map<String, serde_json::Value>],
     url: &str,
     token: &str,
@@ -301,6 +313,7 @@ fn worker(
     seq: &AtomicU64,
     stop: &AtomicBool,
     sampled: Option<Arc<Mutex<Vec<Done>>>>,
+    acked: Option<&Acked>,
 ) -> Tally {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(30)))
@@ -312,8 +325,10 @@ fn worker(
     let mut body = Vec::new();
     while !stop.load(Ordering::Relaxed) {
         body.clear();
+        let mut seqs = Vec::with_capacity(batch);
         for _ in 0..batch {
             let n = seq.fetch_add(1, Ordering::Relaxed);
+            seqs.push(n);
             let mut a = alerts[n as usize % alerts.len()].clone();
             a.insert("warden_load_seq".into(), n.into());
             // Serialising a Map into a Vec cannot fail.
@@ -331,6 +346,25 @@ fn worker(
             Ok(mut resp) => {
                 let status = resp.status().as_u16();
                 let text = resp.body_mut().read_to_string().unwrap_or_default();
+                if let Some(acked) = acked
+                    && (status == 200 || status == 503)
+                {
+                    // Committed, in input order, whether or not the request completed.
+                    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                    let mut ids = v["alert_ids"].as_array().into_iter().flatten().filter_map(|i| i.as_str());
+                    let rejected: Vec<u64> =
+                        v["rejected"].as_array().into_iter().flatten().filter_map(|r| r["index"].as_u64()).collect();
+                    let processed = v["processed"].as_u64().unwrap_or(0) as usize;
+                    let mut got = acked.lock().unwrap_or_else(|p| p.into_inner());
+                    for (i, n) in seqs.iter().enumerate().take(processed) {
+                        if rejected.contains(&(i as u64)) {
+                            continue;
+                        }
+                        if let Some(id) = ids.next() {
+                            got.push((*n, id.to_owned()));
+                        }
+                    }
+                }
                 if status == 200 {
                     let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
                     accepted = v["accepted"].as_u64().unwrap_or(0);

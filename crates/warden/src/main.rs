@@ -5,6 +5,7 @@
 //! engine reports; every decision is made below it.
 
 mod api;
+mod crash;
 mod dev;
 mod httpmetrics;
 mod injection;
@@ -237,6 +238,9 @@ enum DevCommand {
     TestLlm(dev::Args),
     /// A load generator for POST /api/v1/alerts: alerts/s, latency percentiles, server memory.
     Load(load::Args),
+    /// The crash test: kill `warden serve` (SIGKILL) at random moments under load, round after
+    /// round, then check that every acknowledged alert is stored once and the audit log verifies.
+    Crash(crash::Args),
     /// Write the labelled PII corpus (fixed seed) as JSON lines, for scoring other tools on it.
     PiiCorpus(pii::Args),
     /// Warden's per-kind recall and precision on the PII corpus, and lines/s recognising and tokenising.
@@ -480,6 +484,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Dev(DevCommand::TestLlm(args)) => dev::test_llm(args),
         Command::Dev(DevCommand::Load(args)) => load::run(args),
+        Command::Dev(DevCommand::Crash(args)) => crash::run(args, &cli.data, cli.config.as_deref()),
         Command::Dev(DevCommand::PiiCorpus(args)) => pii::corpus(args),
         Command::Dev(DevCommand::PiiScore(args)) => pii::score(args),
         Command::Dev(DevCommand::InjectionScore(args)) => injection::score(args),
