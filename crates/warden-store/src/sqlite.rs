@@ -285,6 +285,61 @@ mod incidents;
 /// WAL lets readers in other processes proceed meanwhile.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// Copies the write-ahead log into the database on its own connection
+    /// and thread (file stores only).
+    checkpointer: Option<Checkpointer>,
+}
+
+/// SQLite copies its write-ahead log back into the database file every so
+/// often; done inside a commit, that copy is a pause of tens of milliseconds
+/// for whoever commits then (an HTTP request's p99). Here a thread with its
+/// own connection runs passive checkpoints (they never block a writer or a
+/// reader) every [`CHECKPOINT_EVERY`], and the writer's own automatic
+/// checkpoint is only a backstop for a log that grows past
+/// [`WAL_BACKSTOP_PAGES`] (a long reader holding the checkpoint back).
+struct Checkpointer {
+    stop: std::sync::Arc<(Mutex<bool>, std::sync::Condvar)>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+const WAL_BACKSTOP_PAGES: i64 = 50_000;
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_millis(100))?;
+        let stop = std::sync::Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                let (lock, wake) = &*flag;
+                let mut stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
+                while !*stopped {
+                    let (s, _) = wake.wait_timeout(stopped, CHECKPOINT_EVERY).unwrap_or_else(|p| p.into_inner());
+                    stopped = s;
+                    if *stopped {
+                        break;
+                    }
+                    // Busy or not, the next round tries again; the backstop bounds the log.
+                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                }
+            })
+            .map_err(|e| StoreError::Open { path: path.display().to_string(), reason: e.to_string() })?;
+        Ok(Checkpointer { stop, thread: Some(thread) })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        let (lock, wake) = &*self.stop;
+        *lock.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        wake.notify_all();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl SqliteStore {
@@ -334,7 +389,10 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let conn = Connection::open(path)
             .map_err(|e| StoreError::Open { path: path.display().to_string(), reason: e.to_string() })?;
-        Self::init(conn)
+        let mut store = Self::init(conn)?;
+        store.lock().pragma_update(None, "wal_autocheckpoint", WAL_BACKSTOP_PAGES)?;
+        store.checkpointer = Some(Checkpointer::start(path)?);
+        Ok(store)
     }
 
     /// An in-memory store, for tests and benchmarks.
@@ -349,11 +407,10 @@ impl SqliteStore {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         // A batch touches a dozen indexes keyed by hashes (random order): a
         // page cache of 64 MiB, rather than SQLite's 2 MiB, keeps their inner
-        // pages in memory once the store outgrows the default, and a WAL of
-        // about 40 MiB between checkpoints writes each hot page back once
-        // rather than every 4 MiB. Memory, not durability: FULL stays.
+        // pages in memory once the store outgrows the default. Memory, not
+        // durability: FULL stays. (File stores checkpoint the log on their
+        // own thread: see `Checkpointer`.)
         conn.pragma_update(None, "cache_size", -65536)?;
-        conn.pragma_update(None, "wal_autocheckpoint", 10000)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > MIGRATIONS.len() {
@@ -368,7 +425,7 @@ impl SqliteStore {
             tx.pragma_update(None, "user_version", i + 1)?;
             tx.commit()?;
         }
-        Ok(SqliteStore { conn: Mutex::new(conn) })
+        Ok(SqliteStore { conn: Mutex::new(conn), checkpointer: None })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {

@@ -159,3 +159,28 @@ fn the_trees_leaves_are_the_verifiers_and_an_edited_entry_is_named() {
     let err = s.audit_leaves(4, 10).unwrap_err().to_string();
     assert!(err.contains("audit entry 4"), "{err}");
 }
+
+/// The write-ahead log is copied into the database by the store's own
+/// checkpoint thread, not inside a writer's commit: shortly after a write the
+/// database file holds it, although the writer's automatic checkpoint (a
+/// backstop far above this much data) never ran.
+#[test]
+fn the_write_ahead_log_is_checkpointed_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let before = std::fs::metadata(&path).unwrap().len();
+    let big = "x".repeat(4000);
+    for _ in 0..20 {
+        store.append_audit((0..10).map(|_| record(serde_json::json!({"text": big}))).collect(), "cfg-1").unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::fs::metadata(&path).unwrap().len() < before + 500_000 {
+        assert!(std::time::Instant::now() < deadline, "nothing was checkpointed within 20 s");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // And the store is whole after the copy.
+    drop(store);
+    let store = SqliteStore::open(&path).unwrap();
+    warden_audit::verify_log(store.audit_log(1, usize::MAX >> 1).unwrap(), &[], &[], None).unwrap();
+}
