@@ -25,7 +25,7 @@ use warden_core::{AuditEntry, AuditRecord};
 
 pub use merkle::{Frontier, Hash};
 pub use note::{Checkpoint, NoteError, NoteSigner, NoteVerifier};
-pub use verify::{LogItem, Report, VerifyError, check_entry, verify_log};
+pub use verify::{LogItem, Report, Sealed, VerifyError, check_entry, check_sealed, verify_log};
 
 /// Version of the canonical entry format; part of every hashed entry.
 ///

@@ -20,11 +20,69 @@ pub fn check_entry(e: &AuditEntry) -> Result<Hash, String> {
     Ok(leaf_hash(&bytes))
 }
 
+/// An entry as the log stores it, checked from its bytes alone: the
+/// verifier needs their hash, position and predecessor, not a decoded
+/// payload.
+#[derive(Clone, Debug)]
+pub struct Sealed {
+    pub seq: u64,
+    /// The row's own columns, which must say what the bytes say.
+    pub action: String,
+    pub object: String,
+    pub prev_hash: String,
+    pub hash: String,
+    /// The canonical bytes the hash covers (format 2 and later).
+    pub canonical: Vec<u8>,
+}
+
+/// The parts of an entry's canonical bytes that verification compares; the
+/// rest is parsed (the bytes must be a whole entry) but not kept.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Head<'a> {
+    v: u32,
+    seq: u64,
+    #[allow(dead_code)]
+    at: jiff::Timestamp,
+    #[allow(dead_code)]
+    actor: warden_core::Actor,
+    #[serde(borrow)]
+    action: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    object: std::borrow::Cow<'a, str>,
+    #[allow(dead_code)]
+    payload: serde::de::IgnoredAny,
+    #[allow(dead_code)]
+    policy: serde::de::IgnoredAny,
+    #[serde(borrow)]
+    prev: std::borrow::Cow<'a, str>,
+}
+
+/// Checks a stored entry against its hash and its row, and returns its
+/// Merkle leaf hash: what [`check_entry`] does for a decoded entry, without
+/// decoding its payload.
+pub fn check_sealed(s: &Sealed) -> Result<Hash, String> {
+    if chain_hash(&s.canonical) != s.hash {
+        return Err("its content does not match its hash (the entry was altered)".into());
+    }
+    let h: Head<'_> =
+        serde_json::from_slice(&s.canonical).map_err(|e| format!("its stored bytes are not a canonical entry: {e}"))?;
+    if h.v < 2 {
+        return Err(format!("its stored bytes claim format {}, which did not store bytes", h.v));
+    }
+    if h.seq != s.seq || h.prev != s.prev_hash || h.action != s.action || h.object != s.object {
+        return Err("its columns differ from the bytes its hash covers (the row was altered)".into());
+    }
+    Ok(leaf_hash(&s.canonical))
+}
+
 /// One position of the log as the verifier sees it.
 #[derive(Clone, Debug)]
 pub enum LogItem {
     /// An entry with its content: its hashes are recomputed.
     Full(AuditEntry),
+    /// An entry as stored, checked from its bytes ([`check_sealed`]).
+    Sealed(Sealed),
     /// An entry whose content was purged after its retention period: only
     /// its hashes remain, and they are checked against the chain and the
     /// signed checkpoints.
@@ -32,9 +90,10 @@ pub enum LogItem {
 }
 
 impl LogItem {
-    fn seq(&self) -> u64 {
+    pub fn seq(&self) -> u64 {
         match self {
             LogItem::Full(e) => e.seq,
+            LogItem::Sealed(s) => s.seq,
             LogItem::Pruned { seq, .. } => *seq,
         }
     }
@@ -134,6 +193,10 @@ pub fn verify_log(
             LogItem::Full(e) => {
                 let leaf = check_entry(&e).map_err(|what| err(Some(seq), what))?;
                 (e.prev_hash, e.hash, leaf)
+            }
+            LogItem::Sealed(s) => {
+                let leaf = check_sealed(&s).map_err(|what| err(Some(seq), what))?;
+                (s.prev_hash, s.hash, leaf)
             }
             LogItem::Pruned { prev_hash, hash, leaf, .. } => {
                 pruned += 1;

@@ -401,14 +401,10 @@ impl Engine {
                 if failure.borrow().is_some() {
                     return None;
                 }
-                match store.audit_log(next, PAGE) {
+                match store.audit_log_sealed(next, PAGE) {
                     Ok(p) if p.is_empty() => return None,
                     Ok(p) => {
-                        next = match p.last() {
-                            Some(LogItem::Full(e)) => e.seq + 1,
-                            Some(LogItem::Pruned { seq, .. }) => seq + 1,
-                            None => next,
-                        };
+                        next = p.last().map_or(next, |i| i.seq() + 1);
                         page = p.into_iter();
                     }
                     Err(e) => {
@@ -441,6 +437,11 @@ impl Engine {
                     LogItem::Full(e) => {
                         leaves.push(merkle::leaf_hash(&entry_bytes(&e)));
                         entries.push(Some(e));
+                    }
+                    LogItem::Sealed(e) => {
+                        // Not what `audit_log` answers, but whole all the same.
+                        leaves.push(merkle::leaf_hash(&e.canonical));
+                        entries.push(None);
                     }
                     LogItem::Pruned { leaf, .. } => {
                         leaves.push(leaf);

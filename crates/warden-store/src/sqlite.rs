@@ -810,6 +810,49 @@ impl AuditStore for SqliteStore {
         Ok(crate::shared::merge_log(full, pruned, limit))
     }
 
+    fn audit_log_sealed(&self, from: u64, limit: usize) -> Result<Vec<LogItem>, StoreError> {
+        type Row = (u64, String, String, String, String, String, Option<Vec<u8>>);
+        let rows: Vec<Row> = {
+            let conn = self.lock();
+            // Purged positions, or entries of format 1 (no stored bytes), take the decoding path.
+            let pruned: bool = conn
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM audit_pruned WHERE seq >= ?1)")?
+                .query_row([from], |r| r.get(0))?;
+            if pruned {
+                drop(conn);
+                return AuditStore::audit_log(self, from, limit);
+            }
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, action, object, payload, prev_hash, hash, canonical FROM audit_log
+                 WHERE seq >= ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![from, limit as i64], |r| {
+                let bytes = match r.get_ref(6)? {
+                    rusqlite::types::ValueRef::Blob(b) | rusqlite::types::ValueRef::Text(b) => Some(b.to_vec()),
+                    _ => None,
+                };
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, bytes))
+            })?;
+            rows.collect::<Result<_, _>>()?
+        };
+        if rows.iter().any(|r| r.6.is_none()) {
+            return AuditStore::audit_log(self, from, limit);
+        }
+        rows.into_iter()
+            .map(|(seq, action, object, payload, prev_hash, hash, canonical)| {
+                if !payload.is_empty() {
+                    // Format 2 keeps the payload only in the hashed bytes.
+                    return Err(StoreError::CorruptAudit {
+                        seq,
+                        what: "its columns differ from the bytes its hash covers (the row was altered)".into(),
+                    });
+                }
+                let canonical = canonical.expect("checked above");
+                Ok(LogItem::Sealed(warden_audit::Sealed { seq, action, object, prev_hash, hash, canonical }))
+            })
+            .collect()
+    }
+
     fn audit_leaves(&self, from: u64, limit: usize) -> Result<Vec<crate::Leaf>, StoreError> {
         let rows: Vec<(u64, String, String, Option<Vec<u8>>)> = {
             let conn = self.lock();

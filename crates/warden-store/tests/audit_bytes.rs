@@ -51,9 +51,45 @@ fn an_entry_whose_bytes_or_columns_are_edited_is_named() {
     let s = SqliteStore::open(&path).unwrap();
     let e = warden_audit::verify_log(s.audit_log(1, 10).unwrap(), &[], &[], None).unwrap_err();
     assert_eq!(e.seq, Some(2), "{e}");
+    // The verifier's own reading (bytes, hash and row, no payload decoded) names it too.
+    let sealed = s.audit_log_sealed(1, 10).unwrap();
+    assert!(sealed.iter().all(|i| matches!(i, warden_audit::LogItem::Sealed(_))));
+    let e = warden_audit::verify_log(sealed, &[], &[], None).unwrap_err();
+    assert_eq!((e.seq, e.what.contains("does not match its hash")), (Some(2), true), "{e}");
     conn.execute("UPDATE audit_log SET object = 'other' WHERE seq = 3", []).unwrap();
     let err = s.audit_log(1, 10).unwrap_err().to_string();
     assert!(err.contains("audit entry 3"), "{err}");
+    // Put entry 2 back; the edited column of entry 3 is still found from the bytes.
+    conn.execute("UPDATE audit_log SET canonical = replace(canonical, '\"i\":7', '\"i\":1') WHERE seq = 2", [])
+        .unwrap();
+    let e = warden_audit::verify_log(s.audit_log_sealed(1, 10).unwrap(), &[], &[], None).unwrap_err();
+    assert_eq!((e.seq, e.what.contains("columns differ")), (Some(3), true), "{e}");
+    // A payload column filled in beside the bytes is refused by the store.
+    conn.execute(
+        "UPDATE audit_log SET object = (SELECT object FROM audit_log WHERE seq = 1), payload = '{}' WHERE seq = 3",
+        [],
+    )
+    .unwrap();
+    let err = s.audit_log_sealed(1, 10).unwrap_err().to_string();
+    assert!(err.contains("audit entry 3"), "{err}");
+}
+
+/// Reading the log for verification without decoding payloads gives the
+/// same report as decoding every entry.
+#[test]
+fn the_sealed_reading_verifies_exactly_as_the_decoded_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(&dir.path().join("w.db")).unwrap();
+    let payloads = [
+        serde_json::json!({"confidence": 0.9039999999999999, "n": 18446744073709551615u64}),
+        serde_json::json!({"text": "quote \" backslash \\ tab \t nul \u{0} emoji 🦀 and \u{202e}"}),
+        serde_json::json!({"nested": {"a": [1, 2, {"b": null}]}}),
+    ];
+    s.append_audit(payloads.iter().cloned().map(record).collect(), "p").unwrap();
+    let decoded = warden_audit::verify_log(s.audit_log(1, 10).unwrap(), &[], &[], None).unwrap();
+    let sealed = warden_audit::verify_log(s.audit_log_sealed(1, 10).unwrap(), &[], &[], None).unwrap();
+    assert_eq!(decoded, sealed);
+    assert_eq!(sealed.entries, 3);
 }
 
 #[test]
