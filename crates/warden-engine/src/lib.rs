@@ -609,6 +609,9 @@ impl Engine {
         summary: &mut Summary,
         on_event: &mut dyn FnMut(Event),
     ) -> Result<(), EngineError> {
+        // What depends on each alert alone is done before taking the write
+        // lock, on every core, so concurrent requests overlap there.
+        let mut ahead = self.prepare_ahead(&items)?.into_iter();
         let _guard = self.write.lock().unwrap_or_else(|p| p.into_inner());
         let fingerprints: Vec<_> = items
             .iter()
@@ -670,6 +673,7 @@ impl Engine {
         let mut pending = Vec::with_capacity(items.len());
         let mut work = Vec::with_capacity(items.len());
         for item in items {
+            let early = ahead.next().flatten();
             match item {
                 Parsed::Alert(alert) => {
                     let existing = known.get(&alert.fingerprint).cloned();
@@ -714,7 +718,7 @@ impl Engine {
                         telemetry: warden_ingest::is_telemetry(alert.format, &alert.fields),
                     };
                     pending.push(Pending::Work);
-                    work.push((alert, wf, ctx));
+                    work.push((alert, wf, ctx, early));
                 }
                 Parsed::Rejected(d) => reject(&mut batch, &mut pending, d.origin, d.reason, d.raw),
             }
@@ -786,71 +790,84 @@ impl Engine {
         Ok(())
     }
 
-    /// Runs each new alert of a batch through the pipeline, in order. What
-    /// depends on the alert alone ([`Engine::prepare`]) is shared among the
-    /// machine's cores; the rest runs in input order, so the result is the
-    /// same however many cores there are. A panic costs only its alert: it
-    /// comes back as the alert's origin, the reason and its fields, for the
-    /// dead-letter store.
+    /// [`Engine::prepare`] for every alert of a batch that is not stored
+    /// already (as far as the store says before the write lock) and not a
+    /// repeat within the batch, on a copy, shared among the cores
+    /// (`pipeline.threads`); one slot per item. An alert whose preparation
+    /// panicked gets none, and is prepared again (and dead-lettered) in turn.
+    fn prepare_ahead(&self, items: &[Parsed]) -> Result<Vec<Option<Prepared>>, EngineError> {
+        let fingerprints: Vec<_> = items
+            .iter()
+            .filter_map(|p| match p {
+                Parsed::Alert(a) => Some(&a.fingerprint),
+                Parsed::Rejected(_) => None,
+            })
+            .collect();
+        let known = self.store.known(&fingerprints)?;
+        let mut seen = HashSet::new();
+        let wanted: Vec<Option<&Alert>> = items
+            .iter()
+            .map(|p| match p {
+                Parsed::Alert(a) if !known.contains_key(&a.fingerprint) && seen.insert(&a.fingerprint) => Some(&**a),
+                _ => None,
+            })
+            .collect();
+        let one = |a: Option<&Alert>| {
+            let a = a?;
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.prepare(a.clone()))).ok()
+        };
+        let cores = match self.config.pipeline.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let threads = cores.min(wanted.iter().flatten().count() / PER_THREAD);
+        if threads < 2 {
+            return Ok(wanted.into_iter().map(one).collect());
+        }
+        // Contiguous shares, so the slots join back in order.
+        let share = wanted.len().div_ceil(threads);
+        Ok(std::thread::scope(|scope| {
+            let handles: Vec<_> =
+                wanted.chunks(share).map(|s| scope.spawn(|| s.iter().copied().map(&one).collect::<Vec<_>>())).collect();
+            handles.into_iter().flat_map(|h| h.join().expect("panics are caught per alert")).collect()
+        }))
+    }
+
+    /// Runs each new alert of a batch through the rest of the pipeline, in
+    /// input order (the local analyzer remembers recent events per host, so
+    /// the result must not depend on the core count), from what
+    /// [`Engine::prepare_ahead`] made of it (or preparing it now). A panic
+    /// costs only its alert: it comes back as the alert's origin, the reason
+    /// and its fields, for the dead-letter store.
+    #[allow(clippy::type_complexity)]
     fn process_all(
         &self,
-        work: Vec<(Box<Alert>, &workflow::Workflow, warden_govern::RouteContext)>,
+        work: Vec<(Box<Alert>, &workflow::Workflow, warden_govern::RouteContext, Option<Prepared>)>,
         calibrations: &BTreeMap<String, (String, warden_analyze::calibration::CalibrationMap)>,
         examples: &std::sync::OnceLock<Vec<FewShot>>,
         precedents: &std::sync::OnceLock<calls::Precedents>,
     ) -> Vec<Result<Triaged, Failed>> {
-        fn guarded<T>(origin: &Origin, fields: &dyn Fn() -> Vec<u8>, f: impl FnOnce() -> T) -> Result<T, Failed> {
+        fn guarded<T>(alert: &Alert, f: impl FnOnce() -> T) -> Result<T, Failed> {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|panic| {
                 let what = panic
                     .downcast_ref::<&str>()
                     .map(|s| (*s).to_owned())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "unknown failure".into());
-                (origin.clone(), format!("internal error while processing this alert: {what}"), fields())
+                (
+                    alert.origin.clone(),
+                    format!("internal error while processing this alert: {what}"),
+                    serde_json::to_vec(&alert.fields).unwrap_or_default(),
+                )
             })
         }
-        let prepare = |alert: Box<Alert>| {
-            let origin = alert.origin.clone();
-            let raw = serde_json::to_vec(&alert.fields).unwrap_or_default();
-            let prepared = guarded(&origin, &|| raw.clone(), || self.prepare(*alert));
-            (origin, raw, prepared)
-        };
-        let (alerts, rest): (Vec<_>, Vec<_>) = work.into_iter().map(|(a, wf, ctx)| (a, (wf, ctx))).unzip();
-        let cores = match self.config.pipeline.threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        };
-        let threads = cores.min(alerts.len() / PER_THREAD);
-        let prepared: Vec<_> = if threads < 2 {
-            alerts.into_iter().map(prepare).collect()
-        } else {
-            // Contiguous shares, so the outcomes join back in order.
-            let share = alerts.len().div_ceil(threads);
-            let mut shares = Vec::with_capacity(threads);
-            let mut left = alerts.into_iter();
-            loop {
-                let s: Vec<_> = left.by_ref().take(share).collect();
-                if s.is_empty() {
-                    break;
-                }
-                shares.push(s);
-            }
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = shares
-                    .into_iter()
-                    .map(|s| scope.spawn(|| s.into_iter().map(&prepare).collect::<Vec<_>>()))
-                    .collect();
-                handles.into_iter().flat_map(|h| h.join().expect("panics are caught per alert")).collect()
-            })
-        };
-        prepared
-            .into_iter()
-            .zip(rest)
-            .map(|((origin, raw, prepared), (wf, ctx))| {
-                let prepared = prepared?;
-                guarded(&origin, &|| raw.clone(), || {
-                    self.process(prepared, wf, &ctx, calibrations, examples, precedents)
-                })
+        work.into_iter()
+            .map(|(alert, wf, ctx, early)| {
+                let prepared = match early {
+                    Some(p) => p,
+                    None => guarded(&alert, || self.prepare((*alert).clone()))?,
+                };
+                guarded(&alert, || self.process(prepared, wf, &ctx, calibrations, examples, precedents))
             })
             .collect()
     }
