@@ -183,3 +183,27 @@ fn pruned_entries_keep_the_log_verifiable() {
     }
     assert!(verify_log(pruned, &[cp], &[signer.verifier()], None).is_err());
 }
+
+/// Entries are checked many at a time across the cores; the failure reported
+/// is still the first in log order, whichever core found which.
+#[test]
+fn in_a_long_log_the_first_bad_entry_in_order_is_named() {
+    let entries = log(20_000);
+    let mut bad = items(&entries);
+    // A later entry edited, an earlier one removed: the removal comes first.
+    if let LogItem::Full(e) = &mut bad[15_000] {
+        e.record.payload = serde_json::json!({"edited": true});
+    }
+    bad.remove(9_000);
+    let e = verify_log(bad.clone(), &[], &[], None).unwrap_err();
+    assert_eq!(e.seq, Some(9_001), "{e}");
+    assert!(e.what.contains("missing"), "{e}");
+    // Without the removal, the edit is named.
+    let mut edited = items(&entries);
+    if let LogItem::Full(e) = &mut edited[15_000] {
+        e.record.payload = serde_json::json!({"edited": true});
+    }
+    let e = verify_log(edited, &[], &[], None).unwrap_err();
+    assert_eq!(e.seq, Some(15_001), "{e}");
+    assert_eq!(verify_log(items(&entries), &[], &[], None).unwrap().entries, 20_000);
+}
