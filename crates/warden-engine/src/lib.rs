@@ -613,14 +613,7 @@ impl Engine {
         // lock, on every core, so concurrent requests overlap there.
         let mut ahead = self.prepare_ahead(&items)?.into_iter();
         let _guard = self.write.lock().unwrap_or_else(|p| p.into_inner());
-        let fingerprints: Vec<_> = items
-            .iter()
-            .filter_map(|p| match p {
-                Parsed::Alert(a) => Some(&a.fingerprint),
-                Parsed::Rejected(_) => None,
-            })
-            .collect();
-        let known = self.store.known(&fingerprints)?;
+        let known = self.known(&items)?;
         // Workflow state is read once per batch: burn-in, stop switches.
         let switches = self.store.switches()?;
         let global_stop = switches.iter().any(|s| s.scope == actions::GLOBAL && s.engaged);
@@ -790,12 +783,8 @@ impl Engine {
         Ok(())
     }
 
-    /// [`Engine::prepare`] for every alert of a batch that is not stored
-    /// already (as far as the store says before the write lock) and not a
-    /// repeat within the batch, on a copy, shared among the cores
-    /// (`pipeline.threads`); one slot per item. An alert whose preparation
-    /// panicked gets none, and is prepared again (and dead-lettered) in turn.
-    fn prepare_ahead(&self, items: &[Parsed]) -> Result<Vec<Option<Prepared>>, EngineError> {
+    /// The batch's alerts the store holds already, by fingerprint.
+    fn known(&self, items: &[Parsed]) -> Result<BTreeMap<warden_core::Fingerprint, AlertId>, EngineError> {
         let fingerprints: Vec<_> = items
             .iter()
             .filter_map(|p| match p {
@@ -803,7 +792,16 @@ impl Engine {
                 Parsed::Rejected(_) => None,
             })
             .collect();
-        let known = self.store.known(&fingerprints)?;
+        Ok(self.store.known(&fingerprints)?)
+    }
+
+    /// [`Engine::prepare`] for every alert of a batch that is not stored
+    /// already (as far as the store says before the write lock) and not a
+    /// repeat within the batch, on a copy, shared among the cores
+    /// (`pipeline.threads`); one slot per item. An alert whose preparation
+    /// panicked gets none, and is prepared again (and dead-lettered) in turn.
+    fn prepare_ahead(&self, items: &[Parsed]) -> Result<Vec<Option<Prepared>>, EngineError> {
+        let known = self.known(items)?;
         let mut seen = HashSet::new();
         let wanted: Vec<Option<&Alert>> = items
             .iter()
