@@ -53,7 +53,7 @@ impl Engine {
         local: &Assessment,
         injected: bool,
         ctx: &warden_govern::RouteContext,
-        pool: &std::sync::OnceLock<Precedents>,
+        pool: &std::cell::OnceCell<Precedents>,
     ) -> Option<(String, u32)> {
         let n = self.config().govern.precedent_confirmations;
         if n == 0 || injected || local.confidence.get() < ctx.confidence_threshold {

@@ -630,9 +630,9 @@ impl Engine {
             }
         }
         // Analyst-decided alerts for few-shot prompts, loaded once per batch if a provider wants them.
-        let examples: std::sync::OnceLock<Vec<FewShot>> = std::sync::OnceLock::new();
+        let examples: std::cell::OnceCell<Vec<FewShot>> = std::cell::OnceCell::new();
         // Analysts' verdicts per detection, loaded once per batch if precedents are on.
-        let precedents: std::sync::OnceLock<calls::Precedents> = std::sync::OnceLock::new();
+        let precedents: std::cell::OnceCell<calls::Precedents> = std::cell::OnceCell::new();
         let mut seen = HashSet::new();
         let mut batch = Batch { policy: self.policy_version.clone(), ..Batch::default() };
         // What to report once the batch is durable, in input order.
@@ -842,8 +842,8 @@ impl Engine {
         &self,
         work: Vec<(Box<Alert>, &workflow::Workflow, warden_govern::RouteContext, Option<Prepared>)>,
         calibrations: &BTreeMap<String, (String, warden_analyze::calibration::CalibrationMap)>,
-        examples: &std::sync::OnceLock<Vec<FewShot>>,
-        precedents: &std::sync::OnceLock<calls::Precedents>,
+        examples: &std::cell::OnceCell<Vec<FewShot>>,
+        precedents: &std::cell::OnceCell<calls::Precedents>,
     ) -> Vec<Result<Triaged, Failed>> {
         fn guarded<T>(alert: &Alert, f: impl FnOnce() -> T) -> Result<T, Failed> {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|panic| {
@@ -964,15 +964,14 @@ impl Engine {
     /// protect → analyze → validate → govern for one new alert, from what
     /// [`Engine::prepare`] made of it. The local analyzer remembers recent
     /// events per host, so alerts go through here one at a time, in order.
-    #[allow(clippy::too_many_arguments)]
     fn process(
         &self,
         prepared: Prepared,
         wf: &workflow::Workflow,
         ctx: &warden_govern::RouteContext,
         calibrations: &BTreeMap<String, (String, warden_analyze::calibration::CalibrationMap)>,
-        examples: &std::sync::OnceLock<Vec<FewShot>>,
-        precedents: &std::sync::OnceLock<calls::Precedents>,
+        examples: &std::cell::OnceCell<Vec<FewShot>>,
+        precedents: &std::cell::OnceCell<calls::Precedents>,
     ) -> Triaged {
         let Prepared { accepted, injection, protected } = prepared;
         let mut audit = Vec::with_capacity(5);
@@ -1195,7 +1194,7 @@ impl Engine {
         &self,
         alert: &Alert,
         k: usize,
-        pool: &std::sync::OnceLock<Vec<FewShot>>,
+        pool: &std::cell::OnceCell<Vec<FewShot>>,
     ) -> Vec<(Alert, serde_json::Value)> {
         let pool = pool.get_or_init(|| {
             let mut out = Vec::new();
@@ -1338,6 +1337,33 @@ mod tests {
         let dead = engine.store().dead_letters(10).unwrap();
         assert_eq!(dead.len(), 1);
         assert!(String::from_utf8_lossy(&dead[0].raw).contains("boom"));
+        assert!(engine.verify_audit_log(None).unwrap().is_ok());
+    }
+
+    /// The same when the batch is prepared on two cores first: the failing
+    /// alert alone is dead-lettered, the others keep their input order.
+    #[test]
+    fn a_failure_costs_only_its_alert_when_the_batch_is_shared_among_cores() {
+        let config = Config::parse("[pipeline]\nthreads = 2\n", "t", Vec::new()).unwrap();
+        let mut engine = Engine::in_memory(config).unwrap();
+        engine.analyzer = Box::new(Buggy(LocalAnalyzer::new()));
+        let mut input = String::new();
+        for i in 1..=40 {
+            let message = if i == 20 { "boom".to_owned() } else { format!("message {i}") };
+            input.push_str(&serde_json::json!({ "message": message }).to_string());
+            input.push('\n');
+        }
+        let (mut alerts, mut rejected) = (Vec::new(), Vec::new());
+        engine
+            .triage(input.as_bytes(), "t.ndjson", None, &mut |e| match e {
+                Event::Alert(r) => alerts.push(r.origin.to_string()),
+                Event::Rejected(d) => rejected.push(d.origin.to_string()),
+                Event::Progress { .. } => {}
+            })
+            .expect("the run goes on");
+        let expected: Vec<String> = (1..=40).filter(|i| *i != 20).map(|i| format!("t.ndjson:{i}")).collect();
+        assert_eq!(alerts, expected);
+        assert_eq!(rejected, ["t.ndjson:20"]);
         assert!(engine.verify_audit_log(None).unwrap().is_ok());
     }
 }
