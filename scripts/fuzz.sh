@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
     *) targets+=("$1"); shift ;;
   esac
 done
-all=(ocsf ecs eve windows_json json evtx hec sigma llm_output config)
+all=(ocsf ecs eve windows_json json evtx xml syslog cef leef zeek hec sigma llm_output config)
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 
 if ! cargo +nightly --version >/dev/null 2>&1; then

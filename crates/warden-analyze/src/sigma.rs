@@ -554,71 +554,10 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// Sigma field → where Elastic Common Schema and OCSF put the same thing
-/// (OCSF process activity, and the first evidence of a detection finding).
-const TAXONOMY: &[(&str, &[&str])] = &[
-    ("CommandLine", &["process.command_line", "process.cmd_line", "evidences[0].process.cmd_line"]),
-    // Security event 4688 names the new process and its parent differently from Sysmon's event 1.
-    (
-        "Image",
-        &[
-            "Event.EventData.NewProcessName",
-            "process.executable",
-            "process.file.path",
-            "evidences[0].process.file.path",
-        ],
-    ),
-    (
-        "ParentImage",
-        &[
-            "Event.EventData.ParentProcessName",
-            "process.parent.executable",
-            "process.parent_process.file.path",
-            "evidences[0].process.parent_process.file.path",
-        ],
-    ),
-    ("ParentCommandLine", &["process.parent.command_line", "process.parent_process.cmd_line"]),
-    ("OriginalFileName", &["process.pe.original_file_name"]),
-    ("CurrentDirectory", &["process.working_directory"]),
-    ("ProcessId", &["process.pid"]),
-    ("ParentProcessId", &["process.parent.pid", "process.parent_process.pid"]),
-    ("User", &["user.name", "actor.user.name", "process.user.name"]),
-    ("SubjectUserName", &["user.name", "actor.user.name"]),
-    ("TargetUserName", &["user.target.name"]),
-    ("Computer", &["host.name", "device.hostname"]),
-    ("TargetFilename", &["file.path", "file.target_path"]),
-    ("TargetObject", &["registry.path", "reg_key.path", "reg_value.path"]),
-    ("Details", &["registry.data.strings", "reg_value.data"]),
-    ("ImageLoaded", &["dll.path", "module.file.path"]),
-    ("DestinationIp", &["destination.ip", "dst_endpoint.ip"]),
-    ("DestinationPort", &["destination.port", "dst_endpoint.port"]),
-    ("DestinationHostname", &["destination.domain", "dst_endpoint.hostname"]),
-    ("SourceIp", &["source.ip", "src_endpoint.ip"]),
-    ("SourcePort", &["source.port", "src_endpoint.port"]),
-    ("QueryName", &["dns.question.name", "query.hostname"]),
-    ("ScriptBlockText", &["powershell.file.script_block_text"]),
-    ("ServiceName", &["service.name"]),
-    ("EventID", &["Event.System.EventID.#text", "winlog.event_id", "event.code"]),
-    (
-        "Provider_Name",
-        &["Event.System.Provider.#attributes.Name", "winlog.provider_name", "ProviderName", "SourceName"],
-    ),
-];
-
-/// Where Sigma's field names live in Warden's alerts, beyond the name itself.
+/// Where Sigma's field names live in Warden's alerts: the name itself, then
+/// what each format's mapping file (owned by ingest) says.
 fn candidates(field: &str) -> Vec<String> {
-    let mut v = vec![
-        field.to_owned(),
-        format!("Event.EventData.{field}"),
-        format!("Event.System.{field}"),
-        format!("winlog.event_data.{field}"),
-        // `<Data>` elements without names render as `Data.#text` (a string or a list).
-        format!("Event.EventData.{field}.#text"),
-    ];
-    if let Some((_, more)) = TAXONOMY.iter().find(|(f, _)| *f == field) {
-        v.extend(more.iter().map(|s| (*s).to_owned()));
-    }
-    v
+    warden_ingest::mapping::sigma_candidates(field)
 }
 
 /// One event as every rule sees it: its Windows event id and channel, and

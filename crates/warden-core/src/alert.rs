@@ -109,6 +109,14 @@ pub enum Format {
     /// Windows event log records: EVTX files, their JSON rendering, or flat
     /// Winlogbeat/HELK-style JSON.
     Evtx,
+    /// Zeek logs written as JSON (`conn`, `dns`, `http`, `notice`, …).
+    Zeek,
+    /// Syslog lines, RFC 3164 or RFC 5424 (with structured data).
+    Syslog,
+    /// ArcSight Common Event Format, with or without a syslog header.
+    Cef,
+    /// QRadar Log Event Extended Format 1.0 and 2.0.
+    Leef,
     /// Any other JSON object, read through a configurable field map.
     Json,
 }
@@ -118,6 +126,10 @@ named_enum!(Format, "format", {
     Ecs => "ecs",
     Eve => "eve",
     Evtx => "evtx",
+    Zeek => "zeek",
+    Syslog => "syslog",
+    Cef => "cef",
+    Leef => "leef",
     Json => "json",
 });
 

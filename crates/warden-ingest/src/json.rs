@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use serde_json::value::RawValue;
 use warden_core::{Location, Origin};
 
-use crate::{Diagnostic, Options, Parsed, build_alert};
+use crate::{Options, Parsed, build_alert};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Mode {
@@ -55,14 +55,12 @@ impl<'a> JsonStream<'a> {
     }
 
     fn reject(&mut self, line: u64, reason: String, raw: &[u8]) {
-        self.queue.push_back(Parsed::Rejected(Diagnostic { origin: self.origin(line), reason, raw: raw.to_vec() }));
+        self.queue.push_back(crate::rejected_at(&self.file, line, reason, raw));
     }
 
     /// Parses one record's text (an object, or an array of them) starting on `line`.
     fn record(&mut self, raw: &'a [u8], line: u64) {
-        let limits = &self.opts.limits;
-        if raw.len() > limits.max_record_bytes {
-            let reason = format!("record is {} bytes, over the limit of {} bytes", raw.len(), limits.max_record_bytes);
+        if let Some(reason) = crate::over_size(raw.len(), &self.opts.limits) {
             return self.reject(line, reason, raw);
         }
         if let Err(e) = std::str::from_utf8(raw) {

@@ -4,8 +4,9 @@
 //! and yields [`Parsed`] items one at a time: an alert, or a [`Diagnostic`]
 //! carrying the raw bytes that could not be read and exactly why. A bad record
 //! never aborts the rest of its batch. Inputs may be one JSON document, a JSON
-//! array, NDJSON, pretty-printed concatenated documents, or an EVTX file; the
-//! format of each record (OCSF, ECS, Suricata EVE, Windows events, generic
+//! array, NDJSON, pretty-printed concatenated documents, an EVTX file, Windows
+//! events in XML, or lines of syslog (RFC 3164/5424), CEF or LEEF; the format
+//! of each JSON record (OCSF, ECS, Suricata EVE, Zeek, Windows events, generic
 //! JSON) is detected from its fields unless the caller forces one.
 //!
 //! Ingest knows nothing about storage, HTTP, analysis or the terminal: it does
@@ -15,7 +16,10 @@ mod detect;
 mod evtx_file;
 mod flatten;
 mod json;
+pub mod mapping;
 mod pieces;
+mod text;
+mod xml;
 
 use std::collections::BTreeMap;
 
@@ -93,6 +97,10 @@ pub fn read<'a>(bytes: &'a [u8], file: &str, opts: &'a Options) -> Reader<'a> {
 pub fn read_at<'a>(bytes: &'a [u8], file: &str, opts: &'a Options, start: Start) -> Reader<'a> {
     let inner = if evtx_file::looks_like_evtx(bytes) {
         Inner::Evtx(Box::new(evtx_file::EvtxStream::new(bytes, file, opts, start.chunk, start.first)))
+    } else if xml::looks_like_xml(bytes) {
+        Inner::Xml(xml::XmlStream::new(bytes, file, opts, start.line))
+    } else if text::looks_like_text(bytes) {
+        Inner::Lines(text::LineStream::new(bytes, file, opts, start.line))
     } else {
         Inner::Json(json::JsonStream::new(bytes, file, opts, start.line))
     };
@@ -108,6 +116,8 @@ pub struct Reader<'a> {
 enum Inner<'a> {
     Json(json::JsonStream<'a>),
     Evtx(Box<evtx_file::EvtxStream<'a>>),
+    Xml(xml::XmlStream<'a>),
+    Lines(text::LineStream<'a>),
 }
 
 impl Reader<'_> {
@@ -116,6 +126,8 @@ impl Reader<'_> {
         match &self.inner {
             Inner::Json(j) => json::JsonStream::position(j),
             Inner::Evtx(e) => EvtxStream::position(e),
+            Inner::Xml(x) => x.position(),
+            Inner::Lines(l) => l.position(),
         }
     }
 
@@ -132,12 +144,29 @@ impl Iterator for Reader<'_> {
         match &mut self.inner {
             Inner::Json(j) => j.next(),
             Inner::Evtx(e) => e.next(),
+            Inner::Xml(x) => x.next(),
+            Inner::Lines(l) => l.next(),
         }
     }
 }
 
 /// Turns one parsed JSON record into an alert: flatten, detect, map, fingerprint.
 pub(crate) fn build_alert(value: &serde_json::Value, origin: Origin, opts: &Options) -> Result<Alert, String> {
+    build(None, value, origin, opts)
+}
+
+/// As [`build_alert`], for a record whose parser already knows its format
+/// (syslog, CEF, LEEF); a format the caller forces still wins.
+pub(crate) fn build_alert_as(
+    format: Format,
+    value: &serde_json::Value,
+    origin: Origin,
+    opts: &Options,
+) -> Result<Alert, String> {
+    build(Some(format), value, origin, opts)
+}
+
+fn build(known: Option<Format>, value: &serde_json::Value, origin: Origin, opts: &Options) -> Result<Alert, String> {
     if !value.is_object() {
         return Err(format!("expected a JSON object, found {}", json_kind(value)));
     }
@@ -145,7 +174,7 @@ pub(crate) fn build_alert(value: &serde_json::Value, origin: Origin, opts: &Opti
     if fields.is_empty() {
         return Err("the object has no fields".to_owned());
     }
-    let format = opts.format.unwrap_or_else(|| detect_format(&fields));
+    let format = opts.format.or(known).unwrap_or_else(|| detect_format(&fields));
     let canon = detect::canonical_paths(format, &fields, &opts.json_field_map);
     let observed_at =
         canon.get(&Canon::Timestamp).and_then(|p| warden_core::Fields::get(&fields, p)).and_then(detect::parse_time);
@@ -160,6 +189,18 @@ pub(crate) fn build_alert(value: &serde_json::Value, origin: Origin, opts: &Opti
         fields,
         canon,
     })
+}
+
+/// A record of a text input rejected at `line`, with its reason and bytes.
+pub(crate) fn rejected_at(file: &str, line: u64, reason: String, raw: &[u8]) -> Parsed {
+    let origin = Origin { file: file.to_owned(), location: warden_core::Location::Line(line) };
+    Parsed::Rejected(Diagnostic { origin, reason, raw: raw.to_vec() })
+}
+
+/// Why a record of `len` bytes is refused for its size, if it is.
+pub(crate) fn over_size(len: usize, limits: &Limits) -> Option<String> {
+    (len > limits.max_record_bytes)
+        .then(|| format!("record is {len} bytes, over the limit of {} bytes", limits.max_record_bytes))
 }
 
 fn json_kind(v: &serde_json::Value) -> &'static str {

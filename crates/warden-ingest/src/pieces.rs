@@ -17,6 +17,9 @@
 //!   which is where one top-level document ends and the next begins. An input
 //!   with no such boundary (one document, one JSON array) is one piece,
 //!   however large.
+//! - **Windows XML**: a piece ends at a line break followed by `<Event`,
+//!   indented or not (UTF-16 input is one piece).
+//! - **Text lines** (syslog, CEF, LEEF): a piece ends at any line break.
 
 use std::io::{BufRead, Read, Seek, SeekFrom};
 
@@ -50,9 +53,20 @@ pub struct Piece {
     pub consumed: usize,
 }
 
+/// Where a piece of a text input may end.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Cut {
+    Json,
+    Xml,
+    Lines,
+    /// Nowhere: the input is one piece.
+    Never,
+}
+
 enum Kind {
     Unknown,
-    Json,
+    /// JSON, XML or text lines; how to cut is settled by the first bytes that are not blank.
+    Text(Option<Cut>),
     Evtx {
         header: Vec<u8>,
     },
@@ -178,7 +192,7 @@ impl<R: BufRead> Pieces<R> {
         if matches!(self.kind, Kind::Unknown) {
             let mut head = Vec::with_capacity(FILE_HEADER);
             let end = self.fill(&mut head, 8)?;
-            self.kind = if looks_like_evtx(&head) { Kind::Evtx { header: Vec::new() } } else { Kind::Json };
+            self.kind = if looks_like_evtx(&head) { Kind::Evtx { header: Vec::new() } } else { Kind::Text(None) };
             if matches!(self.kind, Kind::Evtx { .. }) {
                 let per_piece = (self.target.saturating_sub(FILE_HEADER) / CHUNK).max(1) as u64;
                 if let Some(kind) = self.evtx_runs(per_piece, head.len() as u64)? {
@@ -222,7 +236,7 @@ impl<R: BufRead> Pieces<R> {
                 self.next.chunk += chunks_per_piece as u64;
                 Ok(Some(Piece { bytes: buf, start, consumed }))
             }
-            Kind::Json => {
+            Kind::Text(_) => {
                 let mut buf = std::mem::take(&mut self.carry);
                 loop {
                     let want = self.target.saturating_sub(buf.len()).max(self.target / 4);
@@ -230,7 +244,15 @@ impl<R: BufRead> Pieces<R> {
                         self.done = true;
                         break;
                     }
-                    if let Some(cut) = last_boundary(&buf) {
+                    let how = match &mut self.kind {
+                        Kind::Text(Some(how)) => *how,
+                        Kind::Text(unsettled) => match cut_for(&buf) {
+                            Some(how) => *unsettled.insert(how),
+                            None => continue,
+                        },
+                        _ => unreachable!("a text input stays text"),
+                    };
+                    if let Some(cut) = last_boundary(&buf, how) {
                         self.carry = buf.split_off(cut);
                         break;
                     }
@@ -263,10 +285,38 @@ impl<R: BufRead> Iterator for Pieces<R> {
     }
 }
 
-/// Offset just after the last line break that ends a top-level document
-/// (`}` as the line's last non-blank byte) and is followed by `{` in the
-/// next line's first column; never 0.
-fn last_boundary(buf: &[u8]) -> Option<usize> {
+/// How to cut an input that starts with `buf`; None while it is all blank.
+fn cut_for(buf: &[u8]) -> Option<Cut> {
+    if matches!(buf, [0xFF, 0xFE, ..] | [0xFE, 0xFF, ..]) {
+        return Some(Cut::Never);
+    }
+    let text = buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(buf).trim_ascii_start();
+    match text.first()? {
+        b'{' | b'[' => Some(Cut::Json),
+        _ if crate::xml::looks_like_xml(text) => Some(Cut::Xml),
+        _ => Some(Cut::Lines),
+    }
+}
+
+/// Offset just after the last line break where a piece may end; never 0.
+/// JSON: the break ends a top-level document (`}` as the line's last
+/// non-blank byte) and is followed by `{` in the next line's first column.
+/// XML: the break is followed by `<Event`. Lines: any break.
+fn last_boundary(buf: &[u8], how: Cut) -> Option<usize> {
+    match how {
+        Cut::Never => return None,
+        Cut::Lines => return memchr::memrchr(b'\n', buf).map(|nl| nl + 1),
+        Cut::Xml => {
+            return memchr::memrchr_iter(b'\n', buf)
+                .find(|&nl| {
+                    let next = &buf[nl + 1..];
+                    let indent = next.iter().take_while(|b| **b == b' ' || **b == b'\t').count();
+                    crate::xml::find_event_start(&next[indent..]) == Some(0)
+                })
+                .map(|nl| nl + 1);
+        }
+        Cut::Json => {}
+    }
     for nl in memchr::memrchr_iter(b'\n', buf) {
         if buf.get(nl + 1) != Some(&b'{') {
             continue;
@@ -319,6 +369,25 @@ mod tests {
         let ps = pieces(text.as_bytes(), 1024);
         assert_eq!(ps.len(), 1);
         assert_eq!(ps[0].bytes, text.as_bytes());
+    }
+
+    #[test]
+    fn xml_is_cut_before_an_event_and_lines_at_any_break() {
+        let event = "  <Event>\n  <System><EventID>1</EventID></System>\n</Event>\n";
+        let text = format!("<?xml version=\"1.0\"?>\n<Events>\n{}</Events>\n", event.repeat(300));
+        let ps = pieces(text.as_bytes(), 2048);
+        assert!(ps.len() > 3, "{} pieces", ps.len());
+        for p in &ps[1..] {
+            let s = p.bytes.trim_ascii_start();
+            assert!(s.starts_with(b"<Event>") || s.starts_with(b"</Events>"), "{:?}", &p.bytes[..20]);
+        }
+        let joined: Vec<u8> = ps.iter().flat_map(|p| p.bytes.clone()).collect();
+        assert_eq!(joined, text.as_bytes());
+
+        let text = "<13>Oct 11 22:14:15 host app: a line of syslog\n".repeat(400);
+        let ps = pieces(text.as_bytes(), 2048);
+        assert!(ps.len() > 3);
+        assert!(ps.iter().all(|p| p.bytes.ends_with(b"\n") && p.bytes.starts_with(b"<13>")));
     }
 
     #[test]

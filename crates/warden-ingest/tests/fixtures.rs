@@ -11,7 +11,8 @@ use warden_core::{Canon, Fields};
 use warden_ingest::{Options, Parsed, read};
 
 fn render(path: &Path, bytes: &[u8]) -> String {
-    let mut opts = Options::new(jiff::Timestamp::UNIX_EPOCH);
+    // Received on a fixed day, so a syslog date without a year reads as that year's.
+    let mut opts = Options::new("2026-12-01T00:00:00Z".parse().unwrap());
     opts.limits.max_field_bytes = 256;
     opts.limits.max_depth = 16;
     opts.json_field_map.insert(Canon::RuleName, vec!["detector.title".to_owned()]);

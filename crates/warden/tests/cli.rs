@@ -45,7 +45,10 @@ fn triage_over_the_samples_prints_the_contract_fields_for_every_format() {
         assert!(origin["line"].is_u64() || origin["record"].is_u64(), "{origin}");
         formats.insert(r["format"].as_str().unwrap().to_owned());
     }
-    assert_eq!(formats, ["ecs", "eve", "evtx", "json", "ocsf"].map(String::from).into());
+    assert_eq!(
+        formats,
+        ["cef", "ecs", "eve", "evtx", "json", "leef", "ocsf", "syslog", "zeek"].map(String::from).into()
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     // The mixed sample's broken lines, each with its line and reason.
     for needle in [

@@ -335,6 +335,17 @@ pub(super) fn vendor_severity(a: &Alert) -> Option<Severity> {
         },
         // Windows levels: 1 critical, 2 error, 3 warning, 4 information.
         (Format::Evtx, _) => None,
+        // CEF and LEEF: 0–10 (as text), or CEF's names.
+        (Format::Cef | Format::Leef, v) => match v.to_string().trim().to_ascii_lowercase().as_str() {
+            "very-high" | "9" | "10" => Some(Severity::Critical),
+            "high" | "7" | "8" => Some(Severity::High),
+            "medium" | "4" | "5" | "6" => Some(Severity::Medium),
+            "low" | "1" | "2" | "3" => Some(Severity::Low),
+            "0" => Some(Severity::Info),
+            _ => None,
+        },
+        // Syslog: a daemon's own severity says how loud it is, not how bad an attack.
+        (Format::Syslog, _) => None,
         (_, Value::Int(_)) | (_, Value::Float(_)) => match v.as_i64()? {
             // OCSF severity_id: 1 informational … 5 critical, 6 fatal. ECS risk scores are 0–100.
             5 | 6 => Some(Severity::Critical),
