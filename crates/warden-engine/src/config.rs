@@ -394,6 +394,49 @@ pub struct IngestConfig {
     /// Names: timestamp, host, user, source_ip, destination_ip, command_line,
     /// image, rule_name, vendor_severity, event_code, message, …
     pub json_fields: BTreeMap<String, Vec<String>>,
+    /// `[ingest.syslog]`: syslog, CEF and LEEF over UDP and TCP. Deployment
+    /// (each node listens where it is told), so not versioned.
+    #[serde(skip_serializing)]
+    pub syslog: SyslogConfig,
+}
+
+/// `[ingest.syslog]`: `warden serve` listens for syslog (RFC 3164 and 5424),
+/// CEF and LEEF messages, over UDP (one message per datagram) and TCP (RFC
+/// 6587: octet-counted or one message per line).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyslogConfig {
+    /// Address and port, such as `0.0.0.0:5514`. Unset: no listener.
+    pub bind: Option<String>,
+    /// Which transports to listen on at `bind`.
+    pub udp: bool,
+    pub tcp: bool,
+    /// Largest message; a longer one is dead-lettered (its first bytes kept).
+    pub max_message_bytes: usize,
+    /// Messages held between the sockets and the pipeline. When it is full,
+    /// TCP senders wait (the connection stops being read) and UDP datagrams
+    /// are dropped and counted, since UDP cannot wait.
+    pub queue: usize,
+    /// Messages per pipeline batch, and the longest a message waits for one to fill.
+    pub batch: usize,
+    pub flush_ms: u64,
+    /// Most TCP connections at once; more wait to be accepted.
+    pub max_connections: usize,
+}
+
+impl Default for SyslogConfig {
+    fn default() -> Self {
+        SyslogConfig {
+            bind: None,
+            udp: true,
+            tcp: true,
+            max_message_bytes: 64 << 10,
+            queue: 10_000,
+            batch: 500,
+            flush_ms: 250,
+            max_connections: 256,
+        }
+    }
 }
 
 impl Default for IngestConfig {
@@ -405,6 +448,7 @@ impl Default for IngestConfig {
             max_depth: l.max_depth,
             max_fields: l.max_fields,
             json_fields: BTreeMap::new(),
+            syslog: SyslogConfig::default(),
         }
     }
 }
@@ -859,6 +903,24 @@ impl Config {
             e.push(format!(
                 "server.bind must be an address and port such as 127.0.0.1:8080, got {:?}",
                 self.server.bind
+            ));
+        }
+        let sys = &self.ingest.syslog;
+        if let Some(b) = &sys.bind {
+            if b.parse::<std::net::SocketAddr>().is_err() {
+                e.push(format!("ingest.syslog.bind must be an address and port such as 0.0.0.0:5514, got {b:?}"));
+            }
+            if !sys.udp && !sys.tcp {
+                e.push("ingest.syslog: udp and tcp are both off, so bind listens on nothing".to_owned());
+            }
+        }
+        if sys.queue == 0 || sys.batch == 0 || sys.max_connections == 0 || sys.flush_ms == 0 {
+            e.push("ingest.syslog.queue, batch, flush_ms and max_connections must be at least 1".to_owned());
+        }
+        if sys.max_message_bytes == 0 || sys.max_message_bytes > self.ingest.max_record_bytes {
+            e.push(format!(
+                "ingest.syslog.max_message_bytes must be between 1 and ingest.max_record_bytes ({}), got {}",
+                self.ingest.max_record_bytes, sys.max_message_bytes
             ));
         }
         if e.is_empty() { Ok(()) } else { Err(ConfigErrors(e)) }

@@ -418,6 +418,37 @@ impl Engine {
         )])?;
         Ok(value)
     }
+
+    /// The dead-letter store, newest first: what could not be read and why.
+    /// Needs `read_audit`. A dead letter's bytes were never protected (they
+    /// could not be read, so nothing in them was recognised), so seeing them
+    /// (`raw`) needs `reidentify` too, and a reason, and is audited.
+    pub fn dead_letters(
+        &self,
+        who: &Identity,
+        limit: usize,
+        raw: Option<&str>,
+    ) -> Result<Vec<warden_store::DeadLetter>, EngineError> {
+        who.authorize(Permission::ReadAudit, "read the dead-letter store")?;
+        let mut rows = self.store().dead_letters(limit)?;
+        match raw {
+            None => rows.iter_mut().for_each(|d| d.raw.clear()),
+            Some(reason) => {
+                who.authorize(Permission::Reidentify, "see dead letters' raw bytes")?;
+                if reason.trim().is_empty() {
+                    return Err(EngineError::Invalid("say why you need the raw bytes".into()));
+                }
+                let ids: Vec<&str> = rows.iter().map(|d| d.id.as_str()).collect();
+                self.append_audit(vec![AuditRecord::new(
+                    Actor::User(who.user.clone()),
+                    "privacy.dead_letters_read",
+                    "dead-letters",
+                    serde_json::json!({"reason": reason, "dead_letters": ids}),
+                )])?;
+            }
+        }
+        Ok(rows)
+    }
 }
 
 /// Warden's scorecard and speed on a labelled PII corpus (`warden dev pii-score`).

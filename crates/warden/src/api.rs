@@ -841,6 +841,9 @@ pub(crate) async fn prometheus(State(s): State<Arc<AppState>>) -> Result<Respons
         if st.bus.is_some() {
             out.push_str(&st.queue_stats.prometheus(st.engine.store()));
         }
+        if st.engine.config().ingest.syslog.bind.is_some() {
+            out.push_str(&st.syslog_stats.prometheus());
+        }
         out.push_str("# HELP warden_provider_events Generative provider failures and rejections by reason.\n# TYPE warden_provider_events counter\n");
         for (name, counters) in st.engine.provider_counters() {
             for (what, n) in counters {

@@ -15,6 +15,7 @@ mod people;
 mod pii;
 mod queue;
 mod serve;
+mod syslog;
 mod triage;
 mod web;
 
@@ -104,6 +105,18 @@ enum Command {
         file: PathBuf,
         #[arg(long, value_name = "NAME")]
         provider: String,
+    },
+    /// The dead-letter store, newest first, one JSON object per line: each
+    /// record that could not be read, where it came from and why. Needs
+    /// `read_audit`; `--raw REASON` adds the bytes (never protected, so it
+    /// needs `reidentify` too, and is audited).
+    DeadLetters {
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[arg(long, value_name = "REASON")]
+        raw: Option<String>,
+        #[command(flatten)]
+        auth: people::Auth,
     },
     /// The privacy gateway: re-identification and the data-processing register.
     #[command(subcommand)]
@@ -326,6 +339,10 @@ pub enum FormatArg {
     Ecs,
     Eve,
     Evtx,
+    Zeek,
+    Syslog,
+    Cef,
+    Leef,
     Json,
 }
 
@@ -338,6 +355,10 @@ impl FormatArg {
             FormatArg::Ecs => Some(Format::Ecs),
             FormatArg::Eve => Some(Format::Eve),
             FormatArg::Evtx => Some(Format::Evtx),
+            FormatArg::Zeek => Some(Format::Zeek),
+            FormatArg::Syslog => Some(Format::Syslog),
+            FormatArg::Cef => Some(Format::Cef),
+            FormatArg::Leef => Some(Format::Leef),
             FormatArg::Json => Some(Format::Json),
         }
     }
@@ -428,6 +449,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
             Ok(if blocked > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }
+        Command::DeadLetters { limit, raw, auth } => {
+            let engine = open(&cli.data, cli.config.as_deref())?;
+            for d in engine.dead_letters(&auth.identity(&engine)?, limit, raw.as_deref())? {
+                let mut row = serde_json::json!({
+                    "id": d.id,
+                    "received_at": d.received_at.to_string(),
+                    "origin": d.origin.to_string(),
+                    "reason": d.reason,
+                });
+                if raw.is_some() {
+                    row["raw"] = String::from_utf8_lossy(&d.raw).into_owned().into();
+                }
+                println!("{row}");
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Privacy(PrivacyCommand::Reidentify { value_token, reason, auth }) => {
             let engine = open(&cli.data, cli.config.as_deref())?;

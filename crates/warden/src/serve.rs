@@ -41,6 +41,10 @@ pub const DEMO_SAMPLES: &[(&str, &[u8])] = &[
     ("samples/new-user-security.evtx", include_bytes!("../../../samples/new-user-security.evtx")),
     ("samples/Security_short_selected.evtx", include_bytes!("../../../samples/Security_short_selected.evtx")),
     ("samples/mixed-with-errors.ndjson", include_bytes!("../../../samples/mixed-with-errors.ndjson")),
+    ("samples/zeek.ndjson", include_bytes!("../../../samples/zeek.ndjson")),
+    ("samples/linux-syslog.log", include_bytes!("../../../samples/linux-syslog.log")),
+    ("samples/firewall-cef.log", include_bytes!("../../../samples/firewall-cef.log")),
+    ("samples/qradar-leef.log", include_bytes!("../../../samples/qradar-leef.log")),
 ];
 
 pub struct AppState {
@@ -63,6 +67,7 @@ pub struct AppState {
     pub bus: Option<Arc<crate::queue::Bus>>,
     /// This node's figures as a worker of the stream.
     pub queue_stats: Arc<crate::queue::Stats>,
+    pub syslog_stats: Arc<crate::syslog::Stats>,
 }
 
 impl AppState {
@@ -80,6 +85,7 @@ impl AppState {
             loopback: true,
             bus: Some(bus),
             queue_stats: Arc::default(),
+            syslog_stats: Arc::default(),
         })
     }
 }
@@ -136,6 +142,7 @@ pub fn run(engine: Engine, args: Args) -> anyhow::Result<ExitCode> {
         loopback: bind.ip().is_loopback(),
         bus,
         queue_stats: Arc::default(),
+        syslog_stats: Arc::default(),
     });
     let app = router(state.clone(), max_body);
     let interval = state.engine.config().audit.checkpoint_interval_secs;
@@ -192,8 +199,13 @@ pub fn run(engine: Engine, args: Args) -> anyhow::Result<ExitCode> {
             }
             _ => None,
         };
+        let syslog = crate::syslog::start(state.clone()).await?;
         let served =
             listen_until_ctrl_c(bind, app, header_timeout, |addr| format!("warden listening on http://{addr}")).await;
+        // The listeners stop reading, and what they queued is committed.
+        if let Some(l) = syslog {
+            l.stop().await;
+        }
         // The consumer finishes the batch in hand (committed and acknowledged) before the process ends.
         let _ = stop_tx.send(true);
         if let Some(c) = consumer {
@@ -639,9 +651,10 @@ pub(crate) struct Rejected {
 }
 
 /// Ingests alerts: one JSON document, an array, or NDJSON, in any supported
-/// format (OCSF, ECS, Suricata EVE, Windows event JSON, generic JSON).
+/// format (OCSF, ECS, Suricata EVE, Zeek, Windows event JSON, generic JSON);
+/// Windows events in XML; or lines of syslog, CEF or LEEF.
 #[utoipa::path(post, path = "/api/v1/alerts", tag = "ingest", security(("bearer" = [])),
-    request_body(content = serde_json::Value, description = "Any JSON: a document, an array or NDJSON (`application/x-ndjson`); what is not an alert is kept as a dead letter, never refused as a whole"),
+    request_body(content = serde_json::Value, description = "Any JSON: a document, an array or NDJSON (`application/x-ndjson`); or Windows events in XML; or lines of syslog (RFC 3164/5424), CEF or LEEF. What is not an alert is kept as a dead letter, never refused as a whole"),
     responses((status = 200, body = IngestResponse),
               (status = 422, description = "Nothing accepted; every record rejected", body = IngestResponse),
               (status = 400, body = crate::api::ErrorBody), (status = 401, body = crate::api::ErrorBody),
@@ -802,7 +815,7 @@ async fn ingest(state: Arc<AppState>, body: Bytes) -> Result<(StatusCode, Json<I
     run_ingest(state, move |e, stop, on_event| e.triage_input_until(&body, "http", None, stop, on_event)).await
 }
 
-fn publishing(state: &AppState) -> bool {
+pub(crate) fn publishing(state: &AppState) -> bool {
     state.bus.is_some() && state.engine.config().queue.publish
 }
 
@@ -811,7 +824,7 @@ fn publishing(state: &AppState) -> bool {
 /// inline ingest), and alerts are published; the answer lists an alert as
 /// accepted only once JetStream has stored it. A failed publish answers 503
 /// with what did get through (`complete` false): resending the body is safe.
-async fn publish<P>(state: Arc<AppState>, parse: P) -> Result<(StatusCode, Json<IngestResponse>), ApiError>
+pub(crate) async fn publish<P>(state: Arc<AppState>, parse: P) -> Result<(StatusCode, Json<IngestResponse>), ApiError>
 where
     P: FnOnce(&Engine) -> Vec<warden_engine::Parsed> + Send + 'static,
 {
