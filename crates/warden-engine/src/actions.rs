@@ -36,12 +36,26 @@ pub struct Outcome {
     pub ok: bool,
     pub detail: String,
     pub attempts: u32,
+    /// What it made or found in another system.
+    pub remote: Option<warden_govern::Remote>,
+}
+
+/// What an action is about: its alert, and for the case executors the case
+/// (the alert's incident, or the alert alone) built from the store.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Target<'a> {
+    pub alert_id: Option<&'a str>,
+    pub case: Option<&'a crate::cases::Case>,
 }
 
 /// Runs approved actions. Only an [`ApprovedAction`] can be executed.
 pub trait Executor: Send + Sync {
     fn name(&self) -> &str;
-    fn execute(&self, action: &ApprovedAction, alert_id: Option<&str>) -> Outcome;
+    fn execute(&self, action: &ApprovedAction, target: &Target) -> Outcome;
+    /// Whether it needs [`Target::case`] (the case-management executors do).
+    fn wants_case(&self) -> bool {
+        false
+    }
 }
 
 /// A dry run: the action is recorded in the audit trail and nothing else happens.
@@ -51,8 +65,8 @@ impl Executor for LogExecutor {
     fn name(&self) -> &str {
         "log"
     }
-    fn execute(&self, a: &ApprovedAction, _: Option<&str>) -> Outcome {
-        Outcome { ok: true, detail: format!("dry run: {} recorded, not sent", a.kind()), attempts: 1 }
+    fn execute(&self, a: &ApprovedAction, _: &Target) -> Outcome {
+        Outcome { ok: true, detail: format!("dry run: {} recorded, not sent", a.kind()), attempts: 1, remote: None }
     }
 }
 
@@ -100,8 +114,8 @@ impl Executor for WebhookExecutor {
         &self.name
     }
 
-    fn execute(&self, a: &ApprovedAction, alert_id: Option<&str>) -> Outcome {
-        let body = Self::body(a, alert_id);
+    fn execute(&self, a: &ApprovedAction, target: &Target) -> Outcome {
+        let body = Self::body(a, target.alert_id);
         let sig = Self::signature(&self.secret, &body);
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(self.timeout))
@@ -135,8 +149,8 @@ impl Executor for WebhookExecutor {
             }
         });
         match tried.result {
-            Ok(detail) => Outcome { ok: true, detail, attempts: tried.attempts },
-            Err(detail) => Outcome { ok: false, detail, attempts: tried.attempts },
+            Ok(detail) => Outcome { ok: true, detail, attempts: tried.attempts, remote: None },
+            Err(detail) => Outcome { ok: false, detail, attempts: tried.attempts, remote: None },
         }
     }
 }
@@ -400,7 +414,7 @@ impl Engine {
         Ok(self.store().save_action(&req.id, req.status.as_str(), &body, audit, self.policy_version())?)
     }
 
-    fn load(&self, id: &str) -> Result<ActionRequest, EngineError> {
+    pub(crate) fn load(&self, id: &str) -> Result<ActionRequest, EngineError> {
         decode(self.store().action(id)?.ok_or_else(|| EngineError::NotFound(format!("no action request {id}")))?)
     }
 
@@ -512,6 +526,7 @@ impl Engine {
         if req.status == RequestStatus::Approved {
             return self.run(req, None);
         }
+        self.notify_pending(&req)?;
         Ok(req)
     }
 
@@ -617,7 +632,9 @@ impl Engine {
             }
         }
         let executor = self.executor_for(req.kind)?;
-        let outcome = executor.execute(&approved, req.alert_id.as_deref());
+        let case = if executor.wants_case() { self.case_for(req.alert_id.as_deref())? } else { None };
+        let target = Target { alert_id: req.alert_id.as_deref(), case: case.as_ref() };
+        let outcome = executor.execute(&approved, &target);
         req.status = if outcome.ok { RequestStatus::Executed } else { RequestStatus::Failed };
         req.execution = Some(gate::Execution {
             at: Timestamp::now(),
@@ -625,13 +642,14 @@ impl Engine {
             ok: outcome.ok,
             detail: outcome.detail.clone(),
             attempts: outcome.attempts,
+            remote: outcome.remote.clone(),
         });
         let actor = by.map(user_actor).unwrap_or_else(|| Actor::Service(format!("executor:{}", executor.name())));
         self.save(
             &req,
             if outcome.ok { "action.executed" } else { "action.failed" },
             actor,
-            serde_json::json!({"executor": executor.name(), "attempts": outcome.attempts, "detail": outcome.detail, "approvers": approved.approvers()}),
+            serde_json::json!({"executor": executor.name(), "attempts": outcome.attempts, "detail": outcome.detail, "approvers": approved.approvers(), "remote": outcome.remote}),
         )?;
         Ok(req)
     }
@@ -658,6 +676,9 @@ impl Engine {
                     x.retries,
                 )))
             }
+            "thehive" => Ok(Box::new(crate::cases::TheHive::new(&name, x)?)),
+            "iris" => Ok(Box::new(crate::cases::Iris::new(&name, x)?)),
+            "jira" => Ok(Box::new(crate::cases::Jira::new(&name, x)?)),
             _ => Ok(Box::new(LogExecutor)),
         }
     }

@@ -37,6 +37,84 @@ pub struct Config {
     /// publishing node and the workers differ in it), so not versioned.
     #[serde(skip_serializing)]
     pub queue: QueueConfig,
+    /// `[outbound]`: verdicts back to the SIEM as OCSF findings. Deployment
+    /// (one node exports), so not versioned.
+    #[serde(skip_serializing)]
+    pub outbound: OutboundConfig,
+    /// `[notify]`: approvals waiting are announced in Slack and Teams.
+    /// Deployment (where people open Warden, which channels), so not versioned.
+    #[serde(skip_serializing)]
+    pub notify: NotifyConfig,
+}
+
+/// `[notify]`: when an action waits for approval, a message to Slack and
+/// Microsoft Teams incoming webhooks with a signed link to Warden's own
+/// approval page (low and medium tiers; high and critical are never
+/// approved from chat, so their message only points to Warden).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifyConfig {
+    /// The address people open Warden at, for the links.
+    pub public_url: String,
+    /// Environment variables holding the incoming-webhook URLs (they are secrets).
+    pub slack_webhook_env: Option<String>,
+    pub teams_webhook_env: Option<String>,
+    /// How long an approval link works.
+    pub link_ttl_minutes: u64,
+    pub timeout_secs: u64,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            public_url: "http://127.0.0.1:8080".into(),
+            slack_webhook_env: None,
+            teams_webhook_env: None,
+            link_ttl_minutes: 60,
+            timeout_secs: 5,
+        }
+    }
+}
+
+/// `[outbound]`: `warden serve` sends OCSF Detection and Incident Findings,
+/// read from the audit log in order, to a file, an HTTP endpoint, or both.
+/// Set it on one node only: each exporting node sends the whole log.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboundConfig {
+    /// Append NDJSON findings to this file.
+    pub file: Option<String>,
+    /// POST NDJSON findings to this URL.
+    pub url: Option<String>,
+    /// Environment variable holding a bearer token for `url`.
+    pub token_env: Option<String>,
+    /// Audit entries read per delivery.
+    pub batch: usize,
+    /// How often to look for new entries.
+    pub interval_secs: u64,
+    pub timeout_secs: u64,
+    pub retries: u32,
+}
+
+impl Default for OutboundConfig {
+    fn default() -> Self {
+        OutboundConfig {
+            file: None,
+            url: None,
+            token_env: None,
+            batch: 500,
+            interval_secs: 5,
+            timeout_secs: 10,
+            retries: 3,
+        }
+    }
+}
+
+impl OutboundConfig {
+    /// Whether any sink is configured.
+    pub fn enabled(&self) -> bool {
+        self.file.is_some() || self.url.is_some()
+    }
 }
 
 /// `[queue]`: several nodes share the ingest work through a JetStream stream.
@@ -310,21 +388,42 @@ pub struct ActionConfig {
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ExecutorConfig {
-    /// `webhook` (HTTP POST of a signed JSON body) or `log` (dry run).
+    /// `webhook` (HTTP POST of a signed JSON body), `thehive` (TheHive 5
+    /// alert with observables), `iris` (DFIR-IRIS case with IOCs), `jira`
+    /// (Jira issue) or `log` (dry run).
     pub kind: String,
-    /// Webhook URL.
+    /// Webhook URL, or the base URL of TheHive, IRIS or Jira.
     pub url: Option<String>,
-    /// Environment variable holding the HMAC-SHA256 signing secret (never put the secret in this file).
+    /// Environment variable holding the secret: the webhook's HMAC-SHA256
+    /// signing key, or the API key / token (never put the secret in this file).
     pub secret_env: Option<String>,
     /// Per-attempt timeout.
     pub timeout_secs: u64,
     /// Further attempts after a timeout, a 429 or a 5xx, with exponential backoff and jitter.
     pub retries: u32,
+    /// Jira: the project key issues go to (required) and the issue type.
+    pub project: Option<String>,
+    pub issue_type: String,
+    /// Jira Cloud: the account e-mail, for basic authentication with the
+    /// API token; unset, the token is sent as a bearer token (Data Center PATs).
+    pub user: Option<String>,
+    /// DFIR-IRIS: the customer id cases are filed under.
+    pub customer_id: u64,
 }
 
 impl Default for ExecutorConfig {
     fn default() -> Self {
-        ExecutorConfig { kind: "log".into(), url: None, secret_env: None, timeout_secs: 10, retries: 3 }
+        ExecutorConfig {
+            kind: "log".into(),
+            url: None,
+            secret_env: None,
+            timeout_secs: 10,
+            retries: 3,
+            project: None,
+            issue_type: "Task".into(),
+            user: None,
+            customer_id: 1,
+        }
     }
 }
 
@@ -835,7 +934,19 @@ impl Config {
                         e.push(format!("executors.{name}.secret_env: name the variable holding the signing secret"));
                     }
                 }
-                other => e.push(format!("executors.{name}.kind: {other:?} is not webhook or log")),
+                "thehive" | "iris" | "jira" => {
+                    match &x.url {
+                        Some(u) if u.starts_with("http://") || u.starts_with("https://") => {}
+                        _ => e.push(format!("executors.{name}.url: give the server's http:// or https:// base URL")),
+                    }
+                    if x.secret_env.is_none() {
+                        e.push(format!("executors.{name}.secret_env: name the variable holding the API key"));
+                    }
+                    if x.kind == "jira" && x.project.is_none() {
+                        e.push(format!("executors.{name}.project: name the Jira project key issues go to"));
+                    }
+                }
+                other => e.push(format!("executors.{name}.kind: {other:?} is not webhook, thehive, iris, jira or log")),
             }
             if x.timeout_secs == 0 {
                 e.push(format!("executors.{name}.timeout_secs must be greater than 0"));
@@ -904,6 +1015,22 @@ impl Config {
                 "server.bind must be an address and port such as 127.0.0.1:8080, got {:?}",
                 self.server.bind
             ));
+        }
+        let n = &self.notify;
+        if !(n.public_url.starts_with("http://") || n.public_url.starts_with("https://")) {
+            e.push(format!("notify.public_url must be an http:// or https:// URL, got {:?}", n.public_url));
+        }
+        if n.link_ttl_minutes == 0 || n.link_ttl_minutes > 7 * 24 * 60 || n.timeout_secs == 0 {
+            e.push("notify.link_ttl_minutes must be 1 to 10080 (a week), and timeout_secs at least 1".to_owned());
+        }
+        let out = &self.outbound;
+        if let Some(u) = &out.url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            e.push(format!("outbound.url must be an http:// or https:// URL, got {u:?}"));
+        }
+        if out.batch == 0 || out.interval_secs == 0 || out.timeout_secs == 0 {
+            e.push("outbound.batch, interval_secs and timeout_secs must be at least 1".to_owned());
         }
         let sys = &self.ingest.syslog;
         if let Some(b) = &sys.bind {

@@ -588,6 +588,8 @@ pub struct IncidentView {
     /// Every citation is grounded.
     pub grounded: bool,
     pub merged_into: Option<String>,
+    /// Cases its alerts were sent to (TheHive, IRIS, Jira), each once.
+    pub cases: Vec<warden_govern::Remote>,
 }
 
 impl Engine {
@@ -688,34 +690,7 @@ impl Engine {
         let row = self.store.incident(id)?.ok_or_else(|| EngineError::NotFound(format!("no incident {id}")))?;
         let body: IncidentBody = serde_json::from_value(row.body.clone()).unwrap_or_default();
         let links = self.store.incident_links(id)?;
-        let mut rows: Vec<FoldedRow> = Vec::new();
-        let mut by_signature: BTreeMap<&str, usize> = BTreeMap::new();
-        for l in &links {
-            match by_signature.get(l.signature.as_str()) {
-                Some(&i) => {
-                    let r = &mut rows[i];
-                    r.count += 1;
-                    r.last_seen = r.last_seen.max(l.observed_at);
-                    r.first_seen = r.first_seen.min(l.observed_at);
-                    if r.alert_ids.len() < 50 {
-                        r.alert_ids.push(l.alert_id.clone());
-                    }
-                }
-                None => {
-                    by_signature.insert(&l.signature, rows.len());
-                    rows.push(FoldedRow {
-                        signature: l.signature.clone(),
-                        title: l.title.clone(),
-                        severity: l.severity.clone(),
-                        verdict: l.verdict.clone(),
-                        count: 1,
-                        first_seen: l.observed_at,
-                        last_seen: l.observed_at,
-                        alert_ids: vec![l.alert_id.clone()],
-                    });
-                }
-            }
-        }
+        let mut rows = folded(&links);
         // The timeline: each folded row once (at its first alert), and the
         // context events on the incident's hosts around it.
         let mut timeline: Vec<TimelineEntry> = rows
@@ -771,7 +746,58 @@ impl Engine {
             }
             self.keep_views(std::iter::once(&view))?;
         }
-        Ok(IncidentView { summary, rows, timeline, narrative, citations, grounded, merged_into })
+        let cases = self.cases_of(&links)?;
+        Ok(IncidentView { summary, rows, timeline, narrative, citations, grounded, merged_into, cases })
+    }
+
+    /// The remote records that executed actions on these alerts made or found.
+    fn cases_of(&self, links: &[IncidentLink]) -> Result<Vec<warden_govern::Remote>, EngineError> {
+        let ids: std::collections::HashSet<&str> = links.iter().map(|l| l.alert_id.as_str()).collect();
+        let mut out: Vec<warden_govern::Remote> = Vec::new();
+        for body in self.store.actions(Some("executed"), 500)? {
+            let Ok(req) = serde_json::from_value::<warden_govern::ActionRequest>(body) else { continue };
+            if !req.alert_id.as_deref().is_some_and(|a| ids.contains(a)) {
+                continue;
+            }
+            if let Some(r) = req.execution.and_then(|x| x.remote)
+                && !out.iter().any(|o| o.system == r.system && o.id == r.id)
+            {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// What a case system is sent for an incident: its title, the
+    /// narrative, its techniques and its entities as observables (raw: these
+    /// are the SOC's own case systems, not AI providers).
+    pub(crate) fn incident_case(&self, id: &str) -> Result<crate::cases::Case, EngineError> {
+        let row = self.store.incident(id)?.ok_or_else(|| EngineError::NotFound(format!("no incident {id}")))?;
+        let body: IncidentBody = serde_json::from_value(row.body.clone()).unwrap_or_default();
+        let links = self.store.incident_links(id)?;
+        let rows = folded(&links);
+        let (narrative, _) = self.narrate(&row, &body, &rows)?;
+        let mut observables = Vec::new();
+        for kind in KINDS {
+            for v in body.entities.get(*kind).into_iter().flatten() {
+                observables.push(((*kind).to_owned(), v.clone()));
+            }
+        }
+        let description = format!(
+            "{narrative}\n\n{} alert(s) from {} to {}; tactics: {}. Warden incident {id}.",
+            row.alert_count,
+            row.first_seen,
+            row.last_seen,
+            if body.tactics.is_empty() { "none named".to_owned() } else { body.tactics.join(" → ") }
+        );
+        Ok(crate::cases::Case {
+            key: id.to_owned(),
+            title: row.title.clone(),
+            description,
+            severity: row.severity.clone(),
+            techniques: body.techniques.clone(),
+            observables,
+        })
     }
 
     /// The local analyzer's account of an incident: what happened, in
@@ -856,6 +882,40 @@ fn shown(view: &crate::privacy::View, summary: &mut IncidentSummary) {
 
 fn clip(s: &str) -> String {
     if s.chars().count() <= 80 { s.to_owned() } else { format!("{}…", s.chars().take(79).collect::<String>()) }
+}
+
+/// An incident's alerts with repeats of one detection on the same entities
+/// folded into one row (a count, first and last seen).
+fn folded(links: &[IncidentLink]) -> Vec<FoldedRow> {
+    let mut rows: Vec<FoldedRow> = Vec::new();
+    let mut by_signature: BTreeMap<&str, usize> = BTreeMap::new();
+    for l in links {
+        match by_signature.get(l.signature.as_str()) {
+            Some(&i) => {
+                let r = &mut rows[i];
+                r.count += 1;
+                r.last_seen = r.last_seen.max(l.observed_at);
+                r.first_seen = r.first_seen.min(l.observed_at);
+                if r.alert_ids.len() < 50 {
+                    r.alert_ids.push(l.alert_id.clone());
+                }
+            }
+            None => {
+                by_signature.insert(&l.signature, rows.len());
+                rows.push(FoldedRow {
+                    signature: l.signature.clone(),
+                    title: l.title.clone(),
+                    severity: l.severity.clone(),
+                    verdict: l.verdict.clone(),
+                    count: 1,
+                    first_seen: l.observed_at,
+                    last_seen: l.observed_at,
+                    alert_ids: vec![l.alert_id.clone()],
+                });
+            }
+        }
+    }
+    rows
 }
 
 #[cfg(test)]

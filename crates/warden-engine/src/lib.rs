@@ -12,10 +12,13 @@
 pub mod actions;
 pub mod audit;
 mod calls;
+pub mod cases;
 pub mod casework;
+pub mod chat;
 pub mod config;
 pub mod eval;
 pub mod incidents;
+pub mod outbound;
 pub mod privacy;
 pub mod replay;
 pub mod report;
@@ -204,6 +207,8 @@ pub struct Engine {
     bursts: Mutex<std::collections::HashMap<AlertId, std::time::Instant>>,
     /// What each workflow spent on its model, against its budget.
     workflow_spend: Mutex<BTreeMap<String, warden_analyze::llm::Spend>>,
+    /// Signs chat approval links (see `chat.rs`); derived from the master key.
+    link_key: [u8; 32],
 }
 
 /// Repeats of an alert within this long of the first recorded one are
@@ -248,8 +253,9 @@ impl Engine {
         let key = config.audit.signing_key.clone().unwrap_or_else(|| data_dir.join("keys").join("audit-signing.key"));
         let dir = config.audit.checkpoint_dir.clone().unwrap_or_else(|| data_dir.join("checkpoints"));
         let (state, created) = audit::AuditState::open(Some(key), Some(dir))?;
-        let protector = privacy::protector(&config, privacy::master_key(&config, Some(data_dir))?)?;
-        let engine = Self::build(store, config, state, protector);
+        let master = privacy::master_key(&config, Some(data_dir))?;
+        let protector = privacy::protector(&config, master)?;
+        let engine = Self::build(store, config, state, protector, chat::link_key(&master));
         // The imported Sigma rule set, if any.
         engine.activate_rules()?;
         // The classifier that last passed the gate is the active one.
@@ -297,11 +303,18 @@ impl Engine {
     /// signing key and no checkpoint directory.
     pub fn in_memory(config: Config) -> Result<Engine, EngineError> {
         let (state, _) = audit::AuditState::open(None, None)?;
-        let protector = privacy::protector(&config, privacy::master_key(&config, None)?)?;
-        Ok(Self::build(Box::new(SqliteStore::in_memory()?), config, state, protector))
+        let master = privacy::master_key(&config, None)?;
+        let protector = privacy::protector(&config, master)?;
+        Ok(Self::build(Box::new(SqliteStore::in_memory()?), config, state, protector, chat::link_key(&master)))
     }
 
-    fn build(store: Box<dyn Store>, config: Config, audit: audit::AuditState, protector: Protector) -> Engine {
+    fn build(
+        store: Box<dyn Store>,
+        config: Config,
+        audit: audit::AuditState,
+        protector: Protector,
+        link_key: [u8; 32],
+    ) -> Engine {
         let protector = std::sync::Arc::new(protector);
         let providers = privacy::llm_providers(&config, &protector);
         let policy_version = {
@@ -317,6 +330,7 @@ impl Engine {
             analyzer: Box::new(LocalAnalyzer::new()),
             workflows: workflow::Workflow::all(&config),
             config,
+            link_key,
             write: Mutex::new(()),
             audit,
             policy_version,

@@ -396,3 +396,277 @@ fn an_action_asked_with_a_token_acts_on_the_value_and_people_still_see_the_token
     let seen = serde_json::to_string(&e.action(&ann, &req.id).unwrap()).unwrap();
     assert!(!seen.contains("kowalski") && seen.contains(&token) && seen.contains("mail-1"), "{seen}");
 }
+
+/// A request a stand-in received.
+#[derive(Clone, Debug)]
+struct Seen {
+    method: String,
+    path: String,
+    auth: String,
+    body: serde_json::Value,
+}
+
+type Handler = Box<dyn FnMut(&Seen, &mut serde_json::Value) -> (u16, serde_json::Value) + Send>;
+
+/// A local stand-in for a case system: it answers with `handler`, which
+/// implements the part of the product's documented API the executor uses,
+/// keeps its records in `state`, and checks each request's shape and key.
+struct Stand {
+    url: String,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    state: Arc<Mutex<serde_json::Value>>,
+}
+
+fn stand(mut handler: Handler) -> Stand {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let state = Arc::new(Mutex::new(serde_json::json!({})));
+    let (s, st) = (seen.clone(), state.clone());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut r = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            r.read_line(&mut line).unwrap_or(0);
+            let mut parts = line.split_whitespace();
+            let (method, path) = (parts.next().unwrap_or("").to_owned(), parts.next().unwrap_or("").to_owned());
+            let (mut len, mut auth) = (0, String::new());
+            loop {
+                line.clear();
+                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                let l = line.to_ascii_lowercase();
+                if let Some(v) = l.strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+                if l.starts_with("authorization:") {
+                    auth = line[14..].trim().to_owned();
+                }
+            }
+            let mut body = vec![0; len];
+            r.read_exact(&mut body).unwrap();
+            let body = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+            let req = Seen { method, path, auth, body };
+            let (status, answer) = handler(&req, &mut st.lock().unwrap());
+            s.lock().unwrap().push(req);
+            let answer = answer.to_string();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    Stand { url, seen, state }
+}
+
+/// The alert of `engine()`, sent as a case twice (two requests for it, the
+/// second also run twice by hand): one remote record, found the second time.
+fn sent_twice(config: &str) -> (warden_govern::Remote, warden_govern::Remote) {
+    let (_d, e) = engine(&format!("{SUPERVISED}{config}[actions.open_ticket]\nexecutor = \"cases\"\n"));
+    let first = e.request_action(&who(&e, "ann"), input(ActionKind::OpenTicket)).unwrap();
+    let x = first.execution.clone().expect("a low-tier action runs at once when supervised");
+    assert!(x.ok, "{}", x.detail);
+    let second = e.request_action(&who(&e, "bob"), input(ActionKind::OpenTicket)).unwrap();
+    let y = second.execution.clone().unwrap();
+    assert!(y.ok, "{}", y.detail);
+    // The audit trail names the remote record.
+    let entries = e.store().audit_entries(1, usize::MAX).unwrap();
+    let executed: Vec<_> = entries.iter().filter(|en| en.record.action == "action.executed").collect();
+    assert!(executed.iter().any(|en| en.record.payload["remote"]["id"] == x.remote.as_ref().unwrap().id.as_str()));
+    // The alert's incident is the case's key, and its page lists the case once.
+    let incident = e.store().incident_of(ALERT.get().unwrap()).unwrap().expect("the alert is in an incident");
+    let v = e.incident(&who(&e, "ann"), &incident).unwrap();
+    let listed: Vec<(&str, &str)> = v.cases.iter().map(|c| (c.system.as_str(), c.id.as_str())).collect();
+    let made = x.remote.clone().unwrap();
+    assert_eq!(listed, [(made.system.as_str(), made.id.as_str())]);
+    (x.remote.unwrap(), y.remote.unwrap())
+}
+
+#[test]
+fn thehive_gets_one_alert_with_observables_however_often_it_is_sent() {
+    let hive = stand(Box::new(|r, st| {
+        if r.auth != "Bearer hive-key" {
+            return (401, serde_json::json!({"type": "AuthenticationError"}));
+        }
+        let alerts = st["alerts"].as_array().cloned().unwrap_or_default();
+        match (r.method.as_str(), r.path.as_str()) {
+            ("POST", "/api/v1/query") => {
+                let f = &r.body["query"][1]["_and"];
+                let source_ref = f[1]["_value"].as_str().unwrap_or_default();
+                let hits: Vec<_> = alerts.iter().filter(|a| a["sourceRef"] == source_ref).cloned().collect();
+                (200, serde_json::Value::Array(hits))
+            }
+            ("POST", "/api/v1/alert") => {
+                let b = &r.body;
+                let shaped = ["type", "source", "sourceRef", "title", "description"].iter().all(|k| b[k].is_string())
+                    && (1..=4).contains(&b["severity"].as_i64().unwrap_or(0))
+                    && b["observables"]
+                        .as_array()
+                        .is_some_and(|o| o.iter().all(|o| o["dataType"].is_string() && o["data"].is_string()));
+                if !shaped {
+                    return (400, serde_json::json!({"type": "BadRequest"}));
+                }
+                if alerts.iter().any(|a| a["sourceRef"] == b["sourceRef"] && a["source"] == b["source"]) {
+                    return (400, serde_json::json!({"type": "CreateError", "message": "Alert already exists"}));
+                }
+                let mut a = b.clone();
+                a["_id"] = format!("~{}", 4096 + alerts.len()).into();
+                let mut all = alerts;
+                all.push(a.clone());
+                st["alerts"] = all.into();
+                (201, a)
+            }
+            _ => (404, serde_json::json!({})),
+        }
+    }));
+    unsafe { std::env::set_var("WARDEN_TEST_HIVE_KEY", "hive-key") };
+    let (first, second) = sent_twice(&format!(
+        "[executors.cases]\nkind = \"thehive\"\nurl = \"{}\"\nsecret_env = \"WARDEN_TEST_HIVE_KEY\"\n",
+        hive.url
+    ));
+    assert!(first.created && !second.created, "{first:?} {second:?}");
+    assert_eq!(first.id, second.id);
+    assert_eq!(first.url, format!("{}/alerts/{}/details", hive.url, first.id));
+    let state = hive.state.lock().unwrap();
+    let alerts = state["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 1, "one remote alert");
+    assert!(alerts[0]["observables"].as_array().unwrap().iter().any(|o| o["data"] == "ws-1"), "{}", alerts[0]);
+    assert_eq!(hive.seen.lock().unwrap().iter().filter(|s| s.path == "/api/v1/alert").count(), 1);
+    drop(state);
+
+    // A wrong key is refused, and says so.
+    unsafe { std::env::set_var("WARDEN_TEST_HIVE_KEY", "wrong") };
+    let (_d, e) = engine(&format!(
+        "{SUPERVISED}[executors.cases]\nkind = \"thehive\"\nurl = \"{}\"\nsecret_env = \"WARDEN_TEST_HIVE_KEY\"\n[actions.open_ticket]\nexecutor = \"cases\"\n",
+        hive.url
+    ));
+    let r = e.request_action(&who(&e, "ann"), input(ActionKind::OpenTicket)).unwrap();
+    let x = r.execution.unwrap();
+    assert!(!x.ok && x.detail.contains("check the API key"), "{}", x.detail);
+    assert_eq!(r.status, RequestStatus::Failed);
+}
+
+#[test]
+fn iris_gets_one_case_and_each_ioc_once() {
+    let iris = stand(Box::new(|r, st| {
+        if r.auth != "Bearer iris-key" {
+            return (401, serde_json::json!({"status": "error"}));
+        }
+        let ok = |data: serde_json::Value| (200, serde_json::json!({"status": "success", "data": data}));
+        let cases = st["cases"].as_array().cloned().unwrap_or_default();
+        let (path, query) = r.path.split_once('?').unwrap_or((&r.path, ""));
+        match (r.method.as_str(), path) {
+            ("GET", "/manage/cases/list") => ok(cases.into()),
+            ("POST", "/manage/cases/add") => {
+                let b = &r.body;
+                if !(b["case_soc_id"].is_string()
+                    && b["case_customer"].is_u64()
+                    && b["case_name"].is_string()
+                    && b["case_description"].is_string())
+                {
+                    return (400, serde_json::json!({"status": "error", "message": "Data error"}));
+                }
+                let mut c = b.clone();
+                c["case_id"] = (cases.len() + 1).into();
+                let mut all = cases;
+                all.push(c.clone());
+                st["cases"] = all.into();
+                ok(c)
+            }
+            ("GET", "/manage/ioc-types/list") => ok(serde_json::json!([
+                {"type_id": 76, "type_name": "ip-dst"}, {"type_id": 79, "type_name": "ip-src"},
+                {"type_id": 69, "type_name": "hostname"}, {"type_id": 96, "type_name": "other"}])),
+            ("GET", "/case/ioc/list") => {
+                let cid = query.trim_start_matches("cid=");
+                ok(serde_json::json!({"ioc": st["iocs"][cid].clone()}))
+            }
+            ("POST", "/case/ioc/add") => {
+                let cid = query.trim_start_matches("cid=").to_owned();
+                if !(r.body["ioc_type_id"].is_u64() && r.body["ioc_value"].is_string() && r.body["ioc_tlp_id"].is_u64())
+                {
+                    return (400, serde_json::json!({"status": "error"}));
+                }
+                let mut list = st["iocs"][&cid].as_array().cloned().unwrap_or_default();
+                list.push(r.body.clone());
+                if !st["iocs"].is_object() {
+                    st["iocs"] = serde_json::json!({});
+                }
+                st["iocs"][&cid] = list.into();
+                ok(r.body.clone())
+            }
+            _ => (404, serde_json::json!({"status": "error"})),
+        }
+    }));
+    unsafe { std::env::set_var("WARDEN_TEST_IRIS_KEY", "iris-key") };
+    let (first, second) = sent_twice(&format!(
+        "[executors.cases]\nkind = \"iris\"\nurl = \"{}\"\nsecret_env = \"WARDEN_TEST_IRIS_KEY\"\ncustomer_id = 3\n",
+        iris.url
+    ));
+    assert!(first.created && !second.created);
+    assert_eq!(first.id, second.id);
+    let state = iris.state.lock().unwrap();
+    assert_eq!(state["cases"].as_array().unwrap().len(), 1);
+    assert_eq!(state["cases"][0]["case_customer"], 3);
+    let iocs = state["iocs"][&first.id].as_array().unwrap();
+    assert!(iocs.iter().any(|i| i["ioc_value"] == "ws-1" && i["ioc_type_id"] == 69), "{iocs:?}");
+    let mut values: Vec<&str> = iocs.iter().filter_map(|i| i["ioc_value"].as_str()).collect();
+    let n = values.len();
+    values.dedup();
+    assert_eq!(values.len(), n, "each IOC once, though the case was sent twice");
+}
+
+#[test]
+fn jira_gets_one_issue_with_basic_authentication() {
+    use base64::Engine as _;
+    let expected = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("soc@example.com:jira-token"));
+    let jira = stand(Box::new(move |r, st| {
+        if r.auth != expected {
+            return (401, serde_json::json!({"errorMessages": ["unauthorised"]}));
+        }
+        let issues = st["issues"].as_array().cloned().unwrap_or_default();
+        match (r.method.as_str(), r.path.as_str()) {
+            ("POST", "/rest/api/2/search") => {
+                let jql = r.body["jql"].as_str().unwrap_or_default();
+                let label = jql.trim_start_matches("labels = \"").trim_end_matches('"');
+                let hits: Vec<_> = issues
+                    .iter()
+                    .filter(|i| i["fields"]["labels"].as_array().unwrap().iter().any(|l| l == label))
+                    .cloned()
+                    .collect();
+                (200, serde_json::json!({"issues": hits, "total": hits.len()}))
+            }
+            ("POST", "/rest/api/2/issue") => {
+                let f = &r.body["fields"];
+                if !(f["project"]["key"] == "SOC"
+                    && f["summary"].is_string()
+                    && f["issuetype"]["name"] == "Incident"
+                    && f["labels"].is_array())
+                {
+                    return (400, serde_json::json!({"errors": {"project": "bad"}}));
+                }
+                let key = format!("SOC-{}", issues.len() + 1);
+                let mut i = r.body.clone();
+                i["key"] = key.clone().into();
+                let mut all = issues;
+                all.push(i);
+                st["issues"] = all.into();
+                (201, serde_json::json!({"id": "10001", "key": key, "self": "x"}))
+            }
+            _ => (404, serde_json::json!({})),
+        }
+    }));
+    unsafe { std::env::set_var("WARDEN_TEST_JIRA_TOKEN", "jira-token") };
+    let (first, second) = sent_twice(&format!(
+        "[executors.cases]\nkind = \"jira\"\nurl = \"{}\"\nsecret_env = \"WARDEN_TEST_JIRA_TOKEN\"\nproject = \"SOC\"\nissue_type = \"Incident\"\nuser = \"soc@example.com\"\n",
+        jira.url
+    ));
+    assert!(first.created && !second.created);
+    assert_eq!((first.id.as_str(), second.id.as_str()), ("SOC-1", "SOC-1"));
+    assert_eq!(first.url, format!("{}/browse/SOC-1", jira.url));
+    let state = jira.state.lock().unwrap();
+    let issue = &state["issues"][0]["fields"];
+    assert!(issue["description"].as_str().unwrap().contains("ws-1"), "{issue}");
+}

@@ -157,6 +157,22 @@ pub struct Execution {
     pub ok: bool,
     pub detail: String,
     pub attempts: u32,
+    /// What it made in another system (a TheHive alert, an IRIS case, a Jira issue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<Remote>,
+}
+
+/// A record in another system that an action made or found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Remote {
+    /// `thehive`, `iris` or `jira`.
+    pub system: String,
+    /// That system's own id (`~41016`, `12`, `SOC-7`).
+    pub id: String,
+    /// Where a person opens it.
+    pub url: String,
+    /// Whether this run made it (false: it was there already, from an earlier run).
+    pub created: bool,
 }
 
 /// A request for one action, and everything that happened to it.

@@ -15,8 +15,8 @@ pub mod gate;
 
 pub use access::{Denied, ExternalSubject, Identity, Permission};
 pub use gate::{
-    ActionRequest, ApprovedAction, Draft, Execution, GateContext, GateError, NewRequest, RequestStatus, RiskMatrix,
-    Stage, TierChange, authorize_execution,
+    ActionRequest, ApprovedAction, Draft, Execution, GateContext, GateError, NewRequest, Remote, RequestStatus,
+    RiskMatrix, Stage, TierChange, authorize_execution,
 };
 use warden_core::{Assessment, Reason, Route, RouteKind, Severity, Validation, Verdict};
 

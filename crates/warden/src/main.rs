@@ -11,6 +11,7 @@ mod httpmetrics;
 mod injection;
 mod learn;
 mod load;
+mod outbound;
 mod people;
 mod pii;
 mod queue;
@@ -115,6 +116,20 @@ enum Command {
         limit: usize,
         #[arg(long, value_name = "REASON")]
         raw: Option<String>,
+        #[command(flatten)]
+        auth: people::Auth,
+    },
+    /// Warden's verdicts as OCSF findings, one JSON object per line, read
+    /// from the audit log: Detection Findings for assessments and analyst
+    /// decisions, Incident Findings for incident changes (what `[outbound]`
+    /// sends a SIEM). Needs `read_audit`.
+    ExportOcsf {
+        /// First audit sequence number to read.
+        #[arg(long, default_value_t = 1)]
+        from: u64,
+        /// Most audit entries to read.
+        #[arg(long, default_value_t = 100_000)]
+        limit: usize,
         #[command(flatten)]
         auth: people::Auth,
     },
@@ -404,7 +419,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Serve(args) => {
             let engine = open(&cli.data, cli.config.as_deref())?;
-            serve::run(engine, args)
+            serve::run(engine, args, &cli.data)
         }
         Command::Audit(cmd) => {
             let engine = open(&cli.data, cli.config.as_deref())?;
@@ -449,6 +464,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
             Ok(if blocked > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }
+        Command::ExportOcsf { from, limit, auth } => {
+            let engine = open(&cli.data, cli.config.as_deref())?;
+            auth.identity(&engine)?.authorize(warden_govern::Permission::ReadAudit, "export findings")?;
+            let mut at = from;
+            let mut left = limit;
+            while left > 0 {
+                let (findings, next) = engine.ocsf_findings(at, left.min(5_000))?;
+                if next == at {
+                    break;
+                }
+                for f in findings {
+                    println!("{f}");
+                }
+                left = left.saturating_sub((next - at) as usize);
+                at = next;
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::DeadLetters { limit, raw, auth } => {
             let engine = open(&cli.data, cli.config.as_deref())?;

@@ -96,7 +96,7 @@ impl crate::queue::HasEngine for AppState {
     }
 }
 
-pub fn run(engine: Engine, args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(engine: Engine, args: Args, data: &std::path::Path) -> anyhow::Result<ExitCode> {
     let bind: SocketAddr = match args.bind {
         Some(b) => b,
         None => engine.config().server.bind.parse().context("server.bind")?,
@@ -167,6 +167,24 @@ pub fn run(engine: Engine, args: Args) -> anyhow::Result<ExitCode> {
                         }
                         Ok(Err(e)) => tracing::info!(error = %e, "calibration not refitted"),
                         Err(e) => tracing::error!(error = %e, "calibration task failed"),
+                    }
+                }
+            });
+        }
+        // Verdicts back to the SIEM: the audit log from the cursor, on a timer.
+        if state.engine.config().outbound.enabled() {
+            let (s, cursor) = (state.clone(), crate::outbound::cursor_path(data));
+            let every = std::time::Duration::from_secs(s.engine.config().outbound.interval_secs);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                loop {
+                    tick.tick().await;
+                    let (s, cursor) = (s.clone(), cursor.clone());
+                    match tokio::task::spawn_blocking(move || crate::outbound::catch_up(&s.engine, &cursor)).await {
+                        Ok(Ok(0)) => {}
+                        Ok(Ok(n)) => tracing::info!(findings = n, "OCSF findings delivered"),
+                        Ok(Err(e)) => tracing::warn!(error = %e, "OCSF findings not delivered; retrying"),
+                        Err(e) => tracing::error!(error = %e, "outbound task failed"),
                     }
                 }
             });

@@ -296,6 +296,92 @@ fn pages_and_forms_follow_the_permission_matrix_for_every_role() {
     assert!(!page.body.contains(&format!("id=\"{id}\"")), "no longer pending");
 }
 
+/// A Slack incoming-webhook stand-in: every message it was posted.
+fn slack() -> (String, std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
+    use std::io::{BufRead, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/services/T0/B0/x", listener.local_addr().unwrap());
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let g = got.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut r = std::io::BufReader::new(stream.try_clone().unwrap());
+            let (mut len, mut line) = (0, String::new());
+            while r.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap();
+                }
+                line.clear();
+            }
+            let mut body = vec![0; len];
+            r.read_exact(&mut body).unwrap();
+            g.lock().unwrap().push(serde_json::from_slice(&body).unwrap_or_default());
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+        }
+    });
+    (url, got)
+}
+
+#[test]
+fn a_chat_approval_link_works_once_for_a_signed_in_approver_and_high_tiers_get_none() {
+    let (url, messages) = slack();
+    let (teams_url, teams) = slack();
+    let s = DemoServer::start_with(&[
+        ("WARDEN_NOTIFY__SLACK_WEBHOOK_ENV", "WARDEN_TEST_SLACK_URL"),
+        ("WARDEN_TEST_SLACK_URL", &url),
+        ("WARDEN_NOTIFY__TEAMS_WEBHOOK_ENV", "WARDEN_TEST_TEAMS_URL"),
+        ("WARDEN_TEST_TEAMS_URL", &teams_url),
+    ]);
+    // The demo's high-tier action was announced without a link.
+    let texts = || {
+        messages.lock().unwrap().iter().map(|m| m["text"].as_str().unwrap_or_default().to_owned()).collect::<Vec<_>>()
+    };
+    let high =
+        texts().into_iter().find(|t| t.contains(&s.waiting_action)).expect("the demo's waiting action was announced");
+    assert!(high.contains("chat cannot approve it") && !high.contains("/approve/"), "{high}");
+
+    let mut senior = s.signed_in("demo-senior");
+    let alert = first_alert(&mut senior);
+    let token = senior.csrf();
+    let fields = [
+        ("csrf", token.as_str()),
+        ("alert_id", &alert),
+        ("action", "isolate_host"),
+        ("reason", "beaconing"),
+        ("params", "{\"host\": \"ws-1\"}"),
+    ];
+    assert_eq!(senior.post_form("/actions", &fields).status, 303);
+    let text = texts().into_iter().find(|t| t.contains("isolate host")).expect("the medium-tier request was announced");
+    assert!(!text.contains("beaconing") && !text.contains("ws-1"), "no reason or parameters in chat: {text}");
+    // Teams got the same message as a MessageCard.
+    let card = teams.lock().unwrap().iter().find(|m| m["text"] == text.as_str()).cloned().expect("Teams was told too");
+    assert_eq!(card["@type"], "MessageCard");
+    let link = text.split("/approve/").nth(1).expect("a link").split_whitespace().next().unwrap().to_owned();
+    let path = format!("/approve/{link}");
+
+    // Not signed in: the sign-in page first.
+    let r = s.client().get(&path);
+    assert!(matches!(r.status, 302 | 303) && r.header("location").is_some_and(|l| l.starts_with("/login")), "{r:?}");
+    // The requester sees the action and no approve button.
+    assert!(senior.get(&path).body.contains("You asked for this action"));
+    // A tampered link is refused.
+    let mut other = s.signed_in("demo-senior2");
+    let forged = format!("/approve/{}x", link);
+    assert!(other.get(&forged).body.contains("not valid"));
+    // The other senior analyst approves through it, once.
+    let page = other.get(&path);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("isolate host") && page.body.contains("beaconing"), "the page shows what chat did not");
+    let t = other.csrf();
+    let r = other.post_form(&path, &[("csrf", &t), ("reason", "seen it")]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let again = other.get(&path);
+    assert!(again.body.contains("used already"), "{}", again.body);
+    let t = other.csrf();
+    assert_ne!(other.post_form(&path, &[("csrf", &t), ("reason", "twice")]).status, 303);
+}
+
 #[test]
 fn a_requester_cannot_approve_their_own_request() {
     let s = DemoServer::start();

@@ -141,6 +141,7 @@ async fn show(
             "citations": v.citations,
             "grounded": v.grounded,
             "merged_into": v.merged_into,
+            "cases": v.cases,
             "strip": strip,
             "entities": entities,
             "verdicts": Verdict::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>(),

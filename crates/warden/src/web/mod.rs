@@ -83,6 +83,7 @@ fn templates() -> &'static minijinja::Environment<'static> {
             ("incident.html", include_str!("../../templates/incident.html")),
             ("entity.html", include_str!("../../templates/entity.html")),
             ("approvals.html", include_str!("../../templates/approvals.html")),
+            ("chat_approval.html", include_str!("../../templates/chat_approval.html")),
             ("dashboards.html", include_str!("../../templates/dashboards.html")),
             ("audit.html", include_str!("../../templates/audit.html")),
             ("settings.html", include_str!("../../templates/settings.html")),

@@ -16,6 +16,7 @@ pub(super) fn routes() -> Router<Arc<AppState>> {
         .route("/actions/{id}/approve", post(approve))
         .route("/actions/{id}/reject", post(reject))
         .route("/actions/{id}/execute", post(execute))
+        .route("/approve/{token}", get(chat_approval).post(approve_by_link))
         .route("/dashboards", get(dashboards))
         .route("/audit", get(audit))
         .route("/audit/bundle", get(bundle))
@@ -388,6 +389,35 @@ async fn approve(
         } else {
             "/approvals?done=approved"
         }))
+    })
+    .await
+}
+
+/// A chat approval link: Warden's own page, signed in, for that action only.
+async fn chat_approval(State(s): State<Arc<AppState>>, headers: HeaderMap, Path(token): Path<String>) -> Response {
+    let here = format!("/approve/{token}");
+    page(s, headers, here, move |e, who, sess| {
+        let req = e.check_approval_link(&token)?;
+        let req = e.action(who, &req.id)?;
+        Ok(render(
+            StatusCode::OK,
+            "chat_approval.html",
+            json!({"me": me(e, who, sess), "a": action_json(&req, who), "token": token}),
+            BTreeMap::new(),
+        ))
+    })
+    .await
+}
+
+async fn approve_by_link(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    Form(f): Form<ApprovalForm>,
+) -> Response {
+    form(s, headers, f.csrf.clone(), move |e, who, _| {
+        e.approve_by_link(who, &token, &f.reason)?;
+        Ok(see_other("/approvals?done=approved"))
     })
     .await
 }
