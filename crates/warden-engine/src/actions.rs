@@ -30,6 +30,23 @@ fn valid_user_name(name: &str) -> bool {
     !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(&b))
 }
 
+/// The HTTP client every outbound call uses (executors, chat, SIEM, SSO):
+/// one timeout for the whole exchange, and statuses as answers, not errors.
+pub(crate) fn http_agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder().timeout_global(Some(timeout)).http_status_as_error(false).build().new_agent()
+}
+
+/// Retries after a timeout, a connection error, a 429 or a 5xx: exponential
+/// backoff with jitter from 200 ms, honouring `Retry-After` up to a minute.
+pub(crate) fn retry_policy(retries: u32) -> warden_analyze::retry::RetryPolicy {
+    warden_analyze::retry::RetryPolicy {
+        retries,
+        base: Duration::from_millis(200),
+        jitter: Duration::from_millis(200),
+        max_retry_after: Duration::from_secs(60),
+    }
+}
+
 /// What happened when an approved action was handed to its executor.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {
@@ -117,18 +134,9 @@ impl Executor for WebhookExecutor {
     fn execute(&self, a: &ApprovedAction, target: &Target) -> Outcome {
         let body = Self::body(a, target.alert_id);
         let sig = Self::signature(&self.secret, &body);
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(self.timeout))
-            .http_status_as_error(false)
-            .build()
-            .new_agent();
-        use warden_analyze::retry::{Attempt, RetryPolicy, http_failure};
-        let policy = RetryPolicy {
-            retries: self.retries,
-            base: Duration::from_millis(200),
-            jitter: Duration::from_millis(200),
-            max_retry_after: Duration::from_secs(60),
-        };
+        let agent = http_agent(self.timeout);
+        use warden_analyze::retry::{Attempt, http_failure};
+        let policy = retry_policy(self.retries);
         let tried = policy.run(|_| {
             let result = agent
                 .post(&self.url)
@@ -173,6 +181,11 @@ impl Engine {
         use argon2::password_hash::PasswordHasher;
         if !valid_user_name(name) {
             return Err(EngineError::Invalid(format!("user name {name:?}: use letters, digits, '.', '_', '-', '@'")));
+        }
+        if name.starts_with("sso.") {
+            return Err(EngineError::Invalid(format!(
+                "user name {name:?}: names starting sso. are single sign-on accounts"
+            )));
         }
         if roles.is_empty() {
             return Err(EngineError::Invalid("give the user at least one role".into()));
@@ -676,9 +689,7 @@ impl Engine {
                     x.retries,
                 )))
             }
-            "thehive" => Ok(Box::new(crate::cases::TheHive::new(&name, x)?)),
-            "iris" => Ok(Box::new(crate::cases::Iris::new(&name, x)?)),
-            "jira" => Ok(Box::new(crate::cases::Jira::new(&name, x)?)),
+            "thehive" | "iris" | "jira" => crate::cases::executor(&name, x),
             _ => Ok(Box::new(LogExecutor)),
         }
     }

@@ -88,21 +88,28 @@ struct Client {
 }
 
 impl Client {
-    fn new(base: &str, auth: String, timeout: Duration, retries: u32) -> Self {
-        let agent =
-            ureq::Agent::config_builder().timeout_global(Some(timeout)).http_status_as_error(false).build().new_agent();
-        Client { base: base.trim_end_matches('/').to_owned(), auth, agent, retries }
+    /// For executor `name`: its base URL and timeouts, and the
+    /// `Authorization` header `auth` makes from the API key.
+    fn for_executor(
+        name: &str,
+        cfg: &crate::config::ExecutorConfig,
+        auth: impl FnOnce(&str) -> String,
+    ) -> Result<Self, EngineError> {
+        let var = cfg.secret_env.as_deref().unwrap_or_default();
+        let key = std::env::var(var)
+            .map_err(|_| EngineError::Invalid(format!("executor {name}: the API key variable {var} is not set")))?;
+        Ok(Client {
+            base: cfg.url.as_deref().unwrap_or_default().trim_end_matches('/').to_owned(),
+            auth: auth(&key),
+            agent: crate::actions::http_agent(Duration::from_secs(cfg.timeout_secs)),
+            retries: cfg.retries,
+        })
     }
 
     /// Sends and returns the status and the JSON answer (Null when there is none).
     fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value), String> {
-        use warden_analyze::retry::{Attempt, RetryPolicy, http_failure};
-        let policy = RetryPolicy {
-            retries: self.retries,
-            base: Duration::from_millis(200),
-            jitter: Duration::from_millis(200),
-            max_retry_after: Duration::from_secs(60),
-        };
+        use warden_analyze::retry::{Attempt, http_failure};
+        let policy = crate::actions::retry_policy(self.retries);
         let url = format!("{}{path}", self.base);
         let tried = policy.run(|_| {
             let sent = match (method, body) {
@@ -143,10 +150,61 @@ fn short(s: &str) -> String {
     if s.len() > 300 { format!("{}…", &s[..s.floor_char_boundary(300)]) } else { s.to_owned() }
 }
 
-fn secret(name: &str, var: Option<&str>) -> Result<String, EngineError> {
-    let var = var.unwrap_or_default();
-    std::env::var(var)
-        .map_err(|_| EngineError::Invalid(format!("executor {name}: the API key variable {var} is not set")))
+/// One case system: what it calls its records, and how it files a case
+/// (finding the record an earlier run made, if any).
+trait CaseSystem: Send + Sync {
+    const RECORD: &'static str;
+    fn send(&self, case: &Case) -> Result<Remote, String>;
+}
+
+/// A case system as an executor.
+struct CaseExecutor<S> {
+    name: String,
+    system: S,
+}
+
+impl<S: CaseSystem> Executor for CaseExecutor<S> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn execute(&self, _: &ApprovedAction, target: &Target) -> Outcome {
+        outcome(S::RECORD, target, |c| self.system.send(c))
+    }
+    fn wants_case(&self) -> bool {
+        true
+    }
+}
+
+/// The executor of kind `thehive`, `iris` or `jira` named `name`.
+pub fn executor(name: &str, cfg: &crate::config::ExecutorConfig) -> Result<Box<dyn Executor>, EngineError> {
+    use base64::Engine as _;
+    let bearer = |key: &str| format!("Bearer {key}");
+    let named = name.to_owned();
+    Ok(match cfg.kind.as_str() {
+        "thehive" => {
+            Box::new(CaseExecutor { name: named, system: TheHive { client: Client::for_executor(name, cfg, bearer)? } })
+        }
+        "iris" => Box::new(CaseExecutor {
+            name: named,
+            system: Iris { client: Client::for_executor(name, cfg, bearer)?, customer: cfg.customer_id },
+        }),
+        "jira" => {
+            let user = cfg.user.clone();
+            let auth = move |key: &str| match &user {
+                Some(u) => format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{u}:{key}"))),
+                None => format!("Bearer {key}"),
+            };
+            Box::new(CaseExecutor {
+                name: named,
+                system: Jira {
+                    client: Client::for_executor(name, cfg, auth)?,
+                    project: cfg.project.clone().unwrap_or_default(),
+                    issue_type: cfg.issue_type.clone(),
+                },
+            })
+        }
+        other => return Err(EngineError::Invalid(format!("executor {name}: {other:?} is not a case system"))),
+    })
 }
 
 /// Runs one case executor's `send` and turns its answer into an [`Outcome`].
@@ -172,22 +230,12 @@ fn outcome(system: &str, target: &Target, send: impl FnOnce(&Case) -> Result<Rem
 
 /// TheHive 5: an alert (type `warden`, source `warden`, `sourceRef` the
 /// case key) with the entities as observables.
-pub struct TheHive {
-    name: String,
+struct TheHive {
     client: Client,
 }
 
-impl TheHive {
-    pub fn new(name: &str, cfg: &crate::config::ExecutorConfig) -> Result<Self, EngineError> {
-        let key = secret(name, cfg.secret_env.as_deref())?;
-        let client = Client::new(
-            cfg.url.as_deref().unwrap_or_default(),
-            format!("Bearer {key}"),
-            Duration::from_secs(cfg.timeout_secs),
-            cfg.retries,
-        );
-        Ok(TheHive { name: name.to_owned(), client })
-    }
+impl CaseSystem for TheHive {
+    const RECORD: &'static str = "TheHive alert";
 
     fn send(&self, case: &Case) -> Result<Remote, String> {
         let query = json!({"query": [
@@ -242,37 +290,15 @@ impl TheHive {
     }
 }
 
-impl Executor for TheHive {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn execute(&self, _: &ApprovedAction, target: &Target) -> Outcome {
-        outcome("TheHive alert", target, |c| self.send(c))
-    }
-    fn wants_case(&self) -> bool {
-        true
-    }
-}
-
 /// DFIR-IRIS: a case (`case_soc_id` the case key) and its IOCs, each added
 /// once (the case's IOCs are read first).
-pub struct Iris {
-    name: String,
+struct Iris {
     client: Client,
     customer: u64,
 }
 
-impl Iris {
-    pub fn new(name: &str, cfg: &crate::config::ExecutorConfig) -> Result<Self, EngineError> {
-        let key = secret(name, cfg.secret_env.as_deref())?;
-        let client = Client::new(
-            cfg.url.as_deref().unwrap_or_default(),
-            format!("Bearer {key}"),
-            Duration::from_secs(cfg.timeout_secs),
-            cfg.retries,
-        );
-        Ok(Iris { name: name.to_owned(), client, customer: cfg.customer_id })
-    }
+impl CaseSystem for Iris {
+    const RECORD: &'static str = "IRIS case";
 
     fn send(&self, case: &Case) -> Result<Remote, String> {
         let list = self.client.expect("GET", "/manage/cases/list", None, "IRIS case lookup")?;
@@ -333,48 +359,16 @@ impl Iris {
     }
 }
 
-impl Executor for Iris {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn execute(&self, _: &ApprovedAction, target: &Target) -> Outcome {
-        outcome("IRIS case", target, |c| self.send(c))
-    }
-    fn wants_case(&self) -> bool {
-        true
-    }
-}
-
 /// Jira: an issue labelled `warden-<case key>` with the narrative and the
 /// evidence as its description.
-pub struct Jira {
-    name: String,
+struct Jira {
     client: Client,
     project: String,
     issue_type: String,
 }
 
-impl Jira {
-    pub fn new(name: &str, cfg: &crate::config::ExecutorConfig) -> Result<Self, EngineError> {
-        use base64::Engine as _;
-        let key = secret(name, cfg.secret_env.as_deref())?;
-        let auth = match &cfg.user {
-            Some(u) => format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{u}:{key}"))),
-            None => format!("Bearer {key}"),
-        };
-        let client = Client::new(
-            cfg.url.as_deref().unwrap_or_default(),
-            auth,
-            Duration::from_secs(cfg.timeout_secs),
-            cfg.retries,
-        );
-        Ok(Jira {
-            name: name.to_owned(),
-            client,
-            project: cfg.project.clone().unwrap_or_default(),
-            issue_type: cfg.issue_type.clone(),
-        })
-    }
+impl CaseSystem for Jira {
+    const RECORD: &'static str = "Jira issue";
 
     fn send(&self, case: &Case) -> Result<Remote, String> {
         // A label is one word: the key's letters, digits and dashes.
@@ -411,17 +405,5 @@ impl Jira {
         let made = self.client.expect("POST", "/rest/api/2/issue", Some(&issue), "Jira issue")?;
         let key = made["key"].as_str().ok_or("Jira issue: the answer has no key")?;
         Ok(remote(key, true))
-    }
-}
-
-impl Executor for Jira {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn execute(&self, _: &ApprovedAction, target: &Target) -> Outcome {
-        outcome("Jira issue", target, |c| self.send(c))
-    }
-    fn wants_case(&self) -> bool {
-        true
     }
 }

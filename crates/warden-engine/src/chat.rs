@@ -155,11 +155,7 @@ impl Engine {
             req.id,
             req.requester
         );
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(cfg.timeout_secs)))
-            .http_status_as_error(false)
-            .build()
-            .new_agent();
+        let agent = crate::actions::http_agent(Duration::from_secs(cfg.timeout_secs));
         let mut audit = Vec::new();
         for (name, var) in channels {
             let outcome = match std::env::var(var) {

@@ -45,6 +45,48 @@ pub struct Config {
     /// Deployment (where people open Warden, which channels), so not versioned.
     #[serde(skip_serializing)]
     pub notify: NotifyConfig,
+    /// `[oidc]`: single sign-on. Deployment, so not versioned (the role
+    /// mapping's effect is: every sign-in audits the roles it gave).
+    #[serde(skip_serializing)]
+    pub oidc: OidcConfig,
+}
+
+/// `[oidc]`: sign-in through an OpenID Connect provider (authorization code
+/// with PKCE), a claim mapped to Warden's roles; local accounts stay.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct OidcConfig {
+    /// The issuer URL (its `/.well-known/openid-configuration` is read). Unset: no SSO.
+    pub issuer: Option<String>,
+    pub client_id: String,
+    /// Environment variable holding the client secret (confidential clients); unset for a public client.
+    pub client_secret_env: Option<String>,
+    /// The redirect URL registered at the provider; default `notify.public_url` + `/login/oidc/callback`.
+    pub redirect_url: Option<String>,
+    pub scopes: Vec<String>,
+    /// The claim that names the account (`sso.<value>`); `sub` when absent.
+    pub username_claim: String,
+    /// The claim whose values map to roles (a string or a list, such as `groups`).
+    pub roles_claim: String,
+    /// Claim value → Warden role (analyst, senior_analyst, manager, auditor, admin).
+    pub roles: BTreeMap<String, String>,
+    pub timeout_secs: u64,
+}
+
+impl Default for OidcConfig {
+    fn default() -> Self {
+        OidcConfig {
+            issuer: None,
+            client_id: "warden".into(),
+            client_secret_env: None,
+            redirect_url: None,
+            scopes: vec!["openid".into(), "email".into(), "profile".into()],
+            username_claim: "email".into(),
+            roles_claim: "groups".into(),
+            roles: BTreeMap::new(),
+            timeout_secs: 10,
+        }
+    }
 }
 
 /// `[notify]`: when an action waits for approval, a message to Slack and
@@ -1022,6 +1064,25 @@ impl Config {
         }
         if n.link_ttl_minutes == 0 || n.link_ttl_minutes > 7 * 24 * 60 || n.timeout_secs == 0 {
             e.push("notify.link_ttl_minutes must be 1 to 10080 (a week), and timeout_secs at least 1".to_owned());
+        }
+        let o = &self.oidc;
+        if let Some(i) = &o.issuer {
+            if !(i.starts_with("https://") || i.starts_with("http://")) {
+                e.push(format!("oidc.issuer must be an https:// URL, got {i:?}"));
+            }
+            if o.roles.is_empty() {
+                e.push("oidc.roles: map at least one claim value to a role, or nobody can sign in".to_owned());
+            }
+            if !o.scopes.iter().any(|s| s == "openid") {
+                e.push("oidc.scopes must include openid".to_owned());
+            }
+        }
+        for (value, role) in &o.roles {
+            if role.parse::<warden_core::Role>().is_err() {
+                e.push(format!(
+                    "oidc.roles.{value}: {role:?} is not a role (analyst, senior_analyst, manager, auditor, admin)"
+                ));
+            }
         }
         let out = &self.outbound;
         if let Some(u) = &out.url

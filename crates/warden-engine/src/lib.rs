@@ -24,6 +24,7 @@ pub mod replay;
 pub mod report;
 pub mod review;
 pub mod rules;
+pub mod sso;
 pub mod workflow;
 
 use std::collections::{BTreeMap, HashSet};

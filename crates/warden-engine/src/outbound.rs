@@ -206,18 +206,9 @@ pub fn deliver(cfg: &OutboundConfig, findings: &[Value]) -> Result<(), String> {
             }
             None => None,
         };
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(cfg.timeout_secs)))
-            .http_status_as_error(false)
-            .build()
-            .new_agent();
-        use warden_analyze::retry::{Attempt, RetryPolicy, http_failure};
-        let policy = RetryPolicy {
-            retries: cfg.retries,
-            base: Duration::from_millis(200),
-            jitter: Duration::from_millis(200),
-            max_retry_after: Duration::from_secs(60),
-        };
+        let agent = crate::actions::http_agent(Duration::from_secs(cfg.timeout_secs));
+        use warden_analyze::retry::{Attempt, http_failure};
+        let policy = crate::actions::retry_policy(cfg.retries);
         let tried = policy.run(|_| {
             let mut req = agent.post(url).header("Content-Type", "application/x-ndjson");
             if let Some(t) = &token {

@@ -535,6 +535,10 @@ pub trait IdentityStore: Send + Sync {
 
     fn user(&self, name: &str) -> Result<Option<UserRecord>, StoreError>;
 
+    /// Replaces a user's roles (single sign-on sets them from each sign-in's
+    /// token), with its audit records; Conflict for an unknown user.
+    fn set_roles(&self, name: &str, roles: &[String], audit: Vec<AuditRecord>, policy: &str) -> Result<(), StoreError>;
+
     /// Stores an API token's hash (never the token), with its audit records.
     fn add_token(
         &self,

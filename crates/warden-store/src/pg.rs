@@ -1218,6 +1218,16 @@ impl IdentityStore for PostgresStore {
         })
     }
 
+    fn set_roles(&self, name: &str, roles: &[String], audit: Vec<AuditRecord>, policy: &str) -> Result<(), StoreError> {
+        self.audited(audit, policy, |tx| {
+            let n = tx.execute("UPDATE users SET roles = $1 WHERE name = $2", &[&to_json(&roles), &name])?;
+            if n == 0 {
+                return Err(StoreError::Conflict(format!("no user {name}")));
+            }
+            Ok(())
+        })
+    }
+
     fn user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
         let row = self.conn()?.query_opt(
             "SELECT name, password_hash, roles, created_at, disabled FROM users WHERE name = $1",

@@ -1133,6 +1133,16 @@ impl IdentityStore for SqliteStore {
         })
     }
 
+    fn set_roles(&self, name: &str, roles: &[String], audit: Vec<AuditRecord>, policy: &str) -> Result<(), StoreError> {
+        self.audited(audit, policy, |tx| {
+            let n = tx.execute("UPDATE users SET roles = ?1 WHERE name = ?2", params![to_json(&roles), name])?;
+            if n == 0 {
+                return Err(StoreError::Conflict(format!("no user {name}")));
+            }
+            Ok(())
+        })
+    }
+
     fn user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
         let conn = self.lock();
         let row = conn

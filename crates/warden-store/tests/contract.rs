@@ -194,6 +194,14 @@ fn users_and_tokens_are_kept_with_their_audit_records(s: &dyn Store) {
     let len = s.audit_len().unwrap();
     assert!(matches!(s.add_user(&user, rec("user.created", "user:ana"), "p"), Err(StoreError::Conflict(_))));
     assert_eq!(s.audit_len().unwrap(), len, "a refused change writes no audit record");
+    let roles = vec!["analyst".to_owned(), "senior_analyst".to_owned()];
+    s.set_roles("ana", &roles, rec("login.sso_succeeded", "user:ana"), "p").unwrap();
+    assert_eq!(s.user("ana").unwrap().unwrap().roles, roles);
+    audited(s, "user:ana", "login.sso_succeeded");
+    let len = s.audit_len().unwrap();
+    assert!(matches!(s.set_roles("bo", &roles, rec("x", "user:bo"), "p"), Err(StoreError::Conflict(_))));
+    assert_eq!(s.audit_len().unwrap(), len);
+    s.set_roles("ana", &user.roles, vec![], "p").unwrap();
 
     s.add_token("tk-1", "ana", "hash-1", rec("token.created", "tk-1"), "p").unwrap();
     s.add_token("tk-2", "ana", "hash-2", rec("token.created", "tk-2"), "p").unwrap();

@@ -5,7 +5,11 @@ use super::*;
 use session::LOGIN_COOKIE;
 
 pub(super) fn routes() -> Router<Arc<AppState>> {
-    Router::new().route("/login", get(login_page).post(login)).route("/logout", post(logout))
+    Router::new()
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/login/oidc", get(oidc_start))
+        .route("/login/oidc/callback", get(oidc_callback))
 }
 
 #[derive(Deserialize)]
@@ -57,7 +61,12 @@ fn login_form(s: &AppState, headers: &HeaderMap, next: &str, error: Option<&str>
     let Ok(token) = session::random_hex(32) else {
         return (StatusCode::INTERNAL_SERVER_ERROR, "no randomness").into_response();
     };
-    let mut r = render(status, "login.html", json!({"csrf": token, "next": next, "error": error}), BTreeMap::new());
+    let sso =
+        s.engine.config().oidc.issuer.is_some().then(|| {
+            format!("/login/oidc?next={}", form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>())
+        });
+    let mut r =
+        render(status, "login.html", json!({"csrf": token, "next": next, "error": error, "sso": sso}), BTreeMap::new());
     let cookie = session::set_cookie(LOGIN_COOKIE, &token, std::time::Duration::from_secs(1800), secure(s, headers));
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         r.headers_mut().append(header::SET_COOKIE, v);
@@ -187,6 +196,81 @@ async fn login(
         }
         Ok(Err(e)) => {
             tracing::error!(error = %e, "sign-in failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error; see the server log").into_response()
+        }
+        Err(r) => r,
+    }
+}
+
+/// The cookie that carries a single sign-on in progress (state, nonce, PKCE verifier), sealed.
+const OIDC_COOKIE: &str = "warden_oidc";
+
+#[derive(Deserialize)]
+struct OidcCallback {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+/// Sends the browser to the identity provider.
+async fn oidc_start(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
+    let next = local_next(q.next.as_deref());
+    let st = s.clone();
+    match blocking(move || anyhow::Ok(st.engine.oidc_start(&next)?)).await {
+        Ok(Ok(start)) => {
+            let mut r = see_other(&start.authorize_url);
+            let c = session::set_cookie(
+                OIDC_COOKIE,
+                &start.cookie,
+                std::time::Duration::from_secs(600),
+                secure(&s, &headers),
+            );
+            if let Ok(v) = HeaderValue::from_str(&c) {
+                r.headers_mut().append(header::SET_COOKIE, v);
+            }
+            r
+        }
+        Ok(Err(e)) => login_form(&s, &headers, "/queue", Some(&e.to_string()), StatusCode::SERVICE_UNAVAILABLE),
+        Err(r) => r,
+    }
+}
+
+/// Back from the identity provider: the code is exchanged, the ID token
+/// checked, and a session started for the account it maps to.
+async fn oidc_callback(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Query<OidcCallback>) -> Response {
+    if let Some(e) = q.error {
+        let msg = format!("The identity provider refused the sign-in ({e}).");
+        return login_form(&s, &headers, "/queue", Some(&msg), StatusCode::UNAUTHORIZED);
+    }
+    let pending = session::cookie(&headers, OIDC_COOKIE).unwrap_or("").to_owned();
+    let st = s.clone();
+    let outcome = blocking(move || -> anyhow::Result<Result<(Identity, String, String), String>> {
+        match st.engine.oidc_finish(&pending, &q.state, &q.code) {
+            Ok((who, next)) => Ok(Ok((who.clone(), session::start(st.engine.store(), &who.user)?, next))),
+            Err(e) => Ok(Err(e.to_string())),
+        }
+    })
+    .await;
+    let secure = secure(&s, &headers);
+    match outcome {
+        Ok(Ok(Ok((_, id, next)))) => {
+            let mut r = see_other(&local_next(Some(&next)));
+            for c in [
+                session::set_cookie(COOKIE, &id, session::ABSOLUTE, secure),
+                session::set_cookie(OIDC_COOKIE, "", std::time::Duration::ZERO, secure),
+            ] {
+                if let Ok(v) = HeaderValue::from_str(&c) {
+                    r.headers_mut().append(header::SET_COOKIE, v);
+                }
+            }
+            r
+        }
+        Ok(Ok(Err(why))) => login_form(&s, &headers, "/queue", Some(&why), StatusCode::UNAUTHORIZED),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "single sign-on failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error; see the server log").into_response()
         }
         Err(r) => r,
