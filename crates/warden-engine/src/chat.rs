@@ -202,7 +202,9 @@ mod tests {
 
     fn setup() -> (Engine, Identity, Identity, Identity) {
         let e = Engine::in_memory(crate::Config::default()).unwrap();
-        for (n, r) in [("ann", Role::Analyst), ("sam", Role::SeniorAnalyst), ("sue", Role::SeniorAnalyst)] {
+        for (n, r) in
+            [("ann", Role::Analyst), ("bob", Role::Analyst), ("sam", Role::SeniorAnalyst), ("sue", Role::SeniorAnalyst)]
+        {
             e.add_user(Actor::User("setup".into()), n, &[r], PW).unwrap();
         }
         let w = |n| e.check_password(n, PW).unwrap();
@@ -239,8 +241,12 @@ mod tests {
             let err = e.check_approval_link(&forged).unwrap_err().to_string();
             assert!(err.contains("not valid"), "{err}");
         }
-        // The requester cannot approve their own request through a link either.
+        // The requester cannot approve their own request through a link
+        // either, nor can someone whose role may not approve its tier.
         assert!(e.approve_by_link(&ann, &token, "").is_err());
+        let bob = e.check_password("bob", PW).unwrap();
+        assert!(e.approve_by_link(&bob, &token, "").is_err(), "an analyst may not approve a medium-tier action");
+        assert_eq!(e.check_approval_link(&token).unwrap().approvals.len(), 0, "refusals used nothing up");
         let done = e.approve_by_link(&sam, &token, "seen the beacon").unwrap();
         assert_ne!(done.status, RequestStatus::Pending);
         assert!(done.approvals.iter().any(|a| a.note.contains("chat approval link")));

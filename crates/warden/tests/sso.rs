@@ -162,6 +162,7 @@ fn a_person_signs_in_through_oidc_with_the_mapped_role_and_bad_tokens_are_refuse
     let page = c.get("/approvals");
     assert_eq!(page.status, 200, "signed in: {}", page.body);
     assert!(page.body.contains("sso.ana.silva@example.com"), "{}", page.body);
+    assert!(page.body.contains("(senior_analyst)"), "the mapped role: {}", page.body);
 
     for (twist, says) in [
         (Twist::OtherKey, "Invalid"),
