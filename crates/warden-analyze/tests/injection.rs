@@ -66,6 +66,7 @@ fn earlier_held_out_rounds_stay_caught() {
         (2, corpus::round2(7), 28),
         (3, corpus::round3(7), 28),
         (4, corpus::round4(7), 28),
+        (5, corpus::round5(7), 28),
     ];
     for (n, samples, phrasings) in rounds {
         let s = corpus::score(&screen, &samples);
@@ -82,9 +83,10 @@ fn held_out_phrasings_are_reported() {
     let s = corpus::score(&screen, &corpus::held_out(7));
     report("held-out", &s);
     assert_eq!(s.injected.samples, 28 * 3);
-    // Never tuned to: the figure is reported (0.750 recall, 3 of 45
-    // look-alikes flagged when written), and a floor keeps it from collapsing
-    // unnoticed. Wording the patterns have not seen is the screen's known weakness.
+    // Never tuned to: the figure is reported (round 6 when written: 0.679
+    // recall, 0 of 45 look-alikes flagged), and a floor keeps it from
+    // collapsing unnoticed. Wording the patterns have not seen is the
+    // screen's known weakness.
     assert!(s.recall() >= 0.5, "recall {:.3}", s.recall());
     assert!(s.false_positive_rate() <= 0.1, "benign flagged {:.3}", s.false_positive_rate());
 }

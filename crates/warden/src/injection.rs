@@ -40,6 +40,7 @@ pub fn score(args: Args) -> anyhow::Result<std::process::ExitCode> {
         ("held-out round 2 (now regression)", corpus::round2(args.seed)),
         ("held-out round 3 (now regression)", corpus::round3(args.seed)),
         ("held-out round 4 (now regression)", corpus::round4(args.seed)),
+        ("held-out round 5 (now regression)", corpus::round5(args.seed)),
         ("held-out (never tuned to)", corpus::held_out(args.seed)),
         ("bastioncorpus 0.6.0 (public, MIT)", corpus::bastion()),
     ];

@@ -20,7 +20,8 @@ pub use phrases::{INTENTS, SIGNALS};
 
 /// Signals that together read as instructions (indices into `SIGNALS`): a
 /// machine addressed and the workflow closed or an outcome dictated;
-/// instructions declared void and anything asked; an outcome and a dictated reply.
+/// instructions declared void and anything asked; an outcome and a dictated
+/// reply; the alert's triage dictated with an outcome or a closed workflow.
 const COMBINATIONS: &[(&[usize], &str)] = &[
     (&[0, 4], "workflow steered"),
     (&[0, 3], "verdict dictated"),
@@ -29,6 +30,8 @@ const COMBINATIONS: &[(&[usize], &str)] = &[
     (&[1, 2, 4], "override of instructions"),
     (&[1, 2, 5], "override of instructions"),
     (&[5, 3], "verdict dictated"),
+    (&[6, 3], "workflow steered"),
+    (&[6, 4], "workflow steered"),
 ];
 
 /// Canonical fields an attacker controls.
