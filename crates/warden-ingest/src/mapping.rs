@@ -32,6 +32,8 @@ struct File {
     format: String,
     #[serde(default)]
     sigma_patterns: Vec<String>,
+    #[serde(default)]
+    event_data_patterns: Vec<String>,
     canonical: toml::Table,
     #[serde(default)]
     sigma: BTreeMap<String, Vec<String>>,
@@ -44,6 +46,7 @@ pub struct Mapping {
     /// Canonical field → candidate paths, in the file's order.
     pub canonical: Vec<(Canon, Vec<String>)>,
     sigma_patterns: Vec<String>,
+    event_data_patterns: Vec<String>,
     sigma: BTreeMap<String, Vec<String>>,
 }
 
@@ -61,10 +64,16 @@ fn parse(format: Format, text: &str) -> Result<Mapping, String> {
             .ok_or_else(|| format!("{name}: expected a list of paths"))?;
         canonical.push((canon, paths));
     }
-    if let Some(p) = file.sigma_patterns.iter().find(|p| !p.contains("{field}")) {
-        return Err(format!("sigma pattern {p:?} has no {{field}}"));
+    if let Some(p) = file.sigma_patterns.iter().chain(&file.event_data_patterns).find(|p| !p.contains("{field}")) {
+        return Err(format!("pattern {p:?} has no {{field}}"));
     }
-    Ok(Mapping { format, canonical, sigma_patterns: file.sigma_patterns, sigma: file.sigma })
+    Ok(Mapping {
+        format,
+        canonical,
+        sigma_patterns: file.sigma_patterns,
+        event_data_patterns: file.event_data_patterns,
+        sigma: file.sigma,
+    })
 }
 
 fn all() -> &'static [Mapping] {
@@ -100,6 +109,12 @@ pub fn sigma_candidates(field: &str) -> Vec<String> {
     out
 }
 
+/// Where a Windows event's named data field may be (`ImagePath`,
+/// `ServiceName`, …), in every rendering the mapping files know, in order.
+pub fn event_data_candidates(name: &str) -> Vec<String> {
+    all().iter().flat_map(|m| m.event_data_patterns.iter().map(|p| p.replace("{field}", name))).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +138,10 @@ mod tests {
         assert!(at("Event.EventData.NewProcessName") < at("process.executable"));
         assert!(at("process.executable") < at("process.file.path"));
         assert!(sigma_candidates("dst_ip").contains(&"id.resp_h".to_owned()));
+        assert_eq!(
+            event_data_candidates("ImagePath"),
+            ["Event.EventData.ImagePath", "ImagePath", "winlog.event_data.ImagePath"]
+        );
     }
 
     #[test]

@@ -24,13 +24,12 @@ pub(super) struct Hit {
     pub(super) evidence: Vec<Evidence>,
 }
 
-/// A Windows event's data field by name, wherever the rendering keeps it:
-/// `Event.EventData.NAME` (EVTX, XML), `NAME` (flat JSON renderings) or
-/// `winlog.event_data.NAME` (Winlogbeat). Returns the path found and its value.
+/// A Windows event's data field by name, wherever the rendering keeps it
+/// (ingest's mapping files say where: `Event.EventData.NAME` for EVTX and
+/// XML, `NAME` for flat JSON renderings, `winlog.event_data.NAME` for
+/// Winlogbeat). Returns the path found and its value.
 pub(super) fn data_field<'a>(a: &'a Alert, name: &str) -> Option<(String, &'a Value)> {
-    [format!("Event.EventData.{name}"), name.to_owned(), format!("winlog.event_data.{name}")]
-        .into_iter()
-        .find_map(|p| a.fields.get(&p).map(|v| (p, v)))
+    warden_ingest::mapping::event_data_candidates(name).into_iter().find_map(|p| a.fields.get(&p).map(|v| (p, v)))
 }
 
 /// A Windows event's data field's text.
