@@ -936,7 +936,7 @@ fn injection_score_reports_every_set_with_recall_and_false_positives() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let sets = v["sets"].as_object().unwrap();
-    assert_eq!(sets.len(), 7, "{sets:?}");
+    assert_eq!(sets.len(), 8, "{sets:?}");
     let generated = &sets["generated (seed)"];
     assert!(generated["recall"].as_f64().unwrap() >= 0.95, "{generated}");
     assert!(generated["false_positive_rate"].as_f64().unwrap() <= 0.01, "{generated}");
