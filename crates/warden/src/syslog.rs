@@ -325,3 +325,70 @@ async fn commit(state: &Arc<AppState>, batch: Vec<Message>) {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    /// A full queue stops a TCP connection being read (the sender waits)
+    /// and loses nothing; a full queue drops UDP datagrams and counts them.
+    #[tokio::test]
+    async fn a_full_queue_holds_tcp_senders_back_and_counts_udp_drops() {
+        let (tx, mut rx) = mpsc::channel::<Message>(1);
+        let stats = Arc::new(Stats::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (t, s) = (tx.clone(), stats.clone());
+        let reader = tokio::spawn(async move {
+            let (stream, peer) = listener.accept().await.unwrap();
+            connection(stream, &format!("syslog-tcp:{peer}"), &t, 1024, &s).await
+        });
+        let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        for i in 0..3 {
+            client.write_all(format!("<13>Oct 11 22:14:15 h app: message {i}\n").as_bytes()).await.unwrap();
+        }
+        client.write_all(b"9 <13>x: ok").await.unwrap();
+        // One message fills the queue; the reader waits for room with the
+        // second in hand instead of reading on (however long it is left).
+        for _ in 0..250 {
+            if stats.received.load(Ordering::Relaxed) == 2 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert_eq!(stats.received.load(Ordering::Relaxed), 2, "the first queued, the second waiting to be");
+        assert!(!reader.is_finished());
+        drop(client);
+        let mut got = Vec::new();
+        while let Some(m) = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv()).await.unwrap() {
+            got.push(String::from_utf8(m.bytes).unwrap());
+            if got.len() == 4 {
+                break;
+            }
+        }
+        assert_eq!(got.len(), 4, "nothing was lost: {got:?}");
+        assert_eq!(got[3], "<13>x: ok", "an octet-counted frame after line-framed ones");
+        reader.await.unwrap().unwrap();
+
+        // UDP cannot wait: with the queue full, the datagram is dropped and counted.
+        let (tx, _rx) = mpsc::channel::<Message>(1);
+        tx.try_send(Message { source: "x".into(), bytes: vec![], oversize: None }).unwrap();
+        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let at = socket.local_addr().unwrap();
+        let ustats = Arc::new(Stats::default());
+        let task = tokio::spawn(udp(socket, tx, 1024, ustats.clone()));
+        let sender = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        sender.send_to(b"<13>Oct 11 22:14:15 h app: dropped", at).await.unwrap();
+        for _ in 0..50 {
+            if ustats.dropped.load(Ordering::Relaxed) == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(ustats.dropped.load(Ordering::Relaxed), 1);
+        assert_eq!(ustats.received.load(Ordering::Relaxed), 1);
+        task.abort();
+    }
+}
