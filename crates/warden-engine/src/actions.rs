@@ -539,7 +539,10 @@ impl Engine {
         if req.status == RequestStatus::Approved {
             return self.run(req, None);
         }
-        self.notify_pending(&req)?;
+        // The request stands whatever happens to its announcement (audited, or logged when even that fails).
+        if let Err(e) = self.notify_pending(&req) {
+            tracing::warn!(request = %req.id, error = %e, "approval notification not recorded");
+        }
         Ok(req)
     }
 

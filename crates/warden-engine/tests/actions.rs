@@ -11,6 +11,9 @@ use warden_engine::actions::{ActionInput, WebhookExecutor};
 use warden_engine::{Config, Engine, EngineError};
 use warden_govern::{Identity, RequestStatus};
 
+mod common;
+use common::stand;
+
 const PASSWORD: &str = "correct horse battery staple";
 
 fn engine(config: &str) -> (tempfile::TempDir, Engine) {
@@ -395,71 +398,6 @@ fn an_action_asked_with_a_token_acts_on_the_value_and_people_still_see_the_token
     assert!(body.contains("anna.kowalski@example.com"), "the executor gets the address: {body}");
     let seen = serde_json::to_string(&e.action(&ann, &req.id).unwrap()).unwrap();
     assert!(!seen.contains("kowalski") && seen.contains(&token) && seen.contains("mail-1"), "{seen}");
-}
-
-/// A request a stand-in received.
-#[derive(Clone, Debug)]
-struct Seen {
-    method: String,
-    path: String,
-    auth: String,
-    body: serde_json::Value,
-}
-
-type Handler = Box<dyn FnMut(&Seen, &mut serde_json::Value) -> (u16, serde_json::Value) + Send>;
-
-/// A local stand-in for a case system: it answers with `handler`, which
-/// implements the part of the product's documented API the executor uses,
-/// keeps its records in `state`, and checks each request's shape and key.
-struct Stand {
-    url: String,
-    seen: Arc<Mutex<Vec<Seen>>>,
-    state: Arc<Mutex<serde_json::Value>>,
-}
-
-fn stand(mut handler: Handler) -> Stand {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let state = Arc::new(Mutex::new(serde_json::json!({})));
-    let (s, st) = (seen.clone(), state.clone());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut r = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            r.read_line(&mut line).unwrap_or(0);
-            let mut parts = line.split_whitespace();
-            let (method, path) = (parts.next().unwrap_or("").to_owned(), parts.next().unwrap_or("").to_owned());
-            let (mut len, mut auth) = (0, String::new());
-            loop {
-                line.clear();
-                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                let l = line.to_ascii_lowercase();
-                if let Some(v) = l.strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap_or(0);
-                }
-                if l.starts_with("authorization:") {
-                    auth = line[14..].trim().to_owned();
-                }
-            }
-            let mut body = vec![0; len];
-            r.read_exact(&mut body).unwrap();
-            let body = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
-            let req = Seen { method, path, auth, body };
-            let (status, answer) = handler(&req, &mut st.lock().unwrap());
-            s.lock().unwrap().push(req);
-            let answer = answer.to_string();
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
-                answer.len()
-            );
-        }
-    });
-    Stand { url, seen, state }
 }
 
 /// The alert of `engine()`, sent as a case twice (two requests for it, the

@@ -1,18 +1,21 @@
 //! Verdicts back to the SIEM: OCSF Detection and Incident Findings read
 //! from the audit log, and delivered to a file and an HTTP endpoint.
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 
 use warden_core::{Actor, Role, RouteKind, Verdict};
 use warden_engine::review::DecisionInput;
 use warden_engine::{Config, Engine, Event};
 
+mod common;
+
 const PW: &str = "a long enough password";
 
 fn engine() -> Engine {
     let e = Engine::in_memory(Config::default()).unwrap();
     e.add_user(Actor::User("setup".into()), "ann", &[Role::Analyst], PW).unwrap();
+    // Names under sso. belong to single sign-on; a local account cannot take one.
+    assert!(e.add_user(Actor::User("setup".into()), "sso.ann@example.com", &[Role::Admin], PW).is_err());
     e
 }
 
@@ -103,33 +106,11 @@ fn findings_reach_a_file_and_an_http_endpoint_with_its_token_and_a_refusal_is_an
     let (findings, _) = e.ocsf_findings(1, 10_000).unwrap();
     assert!(!findings.is_empty());
 
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/ocsf", listener.local_addr().unwrap());
-    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, Vec<u8>)>::new()));
-    let r = received.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut rd = BufReader::new(stream.try_clone().unwrap());
-            let (mut len, mut auth, mut line) = (0, String::new(), String::new());
-            while rd.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
-                let l = line.to_ascii_lowercase();
-                if let Some(v) = l.strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap();
-                }
-                if l.starts_with("authorization:") {
-                    auth = line[14..].trim().to_owned();
-                }
-                line.clear();
-            }
-            let mut body = vec![0; len];
-            rd.read_exact(&mut body).unwrap();
-            let status = if auth == "Bearer siem-token" { "202 Accepted" } else { "401 Unauthorized" };
-            r.lock().unwrap().push((auth, body));
-            let _ = stream
-                .write_all(format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").as_bytes());
-        }
-    });
+    // The SIEM's collector: it takes NDJSON with its token, and refuses anything else.
+    let siem = common::stand(Box::new(|r, _| {
+        if r.auth == "Bearer siem-token" { (202, serde_json::Value::Null) } else { (401, serde_json::Value::Null) }
+    }));
+    let url = format!("{}/ocsf", siem.url);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("findings.ndjson");
     unsafe { std::env::set_var("WARDEN_TEST_SIEM_TOKEN", "siem-token") };
@@ -144,9 +125,9 @@ fn findings_reach_a_file_and_an_http_endpoint_with_its_token_and_a_refusal_is_an
     let written: Vec<serde_json::Value> =
         std::fs::read_to_string(&file).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(written, findings);
-    let got = received.lock().unwrap().clone();
-    assert_eq!(got.len(), 1);
-    assert_eq!(got[0].1.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count(), findings.len());
+    let got = siem.seen.lock().unwrap().clone();
+    assert_eq!((got.len(), got[0].path.as_str(), got[0].method.as_str()), (1, "/ocsf", "POST"));
+    assert_eq!(got[0].body_lines, findings.len());
 
     cfg.token_env = Some("WARDEN_TEST_SIEM_WRONG".into());
     unsafe { std::env::set_var("WARDEN_TEST_SIEM_WRONG", "nope") };

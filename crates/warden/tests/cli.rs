@@ -1093,3 +1093,29 @@ fn incidents_list_gives_one_object_per_incident_with_the_contract_fields_and_ref
         (Some("decided"), Some("benign"), Some("ann"))
     );
 }
+
+#[test]
+fn export_ocsf_prints_findings_for_people_who_read_the_audit_trail_only() {
+    let data = tempfile::tempdir().unwrap();
+    let out = warden(data.path()).arg("triage").arg(repo().join("samples/suricata-eve.json")).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let auditor = user_with_token(data.path(), "aud", "auditor");
+    let out = warden(data.path()).args(["export-ocsf", "--token", &auditor]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows = jsonl(&out.stdout);
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|r| r["class_uid"] == 2004 || r["class_uid"] == 2005), "{rows:?}");
+    // From a later entry on, fewer; with an analyst's token, refused.
+    let after_first = (rows[0]["unmapped"]["warden"]["audit_seq"].as_u64().unwrap() + 1).to_string();
+    let later =
+        warden(data.path()).args(["export-ocsf", "--from", &after_first, "--token", &auditor]).output().unwrap();
+    assert_eq!(jsonl(&later.stdout).len(), rows.len() - 1, "reading starts where --from says");
+    let analyst = user_with_token(data.path(), "ana", "analyst");
+    let refused = warden(data.path()).args(["export-ocsf", "--token", &analyst]).output().unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("ReadAudit"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}

@@ -6,7 +6,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
@@ -51,80 +50,57 @@ fn es256_key() -> (jsonwebtoken::EncodingKey, serde_json::Value) {
 }
 
 fn issuer() -> Issuer {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
     let (key, jwk) = es256_key();
     let (other, _) = es256_key();
     let twist = Arc::new(Mutex::new(Twist::None));
     let flow = Arc::new(Mutex::new(BTreeMap::new()));
-    let (base, t, f) = (url.clone(), twist.clone(), flow.clone());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut r = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            r.read_line(&mut line).unwrap_or(0);
-            let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
-            let mut len = 0;
-            loop {
-                line.clear();
-                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
+    let (t, f) = (twist.clone(), flow.clone());
+    // The issuer's own URL is known only once it listens; the handler reads it from here.
+    let base = Arc::new(Mutex::new(String::new()));
+    let b = base.clone();
+    let url = common::http_stand(move |_, path, body| {
+        let base = b.lock().unwrap().clone();
+        match path {
+            "/.well-known/openid-configuration" => (
+                200,
+                serde_json::json!({
+                "issuer": base, "authorization_endpoint": format!("{base}/authorize"),
+                "token_endpoint": format!("{base}/token"), "jwks_uri": format!("{base}/jwks"),
+                "id_token_signing_alg_values_supported": ["ES256"]}),
+            ),
+            "/jwks" => (200, serde_json::json!({"keys": [jwk]})),
+            "/token" => {
+                let form: BTreeMap<String, String> = form_urlencoded::parse(body).into_owned().collect();
+                let flow = f.lock().unwrap().clone();
+                // PKCE: the verifier must hash to the challenge the authorize request carried.
+                let challenge =
+                    b64(ring::digest::digest(&ring::digest::SHA256, form["code_verifier"].as_bytes()).as_ref());
+                if form.get("code").map(String::as_str) != Some("the-code")
+                    || form["grant_type"] != "authorization_code"
+                    || form["client_id"] != "warden"
+                    || flow.get("code_challenge") != Some(&challenge)
+                {
+                    return (400, serde_json::json!({"error": "invalid_grant"}));
                 }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap_or(0);
-                }
+                let twist = *t.lock().unwrap();
+                let now = jiff::Timestamp::now().as_second();
+                let claims = serde_json::json!({
+                    "iss": if twist == Twist::Issuer { "https://evil.example".to_owned() } else { base.clone() },
+                    "aud": if twist == Twist::Audience { "someone-else" } else { "warden" },
+                    "sub": "248289761001", "email": "ana.silva@example.com",
+                    "groups": ["staff", "soc-leads"],
+                    "nonce": if twist == Twist::Nonce { "replayed".to_owned() } else { flow["nonce"].clone() },
+                    "iat": now, "exp": now + 300});
+                let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+                header.kid = Some("k1".into());
+                let signer = if twist == Twist::OtherKey { &other } else { &key };
+                let id_token = jsonwebtoken::encode(&header, &claims, signer).unwrap();
+                (200, serde_json::json!({"access_token": "at", "token_type": "Bearer", "id_token": id_token}))
             }
-            let mut body = vec![0; len];
-            r.read_exact(&mut body).unwrap();
-            let (status, answer) = match path.as_str() {
-                "/.well-known/openid-configuration" => (
-                    200,
-                    serde_json::json!({
-                    "issuer": base, "authorization_endpoint": format!("{base}/authorize"),
-                    "token_endpoint": format!("{base}/token"), "jwks_uri": format!("{base}/jwks"),
-                    "id_token_signing_alg_values_supported": ["ES256"]}),
-                ),
-                "/jwks" => (200, serde_json::json!({"keys": [jwk]})),
-                "/token" => {
-                    let form: BTreeMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
-                    let flow = f.lock().unwrap().clone();
-                    // PKCE: the verifier must hash to the challenge the authorize request carried.
-                    let challenge =
-                        b64(ring::digest::digest(&ring::digest::SHA256, form["code_verifier"].as_bytes()).as_ref());
-                    if form.get("code").map(String::as_str) != Some("the-code")
-                        || form["grant_type"] != "authorization_code"
-                        || form["client_id"] != "warden"
-                        || flow.get("code_challenge") != Some(&challenge)
-                    {
-                        (400, serde_json::json!({"error": "invalid_grant"}))
-                    } else {
-                        let twist = *t.lock().unwrap();
-                        let now = jiff::Timestamp::now().as_second();
-                        let claims = serde_json::json!({
-                            "iss": if twist == Twist::Issuer { "https://evil.example".to_owned() } else { base.clone() },
-                            "aud": if twist == Twist::Audience { "someone-else" } else { "warden" },
-                            "sub": "248289761001", "email": "ana.silva@example.com",
-                            "groups": ["staff", "soc-leads"],
-                            "nonce": if twist == Twist::Nonce { "replayed".to_owned() } else { flow["nonce"].clone() },
-                            "iat": now, "exp": now + 300});
-                        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
-                        header.kid = Some("k1".into());
-                        let signer = if twist == Twist::OtherKey { &other } else { &key };
-                        let id_token = jsonwebtoken::encode(&header, &claims, signer).unwrap();
-                        (200, serde_json::json!({"access_token": "at", "token_type": "Bearer", "id_token": id_token}))
-                    }
-                }
-                _ => (404, serde_json::json!({})),
-            };
-            let answer = answer.to_string();
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
-                answer.len()
-            );
+            _ => (404, serde_json::json!({})),
         }
     });
+    *base.lock().unwrap() = url.clone();
     Issuer { url, twist, flow }
 }
 

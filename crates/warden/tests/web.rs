@@ -298,29 +298,13 @@ fn pages_and_forms_follow_the_permission_matrix_for_every_role() {
 
 /// A Slack incoming-webhook stand-in: every message it was posted.
 fn slack() -> (String, std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
-    use std::io::{BufRead, Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/services/T0/B0/x", listener.local_addr().unwrap());
     let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let g = got.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut r = std::io::BufReader::new(stream.try_clone().unwrap());
-            let (mut len, mut line) = (0, String::new());
-            while r.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap();
-                }
-                line.clear();
-            }
-            let mut body = vec![0; len];
-            r.read_exact(&mut body).unwrap();
-            g.lock().unwrap().push(serde_json::from_slice(&body).unwrap_or_default());
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
-        }
+    let url = common::http_stand(move |_, _, body| {
+        g.lock().unwrap().push(serde_json::from_slice(body).unwrap_or_default());
+        (200, serde_json::json!("ok"))
     });
-    (url, got)
+    (format!("{url}/services/T0/B0/x"), got)
 }
 
 #[test]

@@ -282,3 +282,41 @@ pub fn announced(child: &mut std::process::Child, prefix: &str) -> String {
     std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
     rest
 }
+
+/// A local stand-in for another product's HTTP endpoint (a chat webhook, an
+/// identity provider): each request's method, path and body go to `handler`,
+/// whose status and JSON answer are sent back. Returns its base URL.
+pub fn http_stand(mut handler: impl FnMut(&str, &str, &[u8]) -> (u16, serde_json::Value) + Send + 'static) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut r = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            r.read_line(&mut line).unwrap_or(0);
+            let mut parts = line.split_whitespace();
+            let (method, path) = (parts.next().unwrap_or("").to_owned(), parts.next().unwrap_or("").to_owned());
+            let mut len = 0;
+            loop {
+                line.clear();
+                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; len];
+            r.read_exact(&mut body).unwrap();
+            let (status, answer) = handler(&method, &path, &body);
+            let answer = answer.to_string();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    url
+}
